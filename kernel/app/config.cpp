@@ -1,0 +1,194 @@
+#include "app/config.hpp"
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace blynk::app {
+
+namespace {
+
+class Reader {
+public:
+    Reader(const toml::table& root, std::string file) : root_(root), file_(std::move(file)) {}
+
+    [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+        throw ConfigError(file_ + ": " + key + ": " + what);
+    }
+
+    const toml::table* table(const std::string& name) {
+        const toml::node* n = root_.get(name);
+        if (!n) return nullptr;
+        if (!n->is_table()) fail(name, "must be a table ([" + name + "])");
+        return n->as_table();
+    }
+
+    void str(const toml::table* t, const std::string& section, const char* key, std::string& out,
+             const std::set<std::string>& allowed = {}) {
+        if (!t) return;
+        const toml::node* n = t->get(key);
+        if (!n) return;
+        std::string full = section + "." + key;
+        if (!n->is_string()) fail(full, "must be a string");
+        std::string v = n->as_string()->get();
+        if (!allowed.empty() && !allowed.count(v)) {
+            std::string list;
+            for (auto& a : allowed) list += (list.empty() ? "" : ", ") + ("\"" + a + "\"");
+            fail(full, "is \"" + v + "\"; allowed: " + list);
+        }
+        out = v;
+    }
+
+    template <class T>
+    void num(const toml::table* t, const std::string& section, const char* key, T& out, int64_t min, int64_t max) {
+        if (!t) return;
+        const toml::node* n = t->get(key);
+        if (!n) return;
+        std::string full = section + "." + key;
+        if (!n->is_integer()) fail(full, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+        int64_t v = n->as_integer()->get();
+        if (v < min || v > max)
+            fail(full, "is " + std::to_string(v) + "; allowed: " + std::to_string(min) + " to " + std::to_string(max));
+        out = T(v);
+    }
+
+    void only(const toml::table* t, const std::string& section, const std::set<std::string>& known) {
+        if (!t) return;
+        for (auto& [k, v] : *t) {
+            (void)v;
+            std::string key(k.str());
+            if (!known.count(key)) {
+                std::string list;
+                for (auto& a : known) list += (list.empty() ? "" : ", ") + a;
+                fail(section + "." + key, "unknown key; known keys in [" + section + "]: " + list);
+            }
+        }
+    }
+
+private:
+    const toml::table& root_;
+    std::string file_;
+};
+
+void flatten(const toml::node& node, const std::string& prefix, blynk::Settings& out) {
+    if (auto* t = node.as_table()) {
+        for (auto& [k, v] : *t) flatten(v, prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str()), out);
+    } else if (auto* a = node.as_array()) {
+        for (size_t i = 0; i < a->size(); ++i) flatten(*a->get(i), prefix + "." + std::to_string(i), out);
+    } else if (auto* s = node.as_string()) {
+        out.set(prefix, s->get(), BLYNK_SETTING_STRING);
+    } else if (auto* i = node.as_integer()) {
+        out.set(prefix, std::to_string(i->get()), BLYNK_SETTING_INTEGER);
+    } else if (auto* f = node.as_floating_point()) {
+        std::ostringstream os;
+        os << f->get();
+        out.set(prefix, os.str(), BLYNK_SETTING_FLOAT);
+    } else if (auto* b = node.as_boolean()) {
+        out.set(prefix, b->get() ? "true" : "false", BLYNK_SETTING_BOOL);
+    } else {
+        // Dates and times: passed on as their TOML text.
+        std::ostringstream os;
+        if (auto* d = node.as_date()) os << d->get();
+        else if (auto* t = node.as_time()) os << t->get();
+        else if (auto* dt = node.as_date_time()) os << dt->get();
+        out.set(prefix, os.str(), BLYNK_SETTING_STRING);
+    }
+}
+
+}  // namespace
+
+Config load_config(const std::string& path) {
+    Config c;
+    std::string file = path;
+    if (file.empty()) {
+        if (!std::filesystem::exists("config/blynk.toml")) return c;
+        file = "config/blynk.toml";
+    }
+    if (!std::filesystem::exists(file)) throw ConfigError(file + ": no such file");
+    toml::table root;
+    try {
+        root = toml::parse_file(file);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream os;
+        os << file << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
+        throw ConfigError(os.str());
+    } catch (const std::exception& e) {
+        throw ConfigError(file + ": cannot read: " + e.what());
+    }
+    c.file = file;
+    Reader r(root, file);
+
+    for (auto& [k, v] : root) {
+        (void)v;
+        static const std::set<std::string> sections{"server", "tls", "hardware", "storage", "logging", "admin", "plugins"};
+        if (!sections.count(std::string(k.str())))
+            r.fail(std::string(k.str()), "unknown section; known: admin, hardware, logging, plugins, server, storage, tls");
+    }
+
+    auto* server = r.table("server");
+    r.only(server, "server", {"listen_address", "hardware_port", "tls_port", "data_dir", "host"});
+    r.str(server, "server", "listen_address", c.listen_address);
+    r.num(server, "server", "hardware_port", c.hardware_port, 0, 65535);
+    r.num(server, "server", "tls_port", c.tls_port, 0, 65535);
+    r.str(server, "server", "data_dir", c.data_dir);
+    r.str(server, "server", "host", c.host);
+    if (c.data_dir.empty()) r.fail("server.data_dir", "must not be empty");
+
+    auto* tls = r.table("tls");
+    r.only(tls, "tls", {"cert", "key", "min_version"});
+    r.str(tls, "tls", "cert", c.tls_cert);
+    r.str(tls, "tls", "key", c.tls_key);
+    r.str(tls, "tls", "min_version", c.tls_min_version, {"1.2", "1.3"});
+    if (c.tls_cert.empty() != c.tls_key.empty())
+        r.fail(c.tls_cert.empty() ? "tls.cert" : "tls.key", "tls.cert and tls.key must be set together (or both left empty for a generated certificate)");
+
+    auto* hw = r.table("hardware");
+    r.only(hw, "hardware", {"idle_timeout", "login_timeout", "message_quota", "max_body", "max_bridges"});
+    r.num(hw, "hardware", "idle_timeout", c.idle_timeout, 0, 86400);
+    r.num(hw, "hardware", "login_timeout", c.login_timeout, 1, 3600);
+    r.num(hw, "hardware", "message_quota", c.message_quota, 0, 1000000);
+    r.num(hw, "hardware", "max_body", c.max_body, 32, 65535);
+    r.num(hw, "hardware", "max_bridges", c.max_bridges, 0, 10000);
+
+    auto* storage = r.table("storage");
+    r.only(storage, "storage", {"pin_flush_interval_ms"});
+    r.num(storage, "storage", "pin_flush_interval_ms", c.pin_flush_interval_ms, 10, 60000);
+
+    auto* logging = r.table("logging");
+    r.only(logging, "logging", {"level", "folder", "max_file_size_mb", "max_files"});
+    r.str(logging, "logging", "level", c.log_level, {"trace", "debug", "info", "warn", "error", "off"});
+    r.str(logging, "logging", "folder", c.log_folder);
+    r.num(logging, "logging", "max_file_size_mb", c.log_max_file_size_mb, 1, 10240);
+    r.num(logging, "logging", "max_files", c.log_max_files, 1, 1000);
+
+    auto* admin = r.table("admin");
+    r.only(admin, "admin", {"email"});
+    r.str(admin, "admin", "email", c.admin_email);
+    if (c.admin_email.find('@') == std::string::npos) r.fail("admin.email", "must be an e-mail address");
+
+    if (auto* plugins = r.table("plugins")) {
+        r.str(plugins, "plugins", "dir", c.plugin_dir);
+        if (const toml::node* n = plugins->get("enabled")) {
+            if (!n->is_array()) r.fail("plugins.enabled", "must be an array of plugin names or paths");
+            c.plugins_enabled.clear();
+            for (auto& e : *n->as_array()) {
+                if (!e.is_string() || e.as_string()->get().empty())
+                    r.fail("plugins.enabled", "every entry must be a non-empty string (a plugin name or a path)");
+                c.plugins_enabled.push_back(e.as_string()->get());
+            }
+        }
+        for (auto& [k, v] : *plugins) {
+            std::string key(k.str());
+            if (key == "dir" || key == "enabled") continue;
+            if (!v.is_table())
+                r.fail("plugins." + key, "unknown key; [plugins] holds dir, enabled and one [plugins.NAME] table per plugin");
+            blynk::Settings s;
+            flatten(v, "", s);
+            c.plugin_settings[key] = std::move(s);
+        }
+    }
+    return c;
+}
+
+}  // namespace blynk::app

@@ -1,0 +1,57 @@
+// blynkd's configuration: one TOML file, every key documented in
+// config/blynk.toml. Unknown keys and bad values are errors naming the file,
+// the key and what is allowed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <blynk/plugin.hpp>
+
+namespace blynk::app {
+
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Config {
+    std::string file;  // "" when running on built-in defaults
+
+    std::string listen_address;
+    uint16_t hardware_port = 8080;
+    uint16_t tls_port = 9443;
+    std::string data_dir = "./data";
+    std::string host;
+
+    std::string tls_cert, tls_key;
+    std::string tls_min_version = "1.2";
+
+    uint32_t idle_timeout = 10;
+    uint32_t login_timeout = 10;
+    uint32_t message_quota = 100;
+    uint32_t max_body = 16384;
+    uint32_t max_bridges = 100;
+
+    uint32_t pin_flush_interval_ms = 1000;
+
+    std::string log_level = "info";
+    std::string log_folder = "./logs";
+    uint32_t log_max_file_size_mb = 10;
+    uint32_t log_max_files = 5;
+
+    std::string admin_email = "admin@blynkd.local";
+
+    std::string plugin_dir;
+    std::vector<std::string> plugins_enabled{"storage-sqlite"};
+    // [plugins.NAME] tables, flattened.
+    std::map<std::string, blynk::Settings> plugin_settings;
+};
+
+// Reads `path`. If `path` is empty, reads config/blynk.toml when it exists and
+// falls back to the defaults otherwise. Throws ConfigError.
+Config load_config(const std::string& path);
+
+}  // namespace blynk::app

@@ -1,0 +1,405 @@
+// blynkd: the server and its command line.
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "core/secrets.hpp"
+#include "host/plugin_host.hpp"
+#include "host/storage_client.hpp"
+#include "host/work_queue.hpp"
+#include "net/server.hpp"
+#include "platform/platform.hpp"
+#include "version.hpp"
+
+namespace fs = std::filesystem;
+using namespace blynk;
+
+namespace {
+
+const char* kUsage = R"(blynkd - a Blynk-compatible IoT server
+
+Usage:
+  blynkd [--config FILE] [--data-dir DIR]            run the server
+  blynkd [--config FILE] [--data-dir DIR] COMMAND    manage it (works while it runs)
+
+Commands:
+  config check                      validate the configuration and load the plugins
+  user add --email E [--name N] [--password P] [--admin]
+                                    create an account (a password is generated if none is given)
+  user list                         list accounts
+  user remove --email E             remove an account and everything it owns
+  device add --email E --name N [--board B] [--dash ID]
+                                    create a device (and the account if needed); prints its token
+  device list [--email E]           list devices with their tokens
+  device remove --token T           remove a device and its stored pins
+
+Options:
+  --config FILE    configuration file (default: config/blynk.toml if it exists, else built-in defaults)
+  --data-dir DIR   data folder (overrides server.data_dir)
+  --help           this text
+  --version        print the version
+
+Every key of the configuration is documented in config/blynk.toml.
+)";
+
+struct Args {
+    std::string config, data_dir;
+    std::vector<std::string> command;
+    std::map<std::string, std::string> options;
+    bool help = false, version = false;
+};
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+Args parse_args(int argc, char** argv) {
+    Args a;
+    static const std::vector<std::string> flags{"--admin"};
+    static const std::vector<std::string> valued{"--email", "--name", "--password", "--board", "--dash", "--token"};
+    for (int i = 1; i < argc; ++i) {
+        std::string s = argv[i];
+        auto value = [&](const std::string& name) -> std::string {
+            if (i + 1 >= argc) throw UsageError(name + " needs a value");
+            return argv[++i];
+        };
+        if (s == "--help" || s == "-h") a.help = true;
+        else if (s == "--version") a.version = true;
+        else if (s == "--config") a.config = value(s);
+        else if (s == "--data-dir") a.data_dir = value(s);
+        else if (std::find(flags.begin(), flags.end(), s) != flags.end()) a.options[s] = "1";
+        else if (std::find(valued.begin(), valued.end(), s) != valued.end()) a.options[s] = value(s);
+        else if (s.rfind("--", 0) == 0) throw UsageError("unknown option " + s);
+        else a.command.push_back(s);
+    }
+    return a;
+}
+
+void setup_logging(const app::Config& c, bool server) {
+    std::vector<spdlog::sink_ptr> sinks;
+    if (server) {
+        sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+        if (!c.log_folder.empty()) {
+            std::error_code ec;
+            fs::create_directories(c.log_folder, ec);
+            try {
+                sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+                    (fs::path(c.log_folder) / "blynkd.log").string(), size_t(c.log_max_file_size_mb) * 1024 * 1024,
+                    c.log_max_files));
+            } catch (const std::exception& e) {
+                std::cerr << "blynkd: logging.folder = " << c.log_folder << ": " << e.what()
+                          << "; logging to the console only\n";
+            }
+        }
+    } else {
+        sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    }
+    auto logger = std::make_shared<spdlog::logger>("blynkd", sinks.begin(), sinks.end());
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    logger->set_level(server ? spdlog::level::from_str(c.log_level) : spdlog::level::warn);
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+    if (server) spdlog::flush_every(std::chrono::seconds(1));
+}
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string require(const Args& a, const std::string& opt) {
+    auto it = a.options.find(opt);
+    if (it == a.options.end() || it->second.empty()) throw UsageError("missing " + opt);
+    return it->second;
+}
+std::string optional(const Args& a, const std::string& opt, const std::string& def = "") {
+    auto it = a.options.find(opt);
+    return it == a.options.end() ? def : it->second;
+}
+
+std::string checked_email(const Args& a) {
+    std::string email = core::lower(require(a, "--email"));
+    if (!core::valid_email(email)) throw UsageError("--email " + email + " is not a valid e-mail address");
+    return email;
+}
+
+// Creates the account with a generated password; returns the password.
+std::string create_user(const host::StorageClient& st, const std::string& email, const std::string& name,
+                        std::string password, bool admin) {
+    if (password.empty()) password = core::generate_password();
+    blynk::User u;
+    u.email = email;
+    u.name = name.empty() ? email.substr(0, email.find('@')) : name;
+    u.pass_hash = core::slow_hash(core::legacy_pass_hash(email, password));
+    u.is_admin = admin;
+    u.created_at_ms = now_ms();
+    st.put_user(u, true);
+    return password;
+}
+
+std::string format_time(int64_t ms) {
+    if (ms <= 0) return "never";
+    std::time_t t = std::time_t(ms / 1000);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
+    return buf;
+}
+
+int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins) {
+    host::StorageClient st(plugins.storage(), plugins.storage_self());
+    const auto& cmd = a.command;
+    std::string what = cmd[0] + (cmd.size() > 1 ? " " + cmd[1] : "");
+
+    if (what == "config check") {
+        std::string names;
+        for (auto& n : plugins.loaded_names()) names += (names.empty() ? "" : ", ") + n;
+        std::cout << "configuration OK: " << (cfg.file.empty() ? "(built-in defaults)" : cfg.file) << "\n"
+                  << "data folder: " << cfg.data_dir << "\nplugins: " << names
+                  << "\nstorage: " << plugins.storage_plugin_name() << "\nhardware port: " << cfg.hardware_port
+                  << ", TLS port: " << cfg.tls_port << "\n";
+        return 0;
+    }
+    if (what == "user add") {
+        std::string email = checked_email(a);
+        bool generated = optional(a, "--password").empty();
+        std::string pass = create_user(st, email, optional(a, "--name"), optional(a, "--password"), a.options.count("--admin"));
+        std::cerr << "user " << email << " created\n";
+        if (generated) std::cout << "password: " << pass << "\n";
+        return 0;
+    }
+    if (what == "user list") {
+        core::LoadedData data;
+        st.load_all(data);
+        std::printf("%-32s %-5s %7s  %s\n", "EMAIL", "ADMIN", "DEVICES", "CREATED (UTC)");
+        for (auto& u : data.users)
+            std::printf("%-32s %-5s %7zu  %s\n", u->email.c_str(), u->is_admin ? "yes" : "no", u->devices.size(),
+                        format_time(u->created_ms).c_str());
+        return 0;
+    }
+    if (what == "user remove") {
+        std::string email = checked_email(a);
+        st.remove_user(email);
+        std::cerr << "user " << email << " removed\n";
+        return 0;
+    }
+    if (what == "device add") {
+        std::string email = checked_email(a);
+        std::string name = require(a, "--name");
+        if (name.size() > 50) throw UsageError("--name is longer than 50 characters");
+        int32_t dash_id = 1;
+        if (auto d = optional(a, "--dash"); !d.empty()) {
+            try {
+                dash_id = std::stoi(d);
+            } catch (...) {
+                throw UsageError("--dash must be a number");
+            }
+            if (dash_id < 0) throw UsageError("--dash must not be negative");
+        }
+        core::LoadedData data;
+        if (!st.load_user(email, data)) {
+            std::string pass = create_user(st, email, "", "", false);
+            std::cerr << "user " << email << " created; its password: " << pass << "\n";
+            st.load_user(email, data);
+        }
+        core::User* user = data.users.empty() ? nullptr : data.users.front().get();
+        if (!user) throw std::runtime_error("storage did not return user " + email);
+        if (!user->find_dash(dash_id)) {
+            blynk::Dash dash;
+            dash.email = email;
+            dash.dash_id = dash_id;
+            dash.name = "My Dashboard";
+            dash.is_active = true;
+            dash.created_at_ms = now_ms();
+            st.put_dash(dash);
+        }
+        int32_t next_id = 0;
+        for (auto& d : user->devices)
+            if (d->dash_id == dash_id && d->id >= next_id) next_id = d->id + 1;
+        blynk::Device dev;
+        dev.email = email;
+        dev.dash_id = dash_id;
+        dev.device_id = next_id;
+        dev.name = name;
+        dev.board_type = optional(a, "--board");
+        dev.created_at_ms = now_ms();
+        for (int attempt = 0;; ++attempt) {
+            dev.token = core::generate_token();
+            try {
+                st.put_device(dev);
+                break;
+            } catch (const host::StorageFailure& e) {
+                if (e.status != BLYNK_CONFLICT || attempt >= 4) throw;
+            }
+        }
+        std::cerr << "device " << dash_id << "-" << next_id << " \"" << name << "\" added for " << email << "\n";
+        std::cout << dev.token << "\n";
+        return 0;
+    }
+    if (what == "device list") {
+        core::LoadedData data;
+        if (auto e = optional(a, "--email"); !e.empty()) {
+            if (!st.load_user(core::lower(e), data)) throw UsageError("no user " + e);
+        } else {
+            st.load_all(data);
+        }
+        std::printf("%-28s %-7s %-20s %-32s %s\n", "EMAIL", "DEVICE", "NAME", "TOKEN", "LAST SEEN (UTC)");
+        for (auto& u : data.users)
+            for (auto& d : u->devices) {
+                int64_t seen = std::max({d->connect_ms, d->disconnect_ms, d->data_received_ms});
+                std::string id = std::to_string(d->dash_id) + "-" + std::to_string(d->id);
+                std::printf("%-28s %-7s %-20s %-32s %s\n", u->email.c_str(), id.c_str(), d->name.c_str(),
+                            d->token.c_str(), format_time(seen).c_str());
+            }
+        return 0;
+    }
+    if (what == "device remove") {
+        std::string token = require(a, "--token");
+        core::LoadedData data;
+        if (!st.load_by_token(token, data)) throw UsageError("no device has that token");
+        for (auto& u : data.users)
+            for (auto& d : u->devices)
+                if (d->token == token) {
+                    st.remove_device(u->email, d->dash_id, d->id);
+                    std::cerr << "device " << d->dash_id << "-" << d->id << " of " << u->email << " removed\n";
+                    return 0;
+                }
+        throw UsageError("no device has that token");
+    }
+    throw UsageError("unknown command '" + what + "'");
+}
+
+// At first start: an administrator with a generated password, shown once.
+void ensure_admin(const app::Config& cfg, core::Model& model, const host::StorageClient& st) {
+    bool any = false;
+    model.for_each_user([&](const core::User& u) { any |= u.is_admin; });
+    if (any) return;
+    std::string email = core::lower(cfg.admin_email);
+    if (model.find_user(email)) {
+        spdlog::warn("no administrator account exists and {} is a regular user; create one with `blynkd user add --admin`",
+                     email);
+        return;
+    }
+    std::string pass = create_user(st, email, "admin", "", true);
+    core::LoadedData data;
+    st.load_user(email, data);
+    model.merge(std::move(data));
+    // Straight to the terminal, never into the log file.
+    std::cout << "\n  Administrator account created: " << email << "\n  Password (shown only once): " << pass
+              << "\n\n"
+              << std::flush;
+}
+
+int run_server(const app::Config& cfg, host::PluginHost& plugins) {
+    host::StorageClient st(plugins.storage(), plugins.storage_self());
+    core::Model model;
+    {
+        core::LoadedData data;
+        st.load_all(data);
+        model.merge(std::move(data));
+    }
+    ensure_admin(cfg, model, st);
+    plugins.start_threads();
+    host::WorkQueue storage_queue("storage", 100000);
+
+    net::ServerOptions opt;
+    opt.listen_address = cfg.listen_address;
+    opt.hardware_port = cfg.hardware_port;
+    opt.tls_port = cfg.tls_port;
+    opt.login_timeout_s = cfg.login_timeout;
+    opt.max_body = cfg.max_body;
+    opt.pin_flush_interval_ms = cfg.pin_flush_interval_ms;
+    opt.tls_cert = cfg.tls_cert;
+    opt.tls_key = cfg.tls_key;
+    opt.tls_min_version = cfg.tls_min_version;
+    opt.data_dir = cfg.data_dir;
+    opt.host = cfg.host;
+    core::RouterSettings rs;
+    rs.message_quota = cfg.message_quota;
+    rs.idle_timeout_s = cfg.idle_timeout;
+    rs.max_bridges = cfg.max_bridges;
+
+    net::Server server(opt, model, rs, plugins, st, storage_queue);
+    server.listen();
+    server.run();
+    storage_queue.stop();
+    plugins.shutdown();
+    spdlog::info("stopped");
+    spdlog::shutdown();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args args;
+    try {
+        args = parse_args(argc, argv);
+    } catch (const UsageError& e) {
+        std::cerr << "blynkd: " << e.what() << "\n\n" << kUsage;
+        return 2;
+    }
+    if (args.help) {
+        std::cout << kUsage;
+        return 0;
+    }
+    if (args.version) {
+        std::cout << "blynkd " << BLYNKD_VERSION << " (plugin ABI " << BLYNK_ABI_MAJOR << "." << BLYNK_ABI_MINOR
+                  << ")\n";
+        return 0;
+    }
+    bool server = args.command.empty();
+    app::Config cfg;
+    try {
+        cfg = app::load_config(args.config);
+        if (!args.data_dir.empty()) cfg.data_dir = args.data_dir;
+    } catch (const app::ConfigError& e) {
+        std::cerr << "blynkd: configuration error: " << e.what() << "\n";
+        return 2;
+    }
+    setup_logging(cfg, server);
+    std::error_code ec;
+    fs::create_directories(cfg.data_dir, ec);
+    if (ec) {
+        std::cerr << "blynkd: cannot create the data folder " << cfg.data_dir << ": " << ec.message() << "\n";
+        return 2;
+    }
+    std::string data_dir = fs::absolute(cfg.data_dir).lexically_normal().string();
+    host::PluginHost plugins(cfg, platform::executable_dir(), data_dir);
+    try {
+        if (server)
+            spdlog::info("blynkd {} starting; config: {}; data folder: {}", BLYNKD_VERSION,
+                         cfg.file.empty() ? "(built-in defaults)" : cfg.file, data_dir);
+        plugins.load_all();
+        if (server) return run_server(cfg, plugins);
+        int rc = run_command(args, cfg, plugins);
+        plugins.shutdown();
+        return rc;
+    } catch (const UsageError& e) {
+        std::cerr << "blynkd: " << e.what() << " (see blynkd --help)\n";
+        plugins.shutdown();
+        return 2;
+    } catch (const host::PluginError& e) {
+        if (server) spdlog::error("{}", e.what());
+        else std::cerr << "blynkd: " << e.what() << "\n";
+        return 2;
+    } catch (const host::StorageFailure& e) {
+        std::cerr << "blynkd: " << e.what() << "\n";
+        plugins.shutdown();
+        return 1;
+    } catch (const std::exception& e) {
+        if (server) spdlog::error("{}", e.what());
+        else std::cerr << "blynkd: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,99 @@
+// The in-memory model, as in the legacy server: a user owns dashboards; a
+// dashboard holds devices, each with its token; pin values belong to a
+// (dashboard, device) pair. Only the shard that owns a user touches it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace blynk::core {
+
+struct User;
+class HwConn;
+
+// A pin key packs the type letter and the number: ('v' << 8) | 5 for V5.
+inline uint16_t pin_key(char type, uint8_t pin) { return uint16_t((uint16_t(uint8_t(type)) << 8) | pin); }
+inline char key_type(uint16_t key) { return char(key >> 8); }
+inline uint8_t key_pin(uint16_t key) { return uint8_t(key & 0xFF); }
+
+struct PinValue {
+    uint16_t key = 0;
+    bool dirty = false;      // waiting for the next storage batch
+    int64_t updated_ms = 0;
+    std::string value;       // multi-values are `\0`-separated
+};
+
+struct PinProperty {
+    uint16_t key = 0;
+    std::string name, value;
+};
+
+struct Device {
+    User* user = nullptr;
+    int32_t dash_id = 1;
+    int32_t id = 0;
+    std::string name, token, board_type;
+    int64_t created_ms = 0, connect_ms = 0, disconnect_ms = 0, data_received_ms = 0;
+    std::string last_ip;
+    std::string hardware_info;  // `key\0value\0...` from the info packet
+    bool state_dirty = false;   // connect/disconnect/info waiting for the next batch
+    bool dirty_pins_listed = false;
+    std::vector<PinValue> pins;  // sorted by key
+    std::vector<PinProperty> properties;
+    HwConn* online = nullptr;  // intrusive list of this device's hardware connections
+    uint32_t online_count = 0;
+
+    // Returns the stored value or nullptr.
+    const PinValue* find_pin(uint16_t key) const;
+    // Finds or inserts the entry for key.
+    PinValue& pin(uint16_t key);
+    void set_property(uint16_t key, std::string_view name, std::string_view value);
+};
+
+struct Dashboard {
+    int32_t id = 1;
+    std::string name;
+    bool active = true;
+    int64_t created_ms = 0;
+};
+
+struct User {
+    std::string email, name, pass_hash;
+    bool is_admin = false;
+    int64_t created_ms = 0;
+    std::vector<Dashboard> dashboards;
+    std::vector<std::unique_ptr<Device>> devices;
+
+    Device* find_device(int32_t dash_id, int32_t device_id) const;
+    Dashboard* find_dash(int32_t dash_id);
+};
+
+// Everything a storage load yields, in plain C++ (built off the I/O thread,
+// merged on it).
+struct LoadedData {
+    std::vector<std::unique_ptr<User>> users;
+};
+
+class Model {
+public:
+    Device* find_token(std::string_view token) const;
+    User* find_user(std::string_view email) const;
+    // Adds what is not yet in memory; what is in memory is newer and wins.
+    void merge(LoadedData&& data);
+    size_t user_count() const { return users_.size(); }
+    size_t device_count() const { return tokens_.size(); }
+    template <class F>
+    void for_each_user(F&& f) const {
+        for (auto& kv : users_) f(*kv.second);
+    }
+
+private:
+    std::unordered_map<std::string, std::unique_ptr<User>> users_;
+    std::unordered_map<std::string_view, Device*> tokens_;  // views into Device::token
+};
+
+}  // namespace blynk::core

@@ -1,0 +1,413 @@
+#include "core/router.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "codec/protocol.hpp"
+
+namespace blynk::core {
+
+using codec::Command;
+using codec::Status;
+
+namespace {
+
+constexpr uint8_t cmd(Command c) { return uint8_t(c); }
+constexpr uint16_t st(Status s) { return uint16_t(s); }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// The widget properties a device may set (legacy WidgetProperty names).
+bool known_property(std::string_view p) {
+    static const char* const names[] = {"label",   "color",   "onBackColor", "offBackColor", "onColor",
+                                        "offColor", "onLabel", "offLabel",    "labels",       "min",
+                                        "max",     "isOnPlay", "url",        "urls",         "step",
+                                        "valueFormatting", "suffix", "maximumFractionDigits", "opacity",
+                                        "scale",   "rotation"};
+    for (const char* n : names)
+        if (p == n) return true;
+    return false;
+}
+
+bool parse_u32(std::string_view s, uint32_t& out) {
+    if (s.empty() || s.size() > 9) return false;
+    uint32_t v = 0;
+    for (char ch : s) {
+        if (ch < '0' || ch > '9') return false;
+        v = v * 10 + uint32_t(ch - '0');
+    }
+    out = v;
+    return true;
+}
+
+}  // namespace
+
+Router::Router(Model& model, RouterSettings settings, std::function<int64_t()> now)
+    : model_(model), settings_(settings), now_(std::move(now)) {}
+
+uint32_t Router::idle_for_heartbeat(uint32_t seconds) {
+    // ceil(2.3 x seconds) in milliseconds, without floating-point surprises.
+    uint64_t tenths = uint64_t(seconds) * 23;
+    uint64_t secs = (tenths + 9) / 10;
+    return uint32_t(std::min<uint64_t>(secs * 1000, 0xFFFFFFFFu));
+}
+
+void Router::on_frame(HwConn& c, const codec::Frame& f) {
+    if (f.command == cmd(Command::Response)) return;  // replies to our requests carry nothing we need
+    if (!c.device) {
+        if (f.command == cmd(Command::HardwareLogin) || f.command == cmd(Command::Login)) {
+            if (!c.login_pending) login(c, f);
+            return;
+        }
+        c.close("command before login");
+        return;
+    }
+    if (settings_.message_quota != 0 && !c.quota.allow(now_(), settings_.message_quota)) {
+        if (c.quota.may_report(now_())) c.send_status(f.msg_id, st(Status::QuotaLimit));
+        return;
+    }
+    switch (Command(f.command)) {
+        case Command::Ping: c.send_status(f.msg_id, st(Status::Ok)); break;
+        case Command::Hardware: hardware(c, f); break;
+        case Command::HardwareSync: sync(c, f); break;
+        case Command::Bridge: bridge(c, f); break;
+        case Command::BlynkInternal: internal(c, f); break;
+        case Command::SetWidgetProperty: set_property(c, f); break;
+        case Command::HardwareLogin:
+        case Command::Login: c.send_status(f.msg_id, st(Status::UserAlreadyRegistered)); break;
+        case Command::Email:
+        case Command::PushNotification:
+        case Command::Tweet:
+        case Command::Sms: notification(c, f); break;
+        default: break;  // codes < 100 without a hardware meaning are ignored, as the legacy server did
+    }
+}
+
+void Router::login(HwConn& c, const codec::Frame& f) {
+    std::string_view token = trim(f.body);
+    if (token.size() != 32 || token.find('\0') != std::string_view::npos) {
+        c.send_status(f.msg_id, st(Status::InvalidToken));
+        if (events_) events_->login(false, nullptr, c.peer(), now_());
+        return;
+    }
+    if (Device* d = model_.find_token(token)) {
+        complete_login(c, *d, f.msg_id);
+        return;
+    }
+    if (!loader_) {
+        c.send_status(f.msg_id, st(Status::InvalidToken));
+        return;
+    }
+    uint16_t msg_id = f.msg_id;
+    std::string tok(token);
+    c.login_pending = true;
+    HwConn* conn = &c;
+    bool queued = loader_->load(tok, c, [this, conn, msg_id, tok](bool) {
+        conn->login_pending = false;
+        if (conn->device) return;
+        if (Device* d = model_.find_token(tok)) {
+            complete_login(*conn, *d, msg_id);
+        } else {
+            conn->send_status(msg_id, st(Status::InvalidToken));
+            if (events_) events_->login(false, nullptr, conn->peer(), now_());
+        }
+    });
+    if (!queued) {
+        c.login_pending = false;
+        c.send_status(f.msg_id, st(Status::ServerError));
+    }
+}
+
+void Router::complete_login(HwConn& c, Device& d, uint16_t msg_id) {
+    c.device = &d;
+    c.prev_on_device = nullptr;
+    c.next_on_device = d.online;
+    if (d.online) d.online->prev_on_device = &c;
+    d.online = &c;
+    ++d.online_count;
+    if (settings_.idle_timeout_s) c.idle_timeout_ms = idle_for_heartbeat(settings_.idle_timeout_s);
+    int64_t now = now_();
+    d.connect_ms = now;
+    d.last_ip = c.peer();
+    if (auto colon = d.last_ip.rfind(':'); colon != std::string::npos) d.last_ip.resize(colon);
+    d.state_dirty = true;
+    mark_dirty(d);
+    c.send_status(msg_id, st(Status::Ok));
+    if (events_) {
+        events_->login(true, &d, c.peer(), now);
+        if (d.online_count == 1) events_->device_online(d, c.peer(), now);
+    }
+    if (apps_) apps_->hardware_connected(d, msg_id);
+}
+
+void Router::on_close(HwConn& c) {
+    Device* d = c.device;
+    if (!d) return;
+    if (c.prev_on_device) c.prev_on_device->next_on_device = c.next_on_device;
+    else d->online = c.next_on_device;
+    if (c.next_on_device) c.next_on_device->prev_on_device = c.prev_on_device;
+    c.next_on_device = c.prev_on_device = nullptr;
+    c.device = nullptr;
+    if (--d->online_count == 0) {
+        int64_t now = now_();
+        d->disconnect_ms = now;
+        d->state_dirty = true;
+        mark_dirty(*d);
+        if (events_) events_->device_offline(*d, c.peer(), now);
+        if (apps_) apps_->hardware_disconnected(*d);
+    }
+}
+
+void Router::mark_dirty(Device& d) {
+    if (d.dirty_pins_listed) return;
+    d.dirty_pins_listed = true;
+    dirty_.push_back(&d);
+}
+
+uint16_t Router::store_write(Device& target, std::string_view body) {
+    // `<t>w\0pin\0value[\0value...]`
+    std::string_view f[3];
+    size_t n = codec::split_fields(body, f, 3);
+    if (n < 3 || f[0].size() != 2 || f[2].empty()) return st(Status::IllegalCommand);
+    char type = codec::pin_type(f[0][0]);
+    uint8_t pin = 0;
+    if (!type || !codec::parse_pin(f[1], pin)) return st(Status::IllegalCommand);
+    int64_t now = now_();
+    uint16_t key = pin_key(type, pin);
+    PinValue& pv = target.pin(key);
+    pv.value.assign(f[2].data(), f[2].size());
+    pv.updated_ms = now;
+    pv.dirty = true;
+    target.data_received_ms = now;
+    mark_dirty(target);
+    if (events_ && events_->wants_pin_events()) events_->pin_written(target, key, pv.value, now);
+    return 0;
+}
+
+void Router::hardware(HwConn& c, const codec::Frame& f) {
+    if (f.body.size() < 4) {
+        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        return;
+    }
+    if (f.body[1] != 'w') return;  // dr/vr/pm from a device mean nothing to the server
+    if (uint16_t err = store_write(*c.device, f.body)) {
+        c.send_status(f.msg_id, err);
+        return;
+    }
+    if (apps_) apps_->hardware_write(*c.device, f.msg_id, f.body);
+}
+
+void Router::send_sync_frame(HwConn& c, uint16_t msg_id, const PinValue& p) {
+    scratch_.clear();
+    scratch_.push_back(key_type(p.key));
+    scratch_.append("w", 1);
+    scratch_.push_back('\0');
+    char num[4];
+    int len = std::snprintf(num, sizeof num, "%u", unsigned(key_pin(p.key)));
+    scratch_.append(num, size_t(len));
+    scratch_.push_back('\0');
+    scratch_.append(p.value);
+    c.send(cmd(Command::Hardware), msg_id, scratch_);
+}
+
+void Router::sync(HwConn& c, const codec::Frame& f) {
+    Device& d = *c.device;
+    if (f.body.empty()) {
+        for (const PinValue& p : d.pins)
+            if (!p.value.empty()) send_sync_frame(c, f.msg_id, p);
+        return;
+    }
+    // `vr\0p1\0p2...` (also dr / ar)
+    std::string_view body = f.body;
+    size_t z = body.find('\0');
+    if (z == std::string_view::npos || z != 2 || body[1] != 'r') {
+        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        return;
+    }
+    char type = codec::pin_type(body[0]);
+    if (!type) {
+        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        return;
+    }
+    body.remove_prefix(3);
+    while (true) {
+        size_t next = body.find('\0');
+        std::string_view field = body.substr(0, next);
+        uint8_t pin = 0;
+        if (!codec::parse_pin(field, pin)) {
+            c.send_status(f.msg_id, st(Status::IllegalCommand));
+            return;
+        }
+        if (const PinValue* p = d.find_pin(pin_key(type, pin)); p && !p->value.empty())
+            send_sync_frame(c, f.msg_id, *p);
+        if (next == std::string_view::npos) break;
+        body.remove_prefix(next + 1);
+    }
+}
+
+void Router::bridge(HwConn& c, const codec::Frame& f) {
+    std::string_view fields[3];
+    size_t n = codec::split_fields(f.body, fields, 3);
+    if (n < 3 || fields[0].empty() || fields[1].empty() || fields[2].empty()) {
+        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        return;
+    }
+    std::string_view pin = fields[0];
+    if (fields[1] == "i") {
+        std::string_view token = trim(fields[2]);
+        if (token.size() != 32 || token.find('\0') != std::string_view::npos) {
+            c.send_status(f.msg_id, st(Status::NotAllowed));
+            return;
+        }
+        if (Device* target = model_.find_token(token)) {
+            bridge_init(c, f.msg_id, pin, target);
+            return;
+        }
+        if (!loader_) {
+            c.send_status(f.msg_id, st(Status::NotAllowed));
+            return;
+        }
+        uint16_t msg_id = f.msg_id;
+        std::string tok(token), bpin(pin);
+        HwConn* conn = &c;
+        if (!loader_->load(tok, c, [this, conn, msg_id, tok, bpin](bool) {
+                if (!conn->device) return;
+                bridge_init(*conn, msg_id, bpin, model_.find_token(tok));
+            }))
+            c.send_status(f.msg_id, st(Status::ServerError));
+        return;
+    }
+    // A write through an initialised bridge pin: the body minus the first field.
+    BridgeChannel* ch = nullptr;
+    if (c.bridges)
+        for (auto& b : *c.bridges)
+            if (b.pin == pin) ch = &b;
+    if (!ch || !ch->target) {
+        c.send_status(f.msg_id, st(Status::NotAllowed));
+        return;
+    }
+    std::string_view sub = f.body.substr(pin.size() + 1);
+    if (sub.size() < 2 || sub[1] != 'w') {
+        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        return;
+    }
+    Device& target = *ch->target;
+    if (uint16_t err = store_write(target, sub)) {
+        c.send_status(f.msg_id, err);
+        return;
+    }
+    size_t delivered = 0;
+    for (HwConn* o = target.online; o; o = o->next_on_device) {
+        if (o == &c) continue;
+        uint32_t limit = o->buff_in ? o->buff_in : settings_.default_buff_in;
+        if (sub.size() + codec::kHardwareHeader > limit) continue;
+        o->send(cmd(Command::Bridge), f.msg_id, sub);
+        ++delivered;
+    }
+    if (!delivered) c.send_status(f.msg_id, st(Status::DeviceNotInNetwork));
+    if (apps_) apps_->hardware_write(target, f.msg_id, sub);
+}
+
+void Router::bridge_init(HwConn& c, uint16_t msg_id, std::string_view pin, Device* target) {
+    // Only devices of the same user can be bridged.
+    if (!target || target->user != c.device->user) {
+        c.send_status(msg_id, st(Status::NotAllowed));
+        return;
+    }
+    if (!c.bridges) c.bridges = std::make_unique<std::vector<BridgeChannel>>();
+    for (auto& b : *c.bridges)
+        if (b.pin == pin) {
+            b.target = target;
+            c.send_status(msg_id, st(Status::Ok));
+            return;
+        }
+    if (c.bridges->size() >= settings_.max_bridges || pin.size() > 32) {
+        c.send_status(msg_id, st(Status::NotAllowed));
+        return;
+    }
+    c.bridges->push_back({std::string(pin), target});
+    c.send_status(msg_id, st(Status::Ok));
+}
+
+void Router::internal(HwConn& c, const codec::Frame& f) {
+    std::string_view body = f.body;
+    std::string_view first = body.substr(0, body.find('\0'));
+    if (first == "rtc") {
+        // The legacy server answered only with an RTC widget; without an app
+        // to add one, the device gets UTC, which is what it needs.
+        scratch_ = "rtc";
+        scratch_.push_back('\0');
+        scratch_ += std::to_string(now_() / 1000);
+        c.send(cmd(Command::BlynkInternal), f.msg_id, scratch_);
+        return;
+    }
+    if (first == "acon" || first == "adis" || first == "ota" || first.empty()) return;
+    // An info list (`ver`, `h-beat`, ... or the 1.x `mcu`, ...): key/value pairs.
+    Device& d = *c.device;
+    d.hardware_info.assign(body.data(), body.size());
+    d.state_dirty = true;
+    mark_dirty(d);
+    while (!body.empty()) {
+        size_t z = body.find('\0');
+        std::string_view key = body.substr(0, z);
+        if (z == std::string_view::npos) break;
+        body.remove_prefix(z + 1);
+        size_t z2 = body.find('\0');
+        std::string_view value = body.substr(0, z2);
+        body.remove_prefix(z2 == std::string_view::npos ? body.size() : z2 + 1);
+        uint32_t v = 0;
+        if (key == "h-beat" && parse_u32(value, v) && v > 0 && settings_.idle_timeout_s != 0)
+            c.idle_timeout_ms = idle_for_heartbeat(v);
+        else if (key == "buff-in" && parse_u32(value, v))
+            c.buff_in = uint16_t(std::min<uint32_t>(v, 0xFFFF));
+        else if (key == "dev" && !value.empty() && d.board_type.empty())
+            d.board_type.assign(value.data(), value.size());
+    }
+    c.send_status(f.msg_id, st(Status::Ok));
+}
+
+void Router::set_property(HwConn& c, const codec::Frame& f) {
+    std::string_view fields[3];
+    size_t n = codec::split_fields(f.body, fields, 3);
+    uint8_t pin = 0;
+    if (n < 3 || fields[1].empty() || fields[2].empty() || !known_property(fields[1]) ||
+        !codec::parse_pin(fields[0], pin)) {
+        c.send_status(f.msg_id, st(Status::IllegalCommandBody));
+        return;
+    }
+    Device& d = *c.device;
+    d.set_property(pin_key('v', pin), fields[1], fields[2]);
+    d.state_dirty = true;
+    mark_dirty(d);
+    c.send_status(f.msg_id, st(Status::Ok));
+}
+
+void Router::notification(HwConn& c, const codec::Frame& f) {
+    // No notifier plugin exists yet: answer as the legacy server did for a
+    // project without the matching widget, after the same body checks.
+    size_t max = 0;
+    switch (Command(f.command)) {
+        case Command::PushNotification: max = 255; break;
+        case Command::Tweet: max = 140; break;
+        case Command::Sms: max = 160; break;
+        default: break;
+    }
+    if (Command(f.command) == Command::Email) {
+        c.send_status(f.msg_id, st(Status::NotAllowed));
+        return;
+    }
+    if (trim(f.body).empty() || f.body.size() > max) {
+        c.send_status(f.msg_id, st(Status::NotificationInvalidBody));
+        return;
+    }
+    c.send_status(f.msg_id, st(Status::NotificationNotAuthorized));
+}
+
+}  // namespace blynk::core

@@ -1,0 +1,138 @@
+// The hardware side of routing: what the server does with every frame a
+// device sends, independent of the transport (TCP, TLS, later websockets).
+// All calls for one user happen on the shard that owns it, so nothing here
+// takes a lock.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "codec/frame.hpp"
+#include "core/model.hpp"
+#include "core/quota.hpp"
+
+namespace blynk::core {
+
+struct BridgeChannel {
+    std::string pin;  // the bridge's own pin name, as the device sent it
+    Device* target = nullptr;
+};
+
+// A hardware connection as the router sees it. The transport implements the
+// output side; the router owns the protocol state.
+class HwConn {
+public:
+    virtual ~HwConn() = default;
+    // Appends a frame to the connection's output; flushed once per loop turn.
+    // A message id of 0 is never sent to a device (libraries drop the link).
+    virtual void send(uint8_t command, uint16_t msg_id, std::string_view body) = 0;
+    virtual void send_status(uint16_t msg_id, uint16_t status) = 0;
+    // Closes the connection; the router's on_close follows.
+    virtual void close(std::string_view reason) = 0;
+    virtual bool is_closed() const = 0;
+    virtual std::string peer() const = 0;
+
+    Device* device = nullptr;  // set once logged in
+    HwConn* next_on_device = nullptr;
+    HwConn* prev_on_device = nullptr;
+    uint32_t idle_timeout_ms = 0;  // 0 = never
+    uint16_t buff_in = 0;          // what the device can receive; 0 = not reported
+    bool login_pending = false;
+    QuotaMeter quota;
+    std::unique_ptr<std::vector<BridgeChannel>> bridges;  // only once a bridge is set up
+};
+
+// Where app sessions plug in (a later issue): hardware activity fans out here.
+class AppFanout {
+public:
+    virtual ~AppFanout() = default;
+    virtual void hardware_connected(Device&, uint16_t msg_id) = 0;
+    virtual void hardware_disconnected(Device&) = 0;
+    virtual void hardware_write(Device&, uint16_t msg_id, std::string_view body) = 0;
+};
+
+// Events for plugins (device online/offline, pin written, login).
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    virtual bool wants_pin_events() const = 0;
+    virtual void device_online(const Device&, std::string_view peer, int64_t at_ms) = 0;
+    virtual void device_offline(const Device&, std::string_view peer, int64_t at_ms) = 0;
+    virtual void pin_written(const Device&, uint16_t key, std::string_view value, int64_t at_ms) = 0;
+    virtual void login(bool ok, const Device*, std::string_view peer, int64_t at_ms) = 0;
+};
+
+// Asynchronous token resolution through storage (a token not in memory).
+class TokenLoader {
+public:
+    virtual ~TokenLoader() = default;
+    // Loads the user owning `token` off the I/O thread, merges it into the
+    // model on this shard, then calls done(found) if `conn` is still open.
+    // Returns false if too many loads are pending.
+    virtual bool load(std::string token, HwConn& conn, std::function<void(bool)> done) = 0;
+};
+
+struct RouterSettings {
+    uint32_t message_quota = 100;      // msgs/s per connection; 0 = off
+    uint32_t idle_timeout_s = 10;      // base; effective ceil(2.3 x)
+    uint32_t max_bridges = 100;
+    uint16_t default_buff_in = 255;    // frame limit towards a device that did not report buff-in
+};
+
+class Router {
+public:
+    // `now` returns wall-clock milliseconds since the epoch (cached per loop turn).
+    Router(Model& model, RouterSettings settings, std::function<int64_t()> now);
+
+    void set_apps(AppFanout* apps) { apps_ = apps; }
+    void set_events(EventSink* events) { events_ = events; }
+    void set_loader(TokenLoader* loader) { loader_ = loader; }
+    const RouterSettings& settings() const { return settings_; }
+
+    // The read-idle timeout for a heartbeat of `seconds` (the legacy ceil(2.3 x)).
+    static uint32_t idle_for_heartbeat(uint32_t seconds);
+
+    // One complete frame from a device.
+    void on_frame(HwConn& conn, const codec::Frame& frame);
+    // The connection is gone (closed by either side).
+    void on_close(HwConn& conn);
+
+    // Devices whose pins or state changed since the last call (for storage).
+    void take_dirty(std::vector<Device*>& out) {
+        out.swap(dirty_);
+        dirty_.clear();
+    }
+
+private:
+    void login(HwConn& c, const codec::Frame& f);
+    void complete_login(HwConn& c, Device& d, uint16_t msg_id);
+    void hardware(HwConn& c, const codec::Frame& f);
+    void sync(HwConn& c, const codec::Frame& f);
+    void bridge(HwConn& c, const codec::Frame& f);
+    void bridge_init(HwConn& c, uint16_t msg_id, std::string_view pin, Device* target);
+    void internal(HwConn& c, const codec::Frame& f);
+    void set_property(HwConn& c, const codec::Frame& f);
+    void notification(HwConn& c, const codec::Frame& f);
+
+    // Validates a `<t>w\0pin\0value...` write; stores it for `target`.
+    // Returns the status to answer with, or 0 for success.
+    uint16_t store_write(Device& target, std::string_view body);
+    void mark_dirty(Device& d);
+    void send_sync_frame(HwConn& c, uint16_t msg_id, const PinValue& p);
+
+    Model& model_;
+    RouterSettings settings_;
+    std::function<int64_t()> now_;
+    AppFanout* apps_ = nullptr;
+    EventSink* events_ = nullptr;
+    TokenLoader* loader_ = nullptr;
+    std::vector<Device*> dirty_;
+    std::string scratch_;
+};
+
+}  // namespace blynk::core

@@ -1,0 +1,290 @@
+#include "host/plugin_host.hpp"
+
+#include <boost/dll/shared_library.hpp>
+#include <filesystem>
+#include <spdlog/spdlog.h>
+
+#include "app/config.hpp"
+#include "host/work_queue.hpp"
+#include "version.hpp"
+
+namespace blynk::host {
+
+namespace fs = std::filesystem;
+
+struct LoadedPlugin {
+    std::string config_name;  // as written in plugins.enabled
+    std::string path;
+    boost::dll::shared_library lib;
+    blynk_host_v1 host{};
+    const blynk_plugin_v1* table = nullptr;
+    std::string name;  // as the plugin reports it
+    PluginHost* owner = nullptr;
+    WorkQueue* worker = nullptr;
+};
+
+namespace {
+
+// Reads a field of the plugin's table only if the plugin's table is big enough.
+template <class T, class F>
+F field_or_null(const T* t, F T::*member) {
+    size_t offset = reinterpret_cast<size_t>(&(static_cast<T*>(nullptr)->*member));
+    return t->size >= offset + sizeof(F) ? t->*member : F{};
+}
+
+void host_log(void* ctx, int level, blynk_str msg) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    std::string_view text(msg.data ? msg.data : "", msg.data ? msg.size : 0);
+    const std::string& who = p->name.empty() ? p->config_name : p->name;
+    switch (level) {
+        case BLYNK_LOG_TRACE: spdlog::trace("[{}] {}", who, text); break;
+        case BLYNK_LOG_DEBUG: spdlog::debug("[{}] {}", who, text); break;
+        case BLYNK_LOG_INFO: spdlog::info("[{}] {}", who, text); break;
+        case BLYNK_LOG_WARN: spdlog::warn("[{}] {}", who, text); break;
+        default: spdlog::error("[{}] {}", who, text); break;
+    }
+}
+
+int host_submit(void* ctx, void (*fn)(void*), void* arg) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    if (!p->worker || !fn) return BLYNK_ERROR;
+    return p->worker->post([fn, arg] { fn(arg); }) ? BLYNK_OK : BLYNK_ERROR;
+}
+
+bool looks_like_path(const std::string& s) {
+    return s.find('/') != std::string::npos || s.find('\\') != std::string::npos ||
+           fs::path(s).extension() == boost::dll::shared_library::suffix().string();
+}
+
+blynk_str sv(const std::string& s) { return blynk_str{s.data(), s.size()}; }
+
+}  // namespace
+
+PluginHost::PluginHost(const app::Config& config, std::string exe_dir, std::string data_dir)
+    : config_(config), exe_dir_(std::move(exe_dir)), data_dir_(std::move(data_dir)) {}
+
+PluginHost::~PluginHost() {
+    if (events_) events_->stop();
+    if (worker_) worker_->stop();
+    // Plugins stay loaded until the process ends: their code may still be
+    // referenced by static destructors, and unloading is never safe mid-run.
+    static auto* kept = new std::vector<boost::dll::shared_library>();
+    for (auto& p : plugins_) kept->push_back(std::move(p->lib));
+}
+
+std::vector<std::string> PluginHost::candidates(const std::string& entry) const {
+    if (looks_like_path(entry)) return {entry};
+    std::string file = entry + boost::dll::shared_library::suffix().string();
+    std::vector<std::string> out;
+    if (!config_.plugin_dir.empty()) out.push_back((fs::path(config_.plugin_dir) / file).string());
+    out.push_back((fs::path(exe_dir_) / "plugins" / file).string());
+    out.push_back((fs::path(exe_dir_) / ".." / "lib" / "blynkd" / "plugins" / file).lexically_normal().string());
+    return out;
+}
+
+void PluginHost::load_all() {
+    for (auto& entry : config_.plugins_enabled) load_one(entry);
+    for (auto& [name, settings] : config_.plugin_settings) {
+        bool used = false;
+        for (auto& p : plugins_) used |= p->name == name || p->config_name == name;
+        if (!used) spdlog::warn("config: [plugins.{}] is set but no enabled plugin has that name", name);
+    }
+    if (!storage_) {
+        std::string names;
+        for (auto& p : plugins_) names += (names.empty() ? "" : ", ") + p->name;
+        throw PluginError("no storage plugin is enabled (plugins.enabled = [" + names +
+                          "]); enable one, e.g. \"storage-sqlite\"");
+    }
+}
+
+void PluginHost::load_one(const std::string& entry) {
+    auto p = std::make_unique<LoadedPlugin>();
+    p->config_name = entry;
+    p->owner = this;
+    std::vector<std::string> paths = candidates(entry);
+    for (auto& c : paths)
+        if (fs::exists(c)) {
+            p->path = c;
+            break;
+        }
+    if (p->path.empty()) {
+        std::string list;
+        for (auto& c : paths) list += "\n  " + c;
+        throw PluginError("plugin '" + entry + "': file not found; looked for:" + list +
+                          "\n(set [plugins] dir, or give the path in plugins.enabled)");
+    }
+    boost::system::error_code ec;
+    p->lib.load(p->path, boost::dll::load_mode::default_mode, ec);
+    if (ec || !p->lib.is_loaded())
+        throw PluginError("plugin '" + entry + "' (" + p->path + "): cannot be loaded: " + ec.message() +
+                          "; is it a shared library built for this platform?");
+    if (!p->lib.has(BLYNK_PLUGIN_ENTRY_NAME))
+        throw PluginError("plugin '" + entry + "' (" + p->path + "): has no entry symbol '" +
+                          BLYNK_PLUGIN_ENTRY_NAME + "'; is it a blynkd plugin? (see docs/plugin-sdk.md)");
+    auto entry_fn = p->lib.get<const blynk_plugin_v1*(const blynk_host_v1*)>(BLYNK_PLUGIN_ENTRY_NAME);
+
+    p->host.size = sizeof(blynk_host_v1);
+    p->host.abi_major = BLYNK_ABI_MAJOR;
+    p->host.abi_minor = BLYNK_ABI_MINOR;
+    p->host.ctx = p.get();
+    p->host.log = host_log;
+    static const std::string version = BLYNKD_VERSION;
+    p->host.server_version = sv(version);
+    p->host.data_dir = sv(data_dir_);
+    p->host.submit_work = host_submit;
+
+    const blynk_plugin_v1* t = entry_fn(&p->host);
+    if (!t)
+        throw PluginError("plugin '" + entry + "' (" + p->path + "): refused to load (its entry returned no table; see its message above)");
+    if (t->size < offsetof(blynk_plugin_v1, abi_minor) + sizeof(t->abi_minor))
+        throw PluginError("plugin '" + entry + "' (" + p->path + "): returned a malformed table (size " +
+                          std::to_string(t->size) + ")");
+    if (t->abi_major != BLYNK_ABI_MAJOR)
+        throw PluginError("plugin '" + entry + "' (" + p->path + "): built for plugin ABI " +
+                          std::to_string(t->abi_major) + "." + std::to_string(t->abi_minor) +
+                          ", but this server speaks ABI " + std::to_string(BLYNK_ABI_MAJOR) + "." +
+                          std::to_string(BLYNK_ABI_MINOR) + "; rebuild the plugin against this server's SDK");
+    if (t->abi_minor > BLYNK_ABI_MINOR)
+        throw PluginError("plugin '" + entry + "' (" + p->path + "): needs plugin ABI " +
+                          std::to_string(t->abi_major) + "." + std::to_string(t->abi_minor) +
+                          ", newer than this server's " + std::to_string(BLYNK_ABI_MAJOR) + "." +
+                          std::to_string(BLYNK_ABI_MINOR) + "; upgrade blynkd");
+    if (t->size < offsetof(blynk_plugin_v1, shutdown) + sizeof(t->shutdown))
+        throw PluginError("plugin '" + entry + "' (" + p->path + "): returned a table too small for ABI 1.0");
+    p->table = t;
+    p->name = t->name.data ? std::string(t->name.data, t->name.size) : entry;
+    for (auto& other : plugins_)
+        if (other->name == p->name)
+            throw PluginError("plugin '" + p->name + "' is enabled twice (" + other->path + " and " + p->path + ")");
+
+    // Its settings: [plugins.<reported name>] or [plugins.<name as configured>].
+    const blynk::Settings* settings = nullptr;
+    if (auto it = config_.plugin_settings.find(p->name); it != config_.plugin_settings.end()) settings = &it->second;
+    else if (auto it2 = config_.plugin_settings.find(entry); it2 != config_.plugin_settings.end()) settings = &it2->second;
+    std::vector<blynk_setting> flat;
+    if (settings)
+        for (auto& [k, v] : settings->all()) flat.push_back({sv(k), sv(v.text), v.type});
+    if (t->init) {
+        blynk_error err{};
+        int rc = t->init(t->self, flat.data(), flat.size(), &err);
+        if (rc != BLYNK_OK)
+            throw PluginError("plugin '" + p->name + "': invalid settings in [plugins." + p->name + "]" +
+                              (config_.file.empty() ? "" : " of " + config_.file) + ": " + err.message);
+    }
+
+    if (const blynk_storage_v1* s = field_or_null(t, &blynk_plugin_v1::storage)) {
+        if (storage_)
+            throw PluginError("plugins '" + storage_name_ + "' and '" + p->name +
+                              "' both provide storage; enable only one");
+        storage_ = s;
+        storage_self_ = t->self;
+        storage_name_ = p->name;
+    }
+    if (const blynk_events_v1* e = field_or_null(t, &blynk_plugin_v1::events)) {
+        if (field_or_null(e, &blynk_events_v1::device_online)) online_subs_.push_back({t->self, e});
+        if (field_or_null(e, &blynk_events_v1::device_offline)) offline_subs_.push_back({t->self, e});
+        if (field_or_null(e, &blynk_events_v1::pin_written)) pin_subs_.push_back({t->self, e});
+        if (field_or_null(e, &blynk_events_v1::login)) login_subs_.push_back({t->self, e});
+    }
+    spdlog::info("plugin {} {} loaded from {}", p->name,
+                 t->version.data ? std::string(t->version.data, t->version.size) : "", p->path);
+    plugins_.push_back(std::move(p));
+}
+
+void PluginHost::start_threads() {
+    if (!events_) events_ = std::make_unique<WorkQueue>("events", 100000);
+    if (!worker_) worker_ = std::make_unique<WorkQueue>("plugin-work", 10000);
+    for (auto& p : plugins_) p->worker = worker_.get();
+}
+
+void PluginHost::shutdown() {
+    if (events_) events_->stop();
+    if (worker_) worker_->stop();
+    for (auto it = plugins_.rbegin(); it != plugins_.rend(); ++it)
+        if ((*it)->table->shutdown) (*it)->table->shutdown((*it)->table->self);
+    if (dropped_events_) spdlog::warn("{} plugin events were dropped because subscribers were too slow", dropped_events_);
+}
+
+std::vector<std::string> PluginHost::loaded_names() const {
+    std::vector<std::string> out;
+    for (auto& p : plugins_) out.push_back(p->name);
+    return out;
+}
+
+void PluginHost::post_event(std::function<void()> fn) {
+    if (!events_) return;
+    if (!events_->post(std::move(fn)) && dropped_events_++ % 10000 == 0)
+        spdlog::warn("plugin event queue is full; dropping events");
+}
+
+namespace {
+struct OwnedDeviceEvent {
+    std::string email, name, peer;
+    int32_t dash, dev;
+    int64_t at;
+    blynk_device_event view() const {
+        blynk_device_event e{};
+        e.size = sizeof e;
+        e.email = sv(email);
+        e.dash_id = dash;
+        e.device_id = dev;
+        e.device_name = sv(name);
+        e.peer = sv(peer);
+        e.at_ms = at;
+        return e;
+    }
+};
+}  // namespace
+
+void PluginHost::device_online(const core::Device& d, std::string_view peer, int64_t at_ms) {
+    if (online_subs_.empty()) return;
+    OwnedDeviceEvent ev{d.user->email, d.name, std::string(peer), d.dash_id, d.id, at_ms};
+    post_event([this, ev] {
+        auto e = ev.view();
+        for (auto& s : online_subs_) s.table->device_online(s.self, &e);
+    });
+}
+
+void PluginHost::device_offline(const core::Device& d, std::string_view peer, int64_t at_ms) {
+    if (offline_subs_.empty()) return;
+    OwnedDeviceEvent ev{d.user->email, d.name, std::string(peer), d.dash_id, d.id, at_ms};
+    post_event([this, ev] {
+        auto e = ev.view();
+        for (auto& s : offline_subs_) s.table->device_offline(s.self, &e);
+    });
+}
+
+void PluginHost::pin_written(const core::Device& d, uint16_t key, std::string_view value, int64_t at_ms) {
+    if (pin_subs_.empty()) return;
+    post_event([this, email = d.user->email, dash = d.dash_id, dev = d.id, key, v = std::string(value), at_ms] {
+        blynk_pin_event e{};
+        e.size = sizeof e;
+        e.email = sv(email);
+        e.dash_id = dash;
+        e.device_id = dev;
+        e.pin_type = core::key_type(key);
+        e.pin = core::key_pin(key);
+        e.value = sv(v);
+        e.at_ms = at_ms;
+        for (auto& s : pin_subs_) s.table->pin_written(s.self, &e);
+    });
+}
+
+void PluginHost::login(bool ok, const core::Device* d, std::string_view peer, int64_t at_ms) {
+    if (login_subs_.empty()) return;
+    post_event([this, ok, email = d ? d->user->email : std::string(), dash = d ? d->dash_id : 0,
+                dev = d ? d->id : 0, p = std::string(peer), at_ms] {
+        blynk_login_event e{};
+        e.size = sizeof e;
+        e.kind = BLYNK_SESSION_HARDWARE;
+        e.success = ok;
+        e.email = sv(email);
+        e.dash_id = dash;
+        e.device_id = dev;
+        e.peer = sv(p);
+        e.at_ms = at_ms;
+        for (auto& s : login_subs_) s.table->login(s.self, &e);
+    });
+}
+
+}  // namespace blynk::host

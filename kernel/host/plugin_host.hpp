@@ -1,0 +1,76 @@
+// Loads the plugins named in the config (Boost.DLL), negotiates the ABI,
+// hands each its settings and keeps them loaded until the process ends.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <blynk/plugin.h>
+
+#include "core/router.hpp"
+
+namespace blynk::app {
+struct Config;
+}
+
+namespace blynk::host {
+
+class WorkQueue;
+
+struct PluginError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct LoadedPlugin;
+
+class PluginHost : public core::EventSink {
+public:
+    // `exe_dir`: the folder of the running binary (plugins are looked up beside it).
+    PluginHost(const app::Config& config, std::string exe_dir, std::string data_dir);
+    ~PluginHost() override;
+
+    // Loads and initialises every enabled plugin; throws PluginError naming
+    // the plugin and what is wrong.
+    void load_all();
+    // Starts the event and work threads (the server, not the CLI, needs them).
+    void start_threads();
+    // Delivers queued events, then calls every plugin's shutdown.
+    void shutdown();
+
+    const blynk_storage_v1* storage() const { return storage_; }
+    void* storage_self() const { return storage_self_; }
+    std::string storage_plugin_name() const { return storage_name_; }
+    std::vector<std::string> loaded_names() const;
+
+    // core::EventSink
+    bool wants_pin_events() const override { return !pin_subs_.empty(); }
+    void device_online(const core::Device&, std::string_view peer, int64_t at_ms) override;
+    void device_offline(const core::Device&, std::string_view peer, int64_t at_ms) override;
+    void pin_written(const core::Device&, uint16_t key, std::string_view value, int64_t at_ms) override;
+    void login(bool ok, const core::Device*, std::string_view peer, int64_t at_ms) override;
+
+    // Candidate file locations for a plugin name (for messages and tests).
+    std::vector<std::string> candidates(const std::string& name_or_path) const;
+
+private:
+    struct Sub {
+        void* self;
+        const blynk_events_v1* table;
+    };
+    void load_one(const std::string& entry);
+    void post_event(std::function<void()> fn);
+
+    const app::Config& config_;
+    std::string exe_dir_, data_dir_;
+    std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
+    const blynk_storage_v1* storage_ = nullptr;
+    void* storage_self_ = nullptr;
+    std::string storage_name_;
+    std::vector<Sub> online_subs_, offline_subs_, pin_subs_, login_subs_;
+    std::unique_ptr<WorkQueue> events_, worker_;
+    size_t dropped_events_ = 0;
+};
+
+}  // namespace blynk::host

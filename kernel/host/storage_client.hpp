@@ -1,0 +1,45 @@
+// The kernel's side of the storage extension point: converts between the
+// in-memory model and the plugin's C table. Every call may block; the server
+// makes them on its storage thread, the CLI on its main thread.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <blynk/plugin.hpp>
+
+#include "core/model.hpp"
+
+namespace blynk::host {
+
+struct StorageFailure : std::runtime_error {
+    int status;
+    StorageFailure(int st, const std::string& msg) : std::runtime_error(msg), status(st) {}
+};
+
+class StorageClient {
+public:
+    StorageClient(const blynk_storage_v1* table, void* self) : t_(table), self_(self) {}
+
+    void load_all(core::LoadedData& out) const;
+    bool load_by_token(std::string_view token, core::LoadedData& out) const;
+    bool load_user(std::string_view email, core::LoadedData& out) const;
+    void put_user(const blynk::User& u, bool create) const;
+    void remove_user(std::string_view email) const;
+    void put_dash(const blynk::Dash& d) const;
+    void put_device(const blynk::Device& d) const;
+    void remove_device(std::string_view email, int32_t dash_id, int32_t device_id) const;
+    void put_pins(const std::vector<blynk::Pin>& pins) const;
+
+    // Snapshot of a device's stored fields (for put_device).
+    static blynk::Device snapshot(const core::Device& d);
+
+private:
+    void check(int rc, const blynk_error& err, const char* what) const;
+    const blynk_storage_v1* t_;
+    void* self_;
+};
+
+}  // namespace blynk::host

@@ -1,0 +1,68 @@
+#include "host/work_queue.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace blynk::host {
+
+WorkQueue::WorkQueue(std::string name, size_t capacity) : name_(std::move(name)), capacity_(capacity) {
+    thread_ = std::thread([this] { run(); });
+}
+
+WorkQueue::~WorkQueue() { stop(); }
+
+bool WorkQueue::post(std::function<void()> fn) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_ || queue_.size() >= capacity_) return false;
+        queue_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+    return true;
+}
+
+bool WorkQueue::post_always(std::function<void()> fn) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return false;
+        queue_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+    return true;
+}
+
+size_t WorkQueue::size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return queue_.size();
+}
+
+void WorkQueue::stop() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void WorkQueue::run() {
+    for (;;) {
+        std::function<void()> fn;
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping and drained
+            fn = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        try {
+            fn();
+        } catch (const std::exception& e) {
+            spdlog::error("{} worker: unhandled error: {}", name_, e.what());
+        } catch (...) {
+            spdlog::error("{} worker: unhandled error", name_);
+        }
+    }
+}
+
+}  // namespace blynk::host

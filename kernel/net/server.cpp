@@ -1,0 +1,678 @@
+#include "net/server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <chrono>
+#include <vector>
+
+#include "codec/frame.hpp"
+#include "codec/protocol.hpp"
+#include "host/plugin_host.hpp"
+#include "host/storage_client.hpp"
+#include "host/work_queue.hpp"
+#include "net/tls.hpp"
+#include "platform/platform.hpp"
+
+namespace blynk::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using executor = asio::io_context::executor_type;
+using socket_t = asio::basic_stream_socket<tcp, executor>;
+using acceptor_t = asio::basic_socket_acceptor<tcp, executor>;
+using timer_t = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, executor>;
+using error_code = boost::system::error_code;
+
+namespace {
+
+// Output a device does not read is bounded: past this the connection is closed.
+constexpr size_t kMaxPendingOutput = 1 << 20;
+// Buffers above this are released once drained, so idle connections hold none.
+constexpr size_t kKeepCapacity = 1024;
+// One shared read area per loop: sessions keep only a partial frame.
+constexpr size_t kReadArea = 64 * 1024;
+constexpr size_t kTlsReadBuffer = 16 * 1024;
+constexpr size_t kMaxPendingLoads = 1024;
+
+int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+int64_t mono_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+    auto addr = ep.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
+    return addr.to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+class Session;
+
+struct Server::Impl : core::TokenLoader {
+    ServerOptions opt;
+    core::Model& model;
+    host::PluginHost& plugins;
+    host::StorageClient& storage;
+    host::WorkQueue& storage_queue;
+    asio::io_context ioc{1};  // one thread: the scheduler needs no locks
+    core::Router router;
+    std::unique_ptr<asio::ssl::context> tls;
+    std::vector<std::unique_ptr<acceptor_t>> plain_acceptors, tls_acceptors;
+    asio::signal_set signals{ioc, SIGINT, SIGTERM};
+    timer_t sweep_timer{ioc.get_executor()};
+    timer_t flush_timer{ioc.get_executor()};
+    timer_t accept_retry{ioc.get_executor()};
+    std::array<char, kReadArea> read_area{};
+    Session* sessions = nullptr;  // intrusive list of every live session
+    size_t session_count = 0;
+    std::vector<Session*> dirty, flushing;
+    bool flush_posted = false;
+    bool stopping = false;
+    size_t pending_loads = 0;
+    int64_t now_wall = wall_ms();
+    int64_t now_mono = mono_ms();
+    std::vector<core::Device*> dirty_devices;
+
+    Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
+         host::WorkQueue& q)
+        : opt(std::move(o)), model(m), plugins(p), storage(s), storage_queue(q),
+          router(m, rs, [this] { return now_wall; }) {
+        router.set_events(&plugins);
+        router.set_loader(this);
+    }
+
+    void tick_clock() {
+        now_wall = wall_ms();
+        now_mono = mono_ms();
+    }
+
+    void bind(std::vector<std::unique_ptr<acceptor_t>>& out, uint16_t port, const char* kind);
+    void accept(acceptor_t& a, bool tls_port);
+    void schedule_sweep();
+    void sweep();
+    void schedule_flush();
+    void flush_pins(bool final_flush);
+    void flush_all();
+    void mark_dirty(Session* s);
+    void close_all();
+    bool load(std::string token, core::HwConn& conn, std::function<void(bool)> done) override;
+};
+
+// One device connection. Lives on the heap, owned by the server's list; it is
+// deleted only when it is closed and no asynchronous operation still refers to it.
+class Session : public core::HwConn {
+public:
+    Session(Server::Impl& srv, tcp::endpoint peer) : srv_(srv), peer_(std::move(peer)) {
+        created_ms_ = last_read_ms_ = srv.now_mono;
+        next_ = srv.sessions;
+        if (next_) next_->prev_ = this;
+        srv.sessions = this;
+        ++srv.session_count;
+    }
+    ~Session() override {
+        if (in_dirty_)
+            for (auto& s : srv_.dirty)
+                if (s == this) s = nullptr;
+    }
+
+    virtual void start() = 0;
+    virtual void flush() = 0;
+
+    void send(uint8_t command, uint16_t msg_id, std::string_view body) override {
+        if (closed_) return;
+        if (msg_id == 0) msg_id = 1;  // libraries drop the connection on message id 0
+        if (body.size() > 0xFFFF) return;
+        size_t at = out_.size();
+        out_.resize(at + codec::kHardwareHeader);
+        codec::write_hardware_header(&out_[at], command, msg_id, uint16_t(body.size()));
+        out_.append(body.data(), body.size());
+        queued();
+    }
+    void send_status(uint16_t msg_id, uint16_t status) override {
+        if (closed_) return;
+        if (msg_id == 0) msg_id = 1;
+        size_t at = out_.size();
+        out_.resize(at + codec::kHardwareHeader);
+        codec::write_hardware_header(&out_[at], 0, msg_id, status);
+        queued();
+    }
+    void close(std::string_view reason) override {
+        if (closed_) return;
+        closed_ = true;
+        if (device) spdlog::debug("{}: device {} disconnected: {}", peer(), device->token.substr(0, 4) + "...", reason);
+        else spdlog::debug("{}: connection closed: {}", peer(), reason);
+        srv_.router.on_close(*this);
+        shutdown_socket();
+        if (prev_) prev_->next_ = next_;
+        else srv_.sessions = next_;
+        if (next_) next_->prev_ = prev_;
+        prev_ = next_ = nullptr;
+        --srv_.session_count;
+        ++pending_;
+        asio::post(srv_.ioc, [this] { done_op(); });
+    }
+    bool is_closed() const override { return closed_; }
+    std::string peer() const override { return endpoint_text(peer_); }
+
+    // An asynchronous operation that referred to this session has finished.
+    void done_op() {
+        if (--pending_ == 0 && closed_) delete this;
+    }
+    void begin_op() { ++pending_; }
+
+    Session* next_ = nullptr;
+    Session* prev_ = nullptr;
+    int64_t created_ms_ = 0, last_read_ms_ = 0;
+    bool in_dirty_ = false;
+
+protected:
+    virtual void shutdown_socket() = 0;
+
+    void queued() {
+        if (out_.size() > kMaxPendingOutput) {
+            spdlog::warn("{}: closing: the device does not read ({} bytes pending)", peer(), out_.size());
+            close("output backlog");
+            return;
+        }
+        srv_.mark_dirty(this);
+    }
+
+    // Routes every complete frame in `data`; keeps a trailing partial frame.
+    void process(const char* data, size_t n) {
+        last_read_ms_ = srv_.now_mono;
+        std::string_view in;
+        bool from_partial = !partial_.empty();
+        if (from_partial) {
+            partial_.append(data, n);
+            in = partial_;
+        } else {
+            in = std::string_view(data, n);
+        }
+        size_t off = 0;
+        while (!closed_) {
+            codec::Frame f;
+            size_t used = 0;
+            auto r = codec::parse_hardware(in.substr(off), srv_.opt.max_body, f, used);
+            if (r == codec::Parse::NeedMore) break;
+            if (r == codec::Parse::TooLarge) {
+                spdlog::warn("{}: frame of {} bytes (command {}) exceeds the limit of {} bytes; closing", peer(),
+                             f.length, unsigned(f.command), srv_.opt.max_body);
+                close("frame too large");
+                return;
+            }
+            if (f.command >= codec::kLastCommandIndex) {
+                spdlog::warn("{}: unknown command {}; closing", peer(), unsigned(f.command));
+                close("unknown command");
+                return;
+            }
+            srv_.router.on_frame(*this, f);
+            off += used;
+        }
+        if (closed_) return;
+        if (from_partial) {
+            partial_.erase(0, off);
+            if (partial_.empty() && partial_.capacity() > kKeepCapacity) std::string().swap(partial_);
+        } else if (off < n) {
+            partial_.assign(in.data() + off, n - off);
+        }
+    }
+
+    void drained() {
+        if (out_.capacity() > kKeepCapacity) std::string().swap(out_);
+    }
+
+    Server::Impl& srv_;
+    tcp::endpoint peer_;
+    std::string partial_;
+    std::string out_;
+    uint32_t pending_ = 0;
+    bool closed_ = false;
+    bool writing_ = false;
+};
+
+// Plain TCP: wait for readability, read into the loop's shared area, write
+// without waiting when the socket accepts it.
+class PlainSession final : public Session {
+public:
+    PlainSession(Server::Impl& srv, socket_t sock, tcp::endpoint peer)
+        : Session(srv, std::move(peer)), sock_(std::move(sock)) {}
+
+    void start() override {
+        error_code ec;
+        sock_.non_blocking(true, ec);
+        sock_.set_option(tcp::no_delay(true), ec);
+        arm_read();
+    }
+
+    void flush() override {
+        if (writing_ || closed_ || out_.empty()) return;
+        error_code ec;
+        size_t n = sock_.write_some(asio::buffer(out_), ec);
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+            close(ec.message());
+            return;
+        }
+        out_.erase(0, n);
+        if (out_.empty()) {
+            drained();
+            return;
+        }
+        writing_ = true;
+        begin_op();
+        sock_.async_wait(socket_t::wait_write, [this](const error_code& e) {
+            writing_ = false;
+            if (!closed_) {
+                if (e) close(e.message());
+                else flush();
+            }
+            done_op();
+        });
+    }
+
+private:
+    void arm_read() {
+        begin_op();
+        sock_.async_wait(socket_t::wait_read, [this](const error_code& e) {
+            if (!closed_) {
+                if (e) close(e.message());
+                else on_readable();
+            }
+            done_op();
+        });
+    }
+
+    void on_readable() {
+        srv_.tick_clock();
+        auto& area = srv_.read_area;
+        for (;;) {
+            error_code ec;
+            size_t n = sock_.read_some(asio::buffer(area.data(), area.size()), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+            if (ec) {
+                close(ec == asio::error::eof ? "closed by peer" : ec.message());
+                return;
+            }
+            process(area.data(), n);
+            if (closed_) return;
+            if (n < area.size()) break;
+        }
+        arm_read();
+    }
+
+    void shutdown_socket() override {
+        error_code ec;
+        sock_.close(ec);
+    }
+
+    socket_t sock_;
+};
+
+// TLS: a per-session record buffer (OpenSSL holds per-connection state anyway).
+class TlsSession final : public Session {
+public:
+    TlsSession(Server::Impl& srv, socket_t sock, tcp::endpoint peer)
+        : Session(srv, std::move(peer)), stream_(std::move(sock), *srv.tls) {}
+
+    void start() override {
+        error_code ec;
+        stream_.next_layer().set_option(tcp::no_delay(true), ec);
+        begin_op();
+        stream_.async_handshake(asio::ssl::stream_base::server, [this](const error_code& e) {
+            if (!closed_) {
+                if (e) {
+                    spdlog::info("{}: TLS handshake failed: {}", peer(), e.message());
+                    close("TLS handshake failed");
+                } else {
+                    buf_.reset(new char[kTlsReadBuffer]);
+                    arm_read();
+                }
+            }
+            done_op();
+        });
+    }
+
+    void flush() override {
+        if (writing_ || closed_ || out_.empty() || !buf_) return;
+        inflight_.swap(out_);
+        out_.clear();
+        writing_ = true;
+        begin_op();
+        asio::async_write(stream_, asio::buffer(inflight_), [this](const error_code& e, size_t) {
+            writing_ = false;
+            inflight_.clear();
+            if (inflight_.capacity() > kKeepCapacity) std::string().swap(inflight_);
+            if (!closed_) {
+                if (e) close(e.message());
+                else if (!out_.empty()) flush();
+                else drained();
+            }
+            done_op();
+        });
+    }
+
+private:
+    void arm_read() {
+        begin_op();
+        stream_.async_read_some(asio::buffer(buf_.get(), kTlsReadBuffer), [this](const error_code& e, size_t n) {
+            if (!closed_) {
+                srv_.tick_clock();
+                if (e) {
+                    close(e == asio::error::eof || e == asio::ssl::error::stream_truncated ? "closed by peer"
+                                                                                          : e.message());
+                } else {
+                    process(buf_.get(), n);
+                    if (!closed_) arm_read();
+                }
+            }
+            done_op();
+        });
+    }
+
+    void shutdown_socket() override {
+        error_code ec;
+        stream_.lowest_layer().close(ec);
+    }
+
+    asio::ssl::stream<socket_t> stream_;
+    std::unique_ptr<char[]> buf_;
+    std::string inflight_;
+};
+
+// ------------------------------------------------------------------ server
+
+void Server::Impl::mark_dirty(Session* s) {
+    if (s->in_dirty_) return;
+    s->in_dirty_ = true;
+    dirty.push_back(s);
+    if (!flush_posted) {
+        flush_posted = true;
+        asio::post(ioc, [this] { flush_all(); });
+    }
+}
+
+void Server::Impl::flush_all() {
+    flush_posted = false;
+    flushing.swap(dirty);
+    for (Session* s : flushing) {
+        if (!s) continue;
+        s->in_dirty_ = false;
+        s->flush();
+    }
+    flushing.clear();
+}
+
+void Server::Impl::bind(std::vector<std::unique_ptr<acceptor_t>>& out, uint16_t port, const char* kind) {
+    std::vector<tcp::endpoint> eps;
+    if (opt.listen_address.empty()) {
+        eps.emplace_back(tcp::v6(), port);
+    } else {
+        error_code ec;
+        auto addr = asio::ip::make_address(opt.listen_address, ec);
+        if (ec)
+            throw std::runtime_error("server.listen_address = \"" + opt.listen_address +
+                                     "\" is not an IP address (use \"\" for every interface)");
+        eps.emplace_back(addr, port);
+    }
+    for (auto& ep : eps) {
+        auto a = std::make_unique<acceptor_t>(ioc.get_executor());
+        error_code ec;
+        a->open(ep.protocol(), ec);
+        if (ec && opt.listen_address.empty()) {  // no IPv6 on this host
+            ep = tcp::endpoint(tcp::v4(), port);
+            a->open(ep.protocol(), ec);
+        }
+        if (!ec && ep.address().is_v6()) a->set_option(asio::ip::v6_only(false), ec);
+        if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) a->bind(ep, ec);
+        if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec)
+            throw std::runtime_error(std::string("cannot listen for ") + kind + " on " + endpoint_text(ep) + ": " +
+                                     ec.message() + " (is another server using the port? see server." +
+                                     (std::string(kind) == "hardware-tls" ? "tls_port" : "hardware_port") + ")");
+        spdlog::info("listening {} {}", kind, endpoint_text(a->local_endpoint()));
+        out.push_back(std::move(a));
+    }
+}
+
+void Server::Impl::accept(acceptor_t& a, bool tls_port) {
+    a.async_accept([this, &a, tls_port](const error_code& ec, socket_t sock) {
+        if (stopping) return;
+        if (ec) {
+            if (ec == asio::error::operation_aborted) return;
+            // Out of descriptors or similar: log, pause briefly, keep serving.
+            spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
+            accept_retry.expires_after(std::chrono::milliseconds(100));
+            accept_retry.async_wait([this, &a, tls_port](const error_code& e) {
+                if (!e && !stopping) accept(a, tls_port);
+            });
+            return;
+        }
+        error_code pe;
+        tcp::endpoint peer = sock.remote_endpoint(pe);
+        if (pe) {
+            accept(a, tls_port);
+            return;
+        }
+        tick_clock();
+        Session* s = tls_port ? static_cast<Session*>(new TlsSession(*this, std::move(sock), peer))
+                              : static_cast<Session*>(new PlainSession(*this, std::move(sock), peer));
+        s->start();
+        accept(a, tls_port);
+    });
+}
+
+void Server::Impl::schedule_sweep() {
+    sweep_timer.expires_after(std::chrono::milliseconds(250));
+    sweep_timer.async_wait([this](const error_code& e) {
+        if (e || stopping) return;
+        sweep();
+        schedule_sweep();
+    });
+}
+
+// Idle and login timeouts by one periodic walk: no timer per connection.
+void Server::Impl::sweep() {
+    tick_clock();
+    int64_t login_limit = int64_t(opt.login_timeout_s) * 1000;
+    for (Session* s = sessions; s;) {
+        Session* next = s->next_;
+        if (!s->device) {
+            if (!s->login_pending && now_mono - s->created_ms_ > login_limit) {
+                spdlog::info("{}: no login within {} s; closing", s->peer(), opt.login_timeout_s);
+                s->close("login timeout");
+            }
+        } else if (s->idle_timeout_ms && now_mono - s->last_read_ms_ > int64_t(s->idle_timeout_ms)) {
+            spdlog::info("{}: nothing received for {} ms; closing", s->peer(), s->idle_timeout_ms);
+            s->close("idle timeout");
+        }
+        s = next;
+    }
+}
+
+void Server::Impl::schedule_flush() {
+    flush_timer.expires_after(std::chrono::milliseconds(opt.pin_flush_interval_ms));
+    flush_timer.async_wait([this](const error_code& e) {
+        if (e || stopping) return;
+        flush_pins(false);
+        schedule_flush();
+    });
+}
+
+// Hands every changed pin value and device state to the storage thread as one batch.
+void Server::Impl::flush_pins(bool final_flush) {
+    router.take_dirty(dirty_devices);
+    if (dirty_devices.empty()) return;
+    auto pins = std::make_shared<std::vector<blynk::Pin>>();
+    auto states = std::make_shared<std::vector<blynk::Device>>();
+    for (core::Device* d : dirty_devices) {
+        d->dirty_pins_listed = false;
+        for (auto& p : d->pins) {
+            if (!p.dirty) continue;
+            p.dirty = false;
+            blynk::Pin rec;
+            rec.email = d->user->email;
+            rec.dash_id = d->dash_id;
+            rec.device_id = d->id;
+            rec.pin_type = core::key_type(p.key);
+            rec.pin = core::key_pin(p.key);
+            rec.value = p.value;
+            rec.updated_at_ms = p.updated_ms;
+            pins->push_back(std::move(rec));
+        }
+        if (d->state_dirty) {
+            d->state_dirty = false;
+            states->push_back(host::StorageClient::snapshot(*d));
+            for (auto& prop : d->properties) {
+                blynk::Pin rec;
+                rec.email = d->user->email;
+                rec.dash_id = d->dash_id;
+                rec.device_id = d->id;
+                rec.pin_type = core::key_type(prop.key);
+                rec.pin = core::key_pin(prop.key);
+                rec.property = prop.name;
+                rec.value = prop.value;
+                rec.updated_at_ms = now_wall;
+                pins->push_back(std::move(rec));
+            }
+        } else if (d->data_received_ms) {
+            // Keep last-seen current with the values.
+            states->push_back(host::StorageClient::snapshot(*d));
+        }
+    }
+    dirty_devices.clear();
+    auto* st = &storage;
+    auto job = [st, pins, states, final_flush] {
+        // A failed batch is retried with the next one, so a short storage
+        // outage loses nothing; the retry list is bounded.
+        static std::vector<blynk::Pin> retry_pins;
+        static std::vector<blynk::Device> retry_states;
+        if (!retry_pins.empty()) {
+            pins->insert(pins->begin(), retry_pins.begin(), retry_pins.end());
+            retry_pins.clear();
+        }
+        if (!retry_states.empty()) {
+            states->insert(states->begin(), retry_states.begin(), retry_states.end());
+            retry_states.clear();
+        }
+        try {
+            st->put_pins(*pins);
+        } catch (const std::exception& e) {
+            spdlog::error("storage: {} pin values not stored yet: {}{}", pins->size(), e.what(),
+                          final_flush ? "" : "; retrying with the next batch");
+            if (pins->size() <= 1000000) retry_pins = std::move(*pins);
+            else spdlog::error("storage: retry backlog too large; {} pin values dropped", pins->size());
+        }
+        size_t failed = 0;
+        for (auto& d : *states) {
+            try {
+                st->put_device(d);
+            } catch (const host::StorageFailure& e) {
+                if (e.status == BLYNK_NOT_FOUND) continue;  // removed meanwhile
+                ++failed;
+                if (retry_states.size() < 100000) retry_states.push_back(d);
+                if (failed == 1) spdlog::error("storage: device state not stored yet: {}", e.what());
+            } catch (const std::exception& e) {
+                ++failed;
+                if (retry_states.size() < 100000) retry_states.push_back(d);
+                if (failed == 1) spdlog::error("storage: device state not stored yet: {}", e.what());
+            }
+        }
+    };
+    // After shutdown the storage thread is gone: store on this thread.
+    if (!storage_queue.post_always(job)) job();
+}
+
+bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<void(bool)> done) {
+    if (pending_loads >= kMaxPendingLoads) return false;
+    auto* s = static_cast<Session*>(&conn);
+    auto data = std::make_shared<core::LoadedData>();
+    auto* st = &storage;
+    bool queued = storage_queue.post([this, st, token, data, s, done] {
+        bool found = false;
+        try {
+            found = st->load_by_token(token, *data);
+        } catch (const std::exception& e) {
+            spdlog::error("storage: token lookup failed: {}", e.what());
+        }
+        asio::post(ioc, [this, s, data, found, done] {
+            --pending_loads;
+            model.merge(std::move(*data));
+            if (!s->is_closed()) done(found);
+            s->done_op();
+        });
+    });
+    if (!queued) return false;
+    ++pending_loads;
+    s->begin_op();
+    return true;
+}
+
+void Server::Impl::close_all() {
+    while (sessions) sessions->close("server shutting down");
+}
+
+// ------------------------------------------------------------------ facade
+
+Server::Server(ServerOptions options, core::Model& model, core::RouterSettings router, host::PluginHost& plugins,
+               host::StorageClient& storage, host::WorkQueue& storage_queue)
+    : impl_(std::make_unique<Impl>(std::move(options), model, router, plugins, storage, storage_queue)) {}
+
+Server::~Server() = default;
+
+void Server::listen() {
+    auto& s = *impl_;
+    auto files = ensure_certificate(s.opt.tls_cert, s.opt.tls_key, s.opt.data_dir, s.opt.host);
+    if (files.generated) spdlog::info("generated a self-signed TLS certificate: {}", files.cert);
+    s.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    configure_context(*s.tls, files, s.opt.tls_min_version);
+    s.bind(s.plain_acceptors, s.opt.hardware_port, "hardware-plain");
+    s.bind(s.tls_acceptors, s.opt.tls_port, "hardware-tls");
+}
+
+void Server::run() {
+    auto& s = *impl_;
+    for (auto& a : s.plain_acceptors) s.accept(*a, false);
+    for (auto& a : s.tls_acceptors) s.accept(*a, true);
+    s.schedule_sweep();
+    s.schedule_flush();
+    s.signals.async_wait([&s](const error_code& e, int sig) {
+        if (e) return;
+        spdlog::info("signal {} received; shutting down", sig);
+        s.stopping = true;
+        error_code ec;
+        for (auto& a : s.plain_acceptors) a->close(ec);
+        for (auto& a : s.tls_acceptors) a->close(ec);
+        s.sweep_timer.cancel();
+        s.flush_timer.cancel();
+        s.accept_retry.cancel();
+        s.close_all();
+        s.flush_pins(true);
+    });
+    spdlog::info("server ready ({} users, {} devices in memory; RSS {} KiB)", s.model.user_count(),
+                 s.model.device_count(), platform::resident_bytes() / 1024);
+    s.ioc.run();
+    // Token lookups still queued for storage post their results back here.
+    s.storage_queue.stop();
+    s.ioc.restart();
+    s.ioc.run();
+    s.flush_pins(true);  // anything the last lookups changed
+}
+
+}  // namespace blynk::net

@@ -1,0 +1,47 @@
+// The device listeners and sessions. Asio stays behind this interface so that
+// only the net/ sources pay for its headers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/router.hpp"
+
+namespace blynk::host {
+class PluginHost;
+class StorageClient;
+class WorkQueue;
+}  // namespace blynk::host
+
+namespace blynk::net {
+
+struct ServerOptions {
+    std::string listen_address;  // "" = every interface
+    uint16_t hardware_port = 8080;
+    uint16_t tls_port = 9443;
+    uint32_t login_timeout_s = 10;
+    uint32_t max_body = 16384;
+    uint32_t pin_flush_interval_ms = 1000;
+    std::string tls_cert, tls_key, tls_min_version = "1.2";
+    std::string data_dir, host;
+};
+
+class Server {
+public:
+    Server(ServerOptions options, core::Model& model, core::RouterSettings router, host::PluginHost& plugins,
+           host::StorageClient& storage, host::WorkQueue& storage_queue);
+    ~Server();
+    // Binds the listeners (throws std::runtime_error naming the address).
+    void listen();
+    // Serves until SIGINT/SIGTERM, then closes every session, flushes every
+    // pin value to storage and returns.
+    void run();
+
+    struct Impl;  // public so the sessions in server.cpp can name it
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace blynk::net

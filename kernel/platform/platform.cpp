@@ -1,0 +1,45 @@
+#include "platform/platform.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#if defined(_WIN32)
+#include <io.h>
+#else
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+#include <fstream>
+
+namespace blynk::platform {
+
+std::FILE* open_private_file(const std::string& path) {
+#if defined(_WIN32)
+    return std::fopen(path.c_str(), "wb");
+#else
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return nullptr;
+    ::fchmod(fd, 0600);
+    std::FILE* f = ::fdopen(fd, "wb");
+    if (!f) ::close(fd);
+    return f;
+#endif
+}
+
+std::string executable_dir() {
+    boost::system::error_code ec;
+    auto p = boost::dll::program_location(ec);
+    if (ec) return ".";
+    return p.parent_path().string();
+}
+
+size_t resident_bytes() {
+#if defined(__linux__)
+    std::ifstream in("/proc/self/statm");
+    size_t pages = 0, resident = 0;
+    if (in >> pages >> resident) return resident * size_t(sysconf(_SC_PAGESIZE));
+#endif
+    return 0;
+}
+
+}  // namespace blynk::platform

@@ -1,0 +1,16 @@
+// The little that differs between operating systems, behind one interface.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+namespace blynk::platform {
+
+// Creates (or truncates) a file readable and writable by its owner only.
+std::FILE* open_private_file(const std::string& path);
+// The folder holding the running executable.
+std::string executable_dir();
+// Resident set size of this process in bytes, or 0 if unknown.
+size_t resident_bytes();
+
+}  // namespace blynk::platform
