@@ -156,7 +156,7 @@ public:
     void close(std::string_view reason) override {
         if (closed_) return;
         closed_ = true;
-        if (device) spdlog::debug("{}: device {} disconnected: {}", peer(), device->token.substr(0, 4) + "...", reason);
+        if (device) spdlog::debug("{}: device {} {}-{} disconnected: {}", peer(), device->user->email, device->dash_id, device->id, reason);
         else spdlog::debug("{}: connection closed: {}", peer(), reason);
         srv_.router.on_close(*this);
         shutdown_socket();

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what blynkd needs from Debian's packages (and, with --test, the
+# test tools and the npm packages of the integration tests). Installs only
+# what is missing, so a prepared machine starts at once. Never prompts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=0
+[[ "${1:-}" == "--test" ]] && want_tests=1
+
+pkgs=(cmake make g++ pkg-config ca-certificates
+      libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
+      libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev)
+if (( want_tests )); then
+  pkgs+=(libgtest-dev)
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  (( EUID == 0 )) || sudo="sudo -n"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if (( want_tests )); then
+  lock=tests/integration/package-lock.json
+  stamp=tests/integration/node_modules/.package-lock.json
+  if [[ ! -f "$stamp" || "$lock" -nt "$stamp" ]]; then
+    echo "deps: npm ci in tests/integration"
+    npm ci --prefix tests/integration --no-audit --no-fund --loglevel=error </dev/null
+  fi
+fi

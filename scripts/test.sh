@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds and runs every test twice: a Release build, then an
+# AddressSanitizer + UndefinedBehaviorSanitizer build. Installs what is
+# missing first. Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh --test
+jobs=$(nproc 2>/dev/null || echo 2)
+start=$(date +%s)
+
+run_suite() {
+  local dir=$1; shift
+  echo "=== build $dir ($*)"
+  cmake -S . -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  echo "=== test $dir"
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=Release -DBLYNK_WERROR=ON
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_SANITIZE=ON -DBLYNK_WERROR=ON
+echo "=== all tests passed in $(( $(date +%s) - start )) s"
