@@ -93,8 +93,7 @@ void Router::on_frame(HwConn& c, const codec::Frame& f) {
 void Router::login(HwConn& c, const codec::Frame& f) {
     std::string_view token = trim(f.body);
     if (token.size() != 32 || token.find('\0') != std::string_view::npos) {
-        c.send_status(f.msg_id, st(Status::InvalidToken));
-        if (events_) events_->login(false, nullptr, c.peer(), now_());
+        refuse_login(c, f.msg_id);
         return;
     }
     if (Device* d = model_.find_token(token)) {
@@ -102,7 +101,7 @@ void Router::login(HwConn& c, const codec::Frame& f) {
         return;
     }
     if (!loader_) {
-        c.send_status(f.msg_id, st(Status::InvalidToken));
+        refuse_login(c, f.msg_id);
         return;
     }
     uint16_t msg_id = f.msg_id;
@@ -112,17 +111,18 @@ void Router::login(HwConn& c, const codec::Frame& f) {
     bool queued = loader_->load(tok, c, [this, conn, msg_id, tok](bool) {
         conn->login_pending = false;
         if (conn->device) return;
-        if (Device* d = model_.find_token(tok)) {
-            complete_login(*conn, *d, msg_id);
-        } else {
-            conn->send_status(msg_id, st(Status::InvalidToken));
-            if (events_) events_->login(false, nullptr, conn->peer(), now_());
-        }
+        if (Device* d = model_.find_token(tok)) complete_login(*conn, *d, msg_id);
+        else refuse_login(*conn, msg_id);
     });
     if (!queued) {
         c.login_pending = false;
         c.send_status(f.msg_id, st(Status::ServerError));
     }
+}
+
+void Router::refuse_login(HwConn& c, uint16_t msg_id) {
+    c.send_status(msg_id, st(Status::InvalidToken));
+    if (events_) events_->login(false, nullptr, c.peer(), now_());
 }
 
 void Router::complete_login(HwConn& c, Device& d, uint16_t msg_id) {

@@ -111,6 +111,7 @@ public:
 private:
     void login(HwConn& c, const codec::Frame& f);
     void complete_login(HwConn& c, Device& d, uint16_t msg_id);
+    void refuse_login(HwConn& c, uint16_t msg_id);
     void hardware(HwConn& c, const codec::Frame& f);
     void sync(HwConn& c, const codec::Frame& f);
     void bridge(HwConn& c, const codec::Frame& f);
