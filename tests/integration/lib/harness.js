@@ -265,19 +265,19 @@ export class Server {
     return lines[0];
   }
 
-  /** SIGTERM, bounded wait, and the exit must be a clean 0. */
-  async stop() {
+  /** SIGTERM (or the given signal), bounded wait, and the exit must be a clean 0. */
+  async stop(signal = 'SIGTERM') {
     if (!this.running) return this.exited;
-    this.proc.kill('SIGTERM');
+    this.proc.kill(signal);
     let ex;
     try {
-      ex = await withTimeout(this.exitPromise, STOP_TIMEOUT_MS, 'blynkd exit after SIGTERM');
+      ex = await withTimeout(this.exitPromise, STOP_TIMEOUT_MS, `blynkd exit after ${signal}`);
     } catch (e) {
       this.kill();
       throw new Error(`${e.message}\n--- log ---\n${this.log}`);
     }
     if (ex.code !== 0) {
-      throw new Error(`blynkd exited with ${JSON.stringify(ex)} after SIGTERM, expected code 0\n--- log ---\n${this.log}`);
+      throw new Error(`blynkd exited with ${JSON.stringify(ex)} after ${signal}, expected code 0\n--- log ---\n${this.log}`);
     }
     return ex;
   }

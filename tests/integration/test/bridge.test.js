@@ -125,6 +125,56 @@ describe('bridge', () => {
     b2.end();
   });
 
+  it('bridge works across transports: sender on TLS, target on plain TCP', async () => {
+    const a = cleanup.add(await srv.login(tokA, { tls: true }));
+    const b = cleanup.add(await srv.login(tokB));
+    a.send(Cmd.BRIDGE, 80, [7, 'i', tokB]);
+    await a.expectResponse(80, Status.OK);
+    a.send(Cmd.BRIDGE, 81, [7, 'vw', 13, 'tls-to-tcp']);
+    await expectBridge(b, 81, 'vw\x0013\x00tls-to-tcp');
+    a.end();
+    b.end();
+  });
+
+  it('frames larger than the target\'s buff-in are not delivered (DEVICE_NOT_IN_NETWORK), without info the limit is a 250-byte body', async () => {
+    const a = cleanup.add(await srv.login(tokA));
+    a.send(Cmd.BRIDGE, 90, [8, 'i', tokOffline]);
+    await a.expectResponse(90, Status.OK);
+    const prefix = 'vw\x0014\x00';
+
+    // target without info packet: body <= 250 goes through, 251 does not
+    const t = cleanup.add(await srv.login(tokOffline));
+    const v250 = 'a'.repeat(250 - prefix.length);
+    a.send(Cmd.BRIDGE, 91, [8, 'vw', 14, v250]);
+    await expectBridge(t, 91, prefix + v250);
+    a.send(Cmd.BRIDGE, 92, [8, 'vw', 14, `${v250}b`]);
+    await a.expectResponse(92, Status.DEVICE_NOT_IN_NETWORK);
+    await t.expectNothing(200);
+    t.end();
+    await t.expectClose(1000);
+
+    // target announcing buff-in 256: a body of 251 (256 with the header) fits, 252 does not
+    const u = cleanup.add(await srv.login(tokOffline));
+    u.send(Cmd.INTERNAL, 2, ['ver', '0.6.1', 'h-beat', '10', 'buff-in', '256', 'dev', 'raw']);
+    await u.expectResponse(2, Status.OK);
+    const v251 = 'c'.repeat(251 - prefix.length);
+    a.send(Cmd.BRIDGE, 93, [8, 'vw', 14, v251]);
+    await expectBridge(u, 93, prefix + v251);
+    a.send(Cmd.BRIDGE, 94, [8, 'vw', 14, `${v251}d`]);
+    await a.expectResponse(94, Status.DEVICE_NOT_IN_NETWORK);
+    await u.expectNothing(200);
+    u.end();
+    a.end();
+
+    // the undelivered value was still stored for the target
+    const w = cleanup.add(await srv.login(tokOffline));
+    w.send(Cmd.INTERNAL, 2, ['ver', '0.6.1', 'buff-in', '4096', 'dev', 'raw']);
+    await w.expectResponse(2, Status.OK);
+    const [f] = await w.sync(95, ['vr', 14], 1);
+    assert.equal(body(f), `${prefix}${v251}d`);
+    w.end();
+  });
+
   it('blynk-library WidgetBridge: setAuthToken then virtualWrite/digitalWrite reach the other library device', async () => {
     const dA = cleanup.add(makeDevice(tokA, { port: srv.hwPort }));
     const dB = cleanup.add(makeDevice(tokB, { port: srv.hwPort }));
@@ -139,6 +189,11 @@ describe('bridge', () => {
     const got2 = nextVirtualWrite(dB, 12);
     bridge.virtualWrite(12, ['multi', 2]);
     assert.deepEqual(await got2, ['multi', '2']);
+    // the library announces buff-in 4096, so a 1000-character value reaches it
+    const long = 'L'.repeat(1000);
+    const got3 = nextVirtualWrite(dB, 12);
+    bridge.virtualWrite(12, long);
+    assert.deepEqual(await got3, [long]);
     // digitalWrite arrives at the board of B
     const op = dB.board.nextOp();
     bridge.digitalWrite(4, 1);

@@ -100,6 +100,15 @@ describe('hardware login', () => {
     c.end();
   });
 
+  it('200 devices connecting at once all log in and get their PING answered', async () => {
+    const tokens = [token, await srv.addDevice('login@example.com', 'crowd')];
+    const clients = await Promise.all(Array.from({ length: 200 }, () => srv.connect()));
+    clients.forEach((c) => cleanup.add(c));
+    await Promise.all(clients.map((c, i) => c.login(tokens[i % 2])));
+    await Promise.all(clients.map((c, i) => c.ping(1000 + i)));
+    clients.forEach((c) => c.end());
+  });
+
   it('blynk-library (TcpClient) logs in and emits connect', async () => {
     const b = cleanup.add(makeDevice(token, { port: srv.hwPort }));
     await b.whenConnected(5000);
@@ -143,6 +152,14 @@ describe('TLS port', () => {
     const c = cleanup.add(await srv.connect({ tls: true }));
     await c.login(token);
     await c.ping(77);
+    c.end();
+  });
+
+  it('LOGIN (2) over TLS is recognised as hardware too', async () => {
+    const c = cleanup.add(await srv.connect({ tls: true }));
+    c.send(Cmd.LOGIN, 1, token);
+    await c.expectResponse(1, Status.OK);
+    await c.ping(2);
     c.end();
   });
 

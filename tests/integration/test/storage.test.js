@@ -74,6 +74,28 @@ describe('pin storage and HARDWARE_SYNC', () => {
     c2.end();
   });
 
+  it('UTF-8 values and values with spaces are stored byte for byte', async () => {
+    const token = await srv.addDevice('store@example.com', 'utf8');
+    const c = cleanup.add(await srv.login(token));
+    const value = 'héllo wörld ✓ 23.5 °C';
+    c.send(Cmd.HARDWARE, 2, ['vw', 42, value]);
+    const [f] = await c.sync(3, ['vr', 42], 1);
+    assert.equal(body(f), `vw\x0042\x00${value}`);
+    c.end();
+  });
+
+  it('a device\'s HARDWARE write is not echoed to its other connections (it goes to apps only)', async () => {
+    const token = await srv.addDevice('store@example.com', 'no-echo');
+    const c1 = cleanup.add(await srv.login(token));
+    const c2 = cleanup.add(await srv.login(token));
+    c1.send(Cmd.HARDWARE, 2, ['vw', 1, 'quiet']);
+    await c2.pollPin(1, ['quiet']);
+    await c2.expectNothing(200);
+    await c1.expectNothing(100);
+    c1.end();
+    c2.end();
+  });
+
   it('a multi-value virtualWrite is returned whole by sync', async () => {
     const token = await srv.addDevice('store@example.com', 'multi');
     const c = cleanup.add(await srv.login(token));
