@@ -12,7 +12,7 @@ let tokOffline;
 let tokOther;
 
 before(async () => {
-  srv = cleanup.add(await Server.start({ name: 'bridge' }));
+  srv = cleanup.add(await Server.start({ name: 'bridge', config: { hardware: { max_bridges: 5 } } }));
   tokA = await srv.addDevice('owner@example.com', 'device-a');
   tokB = await srv.addDevice('owner@example.com', 'device-b');
   tokOffline = await srv.addDevice('owner@example.com', 'device-offline');
@@ -173,6 +173,63 @@ describe('bridge', () => {
     const [f] = await w.sync(95, ['vr', 14], 1);
     assert.equal(body(f), `${prefix}${v251}d`);
     w.end();
+  });
+
+  it('re-initialising a bridge pin switches its target (libraries call setAuthToken on every connect)', async () => {
+    const a = cleanup.add(await srv.login(tokA));
+    const b = cleanup.add(await srv.login(tokB));
+    a.send(Cmd.BRIDGE, 100, [1, 'i', tokB]);
+    await a.expectResponse(100, Status.OK);
+    a.send(Cmd.BRIDGE, 101, [1, 'i', tokOffline]);
+    await a.expectResponse(101, Status.OK);
+    a.send(Cmd.BRIDGE, 102, [1, 'vw', 15, 'to-offline']);
+    await a.expectResponse(102, Status.DEVICE_NOT_IN_NETWORK);
+    await b.expectNothing(200);
+    a.end();
+    b.end();
+  });
+
+  it('max_bridges (5 here) bridge pins per connection: the 6th pin is NOT_ALLOWED, re-init of a known pin still OK', async () => {
+    const a = cleanup.add(await srv.login(tokA));
+    for (let pin = 0; pin < 5; pin++) {
+      a.send(Cmd.BRIDGE, 110 + pin, [pin, 'i', tokB]);
+      await a.expectResponse(110 + pin, Status.OK);
+    }
+    a.send(Cmd.BRIDGE, 120, [5, 'i', tokB]);
+    await a.expectResponse(120, Status.NOT_ALLOWED);
+    a.send(Cmd.BRIDGE, 121, [2, 'i', tokB]);
+    await a.expectResponse(121, Status.OK);
+    a.end();
+  });
+
+  it('a device can bridge to its own token: its other connection receives, the sender does not', async () => {
+    const a1 = cleanup.add(await srv.login(tokA));
+    const a2 = cleanup.add(await srv.login(tokA));
+    a1.send(Cmd.BRIDGE, 130, [1, 'i', tokA]);
+    await a1.expectResponse(130, Status.OK);
+    a1.send(Cmd.BRIDGE, 131, [1, 'vw', 16, 'self']);
+    await expectBridge(a2, 131, 'vw\x0016\x00self');
+    await a1.expectNothing(200);
+    a1.end();
+    a2.end();
+  });
+
+  it('a device added by the CLI while the server runs, never connected yet, can be bridged to at once; it finds the value when it connects', async () => {
+    const fresh = await srv.addDevice('owner@example.com', 'flashed-later');
+    const a = cleanup.add(await srv.login(tokA));
+    a.send(Cmd.BRIDGE, 140, [1, 'i', fresh]);
+    await a.expectResponse(140, Status.OK);
+    a.send(Cmd.BRIDGE, 141, [1, 'vw', 17, 'waiting']);
+    await a.expectResponse(141, Status.DEVICE_NOT_IN_NETWORK);
+    const f = cleanup.add(await srv.login(fresh));
+    const [g] = await f.sync(142, ['vr', 17], 1);
+    assert.equal(body(g), 'vw\x0017\x00waiting');
+    // and another user's fresh device is still refused
+    const foreign = await srv.addDevice('stranger@example.com', 'foreign-fresh');
+    a.send(Cmd.BRIDGE, 143, [2, 'i', foreign]);
+    await a.expectResponse(143, Status.NOT_ALLOWED);
+    a.end();
+    f.end();
   });
 
   it('blynk-library WidgetBridge: setAuthToken then virtualWrite/digitalWrite reach the other library device', async () => {

@@ -83,6 +83,17 @@ describe('hardware login', () => {
     c.end();
   });
 
+  it('a token with surrounding whitespace (a pasted newline) is trimmed and accepted', async () => {
+    const c = cleanup.add(await srv.connect());
+    c.send(Cmd.HARDWARE_LOGIN, 1, `${token}\n`);
+    await c.expectResponse(1, Status.OK);
+    c.end();
+    const d = cleanup.add(await srv.connect());
+    d.send(Cmd.HARDWARE_LOGIN, 1, ` ${token} `);
+    await d.expectResponse(1, Status.OK);
+    d.end();
+  });
+
   it('a login frame sent one byte at a time, and several frames in one write, are both understood', async () => {
     const c = cleanup.add(await srv.connect());
     const bytes = frame(Cmd.HARDWARE_LOGIN, 1, token);

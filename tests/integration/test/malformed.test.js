@@ -84,6 +84,8 @@ describe('malformed frames', () => {
     ['aw\\01 (no value)', ['aw', 1]],
     ['xw\\01\\01 (unknown pin type)', ['xw', 1, 1]],
     ['vw (body shorter than 4)', ['vw']],
+    ['vw\\01\\0 (empty value)', ['vw', 1, '']],
+    ['vw\\01 (no value field)', ['vw', 1]],
   ]) {
     it(`HARDWARE ${label} gets ILLEGAL_COMMAND with its msgId, and the connection stays open`, async () => {
       const c = cleanup.add(await srv.login(token));
@@ -93,6 +95,24 @@ describe('malformed frames', () => {
       c.end();
     });
   }
+
+  it('INTERNAL `rtc`: no reply (legacy, no RTC widget) or `rtc\\0<UTC seconds>` with its msgId; the stream stays in sync', async () => {
+    const c = cleanup.add(await srv.login(token));
+    c.send(Cmd.INTERNAL, 30, ['rtc']);
+    c.send(Cmd.PING, 31);
+    let f = await c.expectFrame();
+    if (f.cmd === Cmd.INTERNAL) {
+      // blynkd answers with UTC where the legacy server stayed silent (kernel/core/router.cpp)
+      assert.equal(f.msgId, 30);
+      assert.equal(f.fields[0], 'rtc');
+      const secs = Number(f.fields[1]);
+      assert.ok(Math.abs(secs - Date.now() / 1000) < 5, `rtc says ${f.fields[1]}, now is ${Math.round(Date.now() / 1000)}`);
+      f = await c.expectFrame();
+    }
+    assert.ok(f.cmd === 0 && f.msgId === 31 && f.status === Status.OK, JSON.stringify(f));
+    await c.expectNothing(200);
+    c.end();
+  });
 
   it('PING gets OK echoing its msgId (1, 300, 65535)', async () => {
     const c = cleanup.add(await srv.login(token));
