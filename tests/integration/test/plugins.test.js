@@ -1,0 +1,186 @@
+// Plugins as an operator meets them: a third-party plugin built out of tree against the
+// installed SDK, loaded into a running blynkd and fed real pin writes; and every way the
+// loader refuses a start (wrong ABI, no entry symbol, missing file, bad settings, no storage),
+// each with a non-zero exit and a message that says what to fix (docs/plugin-sdk.md,
+// "Errors an operator sees").
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Server, Cleanup, BUILD_DIR, SOURCE_DIR, BLYNKD_BIN, PLUGIN_DIR, mkTmp } from '../lib/harness.js';
+import { makeDevice } from '../lib/blynklib.js';
+
+const cleanup = new Cleanup();
+after(() => cleanup.run());
+
+// Left there by tests/sdk/out_of_tree.sh (CTest: sdk_out_of_tree_build, fixture pin_logger_built).
+const PIN_LOGGER = path.join(BUILD_DIR, 'tests', 'sdk', 'out-of-tree', 'pin-logger.so');
+const TEST_PLUGINS = path.join(BUILD_DIR, 'bin', 'test-plugins');
+// A start that must fail is given this long before it counts as hanging.
+const FAIL_TIMEOUT_MS = 15000;
+
+function requirePinLogger() {
+  if (!existsSync(PIN_LOGGER)) {
+    throw new Error(`pin-logger.so not found at ${PIN_LOGGER}: it is built out of tree by ` +
+      '`ctest --test-dir <build> -R sdk_out_of_tree_build` (the pin_logger_built fixture), or by hand with ' +
+      `\`bash ${path.join(SOURCE_DIR, 'tests', 'sdk', 'out_of_tree.sh')} ${BUILD_DIR} ${SOURCE_DIR}\``);
+  }
+}
+
+function requireTestPlugin(file) {
+  const p = path.join(TEST_PLUGINS, file);
+  if (!existsSync(p)) {
+    throw new Error(`${p} not found: build the test plugins first (cmake --build <build>; targets ` +
+      'wrong-abi-plugin and no-entry-plugin from tests/sdk)');
+  }
+  return p;
+}
+
+/** Polls a file (bounded) until pred(text) is true; returns the text. */
+async function waitForFile(file, pred, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  for (;;) {
+    text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (pred(text)) return text;
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${file}; it holds:\n${JSON.stringify(text)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Starts blynkd with the given config where the start must fail: resolves with its exit code
+ * and all it printed (the process has exited and its pipes are drained).
+ */
+async function failedStart(name, config) {
+  const srv = cleanup.add(Server.create({ name, config }));
+  const r = await srv.cli([], FAIL_TIMEOUT_MS);   // no command: run the server
+  const output = `${r.stdout}${r.stderr}`;
+  assert.ok(!r.timedOut, `blynkd was expected to refuse the start, but still ran after ${FAIL_TIMEOUT_MS} ms:\n${output}`);
+  assert.doesNotMatch(output, /server ready/, `the server must not become ready:\n${output}`);
+  assert.notEqual(r.code, 0, `expected a non-zero exit, got 0:\n${output}`);
+  return { code: r.code, output, srv };
+}
+
+describe('an out-of-tree plugin in a running server (pin-logger)', () => {
+  it('loads by path beside storage-sqlite, and logs V5=42 and a multi-value V6 in the README line format', async () => {
+    requirePinLogger();
+    const pinsDir = mkTmp('pins');
+    cleanup.add(() => rmSync(pinsDir, { recursive: true, force: true }));
+    const pins = path.join(pinsDir, 'pins.txt');
+
+    const srv = cleanup.add(await Server.start({
+      name: 'pin-logger',
+      config: { plugins: { enabled: ['storage-sqlite', PIN_LOGGER], 'pin-logger': { file: pins } } },
+    }));
+    // the server's log says it loaded, from that file, and the plugin logs through the host
+    assert.match(srv.log, new RegExp(`plugin pin-logger \\S+ loaded from ${PIN_LOGGER.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(srv.log, /plugin storage-sqlite \S+ loaded from/);
+    assert.ok(srv.log.includes(`[pin-logger] pin-logger: appending pin writes to ${pins}`),
+      `no "appending pin writes to ${pins}" line in the log:\n${srv.log}`);
+    assert.doesNotMatch(srv.log, /is set but no enabled plugin has that name/);
+    assert.ok(existsSync(pins), 'the file is created when the server starts');
+    assert.equal(readFileSync(pins, 'utf8'), '', 'nothing is logged before any write');
+
+    const token = await srv.addDevice('pins@example.com', 'logger-dev');
+    const before = Date.now();
+    const b = cleanup.add(makeDevice(token, { port: srv.hwPort }));
+    await b.whenConnected();
+    b.virtualWrite(5, 42);
+    b.virtualWrite(6, ['a', 'b']);
+
+    const text = await waitForFile(pins, (t) => / v5 /.test(t) && / v6 /.test(t));
+    const done = Date.now();
+    b.close();
+
+    assert.ok(text.endsWith('\n'), `every line ends with a newline: ${JSON.stringify(text)}`);
+    const lines = text.slice(0, -1).split('\n');
+    assert.equal(lines.length, 2, `exactly one line per write: ${JSON.stringify(text)}`);
+    const re = /^(\d+) (\S+) (\d+)-(\d+) ([vda])(\d+) (.*)$/;
+    const [l5, l6] = lines.map((l) => {
+      const m = l.match(re);
+      assert.ok(m, `line does not match "<at_ms> <email> <dash_id>-<device_id> <pin_type><pin> <value>": ${JSON.stringify(l)}`);
+      return { at: Number(m[1]), email: m[2], dash: m[3], dev: m[4], type: m[5], pin: m[6], value: m[7] };
+    });
+    // in write order, for device 0 of dashboard 1 (the first device `device add` creates)
+    assert.deepEqual({ ...l5, at: 0 }, { at: 0, email: 'pins@example.com', dash: '1', dev: '0', type: 'v', pin: '5', value: '42' });
+    assert.deepEqual({ ...l6, at: 0 }, { at: 0, email: 'pins@example.com', dash: '1', dev: '0', type: 'v', pin: '6', value: 'a b' });
+    for (const l of [l5, l6]) {
+      assert.ok(l.at >= before - 1000 && l.at <= done + 1000,
+        `at_ms ${l.at} is not the time of the write (between ${before} and ${done})`);
+    }
+    assert.ok(l6.at >= l5.at, 'lines are in the order of the writes');
+
+    await srv.stop();   // shutdown with the plugin loaded is clean (exit 0)
+    assert.equal(readFileSync(pins, 'utf8'), text, 'nothing more is written at stop');
+  });
+});
+
+describe('plugins the server refuses to start with', () => {
+  it('a plugin built for another ABI major: names the file and both ABI versions', async () => {
+    const so = requireTestPlugin('wrong-abi-plugin.so');
+    const { code, output } = await failedStart('wrong-abi', { plugins: { enabled: ['storage-sqlite', so] } });
+    assert.equal(code, 2, output);
+    const line = output.split('\n').find((l) => l.includes('built for plugin ABI'));
+    assert.ok(line, `no "built for plugin ABI" message:\n${output}`);
+    assert.ok(line.includes(so), `the message names the file ${so}: ${line}`);
+    assert.match(line, /built for plugin ABI 2\.0, but this server speaks ABI 1\.0/);
+    assert.match(line, /rebuild the plugin against this server's SDK/);
+    assert.match(line, /\berror\b/);
+  });
+
+  it('a library without the entry symbol: names the file and blynk_plugin_entry', async () => {
+    const so = requireTestPlugin('no-entry-plugin.so');
+    const { code, output } = await failedStart('no-entry', { plugins: { enabled: ['storage-sqlite', so] } });
+    assert.equal(code, 2, output);
+    const line = output.split('\n').find((l) => l.includes('entry symbol'));
+    assert.ok(line, `no "entry symbol" message:\n${output}`);
+    assert.ok(line.includes(so), `the message names the file ${so}: ${line}`);
+    assert.match(line, /has no entry symbol 'blynk_plugin_entry'/);
+    assert.match(line, /docs\/plugin-sdk\.md/);
+  });
+
+  it('a plugin file that does not exist: lists every path looked at', async () => {
+    const { code, output } = await failedStart('no-file', { plugins: { enabled: ['storage-sqlite', 'does-not-exist'] } });
+    assert.equal(code, 2, output);
+    assert.match(output, /plugin 'does-not-exist': file not found; looked for:/);
+    const exeDir = path.dirname(realpathSync(BLYNKD_BIN));
+    for (const p of [
+      path.join(PLUGIN_DIR, 'does-not-exist.so'),                                  // [plugins] dir
+      path.join(exeDir, 'plugins', 'does-not-exist.so'),                           // beside the binary
+      path.normalize(path.join(exeDir, '..', 'lib', 'blynkd', 'plugins', 'does-not-exist.so')),  // installed layout
+    ]) {
+      assert.ok(output.includes(`\n  ${p}\n`), `the candidate ${p} is not listed:\n${output}`);
+    }
+    assert.match(output, /set \[plugins\] dir, or give the path in plugins\.enabled/);
+  });
+
+  it('an unknown key in a plugin\'s settings: names the key, the table and the config file', async () => {
+    const { code, output, srv } = await failedStart('bad-settings', {
+      plugins: { 'storage-sqlite': { paht: 'x' } },
+    });
+    assert.equal(code, 2, output);
+    const line = output.split('\n').find((l) => l.includes('paht'));
+    assert.ok(line, `the key 'paht' is not named:\n${output}`);
+    assert.match(line, /plugin 'storage-sqlite': invalid settings in \[plugins\.storage-sqlite\]/);
+    assert.ok(line.includes(srv.configPath), `the config file is named: ${line}`);
+    assert.match(line, /unknown key 'paht'; known keys: .*\bpath\b/);
+  });
+
+  it('no storage plugin enabled: says so and names one to enable', async () => {
+    const { code, output } = await failedStart('no-storage', { plugins: { enabled: [] } });
+    assert.equal(code, 2, output);
+    assert.match(output, /no storage plugin is enabled \(plugins\.enabled = \[\]\); enable one, e\.g\. "storage-sqlite"/);
+  });
+
+  it('pin-logger alone is not enough: it provides no storage', async () => {
+    requirePinLogger();
+    const { code, output } = await failedStart('only-logger', {
+      plugins: { enabled: [PIN_LOGGER], 'pin-logger': { file: '/dev/null' } },
+    });
+    assert.equal(code, 2, output);
+    assert.match(output, /no storage plugin is enabled \(plugins\.enabled = \[pin-logger\]\)/);
+  });
+});
