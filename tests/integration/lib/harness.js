@@ -619,6 +619,18 @@ export class Cleanup {
 }
 
 export { withTimeout };
+
+/** A TCP port that was free a moment ago (for tests that need the same port across a restart). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const sv = net.createServer();
+    sv.once('error', reject);
+    sv.listen(0, '127.0.0.1', () => {
+      const { port } = sv.address();
+      sv.close(() => resolve(port));
+    });
+  });
+}
 export const INFO_JS = ['ver', '0.5.4', 'h-beat', '1', 'buff-in', '4096', 'dev', 'js'];
 export function mkTmp(name) {
   const d = mkdtempSync(path.join(tmpdir(), `blynkd-${name}-`));

@@ -1,7 +1,7 @@
 // Process lifecycle: stop signals flush and exit 0, with and without connected devices.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Cmd, Cleanup, withTimeout } from '../lib/harness.js';
+import { Server, Cmd, Cleanup, withTimeout, freePort } from '../lib/harness.js';
 import { makeDevice } from '../lib/blynklib.js';
 
 const cleanup = new Cleanup();
@@ -49,6 +49,26 @@ describe('lifecycle', () => {
     assert.deepEqual(frames.map((f) => f.body.toString()).sort(),
       ['vw\x002\x00from-plain', 'vw\x003\x00from-tls', 'vw\x004\x00from-lib']);
     c.end();
+    await s.stop();
+  });
+
+  it('blynk-library reconnects by itself when the server comes back on the same ports (its retry is 5 s)', async () => {
+    const [hw, secure] = [await freePort(), await freePort()];
+    const s = cleanup.add(await Server.start({ name: 'comeback', config: { server: { hardware_port: hw, tls_port: secure } } }));
+    assert.equal(s.hwPort, hw);
+    const token = await s.addDevice('life@example.com', 'comeback');
+    const b = cleanup.add(makeDevice(token, { port: hw }));
+    await b.whenConnected();
+    const lost = b.whenEvent('disconnect', 10000);
+    await s.restart();                              // the same ports must be bindable again at once
+    assert.equal(s.hwPort, hw);
+    await lost;
+    await b.whenEvent('connect', 12000);
+    b.virtualWrite(1, 'back');
+    const c = cleanup.add(await s.login(token));
+    await c.pollPin(1, ['back']);
+    c.end();
+    b.close();
     await s.stop();
   });
 

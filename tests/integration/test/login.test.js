@@ -111,6 +111,30 @@ describe('hardware login', () => {
     c.end();
   });
 
+  it('a login pipelined with commands in one write (token not loaded yet) is answered in order', async () => {
+    const fresh = await srv.addDevice('login@example.com', 'pipelined');
+    const c = cleanup.add(await srv.connect());
+    c.write(Buffer.concat([
+      frame(Cmd.HARDWARE_LOGIN, 1, fresh), frame(Cmd.PING, 2),
+      frame(Cmd.HARDWARE, 3, ['vw', 1, 'early']), frame(Cmd.HARDWARE_SYNC, 4, ['vr', 1]),
+    ]));
+    await c.expectResponse(1, Status.OK);
+    await c.expectResponse(2, Status.OK);
+    const f = await c.expectFrame();
+    assert.ok(f.cmd === Cmd.HARDWARE && f.msgId === 4, JSON.stringify(f));
+    assert.equal(f.body.toString(), 'vw\x001\x00early');
+    c.end();
+  });
+
+  it('10 simultaneous first logins with the same fresh token all get OK', async () => {
+    const fresh = await srv.addDevice('login@example.com', 'stampede');
+    const cs = await Promise.all(Array.from({ length: 10 }, () => srv.connect()));
+    cs.forEach((c) => cleanup.add(c));
+    cs.forEach((c) => c.send(Cmd.HARDWARE_LOGIN, 1, fresh));
+    await Promise.all(cs.map((c) => c.expectResponse(1, Status.OK)));
+    cs.forEach((c) => c.end());
+  });
+
   it('200 devices connecting at once all log in and get their PING answered', async () => {
     const tokens = [token, await srv.addDevice('login@example.com', 'crowd')];
     const clients = await Promise.all(Array.from({ length: 200 }, () => srv.connect()));

@@ -77,6 +77,19 @@ describe('malformed frames', () => {
     await serverStillServes();
   });
 
+  it('50 connections that send a login (token not loaded yet) and vanish before the reply do not hurt the server', async () => {
+    const fresh = [await srv.addDevice('bad@example.com', 'ghost-1'), await srv.addDevice('bad@example.com', 'ghost-2')];
+    for (let i = 0; i < 50; i++) {
+      const g = await srv.connect();
+      g.send(Cmd.HARDWARE_LOGIN, 1, fresh[i % 2]);
+      g.close();
+    }
+    await serverStillServes();
+    const c = cleanup.add(await srv.login(fresh[0]));
+    await c.ping(2);
+    c.end();
+  });
+
   for (const [label, fields] of [
     ['vw\\0256\\01 (pin > 255)', ['vw', 256, 1]],
     ['vw\\0x\\01 (pin not a number)', ['vw', 'x', 1]],
