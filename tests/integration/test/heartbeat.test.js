@@ -9,21 +9,26 @@ import { makeDevice } from '../lib/blynklib.js';
 const cleanup = new Cleanup();
 let fast;   // idle_timeout = 1 -> ceil(2.3) = 3 s; login_timeout = 1
 let slow;   // idle_timeout = 5 -> ceil(11.5) = 12 s
+let never;  // idle_timeout = 0 -> never
 let tokFast;
 let tokSlow;
+let tokNever;
 
 const MCU_INFO = ['mcu', '1.0.0', 'fw-type', 'X', 'build', 'Jan  1 2024 00:00:00',
   'blynk', '1.3.2', 'h-beat', '45', 'buff-in', '1024'];
 
 before(async () => {
-  [fast, slow] = await Promise.all([
+  [fast, slow, never] = await Promise.all([
     Server.start({ name: 'hb-fast', config: { hardware: { idle_timeout: 1, login_timeout: 1 } } }),
     Server.start({ name: 'hb-slow', config: { hardware: { idle_timeout: 5 } } }),
+    Server.start({ name: 'hb-never', config: { hardware: { idle_timeout: 0 } } }),
   ]);
   cleanup.add(fast);
   cleanup.add(slow);
+  cleanup.add(never);
   tokFast = await fast.addDevice('hb@example.com', 'fast');
   tokSlow = await slow.addDevice('hb@example.com', 'slow');
+  tokNever = await never.addDevice('hb@example.com', 'never');
 });
 after(() => cleanup.run());
 
@@ -72,6 +77,40 @@ describe('idle timeout and heartbeat', { concurrency: true }, () => {
     await c.expectNothing(6000);
     await c.ping(4);
     c.end();
+  });
+
+  it('idle_timeout=1: h-beat 0 is ignored (still closed after about 3 s)', async () => {
+    const c = cleanup.add(await fast.login(tokFast));
+    c.send(Cmd.INTERNAL, 5, ['ver', '0.6.1', 'h-beat', '0', 'buff-in', '256', 'dev', 'raw']);
+    await c.expectResponse(5, Status.OK);
+    const t0 = Date.now();
+    await c.expectClose(8000);
+    const dt = c.closedAt - t0;
+    assert.ok(dt >= 2500 && dt <= 6000, `closed after ${dt} ms, expected 3 s`);
+  });
+
+  it('odd info lists (lone key, non-numeric h-beat) get OK and keep the configured timeout', async () => {
+    const c = cleanup.add(await fast.login(tokFast));
+    c.send(Cmd.INTERNAL, 6, ['ver']);
+    await c.expectResponse(6, Status.OK);
+    c.send(Cmd.INTERNAL, 7, ['h-beat', 'soon', 'buff-in']);
+    await c.expectResponse(7, Status.OK);
+    const t0 = Date.now();
+    await c.expectClose(8000);
+    const dt = c.closedAt - t0;
+    assert.ok(dt >= 2500 && dt <= 6000, `closed after ${dt} ms, expected 3 s`);
+  });
+
+  it('idle_timeout=0: a silent device is never closed, even after announcing h-beat 1', async () => {
+    const quiet = cleanup.add(await never.login(tokNever));
+    const announced = cleanup.add(await never.login(tokNever));
+    announced.send(Cmd.INTERNAL, 2, INFO_JS);
+    await announced.expectResponse(2, Status.OK);
+    await Promise.all([quiet.expectNothing(6000), announced.expectNothing(6000)]);
+    await quiet.ping(3);
+    await announced.ping(4);
+    quiet.end();
+    announced.end();
   });
 
   it('login_timeout=1: a connection that never logs in is closed after about 1 s', async () => {
