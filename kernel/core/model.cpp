@@ -28,7 +28,7 @@ void Device::set_property(uint16_t key, std::string_view name, std::string_view 
 
 Device* User::find_device(int32_t dash_id, int32_t device_id) const {
     for (auto& d : devices)
-        if (d->dash_id == dash_id && d->id == device_id) return d.get();
+        if (d->dash_id == dash_id && d->id == device_id && !d->removed) return d.get();
     return nullptr;
 }
 
@@ -46,6 +46,13 @@ Device* Model::find_token(std::string_view token) const {
 User* Model::find_user(std::string_view email) const {
     auto it = users_.find(std::string(email));
     return it == users_.end() ? nullptr : it->second.get();
+}
+
+void Model::evict(Device& d) {
+    if (d.removed) return;
+    d.removed = true;
+    auto it = tokens_.find(d.token);
+    if (it != tokens_.end() && it->second == &d) tokens_.erase(it);
 }
 
 void Model::merge(LoadedData&& data) {

@@ -41,6 +41,7 @@ struct Device {
     std::string last_ip;
     std::string hardware_info;  // `key\0value\0...` from the info packet
     bool state_dirty = false;   // connect/disconnect/info waiting for the next batch
+    bool removed = false;       // gone from storage; kept only while something may point at it
     bool dirty_pins_listed = false;
     std::vector<PinValue> pins;  // sorted by key
     std::vector<PinProperty> properties;
@@ -84,6 +85,9 @@ public:
     User* find_user(std::string_view email) const;
     // Adds what is not yet in memory; what is in memory is newer and wins.
     void merge(LoadedData&& data);
+    // The device was removed from storage: its token stops working at once.
+    // The object stays (bridges and queues may still point at it) but is inert.
+    void evict(Device& d);
     size_t user_count() const { return users_.size(); }
     size_t device_count() const { return tokens_.size(); }
     template <class F>

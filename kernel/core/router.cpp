@@ -289,7 +289,7 @@ void Router::bridge(HwConn& c, const codec::Frame& f) {
     if (c.bridges)
         for (auto& b : *c.bridges)
             if (b.pin == pin) ch = &b;
-    if (!ch || !ch->target) {
+    if (!ch || !ch->target || ch->target->removed) {
         c.send_status(f.msg_id, st(Status::NotAllowed));
         return;
     }

@@ -164,6 +164,19 @@ void StorageClient::put_pins(const std::vector<blynk::Pin>& pins) const {
     check(t_->put_pins(self_, recs.data(), recs.size(), &err), err, "put_pins");
 }
 
+std::vector<bool> StorageClient::update_devices(const std::vector<blynk::Device>& devices) const {
+    std::vector<bool> gone(devices.size(), false);
+    if (devices.empty()) return gone;
+    std::vector<blynk_device_rec> recs;
+    recs.reserve(devices.size());
+    for (auto& d : devices) recs.push_back(blynk::to_c(d));
+    std::vector<uint8_t> missing(devices.size(), 0);
+    blynk_error err{};
+    check(t_->update_devices(self_, recs.data(), recs.size(), missing.data(), &err), err, "update_devices");
+    for (size_t i = 0; i < gone.size(); ++i) gone[i] = missing[i] != 0;
+    return gone;
+}
+
 blynk::Device StorageClient::snapshot(const core::Device& d) {
     blynk::Device r;
     r.email = d.user->email;

@@ -32,6 +32,8 @@ public:
     void put_device(const blynk::Device& d) const;
     void remove_device(std::string_view email, int32_t dash_id, int32_t device_id) const;
     void put_pins(const std::vector<blynk::Pin>& pins) const;
+    // Per device: true if it no longer exists in storage (removed meanwhile).
+    std::vector<bool> update_devices(const std::vector<blynk::Device>& devices) const;
 
     // Snapshot of a device's stored fields (for put_device).
     static blynk::Device snapshot(const core::Device& d);

@@ -112,6 +112,7 @@ struct Server::Impl : core::TokenLoader {
     void flush_all();
     void mark_dirty(Session* s);
     void close_all();
+    void evict(const blynk::Device& gone);
     bool load(std::string token, core::HwConn& conn, std::function<void(bool)> done) override;
 };
 
@@ -177,6 +178,14 @@ public:
     }
     void begin_op() { ++pending_; }
 
+    // The pending login was answered: route what arrived meanwhile.
+    void resume() {
+        if (closed_ || partial_.empty()) return;
+        std::string held;
+        held.swap(partial_);
+        process(held.data(), held.size());
+    }
+
     Session* next_ = nullptr;
     Session* prev_ = nullptr;
     int64_t created_ms_ = 0, last_read_ms_ = 0;
@@ -206,7 +215,8 @@ protected:
             in = std::string_view(data, n);
         }
         size_t off = 0;
-        while (!closed_) {
+        // While a login waits for storage, later frames wait for its answer.
+        while (!closed_ && !login_pending) {
             codec::Frame f;
             size_t used = 0;
             auto r = codec::parse_hardware(in.substr(off), srv_.opt.max_body, f, used);
@@ -226,6 +236,11 @@ protected:
             off += used;
         }
         if (closed_) return;
+        if (login_pending && in.size() - off > srv_.opt.max_body + codec::kHardwareHeader) {
+            spdlog::warn("{}: {} bytes sent before its login was answered; closing", peer(), in.size() - off);
+            close("flood before login");
+            return;
+        }
         if (from_partial) {
             partial_.erase(0, off);
             if (partial_.empty() && partial_.capacity() > kKeepCapacity) std::string().swap(partial_);
@@ -523,6 +538,7 @@ void Server::Impl::flush_pins(bool final_flush) {
     auto states = std::make_shared<std::vector<blynk::Device>>();
     for (core::Device* d : dirty_devices) {
         d->dirty_pins_listed = false;
+        if (d->removed) continue;
         for (auto& p : d->pins) {
             if (!p.dirty) continue;
             p.dirty = false;
@@ -537,8 +553,6 @@ void Server::Impl::flush_pins(bool final_flush) {
             pins->push_back(std::move(rec));
         }
         if (d->state_dirty) {
-            d->state_dirty = false;
-            states->push_back(host::StorageClient::snapshot(*d));
             for (auto& prop : d->properties) {
                 blynk::Pin rec;
                 rec.email = d->user->email;
@@ -551,16 +565,16 @@ void Server::Impl::flush_pins(bool final_flush) {
                 rec.updated_at_ms = now_wall;
                 pins->push_back(std::move(rec));
             }
-        } else if (d->data_received_ms) {
-            // Keep last-seen current with the values.
-            states->push_back(host::StorageClient::snapshot(*d));
         }
+        // Last-seen and reported info travel with the values.
+        d->state_dirty = false;
+        states->push_back(host::StorageClient::snapshot(*d));
     }
     dirty_devices.clear();
     auto* st = &storage;
-    auto job = [st, pins, states, final_flush] {
+    auto job = [this, st, pins, states, final_flush] {
         // A failed batch is retried with the next one, so a short storage
-        // outage loses nothing; the retry list is bounded.
+        // outage loses nothing; the retry backlog is bounded.
         static std::vector<blynk::Pin> retry_pins;
         static std::vector<blynk::Device> retry_states;
         if (!retry_pins.empty()) {
@@ -579,20 +593,21 @@ void Server::Impl::flush_pins(bool final_flush) {
             if (pins->size() <= 1000000) retry_pins = std::move(*pins);
             else spdlog::error("storage: retry backlog too large; {} pin values dropped", pins->size());
         }
-        size_t failed = 0;
-        for (auto& d : *states) {
-            try {
-                st->put_device(d);
-            } catch (const host::StorageFailure& e) {
-                if (e.status == BLYNK_NOT_FOUND) continue;  // removed meanwhile
-                ++failed;
-                if (retry_states.size() < 100000) retry_states.push_back(d);
-                if (failed == 1) spdlog::error("storage: device state not stored yet: {}", e.what());
-            } catch (const std::exception& e) {
-                ++failed;
-                if (retry_states.size() < 100000) retry_states.push_back(d);
-                if (failed == 1) spdlog::error("storage: device state not stored yet: {}", e.what());
-            }
+        try {
+            std::vector<bool> gone = st->update_devices(*states);
+            // Devices removed from storage meanwhile (CLI): their tokens stop
+            // working and their connections close.
+            auto removed = std::make_shared<std::vector<blynk::Device>>();
+            for (size_t i = 0; i < gone.size(); ++i)
+                if (gone[i]) removed->push_back((*states)[i]);
+            if (!removed->empty() && !final_flush)
+                asio::post(ioc, [this, removed] {
+                    for (auto& r : *removed) evict(r);
+                });
+        } catch (const std::exception& e) {
+            spdlog::error("storage: state of {} devices not stored yet: {}{}", states->size(), e.what(),
+                          final_flush ? "" : "; retrying with the next batch");
+            if (states->size() <= 100000) retry_states = std::move(*states);
         }
     };
     // After shutdown the storage thread is gone: store on this thread.
@@ -614,7 +629,10 @@ bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<voi
         asio::post(ioc, [this, s, data, found, done] {
             --pending_loads;
             model.merge(std::move(*data));
-            if (!s->is_closed()) done(found);
+            if (!s->is_closed()) {
+                done(found);
+                s->resume();
+            }
             s->done_op();
         });
     });
@@ -622,6 +640,16 @@ bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<voi
     ++pending_loads;
     s->begin_op();
     return true;
+}
+
+void Server::Impl::evict(const blynk::Device& gone) {
+    core::User* u = model.find_user(gone.email);
+    core::Device* d = u ? u->find_device(gone.dash_id, gone.device_id) : nullptr;
+    if (!d || d->token != gone.token || d->removed) return;
+    spdlog::info("device {}-{} of {} was removed from storage; its token no longer works", d->dash_id, d->id,
+                 gone.email);
+    model.evict(*d);
+    while (d->online) d->online->close("device removed");
 }
 
 void Server::Impl::close_all() {

@@ -119,6 +119,10 @@ constexpr char kDeviceUpsert[] =
     "connect_time_ms = excluded.connect_time_ms, disconnect_time_ms = excluded.disconnect_time_ms, "
     "data_received_ms = excluded.data_received_ms, last_ip = excluded.last_ip, "
     "hardware_info = excluded.hardware_info";
+// Only what the server learns at run time; never creates a device.
+constexpr char kDeviceUpdateState[] =
+    "UPDATE devices SET board_type = ?5, connect_time_ms = ?6, disconnect_time_ms = ?7, data_received_ms = ?8, "
+    "last_ip = ?9, hardware_info = ?10 WHERE email = ?1 AND dash_id = ?2 AND device_id = ?3 AND token IS ?4";
 constexpr char kDeviceDelete[] = "DELETE FROM devices WHERE email = ?1 AND dash_id = ?2 AND device_id = ?3";
 #undef BLYNK_DEVICE_COLUMNS
 
@@ -380,6 +384,36 @@ public:
                 throw blynk::StorageError(BLYNK_NOT_FOUND, device_name(email, dash_id, device_id) + " not found");
         }
         txn.commit();
+    }
+
+    std::vector<bool> update_devices(const std::vector<blynk::Device>& devices) override {
+        std::vector<bool> missing(devices.size(), false);
+        if (devices.empty()) return missing;
+        std::lock_guard<std::mutex> lock(mu_);
+        require_open();
+        Txn txn(*this, kBeginImmediate);
+        {
+            sqlite3_stmt* s = stmt(kDeviceUpdateState);
+            for (size_t i = 0; i < devices.size(); ++i) {
+                const auto& d = devices[i];
+                Use q(s);
+                bind_text(q.get(), 1, d.email);
+                bind_int(q.get(), 2, d.dash_id);
+                bind_int(q.get(), 3, d.device_id);
+                if (d.token.empty()) check(sqlite3_bind_null(q.get(), 4), "bind");
+                else bind_text(q.get(), 4, d.token);
+                bind_text(q.get(), 5, d.board_type);
+                bind_int(q.get(), 6, d.connect_time_ms);
+                bind_int(q.get(), 7, d.disconnect_time_ms);
+                bind_int(q.get(), 8, d.data_received_ms);
+                bind_text(q.get(), 9, d.last_ip);
+                bind_blob(q.get(), 10, d.hardware_info);
+                step(q.get(), "save device state");
+                missing[i] = sqlite3_changes(db_) == 0;
+            }
+        }
+        txn.commit();
+        return missing;
     }
 
     void put_pins(const std::vector<blynk::Pin>& pins) override {

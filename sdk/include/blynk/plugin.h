@@ -189,8 +189,16 @@ typedef struct blynk_storage_v1 {
     /* Removes the device and its pins; BLYNK_NOT_FOUND. */
     int (*remove_device)(void* self, blynk_str email, int32_t dash_id, int32_t device_id,
                          blynk_error* err);
-    /* Upserts a batch of pin values in one transaction. */
+    /* Upserts a batch of pin values in one transaction. Values of devices that
+     * no longer exist are skipped, not an error. */
     int (*put_pins)(void* self, const blynk_pin_rec* recs, size_t count, blynk_error* err);
+    /* Updates what the server learned about existing devices (board_type,
+     * connect/disconnect/data-received times, last_ip, hardware_info) in one
+     * transaction, never creating one: a record whose (email, dash_id,
+     * device_id, token) matches no stored device gets missing[i] = 1 (it was
+     * removed or its token changed meanwhile), the others missing[i] = 0. */
+    int (*update_devices)(void* self, const blynk_device_rec* recs, size_t count, uint8_t* missing,
+                          blynk_error* err);
     /* appended fields go here */
 } blynk_storage_v1;
 

@@ -79,8 +79,9 @@ public:
             throw SettingsError("'" + key + "' must be an integer between " + std::to_string(min) + " and " +
                                 std::to_string(max));
         errno = 0;
-        long long v = std::strtoll(it->second.text.c_str(), nullptr, 10);
-        if (errno || v < min || v > max)
+        char* end = nullptr;
+        long long v = std::strtoll(it->second.text.c_str(), &end, 10);
+        if (errno || !end || *end != '\0' || v < min || v > max)
             throw SettingsError("'" + key + "' is " + it->second.text + "; allowed: " + std::to_string(min) + " to " +
                                 std::to_string(max));
         return v;
@@ -297,6 +298,9 @@ public:
     virtual void put_device(const Device& d) = 0;
     virtual void remove_device(std::string_view email, int32_t dash_id, int32_t device_id) = 0;
     virtual void put_pins(const std::vector<Pin>& pins) = 0;
+    // Updates the server-learned fields of existing devices; returns, per
+    // record, whether no such device (with that token) exists any more.
+    virtual std::vector<bool> update_devices(const std::vector<Device>& devices) = 0;
 };
 
 struct DeviceEvent {
@@ -396,12 +400,16 @@ inline const blynk_storage_v1* storage_table() {
         s.load_by_token = [](void* me, blynk_str token, const blynk_storage_sink* sink, blynk_error* err) {
             bool found = false;
             int rc = guard(err, [&] { found = self(me)->storage()->load_by_token(view(token), StorageSink(sink)); });
-            return rc == BLYNK_OK && !found ? int(BLYNK_NOT_FOUND) : rc;
+            if (rc != BLYNK_OK || found) return rc;
+            set_error(err, "no device has this token");
+            return int(BLYNK_NOT_FOUND);
         };
         s.load_user = [](void* me, blynk_str email, const blynk_storage_sink* sink, blynk_error* err) {
             bool found = false;
             int rc = guard(err, [&] { found = self(me)->storage()->load_user(view(email), StorageSink(sink)); });
-            return rc == BLYNK_OK && !found ? int(BLYNK_NOT_FOUND) : rc;
+            if (rc != BLYNK_OK || found) return rc;
+            set_error(err, "no such user");
+            return int(BLYNK_NOT_FOUND);
         };
         s.put_user = [](void* me, const blynk_user_rec* r, uint32_t create, blynk_error* err) {
             return guard(err, [&] { self(me)->storage()->put_user(from_c(r), create != 0); });
@@ -424,6 +432,15 @@ inline const blynk_storage_v1* storage_table() {
                 pins.reserve(n);
                 for (size_t i = 0; i < n; ++i) pins.push_back(from_c(&recs[i]));
                 self(me)->storage()->put_pins(pins);
+            });
+        };
+        s.update_devices = [](void* me, const blynk_device_rec* recs, size_t n, uint8_t* missing, blynk_error* err) {
+            return guard(err, [&] {
+                std::vector<Device> devices;
+                devices.reserve(n);
+                for (size_t i = 0; i < n; ++i) devices.push_back(from_c(&recs[i]));
+                std::vector<bool> gone = self(me)->storage()->update_devices(devices);
+                for (size_t i = 0; i < n; ++i) missing[i] = i < gone.size() && gone[i] ? 1 : 0;
             });
         };
         return s;

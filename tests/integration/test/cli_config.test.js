@@ -180,12 +180,24 @@ describe('account commands', () => {
     await srv.stop();
   });
 
-  // Found by this suite: the kernel stores a device's state (last seen) with put_device, which the
-  // ABI defines as insert-or-update, so a device whose state was not yet flushed when `device remove`
-  // ran is written back at the next flush (here: at stop). Remove `todo` once that is fixed.
-  it('a device that was online, removed while the server runs, stays removed after a restart', {
-    todo: 'server bug: the device-state flush re-inserts a device removed by `blynkd device remove`',
-  }, async () => {
+  it('a device removed while the server runs is disconnected at its next activity and its token stops working', async () => {
+    const srv = cleanup.add(await Server.start({ name: 'cli-rm-live', config: { storage: { pin_flush_interval_ms: 100 } } }));
+    const token = await srv.addDevice('live@example.com', 'live');
+    const c = cleanup.add(await srv.login(token));
+    const rm = await srv.cli(['device', 'remove', '--token', token]);
+    assert.equal(rm.code, 0, show(rm));
+    c.send(Cmd.HARDWARE, 2, ['vw', '1', '1']);
+    await c.expectClose(5000);
+    const c2 = cleanup.add(await srv.connect());
+    c2.send(Cmd.HARDWARE_LOGIN, 1, token);
+    await c2.expectResponse(1, Status.INVALID_TOKEN);
+    c2.end();
+    await srv.stop();
+  });
+
+  // The kernel stores a device's state (last seen) with update_devices, which never re-creates a
+  // device that `device remove` took away while the server ran.
+  it('a device that was online, removed while the server runs, stays removed after a restart', async () => {
     // flush only at stop, so the outcome does not depend on timing
     const srv = cleanup.add(await Server.start({ name: 'cli-rm-online', config: { storage: { pin_flush_interval_ms: 60000 } } }));
     const token = await srv.addDevice('online@example.com', 'was-online');
