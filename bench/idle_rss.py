@@ -47,7 +47,7 @@ idle_timeout = 0
 login_timeout = 600
 [logging]
 folder = "{tmp}/logs"
-level = "warn"
+level = "info"
 [plugins]
 dir = "{plugins}"
 """)

@@ -3,11 +3,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/ssl/error.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
@@ -42,7 +42,6 @@ constexpr size_t kMaxPendingOutput = 1 << 20;
 constexpr size_t kKeepCapacity = 1024;
 // One shared read area per loop: sessions keep only a partial frame.
 constexpr size_t kReadArea = 64 * 1024;
-constexpr size_t kTlsReadBuffer = 16 * 1024;
 constexpr size_t kMaxPendingLoads = 1024;
 
 int64_t wall_ms() {
@@ -339,75 +338,174 @@ private:
     socket_t sock_;
 };
 
-// TLS: a per-session record buffer (OpenSSL holds per-connection state anyway).
+// TLS over the same readiness model as plain TCP: OpenSSL reads and writes
+// the non-blocking socket itself, decrypted bytes land in the loop's shared
+// read area, and an idle session holds only OpenSSL's own state (buffers are
+// released while idle). Asio's ssl::stream would add ~70 KB of buffers per
+// connection.
 class TlsSession final : public Session {
 public:
     TlsSession(Server::Impl& srv, socket_t sock, tcp::endpoint peer)
-        : Session(srv, std::move(peer)), stream_(std::move(sock), *srv.tls) {}
+        : Session(srv, std::move(peer)), sock_(std::move(sock)) {}
+    ~TlsSession() override {
+        if (ssl_) SSL_free(ssl_);
+    }
 
     void start() override {
         error_code ec;
-        stream_.next_layer().set_option(tcp::no_delay(true), ec);
-        begin_op();
-        stream_.async_handshake(asio::ssl::stream_base::server, [this](const error_code& e) {
-            if (!closed_) {
-                if (e) {
-                    spdlog::info("{}: TLS handshake failed: {}", peer(), e.message());
-                    close("TLS handshake failed");
-                } else {
-                    buf_.reset(new char[kTlsReadBuffer]);
-                    arm_read();
-                }
-            }
-            done_op();
-        });
+        sock_.non_blocking(true, ec);
+        sock_.set_option(tcp::no_delay(true), ec);
+        ssl_ = SSL_new(srv_.tls->native_handle());
+        if (!ssl_ || SSL_set_fd(ssl_, int(sock_.native_handle())) != 1) {
+            spdlog::error("{}: cannot set up TLS: {}", peer(), ssl_error());
+            close("TLS setup failed");
+            return;
+        }
+        SSL_set_accept_state(ssl_);
+        handshake();
     }
 
     void flush() override {
-        if (writing_ || closed_ || out_.empty() || !buf_) return;
-        inflight_.swap(out_);
-        out_.clear();
-        writing_ = true;
-        begin_op();
-        asio::async_write(stream_, asio::buffer(inflight_), [this](const error_code& e, size_t) {
-            writing_ = false;
-            inflight_.clear();
-            if (inflight_.capacity() > kKeepCapacity) std::string().swap(inflight_);
-            if (!closed_) {
-                if (e) close(e.message());
-                else if (!out_.empty()) flush();
-                else drained();
+        if (writing_ || closed_ || out_.empty() || !ready_) return;
+        while (!out_.empty()) {
+            // After a WANT_* the retry must repeat the same length.
+            int len = retry_len_ ? retry_len_ : int(std::min<size_t>(out_.size(), 1 << 20));
+            ERR_clear_error();
+            int n = SSL_write(ssl_, out_.data(), len);
+            if (n > 0) {
+                retry_len_ = 0;
+                out_.erase(0, size_t(n));
+                continue;
             }
-            done_op();
-        });
+            int e = SSL_get_error(ssl_, n);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+                retry_len_ = len;
+                writing_ = true;
+                if (e == SSL_ERROR_WANT_READ) {
+                    write_waits_read_ = true;  // the read path resumes the write
+                    return;
+                }
+                wait(socket_t::wait_write, [this] {
+                    writing_ = false;
+                    flush();
+                    if (read_waits_write_) {
+                        read_waits_write_ = false;
+                        on_readable();
+                    }
+                });
+                return;
+            }
+            close("TLS write failed: " + ssl_error());
+            return;
+        }
+        drained();
     }
 
 private:
-    void arm_read() {
+    template <class F>
+    void wait(socket_t::wait_type type, F&& then) {
         begin_op();
-        stream_.async_read_some(asio::buffer(buf_.get(), kTlsReadBuffer), [this](const error_code& e, size_t n) {
+        sock_.async_wait(type, [this, then = std::forward<F>(then)](const error_code& e) {
             if (!closed_) {
-                srv_.tick_clock();
-                if (e) {
-                    close(e == asio::error::eof || e == asio::ssl::error::stream_truncated ? "closed by peer"
-                                                                                          : e.message());
-                } else {
-                    process(buf_.get(), n);
-                    if (!closed_) arm_read();
-                }
+                if (e) close(e.message());
+                else then();
             }
             done_op();
         });
     }
 
-    void shutdown_socket() override {
-        error_code ec;
-        stream_.lowest_layer().close(ec);
+    void handshake() {
+        ERR_clear_error();
+        int r = SSL_do_handshake(ssl_);
+        if (r == 1) {
+            ready_ = true;
+            on_readable();  // the client may have sent its login with the handshake
+            return;
+        }
+        int e = SSL_get_error(ssl_, r);
+        if (e == SSL_ERROR_WANT_READ) wait(socket_t::wait_read, [this] { handshake(); });
+        else if (e == SSL_ERROR_WANT_WRITE) wait(socket_t::wait_write, [this] { handshake(); });
+        else {
+            spdlog::info("{}: TLS handshake failed: {}", peer(), ssl_error());
+            close("TLS handshake failed");
+        }
     }
 
-    asio::ssl::stream<socket_t> stream_;
-    std::unique_ptr<char[]> buf_;
-    std::string inflight_;
+    void on_readable() {
+        srv_.tick_clock();
+        auto& area = srv_.read_area;
+        for (int round = 0; round < 16; ++round) {
+            ERR_clear_error();
+            int n = SSL_read(ssl_, area.data(), int(area.size()));
+            if (n > 0) {
+                process(area.data(), size_t(n));
+                if (closed_) return;
+                continue;
+            }
+            int e = SSL_get_error(ssl_, n);
+            if (e == SSL_ERROR_WANT_READ) {
+                resume_write();
+                wait(socket_t::wait_read, [this] { on_readable(); });
+                return;
+            }
+            if (e == SSL_ERROR_WANT_WRITE) {
+                read_waits_write_ = true;
+                if (!writing_) {
+                    writing_ = true;
+                    wait(socket_t::wait_write, [this] {
+                        writing_ = false;
+                        read_waits_write_ = false;
+                        on_readable();
+                        flush();
+                    });
+                }
+                return;
+            }
+            close(e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+                      ? std::string("closed by peer")
+                      : "TLS read failed: " + ssl_error());
+            return;
+        }
+        // A busy peer: let other sessions run, then continue with what
+        // OpenSSL already holds (epoll would not report it).
+        resume_write();
+        begin_op();
+        asio::post(srv_.ioc, [this] {
+            if (!closed_) on_readable();
+            done_op();
+        });
+    }
+
+    void resume_write() {
+        if (!write_waits_read_) return;
+        write_waits_read_ = false;
+        writing_ = false;
+        flush();
+    }
+
+    void shutdown_socket() override {
+        if (ssl_ && ready_) {
+            ERR_clear_error();
+            SSL_shutdown(ssl_);  // best effort close_notify; never waits
+        }
+        error_code ec;
+        sock_.close(ec);
+    }
+
+    static std::string ssl_error() {
+        unsigned long code = ERR_get_error();
+        if (!code) return "connection reset";
+        char buf[256];
+        ERR_error_string_n(code, buf, sizeof buf);
+        return buf;
+    }
+
+    socket_t sock_;
+    SSL* ssl_ = nullptr;
+    int retry_len_ = 0;
+    bool ready_ = false;
+    bool read_waits_write_ = false;
+    bool write_waits_read_ = false;
 };
 
 // ------------------------------------------------------------------ server
