@@ -309,6 +309,9 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
         model.merge(std::move(data));
     }
     ensure_admin(cfg, model, st);
+    size_t files = platform::raise_file_limit();
+    if (files && files < 4096)
+        spdlog::warn("only {} open files allowed; raise the limit (ulimit -n, LimitNOFILE=) to serve more devices", files);
     plugins.start_threads();
     host::WorkQueue storage_queue("storage", 100000);
 

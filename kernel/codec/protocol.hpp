@@ -1,5 +1,5 @@
 // Every command and status code of the Blynk wire protocols, named in one place.
-// Facts from docs/protocol-notes.md (derived from the legacy server's public behaviour).
+// Codes and names as the legacy server and libraries use them; behaviour in docs/protocol.md.
 #pragma once
 
 #include <cstdint>

@@ -76,9 +76,15 @@ std::vector<std::string> PluginHost::candidates(const std::string& entry) const 
     if (looks_like_path(entry)) return {entry};
     std::string file = entry + boost::dll::shared_library::suffix().string();
     std::vector<std::string> out;
-    if (!config_.plugin_dir.empty()) out.push_back((fs::path(config_.plugin_dir) / file).string());
-    out.push_back((fs::path(exe_dir_) / "plugins" / file).string());
-    out.push_back((fs::path(exe_dir_) / ".." / "lib" / "blynkd" / "plugins" / file).lexically_normal().string());
+    auto add = [&](const fs::path& p) {
+        std::string s = p.lexically_normal().string();
+        for (auto& o : out)
+            if (fs::path(o).lexically_normal() == fs::path(s)) return;
+        out.push_back(s);
+    };
+    if (!config_.plugin_dir.empty()) add(fs::absolute(fs::path(config_.plugin_dir) / file));
+    add(fs::path(exe_dir_) / "plugins" / file);
+    add(fs::path(exe_dir_) / ".." / "lib" / "blynkd" / "plugins" / file);
     return out;
 }
 
@@ -100,6 +106,8 @@ void PluginHost::load_all() {
 void PluginHost::load_one(const std::string& entry) {
     auto p = std::make_unique<LoadedPlugin>();
     p->config_name = entry;
+    // Messages name a plugin given by path by its file name, and show the path beside it.
+    const std::string label = looks_like_path(entry) ? fs::path(entry).stem().string() : entry;
     p->owner = this;
     std::vector<std::string> paths = candidates(entry);
     for (auto& c : paths)
@@ -110,16 +118,16 @@ void PluginHost::load_one(const std::string& entry) {
     if (p->path.empty()) {
         std::string list;
         for (auto& c : paths) list += "\n  " + c;
-        throw PluginError("plugin '" + entry + "': file not found; looked for:" + list +
+        throw PluginError("plugin '" + label + "': file not found; looked for:" + list +
                           "\n(set [plugins] dir, or give the path in plugins.enabled)");
     }
     boost::system::error_code ec;
     p->lib.load(p->path, boost::dll::load_mode::default_mode, ec);
     if (ec || !p->lib.is_loaded())
-        throw PluginError("plugin '" + entry + "' (" + p->path + "): cannot be loaded: " + ec.message() +
+        throw PluginError("plugin '" + label + "' (" + p->path + "): cannot be loaded: " + ec.message() +
                           "; is it a shared library built for this platform?");
     if (!p->lib.has(BLYNK_PLUGIN_ENTRY_NAME))
-        throw PluginError("plugin '" + entry + "' (" + p->path + "): has no entry symbol '" +
+        throw PluginError("plugin '" + label + "' (" + p->path + "): has no entry symbol '" +
                           BLYNK_PLUGIN_ENTRY_NAME + "'; is it a blynkd plugin? (see docs/plugin-sdk.md)");
     auto entry_fn = p->lib.get<const blynk_plugin_v1*(const blynk_host_v1*)>(BLYNK_PLUGIN_ENTRY_NAME);
 
@@ -135,22 +143,22 @@ void PluginHost::load_one(const std::string& entry) {
 
     const blynk_plugin_v1* t = entry_fn(&p->host);
     if (!t)
-        throw PluginError("plugin '" + entry + "' (" + p->path + "): refused to load (its entry returned no table; see its message above)");
+        throw PluginError("plugin '" + label + "' (" + p->path + "): refused to load (its entry returned no table; see its message above)");
     if (t->size < offsetof(blynk_plugin_v1, abi_minor) + sizeof(t->abi_minor))
-        throw PluginError("plugin '" + entry + "' (" + p->path + "): returned a malformed table (size " +
+        throw PluginError("plugin '" + label + "' (" + p->path + "): returned a malformed table (size " +
                           std::to_string(t->size) + ")");
     if (t->abi_major != BLYNK_ABI_MAJOR)
-        throw PluginError("plugin '" + entry + "' (" + p->path + "): built for plugin ABI " +
+        throw PluginError("plugin '" + label + "' (" + p->path + "): built for plugin ABI " +
                           std::to_string(t->abi_major) + "." + std::to_string(t->abi_minor) +
                           ", but this server speaks ABI " + std::to_string(BLYNK_ABI_MAJOR) + "." +
                           std::to_string(BLYNK_ABI_MINOR) + "; rebuild the plugin against this server's SDK");
     if (t->abi_minor > BLYNK_ABI_MINOR)
-        throw PluginError("plugin '" + entry + "' (" + p->path + "): needs plugin ABI " +
+        throw PluginError("plugin '" + label + "' (" + p->path + "): needs plugin ABI " +
                           std::to_string(t->abi_major) + "." + std::to_string(t->abi_minor) +
                           ", newer than this server's " + std::to_string(BLYNK_ABI_MAJOR) + "." +
                           std::to_string(BLYNK_ABI_MINOR) + "; upgrade blynkd");
     if (t->size < offsetof(blynk_plugin_v1, shutdown) + sizeof(t->shutdown))
-        throw PluginError("plugin '" + entry + "' (" + p->path + "): returned a table too small for ABI 1.0");
+        throw PluginError("plugin '" + label + "' (" + p->path + "): returned a table too small for ABI 1.0");
     p->table = t;
     p->name = t->name.data ? std::string(t->name.data, t->name.size) : entry;
     for (auto& other : plugins_)

@@ -6,6 +6,7 @@
 #include <io.h>
 #else
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -31,6 +32,24 @@ std::string executable_dir() {
     auto p = boost::dll::program_location(ec);
     if (ec) return ".";
     return p.parent_path().string();
+}
+
+size_t raise_file_limit() {
+#if defined(_WIN32)
+    return 0;
+#else
+    struct rlimit rl {};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max;
+#if defined(__APPLE__)
+        if (want > rlim_t(OPEN_MAX)) want = OPEN_MAX;
+#endif
+        rlimit raised{want, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl.rlim_cur = want;
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? size_t(-1) : size_t(rl.rlim_cur);
+#endif
 }
 
 size_t resident_bytes() {

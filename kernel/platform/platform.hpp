@@ -10,6 +10,9 @@ namespace blynk::platform {
 std::FILE* open_private_file(const std::string& path);
 // The folder holding the running executable.
 std::string executable_dir();
+// Raises the soft limit of open files to the hard limit; returns the new soft
+// limit (0 where there is no such limit).
+size_t raise_file_limit();
 // Resident set size of this process in bytes, or 0 if unknown.
 size_t resident_bytes();
 

@@ -601,6 +601,37 @@ TEST(StorageSqlite, PinsOfADeviceRemovedByAnotherProcessAreSkipped) {
     EXPECT_EQ(l.pins[0].value, "kept");
 }
 
+TEST(StorageSqlite, UpdateDevicesNeverRecreatesARemovedDevice) {
+    std::string path = open_fresh();
+    ASSERT_EQ(put_user(user("a@x"), true), BLYNK_OK);
+    ASSERT_EQ(put_device(device("a@x", 1, 1, "t1")), BLYNK_OK);
+    ASSERT_EQ(put_device(device("a@x", 1, 2, "t2")), BLYNK_OK);
+    {
+        Direct cli(path);  // the CLI removes device 2 while the server runs
+        ASSERT_EQ(cli.exec("DELETE FROM devices WHERE device_id=2"), SQLITE_OK);
+    }
+    std::vector<blynk::Device> states{device("a@x", 1, 1, "t1"), device("a@x", 1, 2, "t2"),
+                                      device("a@x", 1, 1, "stale-token")};
+    for (auto& d : states) {
+        d.connect_time_ms = 1234;
+        d.last_ip = "192.0.2.1";
+        d.hardware_info = "ver\0" "1.0"s;
+    }
+    std::vector<blynk_device_rec> recs;
+    for (auto& d : states) recs.push_back(blynk::to_c(d));
+    std::vector<uint8_t> missing(recs.size(), 9);
+    blynk_error err{};
+    ASSERT_EQ(S()->update_devices(P()->self, recs.data(), recs.size(), missing.data(), &err), BLYNK_OK)
+        << err.message;
+    EXPECT_EQ(missing, (std::vector<uint8_t>{0, 1, 1}));
+    Loaded l;
+    ASSERT_EQ(load_all(l), BLYNK_OK);
+    ASSERT_EQ(l.devices.size(), 1u) << "the removed device stays removed";
+    EXPECT_EQ(l.devices[0].connect_time_ms, 1234);
+    EXPECT_EQ(l.devices[0].last_ip, "192.0.2.1");
+    EXPECT_EQ(l.devices[0].hardware_info, "ver\0" "1.0"s);
+}
+
 TEST(StorageSqlite, RemoveCascades) {
     std::string path = open_fresh();
     std::string msg;

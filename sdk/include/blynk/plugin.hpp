@@ -106,20 +106,36 @@ private:
     std::map<std::string, Value> values_;
 };
 
+// Reading a field of a record is allowed only if it lies within the size the
+// writer gave; a newer writer's extra fields are ignored, an older writer's
+// missing fields stay defaulted.
+#define BLYNK_HAS_FIELD(rec, field) \
+    ((rec)->size >= offsetof(std::remove_pointer_t<decltype(rec)>, field) + sizeof((rec)->field))
+
 // The kernel, as seen from a plugin.
 class Host {
 public:
     explicit Host(const blynk_host_v1* h = nullptr) : h_(h) {}
     const blynk_host_v1* raw() const { return h_; }
     void log(int level, std::string_view msg) const {
-        if (h_ && h_->log) h_->log(h_->ctx, level, slice(msg));
+        if (h_ && BLYNK_HAS_FIELD(h_, log) && h_->log) h_->log(h_->ctx, level, slice(msg));
         else std::fprintf(stderr, "%.*s\n", int(msg.size()), msg.data());
+    }
+    // Runs fn(arg) on the server's worker pool (for blocking work); false if
+    // the pool is full or the server offers none.
+    bool submit(void (*fn)(void*), void* arg) const {
+        return h_ && BLYNK_HAS_FIELD(h_, submit_work) && h_->submit_work &&
+               h_->submit_work(h_->ctx, fn, arg) == BLYNK_OK;
     }
     void info(std::string_view m) const { log(BLYNK_LOG_INFO, m); }
     void warn(std::string_view m) const { log(BLYNK_LOG_WARN, m); }
     void error(std::string_view m) const { log(BLYNK_LOG_ERROR, m); }
-    std::string data_dir() const { return h_ ? std::string(view(h_->data_dir)) : std::string("."); }
-    std::string server_version() const { return h_ ? std::string(view(h_->server_version)) : std::string(); }
+    std::string data_dir() const {
+        return h_ && BLYNK_HAS_FIELD(h_, data_dir) ? std::string(view(h_->data_dir)) : std::string(".");
+    }
+    std::string server_version() const {
+        return h_ && BLYNK_HAS_FIELD(h_, server_version) ? std::string(view(h_->server_version)) : std::string();
+    }
 
 private:
     const blynk_host_v1* h_;
@@ -154,12 +170,6 @@ struct Pin {
     std::string property, value;
     int64_t updated_at_ms = 0;
 };
-
-// Reading a field of a record is allowed only if it lies within the size the
-// writer gave; a newer writer's extra fields are ignored, an older writer's
-// missing fields stay defaulted.
-#define BLYNK_HAS_FIELD(rec, field) \
-    ((rec)->size >= offsetof(std::remove_pointer_t<decltype(rec)>, field) + sizeof((rec)->field))
 
 inline User from_c(const blynk_user_rec* r) {
     User u;
@@ -500,7 +510,11 @@ const blynk_plugin_v1* make_entry(const blynk_host_v1* host, const char* name, c
     if (table.size) return &table;  // loaded once per process
     try {
         instance = std::make_unique<P>();
+    } catch (const std::exception& e) {
+        Host(host).error(std::string("plugin ") + name + " failed to start: " + e.what());
+        return nullptr;
     } catch (...) {
+        Host(host).error(std::string("plugin ") + name + " failed to start");
         return nullptr;
     }
     instance->attach_host(host);
