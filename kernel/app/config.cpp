@@ -1,9 +1,9 @@
 #include "app/config.hpp"
 
+#include <toml++/toml.h>
 #include <filesystem>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace blynk::app {
 
@@ -34,7 +34,8 @@ public:
         std::string v = n->as_string()->get();
         if (!allowed.empty() && !allowed.count(v)) {
             std::string list;
-            for (auto& a : allowed) list += (list.empty() ? "" : ", ") + ("\"" + a + "\"");
+            for (auto& a : allowed)
+                list += (list.empty() ? "" : ", ") + ("\"" + a + "\"");
             fail(full, "is \"" + v + "\"; allowed: " + list);
         }
         out = v;
@@ -46,7 +47,8 @@ public:
         const toml::node* n = t->get(key);
         if (!n) return;
         std::string full = section + "." + key;
-        if (!n->is_integer()) fail(full, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+        if (!n->is_integer())
+            fail(full, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
         int64_t v = n->as_integer()->get();
         if (v < min || v > max)
             fail(full, "is " + std::to_string(v) + "; allowed: " + std::to_string(min) + " to " + std::to_string(max));
@@ -60,7 +62,8 @@ public:
             std::string key(k.str());
             if (!known.count(key)) {
                 std::string list;
-                for (auto& a : known) list += (list.empty() ? "" : ", ") + a;
+                for (auto& a : known)
+                    list += (list.empty() ? "" : ", ") + a;
                 fail(section + "." + key, "unknown key; known keys in [" + section + "]: " + list);
             }
         }
@@ -73,9 +76,11 @@ private:
 
 void flatten(const toml::node& node, const std::string& prefix, blynk::Settings& out) {
     if (auto* t = node.as_table()) {
-        for (auto& [k, v] : *t) flatten(v, prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str()), out);
+        for (auto& [k, v] : *t)
+            flatten(v, prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str()), out);
     } else if (auto* a = node.as_array()) {
-        for (size_t i = 0; i < a->size(); ++i) flatten(*a->get(i), prefix + "." + std::to_string(i), out);
+        for (size_t i = 0; i < a->size(); ++i)
+            flatten(*a->get(i), prefix + "." + std::to_string(i), out);
     } else if (auto* s = node.as_string()) {
         out.set(prefix, s->get(), BLYNK_SETTING_STRING);
     } else if (auto* i = node.as_integer()) {
@@ -89,9 +94,12 @@ void flatten(const toml::node& node, const std::string& prefix, blynk::Settings&
     } else {
         // Dates and times: passed on as their TOML text.
         std::ostringstream os;
-        if (auto* d = node.as_date()) os << d->get();
-        else if (auto* t = node.as_time()) os << t->get();
-        else if (auto* dt = node.as_date_time()) os << dt->get();
+        if (auto* d = node.as_date())
+            os << d->get();
+        else if (auto* t = node.as_time())
+            os << t->get();
+        else if (auto* dt = node.as_date_time())
+            os << dt->get();
         out.set(prefix, os.str(), BLYNK_SETTING_STRING);
     }
 }
@@ -121,9 +129,11 @@ Config load_config(const std::string& path) {
 
     for (auto& [k, v] : root) {
         (void)v;
-        static const std::set<std::string> sections{"server", "tls", "hardware", "storage", "logging", "admin", "plugins"};
+        static const std::set<std::string> sections{"server",  "tls",   "hardware", "storage",
+                                                    "logging", "admin", "plugins"};
         if (!sections.count(std::string(k.str())))
-            r.fail(std::string(k.str()), "unknown section; known: admin, hardware, logging, plugins, server, storage, tls");
+            r.fail(std::string(k.str()),
+                   "unknown section; known: admin, hardware, logging, plugins, server, storage, tls");
     }
 
     auto* server = r.table("server");
@@ -141,7 +151,8 @@ Config load_config(const std::string& path) {
     r.str(tls, "tls", "key", c.tls_key);
     r.str(tls, "tls", "min_version", c.tls_min_version, {"1.2", "1.3"});
     if (c.tls_cert.empty() != c.tls_key.empty())
-        r.fail(c.tls_cert.empty() ? "tls.cert" : "tls.key", "tls.cert and tls.key must be set together (or both left empty for a generated certificate)");
+        r.fail(c.tls_cert.empty() ? "tls.cert" : "tls.key",
+               "tls.cert and tls.key must be set together (or both left empty for a generated certificate)");
 
     auto* hw = r.table("hardware");
     r.only(hw, "hardware", {"idle_timeout", "login_timeout", "message_quota", "max_body", "max_bridges"});
@@ -182,7 +193,8 @@ Config load_config(const std::string& path) {
             std::string key(k.str());
             if (key == "dir" || key == "enabled") continue;
             if (!v.is_table())
-                r.fail("plugins." + key, "unknown key; [plugins] holds dir, enabled and one [plugins.NAME] table per plugin");
+                r.fail("plugins." + key,
+                       "unknown key; [plugins] holds dir, enabled and one [plugins.NAME] table per plugin");
             blynk::Settings s;
             flatten(v, "", s);
             c.plugin_settings[key] = std::move(s);

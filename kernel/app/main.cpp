@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -74,14 +74,22 @@ Args parse_args(int argc, char** argv) {
             if (i + 1 >= argc) throw UsageError(name + " needs a value");
             return argv[++i];
         };
-        if (s == "--help" || s == "-h") a.help = true;
-        else if (s == "--version") a.version = true;
-        else if (s == "--config") a.config = value(s);
-        else if (s == "--data-dir") a.data_dir = value(s);
-        else if (std::find(flags.begin(), flags.end(), s) != flags.end()) a.options[s] = "1";
-        else if (std::find(valued.begin(), valued.end(), s) != valued.end()) a.options[s] = value(s);
-        else if (s.rfind("--", 0) == 0) throw UsageError("unknown option " + s);
-        else a.command.push_back(s);
+        if (s == "--help" || s == "-h")
+            a.help = true;
+        else if (s == "--version")
+            a.version = true;
+        else if (s == "--config")
+            a.config = value(s);
+        else if (s == "--data-dir")
+            a.data_dir = value(s);
+        else if (std::find(flags.begin(), flags.end(), s) != flags.end())
+            a.options[s] = "1";
+        else if (std::find(valued.begin(), valued.end(), s) != valued.end())
+            a.options[s] = value(s);
+        else if (s.rfind("--", 0) == 0)
+            throw UsageError("unknown option " + s);
+        else
+            a.command.push_back(s);
     }
     return a;
 }
@@ -163,7 +171,8 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
 
     if (what == "config check") {
         std::string names;
-        for (auto& n : plugins.loaded_names()) names += (names.empty() ? "" : ", ") + n;
+        for (auto& n : plugins.loaded_names())
+            names += (names.empty() ? "" : ", ") + n;
         std::cout << "configuration OK: " << (cfg.file.empty() ? "(built-in defaults)" : cfg.file) << "\n"
                   << "data folder: " << cfg.data_dir << "\nplugins: " << names
                   << "\nstorage: " << plugins.storage_plugin_name() << "\nhardware port: " << cfg.hardware_port
@@ -173,7 +182,8 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
     if (what == "user add") {
         std::string email = checked_email(a);
         bool generated = optional(a, "--password").empty();
-        std::string pass = create_user(st, email, optional(a, "--name"), optional(a, "--password"), a.options.count("--admin"));
+        std::string pass =
+            create_user(st, email, optional(a, "--name"), optional(a, "--password"), a.options.count("--admin"));
         std::cerr << "user " << email << " created\n";
         if (generated) std::cout << "password: " << pass << "\n";
         return 0;
@@ -286,8 +296,9 @@ void ensure_admin(const app::Config& cfg, core::Model& model, const host::Storag
     if (any) return;
     std::string email = core::lower(cfg.admin_email);
     if (model.find_user(email)) {
-        spdlog::warn("no administrator account exists and {} is a regular user; create one with `blynkd user add --admin`",
-                     email);
+        spdlog::warn(
+            "no administrator account exists and {} is a regular user; create one with `blynkd user add --admin`",
+            email);
         return;
     }
     std::string pass = create_user(st, email, "admin", "", true);
@@ -295,8 +306,7 @@ void ensure_admin(const app::Config& cfg, core::Model& model, const host::Storag
     st.load_user(email, data);
     model.merge(std::move(data));
     // Straight to the terminal, never into the log file.
-    std::cout << "\n  Administrator account created: " << email << "\n  Password (shown only once): " << pass
-              << "\n\n"
+    std::cout << "\n  Administrator account created: " << email << "\n  Password (shown only once): " << pass << "\n\n"
               << std::flush;
 }
 
@@ -311,7 +321,8 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
     ensure_admin(cfg, model, st);
     size_t files = platform::raise_file_limit();
     if (files && files < 4096)
-        spdlog::warn("only {} open files allowed; raise the limit (ulimit -n, LimitNOFILE=) to serve more devices", files);
+        spdlog::warn("only {} open files allowed; raise the limit (ulimit -n, LimitNOFILE=) to serve more devices",
+                     files);
     plugins.start_threads();
     host::WorkQueue storage_queue("storage", 100000);
 
@@ -393,16 +404,20 @@ int main(int argc, char** argv) {
         plugins.shutdown();
         return 2;
     } catch (const host::PluginError& e) {
-        if (server) spdlog::error("{}", e.what());
-        else std::cerr << "blynkd: " << e.what() << "\n";
+        if (server)
+            spdlog::error("{}", e.what());
+        else
+            std::cerr << "blynkd: " << e.what() << "\n";
         return 2;
     } catch (const host::StorageFailure& e) {
         std::cerr << "blynkd: " << e.what() << "\n";
         plugins.shutdown();
         return 1;
     } catch (const std::exception& e) {
-        if (server) spdlog::error("{}", e.what());
-        else std::cerr << "blynkd: " << e.what() << "\n";
+        if (server)
+            spdlog::error("{}", e.what());
+        else
+            std::cerr << "blynkd: " << e.what() << "\n";
         return 1;
     }
 }

@@ -122,10 +122,17 @@ bool parse_pin(std::string_view s, uint8_t& pin) {
 
 char pin_type(char c) {
     switch (c) {
-        case 'v': case 'V': return 'v';
-        case 'd': case 'D': return 'd';
-        case 'a': case 'A': return 'a';
-        default: return 0;
+        case 'v':
+        case 'V':
+            return 'v';
+        case 'd':
+        case 'D':
+            return 'd';
+        case 'a':
+        case 'A':
+            return 'a';
+        default:
+            return 0;
     }
 }
 

@@ -129,11 +129,11 @@ enum class Status : uint16_t {
 
 // Server-originated message ids (the legacy server's constants).
 namespace msgid {
-inline constexpr uint16_t kPinModes = 1;      // `pm` after login
-inline constexpr uint16_t kHttpApi = 111;     // HTTP API writes forwarded
-inline constexpr uint16_t kEventor = 888;     // eventor / webhook
-inline constexpr uint16_t kAppSync = 1111;    // APP_SYNC to apps
-inline constexpr uint16_t kTimer = 7777;      // timers, acon/adis, ota
+inline constexpr uint16_t kPinModes = 1;    // `pm` after login
+inline constexpr uint16_t kHttpApi = 111;   // HTTP API writes forwarded
+inline constexpr uint16_t kEventor = 888;   // eventor / webhook
+inline constexpr uint16_t kAppSync = 1111;  // APP_SYNC to apps
+inline constexpr uint16_t kTimer = 7777;    // timers, acon/adis, ota
 inline constexpr uint16_t kReadingWidget = 7778;
 }  // namespace msgid
 

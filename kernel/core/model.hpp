@@ -16,15 +16,21 @@ struct User;
 class HwConn;
 
 // A pin key packs the type letter and the number: ('v' << 8) | 5 for V5.
-inline uint16_t pin_key(char type, uint8_t pin) { return uint16_t((uint16_t(uint8_t(type)) << 8) | pin); }
-inline char key_type(uint16_t key) { return char(key >> 8); }
-inline uint8_t key_pin(uint16_t key) { return uint8_t(key & 0xFF); }
+inline uint16_t pin_key(char type, uint8_t pin) {
+    return uint16_t((uint16_t(uint8_t(type)) << 8) | pin);
+}
+inline char key_type(uint16_t key) {
+    return char(key >> 8);
+}
+inline uint8_t key_pin(uint16_t key) {
+    return uint8_t(key & 0xFF);
+}
 
 struct PinValue {
     uint16_t key = 0;
-    bool dirty = false;      // waiting for the next storage batch
+    bool dirty = false;  // waiting for the next storage batch
     int64_t updated_ms = 0;
-    std::string value;       // multi-values are `\0`-separated
+    std::string value;  // multi-values are `\0`-separated
 };
 
 struct PinProperty {
@@ -92,7 +98,8 @@ public:
     size_t device_count() const { return tokens_.size(); }
     template <class F>
     void for_each_user(F&& f) const {
-        for (auto& kv : users_) f(*kv.second);
+        for (auto& kv : users_)
+            f(*kv.second);
     }
 
 private:

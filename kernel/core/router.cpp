@@ -13,8 +13,12 @@ using codec::Status;
 
 namespace {
 
-constexpr uint8_t cmd(Command c) { return uint8_t(c); }
-constexpr uint16_t st(Status s) { return uint16_t(s); }
+constexpr uint8_t cmd(Command c) {
+    return uint8_t(c);
+}
+constexpr uint16_t st(Status s) {
+    return uint16_t(s);
+}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
@@ -26,11 +30,17 @@ std::string_view trim(std::string_view s) {
 
 // The widget properties a device may set (legacy WidgetProperty names).
 bool known_property(std::string_view p) {
-    static const char* const names[] = {"label",   "color",   "onBackColor", "offBackColor", "onColor",
-                                        "offColor", "onLabel", "offLabel",    "labels",       "min",
-                                        "max",     "isOnPlay", "url",        "urls",         "step",
-                                        "valueFormatting", "suffix", "maximumFractionDigits", "opacity",
-                                        "scale",   "rotation"};
+    static const char* const names[] = {"label",       "color",
+                                        "onBackColor", "offBackColor",
+                                        "onColor",     "offColor",
+                                        "onLabel",     "offLabel",
+                                        "labels",      "min",
+                                        "max",         "isOnPlay",
+                                        "url",         "urls",
+                                        "step",        "valueFormatting",
+                                        "suffix",      "maximumFractionDigits",
+                                        "opacity",     "scale",
+                                        "rotation"};
     for (const char* n : names)
         if (p == n) return true;
     return false;
@@ -74,19 +84,36 @@ void Router::on_frame(HwConn& c, const codec::Frame& f) {
         return;
     }
     switch (Command(f.command)) {
-        case Command::Ping: c.send_status(f.msg_id, st(Status::Ok)); break;
-        case Command::Hardware: hardware(c, f); break;
-        case Command::HardwareSync: sync(c, f); break;
-        case Command::Bridge: bridge(c, f); break;
-        case Command::BlynkInternal: internal(c, f); break;
-        case Command::SetWidgetProperty: set_property(c, f); break;
+        case Command::Ping:
+            c.send_status(f.msg_id, st(Status::Ok));
+            break;
+        case Command::Hardware:
+            hardware(c, f);
+            break;
+        case Command::HardwareSync:
+            sync(c, f);
+            break;
+        case Command::Bridge:
+            bridge(c, f);
+            break;
+        case Command::BlynkInternal:
+            internal(c, f);
+            break;
+        case Command::SetWidgetProperty:
+            set_property(c, f);
+            break;
         case Command::HardwareLogin:
-        case Command::Login: c.send_status(f.msg_id, st(Status::UserAlreadyRegistered)); break;
+        case Command::Login:
+            c.send_status(f.msg_id, st(Status::UserAlreadyRegistered));
+            break;
         case Command::Email:
         case Command::PushNotification:
         case Command::Tweet:
-        case Command::Sms: notification(c, f); break;
-        default: break;  // codes < 100 without a hardware meaning are ignored, as the legacy server did
+        case Command::Sms:
+            notification(c, f);
+            break;
+        default:
+            break;  // codes < 100 without a hardware meaning are ignored, as the legacy server did
     }
 }
 
@@ -111,8 +138,10 @@ void Router::login(HwConn& c, const codec::Frame& f) {
     bool queued = loader_->load(tok, c, [this, conn, msg_id, tok](bool) {
         conn->login_pending = false;
         if (conn->device) return;
-        if (Device* d = model_.find_token(tok)) complete_login(*conn, *d, msg_id);
-        else refuse_login(*conn, msg_id);
+        if (Device* d = model_.find_token(tok))
+            complete_login(*conn, *d, msg_id);
+        else
+            refuse_login(*conn, msg_id);
     });
     if (!queued) {
         c.login_pending = false;
@@ -150,8 +179,10 @@ void Router::complete_login(HwConn& c, Device& d, uint16_t msg_id) {
 void Router::on_close(HwConn& c) {
     Device* d = c.device;
     if (!d) return;
-    if (c.prev_on_device) c.prev_on_device->next_on_device = c.next_on_device;
-    else d->online = c.next_on_device;
+    if (c.prev_on_device)
+        c.prev_on_device->next_on_device = c.next_on_device;
+    else
+        d->online = c.next_on_device;
     if (c.next_on_device) c.next_on_device->prev_on_device = c.prev_on_device;
     c.next_on_device = c.prev_on_device = nullptr;
     c.device = nullptr;
@@ -394,10 +425,17 @@ void Router::notification(HwConn& c, const codec::Frame& f) {
     // project without the matching widget, after the same body checks.
     size_t max = 0;
     switch (Command(f.command)) {
-        case Command::PushNotification: max = 255; break;
-        case Command::Tweet: max = 140; break;
-        case Command::Sms: max = 160; break;
-        default: break;
+        case Command::PushNotification:
+            max = 255;
+            break;
+        case Command::Tweet:
+            max = 140;
+            break;
+        case Command::Sms:
+            max = 160;
+            break;
+        default:
+            break;
     }
     if (Command(f.command) == Command::Email) {
         c.send_status(f.msg_id, st(Status::NotAllowed));

@@ -78,10 +78,10 @@ public:
 };
 
 struct RouterSettings {
-    uint32_t message_quota = 100;      // msgs/s per connection; 0 = off
-    uint32_t idle_timeout_s = 10;      // base; effective ceil(2.3 x)
+    uint32_t message_quota = 100;  // msgs/s per connection; 0 = off
+    uint32_t idle_timeout_s = 10;  // base; effective ceil(2.3 x)
     uint32_t max_bridges = 100;
-    uint16_t default_buff_in = 255;    // frame limit towards a device that did not report buff-in
+    uint16_t default_buff_in = 255;  // frame limit towards a device that did not report buff-in
 };
 
 class Router {

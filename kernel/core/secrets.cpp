@@ -22,7 +22,8 @@ std::string b64(const unsigned char* data, size_t n, bool url_safe) {
     int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&out[0]), data, int(n));
     out.resize(size_t(len));
     if (url_safe)
-        for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+        for (char& c : out)
+            c = c == '+' ? '-' : c == '/' ? '_' : c;
     return out;
 }
 
@@ -62,7 +63,8 @@ std::string generate_password(size_t length) {
 
 std::string lower(std::string_view s) {
     std::string out(s);
-    for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out)
+        c = char(std::tolower(static_cast<unsigned char>(c)));
     return out;
 }
 

@@ -1,8 +1,8 @@
 #include "host/plugin_host.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/dll/shared_library.hpp>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 
 #include "app/config.hpp"
 #include "host/work_queue.hpp"
@@ -37,11 +37,21 @@ void host_log(void* ctx, int level, blynk_str msg) {
     std::string_view text(msg.data ? msg.data : "", msg.data ? msg.size : 0);
     const std::string& who = p->name.empty() ? p->config_name : p->name;
     switch (level) {
-        case BLYNK_LOG_TRACE: spdlog::trace("[{}] {}", who, text); break;
-        case BLYNK_LOG_DEBUG: spdlog::debug("[{}] {}", who, text); break;
-        case BLYNK_LOG_INFO: spdlog::info("[{}] {}", who, text); break;
-        case BLYNK_LOG_WARN: spdlog::warn("[{}] {}", who, text); break;
-        default: spdlog::error("[{}] {}", who, text); break;
+        case BLYNK_LOG_TRACE:
+            spdlog::trace("[{}] {}", who, text);
+            break;
+        case BLYNK_LOG_DEBUG:
+            spdlog::debug("[{}] {}", who, text);
+            break;
+        case BLYNK_LOG_INFO:
+            spdlog::info("[{}] {}", who, text);
+            break;
+        case BLYNK_LOG_WARN:
+            spdlog::warn("[{}] {}", who, text);
+            break;
+        default:
+            spdlog::error("[{}] {}", who, text);
+            break;
     }
 }
 
@@ -56,7 +66,9 @@ bool looks_like_path(const std::string& s) {
            fs::path(s).extension() == boost::dll::shared_library::suffix().string();
 }
 
-blynk_str sv(const std::string& s) { return blynk_str{s.data(), s.size()}; }
+blynk_str sv(const std::string& s) {
+    return blynk_str{s.data(), s.size()};
+}
 
 }  // namespace
 
@@ -69,7 +81,8 @@ PluginHost::~PluginHost() {
     // Plugins stay loaded until the process ends: their code may still be
     // referenced by static destructors, and unloading is never safe mid-run.
     static auto* kept = new std::vector<boost::dll::shared_library>();
-    for (auto& p : plugins_) kept->push_back(std::move(p->lib));
+    for (auto& p : plugins_)
+        kept->push_back(std::move(p->lib));
 }
 
 std::vector<std::string> PluginHost::candidates(const std::string& entry) const {
@@ -89,15 +102,18 @@ std::vector<std::string> PluginHost::candidates(const std::string& entry) const 
 }
 
 void PluginHost::load_all() {
-    for (auto& entry : config_.plugins_enabled) load_one(entry);
+    for (auto& entry : config_.plugins_enabled)
+        load_one(entry);
     for (auto& [name, settings] : config_.plugin_settings) {
         bool used = false;
-        for (auto& p : plugins_) used |= p->name == name || p->config_name == name;
+        for (auto& p : plugins_)
+            used |= p->name == name || p->config_name == name;
         if (!used) spdlog::warn("config: [plugins.{}] is set but no enabled plugin has that name", name);
     }
     if (!storage_) {
         std::string names;
-        for (auto& p : plugins_) names += (names.empty() ? "" : ", ") + p->name;
+        for (auto& p : plugins_)
+            names += (names.empty() ? "" : ", ") + p->name;
         throw PluginError("no storage plugin is enabled (plugins.enabled = [" + names +
                           "]); enable one, e.g. \"storage-sqlite\"");
     }
@@ -117,7 +133,8 @@ void PluginHost::load_one(const std::string& entry) {
         }
     if (p->path.empty()) {
         std::string list;
-        for (auto& c : paths) list += "\n  " + c;
+        for (auto& c : paths)
+            list += "\n  " + c;
         throw PluginError("plugin '" + label + "': file not found; looked for:" + list +
                           "\n(set [plugins] dir, or give the path in plugins.enabled)");
     }
@@ -127,8 +144,8 @@ void PluginHost::load_one(const std::string& entry) {
         throw PluginError("plugin '" + label + "' (" + p->path + "): cannot be loaded: " + ec.message() +
                           "; is it a shared library built for this platform?");
     if (!p->lib.has(BLYNK_PLUGIN_ENTRY_NAME))
-        throw PluginError("plugin '" + label + "' (" + p->path + "): has no entry symbol '" +
-                          BLYNK_PLUGIN_ENTRY_NAME + "'; is it a blynkd plugin? (see docs/plugin-sdk.md)");
+        throw PluginError("plugin '" + label + "' (" + p->path + "): has no entry symbol '" + BLYNK_PLUGIN_ENTRY_NAME +
+                          "'; is it a blynkd plugin? (see docs/plugin-sdk.md)");
     auto entry_fn = p->lib.get<const blynk_plugin_v1*(const blynk_host_v1*)>(BLYNK_PLUGIN_ENTRY_NAME);
 
     p->host.size = sizeof(blynk_host_v1);
@@ -143,7 +160,8 @@ void PluginHost::load_one(const std::string& entry) {
 
     const blynk_plugin_v1* t = entry_fn(&p->host);
     if (!t)
-        throw PluginError("plugin '" + label + "' (" + p->path + "): refused to load (its entry returned no table; see its message above)");
+        throw PluginError("plugin '" + label + "' (" + p->path +
+                          "): refused to load (its entry returned no table; see its message above)");
     if (t->size < offsetof(blynk_plugin_v1, abi_minor) + sizeof(t->abi_minor))
         throw PluginError("plugin '" + label + "' (" + p->path + "): returned a malformed table (size " +
                           std::to_string(t->size) + ")");
@@ -153,10 +171,9 @@ void PluginHost::load_one(const std::string& entry) {
                           ", but this server speaks ABI " + std::to_string(BLYNK_ABI_MAJOR) + "." +
                           std::to_string(BLYNK_ABI_MINOR) + "; rebuild the plugin against this server's SDK");
     if (t->abi_minor > BLYNK_ABI_MINOR)
-        throw PluginError("plugin '" + label + "' (" + p->path + "): needs plugin ABI " +
-                          std::to_string(t->abi_major) + "." + std::to_string(t->abi_minor) +
-                          ", newer than this server's " + std::to_string(BLYNK_ABI_MAJOR) + "." +
-                          std::to_string(BLYNK_ABI_MINOR) + "; upgrade blynkd");
+        throw PluginError("plugin '" + label + "' (" + p->path + "): needs plugin ABI " + std::to_string(t->abi_major) +
+                          "." + std::to_string(t->abi_minor) + ", newer than this server's " +
+                          std::to_string(BLYNK_ABI_MAJOR) + "." + std::to_string(BLYNK_ABI_MINOR) + "; upgrade blynkd");
     if (t->size < offsetof(blynk_plugin_v1, shutdown) + sizeof(t->shutdown))
         throw PluginError("plugin '" + label + "' (" + p->path + "): returned a table too small for ABI 1.0");
     p->table = t;
@@ -167,11 +184,14 @@ void PluginHost::load_one(const std::string& entry) {
 
     // Its settings: [plugins.<reported name>] or [plugins.<name as configured>].
     const blynk::Settings* settings = nullptr;
-    if (auto it = config_.plugin_settings.find(p->name); it != config_.plugin_settings.end()) settings = &it->second;
-    else if (auto it2 = config_.plugin_settings.find(entry); it2 != config_.plugin_settings.end()) settings = &it2->second;
+    if (auto it = config_.plugin_settings.find(p->name); it != config_.plugin_settings.end())
+        settings = &it->second;
+    else if (auto it2 = config_.plugin_settings.find(entry); it2 != config_.plugin_settings.end())
+        settings = &it2->second;
     std::vector<blynk_setting> flat;
     if (settings)
-        for (auto& [k, v] : settings->all()) flat.push_back({sv(k), sv(v.text), v.type});
+        for (auto& [k, v] : settings->all())
+            flat.push_back({sv(k), sv(v.text), v.type});
     if (t->init) {
         blynk_error err{};
         int rc = t->init(t->self, flat.data(), flat.size(), &err);
@@ -202,7 +222,8 @@ void PluginHost::load_one(const std::string& entry) {
 void PluginHost::start_threads() {
     if (!events_) events_ = std::make_unique<WorkQueue>("events", 100000);
     if (!worker_) worker_ = std::make_unique<WorkQueue>("plugin-work", 10000);
-    for (auto& p : plugins_) p->worker = worker_.get();
+    for (auto& p : plugins_)
+        p->worker = worker_.get();
 }
 
 void PluginHost::shutdown() {
@@ -210,12 +231,14 @@ void PluginHost::shutdown() {
     if (worker_) worker_->stop();
     for (auto it = plugins_.rbegin(); it != plugins_.rend(); ++it)
         if ((*it)->table->shutdown) (*it)->table->shutdown((*it)->table->self);
-    if (dropped_events_) spdlog::warn("{} plugin events were dropped because subscribers were too slow", dropped_events_);
+    if (dropped_events_)
+        spdlog::warn("{} plugin events were dropped because subscribers were too slow", dropped_events_);
 }
 
 std::vector<std::string> PluginHost::loaded_names() const {
     std::vector<std::string> out;
-    for (auto& p : plugins_) out.push_back(p->name);
+    for (auto& p : plugins_)
+        out.push_back(p->name);
     return out;
 }
 
@@ -249,7 +272,8 @@ void PluginHost::device_online(const core::Device& d, std::string_view peer, int
     OwnedDeviceEvent ev{d.user->email, d.name, std::string(peer), d.dash_id, d.id, at_ms};
     post_event([this, ev] {
         auto e = ev.view();
-        for (auto& s : online_subs_) s.table->device_online(s.self, &e);
+        for (auto& s : online_subs_)
+            s.table->device_online(s.self, &e);
     });
 }
 
@@ -258,7 +282,8 @@ void PluginHost::device_offline(const core::Device& d, std::string_view peer, in
     OwnedDeviceEvent ev{d.user->email, d.name, std::string(peer), d.dash_id, d.id, at_ms};
     post_event([this, ev] {
         auto e = ev.view();
-        for (auto& s : offline_subs_) s.table->device_offline(s.self, &e);
+        for (auto& s : offline_subs_)
+            s.table->device_offline(s.self, &e);
     });
 }
 
@@ -274,14 +299,15 @@ void PluginHost::pin_written(const core::Device& d, uint16_t key, std::string_vi
         e.pin = core::key_pin(key);
         e.value = sv(v);
         e.at_ms = at_ms;
-        for (auto& s : pin_subs_) s.table->pin_written(s.self, &e);
+        for (auto& s : pin_subs_)
+            s.table->pin_written(s.self, &e);
     });
 }
 
 void PluginHost::login(bool ok, const core::Device* d, std::string_view peer, int64_t at_ms) {
     if (login_subs_.empty()) return;
-    post_event([this, ok, email = d ? d->user->email : std::string(), dash = d ? d->dash_id : 0,
-                dev = d ? d->id : 0, p = std::string(peer), at_ms] {
+    post_event([this, ok, email = d ? d->user->email : std::string(), dash = d ? d->dash_id : 0, dev = d ? d->id : 0,
+                p = std::string(peer), at_ms] {
         blynk_login_event e{};
         e.size = sizeof e;
         e.kind = BLYNK_SESSION_HARDWARE;
@@ -291,7 +317,8 @@ void PluginHost::login(bool ok, const core::Device* d, std::string_view peer, in
         e.device_id = dev;
         e.peer = sv(p);
         e.at_ms = at_ms;
-        for (auto& s : login_subs_) s.table->login(s.self, &e);
+        for (auto& s : login_subs_)
+            s.table->login(s.self, &e);
     });
 }
 

@@ -159,7 +159,8 @@ void StorageClient::put_pins(const std::vector<blynk::Pin>& pins) const {
     if (pins.empty()) return;
     std::vector<blynk_pin_rec> recs;
     recs.reserve(pins.size());
-    for (auto& p : pins) recs.push_back(blynk::to_c(p));
+    for (auto& p : pins)
+        recs.push_back(blynk::to_c(p));
     blynk_error err{};
     check(t_->put_pins(self_, recs.data(), recs.size(), &err), err, "put_pins");
 }
@@ -169,11 +170,13 @@ std::vector<bool> StorageClient::update_devices(const std::vector<blynk::Device>
     if (devices.empty()) return gone;
     std::vector<blynk_device_rec> recs;
     recs.reserve(devices.size());
-    for (auto& d : devices) recs.push_back(blynk::to_c(d));
+    for (auto& d : devices)
+        recs.push_back(blynk::to_c(d));
     std::vector<uint8_t> missing(devices.size(), 0);
     blynk_error err{};
     check(t_->update_devices(self_, recs.data(), recs.size(), missing.data(), &err), err, "update_devices");
-    for (size_t i = 0; i < gone.size(); ++i) gone[i] = missing[i] != 0;
+    for (size_t i = 0; i < gone.size(); ++i)
+        gone[i] = missing[i] != 0;
     return gone;
 }
 

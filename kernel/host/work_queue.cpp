@@ -8,7 +8,9 @@ WorkQueue::WorkQueue(std::string name, size_t capacity) : name_(std::move(name))
     thread_ = std::thread([this] { run(); });
 }
 
-WorkQueue::~WorkQueue() { stop(); }
+WorkQueue::~WorkQueue() {
+    stop();
+}
 
 bool WorkQueue::post(std::function<void()> fn) {
     {

@@ -1,16 +1,16 @@
 #include "net/server.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <chrono>
@@ -31,7 +31,8 @@ using tcp = asio::ip::tcp;
 using executor = asio::io_context::executor_type;
 using socket_t = asio::basic_stream_socket<tcp, executor>;
 using acceptor_t = asio::basic_socket_acceptor<tcp, executor>;
-using timer_t = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, executor>;
+using timer_t =
+    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, executor>;
 using error_code = boost::system::error_code;
 
 namespace {
@@ -55,7 +56,8 @@ int64_t mono_ms() {
 
 std::string endpoint_text(const tcp::endpoint& ep) {
     auto addr = ep.address();
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
     if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
     return addr.to_string() + ":" + std::to_string(ep.port());
 }
@@ -91,8 +93,9 @@ struct Server::Impl : core::TokenLoader {
 
     Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
          host::WorkQueue& q)
-        : opt(std::move(o)), model(m), plugins(p), storage(s), storage_queue(q),
-          router(m, rs, [this] { return now_wall; }) {
+        : opt(std::move(o)), model(m), plugins(p), storage(s), storage_queue(q), router(m, rs, [this] {
+              return now_wall;
+          }) {
         router.set_events(&plugins);
         router.set_loader(this);
     }
@@ -156,12 +159,17 @@ public:
     void close(std::string_view reason) override {
         if (closed_) return;
         closed_ = true;
-        if (device) spdlog::debug("{}: device {} {}-{} disconnected: {}", peer(), device->user->email, device->dash_id, device->id, reason);
-        else spdlog::debug("{}: connection closed: {}", peer(), reason);
+        if (device)
+            spdlog::debug("{}: device {} {}-{} disconnected: {}", peer(), device->user->email, device->dash_id,
+                          device->id, reason);
+        else
+            spdlog::debug("{}: connection closed: {}", peer(), reason);
         srv_.router.on_close(*this);
         shutdown_socket();
-        if (prev_) prev_->next_ = next_;
-        else srv_.sessions = next_;
+        if (prev_)
+            prev_->next_ = next_;
+        else
+            srv_.sessions = next_;
         if (next_) next_->prev_ = prev_;
         prev_ = next_ = nullptr;
         --srv_.session_count;
@@ -293,8 +301,10 @@ public:
         sock_.async_wait(socket_t::wait_write, [this](const error_code& e) {
             writing_ = false;
             if (!closed_) {
-                if (e) close(e.message());
-                else flush();
+                if (e)
+                    close(e.message());
+                else
+                    flush();
             }
             done_op();
         });
@@ -305,8 +315,10 @@ private:
         begin_op();
         sock_.async_wait(socket_t::wait_read, [this](const error_code& e) {
             if (!closed_) {
-                if (e) close(e.message());
-                else on_readable();
+                if (e)
+                    close(e.message());
+                else
+                    on_readable();
             }
             done_op();
         });
@@ -407,8 +419,10 @@ private:
         begin_op();
         sock_.async_wait(type, [this, then = std::forward<F>(then)](const error_code& e) {
             if (!closed_) {
-                if (e) close(e.message());
-                else then();
+                if (e)
+                    close(e.message());
+                else
+                    then();
             }
             done_op();
         });
@@ -423,8 +437,10 @@ private:
             return;
         }
         int e = SSL_get_error(ssl_, r);
-        if (e == SSL_ERROR_WANT_READ) wait(socket_t::wait_read, [this] { handshake(); });
-        else if (e == SSL_ERROR_WANT_WRITE) wait(socket_t::wait_write, [this] { handshake(); });
+        if (e == SSL_ERROR_WANT_READ)
+            wait(socket_t::wait_read, [this] { handshake(); });
+        else if (e == SSL_ERROR_WANT_WRITE)
+            wait(socket_t::wait_write, [this] { handshake(); });
         else {
             spdlog::info("{}: TLS handshake failed: {}", peer(), ssl_error());
             close("TLS handshake failed");
@@ -688,8 +704,10 @@ void Server::Impl::flush_pins(bool final_flush) {
         } catch (const std::exception& e) {
             spdlog::error("storage: {} pin values not stored yet: {}{}", pins->size(), e.what(),
                           final_flush ? "" : "; retrying with the next batch");
-            if (pins->size() <= 1000000) retry_pins = std::move(*pins);
-            else spdlog::error("storage: retry backlog too large; {} pin values dropped", pins->size());
+            if (pins->size() <= 1000000)
+                retry_pins = std::move(*pins);
+            else
+                spdlog::error("storage: retry backlog too large; {} pin values dropped", pins->size());
         }
         try {
             std::vector<bool> gone = st->update_devices(*states);
@@ -700,7 +718,8 @@ void Server::Impl::flush_pins(bool final_flush) {
                 if (gone[i]) removed->push_back((*states)[i]);
             if (!removed->empty() && !final_flush)
                 asio::post(ioc, [this, removed] {
-                    for (auto& r : *removed) evict(r);
+                    for (auto& r : *removed)
+                        evict(r);
                 });
         } catch (const std::exception& e) {
             spdlog::error("storage: state of {} devices not stored yet: {}{}", states->size(), e.what(),
@@ -747,11 +766,13 @@ void Server::Impl::evict(const blynk::Device& gone) {
     spdlog::info("device {}-{} of {} was removed from storage; its token no longer works", d->dash_id, d->id,
                  gone.email);
     model.evict(*d);
-    while (d->online) d->online->close("device removed");
+    while (d->online)
+        d->online->close("device removed");
 }
 
 void Server::Impl::close_all() {
-    while (sessions) sessions->close("server shutting down");
+    while (sessions)
+        sessions->close("server shutting down");
 }
 
 // ------------------------------------------------------------------ facade
@@ -774,8 +795,10 @@ void Server::listen() {
 
 void Server::run() {
     auto& s = *impl_;
-    for (auto& a : s.plain_acceptors) s.accept(*a, false);
-    for (auto& a : s.tls_acceptors) s.accept(*a, true);
+    for (auto& a : s.plain_acceptors)
+        s.accept(*a, false);
+    for (auto& a : s.tls_acceptors)
+        s.accept(*a, true);
     s.schedule_sweep();
     s.schedule_flush();
     s.signals.async_wait([&s](const error_code& e, int sig) {
@@ -783,8 +806,10 @@ void Server::run() {
         spdlog::info("signal {} received; shutting down", sig);
         s.stopping = true;
         error_code ec;
-        for (auto& a : s.plain_acceptors) a->close(ec);
-        for (auto& a : s.tls_acceptors) a->close(ec);
+        for (auto& a : s.plain_acceptors)
+            a->close(ec);
+        for (auto& a : s.tls_acceptors)
+            a->close(ec);
         s.sweep_timer.cancel();
         s.flush_timer.cancel();
         s.accept_retry.cancel();

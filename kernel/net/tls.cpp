@@ -1,11 +1,11 @@
 #include "net/tls.hpp"
 
-#include <boost/asio/ssl/context.hpp>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <boost/asio/ssl/context.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -27,7 +27,9 @@ struct Deleter {
 using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 
-void fail(const std::string& what) { throw std::runtime_error("TLS certificate: " + what); }
+void fail(const std::string& what) {
+    throw std::runtime_error("TLS certificate: " + what);
+}
 
 void generate(const std::string& cert_path, const std::string& key_path, const std::string& host) {
     PKey key(EVP_RSA_gen(2048));
@@ -45,8 +47,8 @@ void generate(const std::string& cert_path, const std::string& key_path, const s
     X509_set_pubkey(x.get(), key.get());
     X509_NAME* name = X509_get_subject_name(x.get());
     std::string cn = host.empty() ? "blynkd" : host;
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("blynkd self-signed"), -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("blynkd self-signed"),
+                               -1, -1, 0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
     X509_set_issuer_name(x.get(), name);
     std::string san = "DNS:localhost,IP:127.0.0.1,IP:::1";

@@ -81,10 +81,8 @@ constexpr int kSchemaVersion = int(sizeof kMigrations / sizeof kMigrations[0]);
 
 // Every statement the plugin runs more than once; prepared on first use and
 // cached by address until shutdown.
-constexpr char kUserSelectAll[] =
-    "SELECT email, name, pass_hash, is_admin, created_at_ms FROM users ORDER BY email";
-constexpr char kUserSelectOne[] =
-    "SELECT email, name, pass_hash, is_admin, created_at_ms FROM users WHERE email = ?1";
+constexpr char kUserSelectAll[] = "SELECT email, name, pass_hash, is_admin, created_at_ms FROM users ORDER BY email";
+constexpr char kUserSelectOne[] = "SELECT email, name, pass_hash, is_admin, created_at_ms FROM users WHERE email = ?1";
 constexpr char kUserExists[] = "SELECT 1 FROM users WHERE email = ?1";
 constexpr char kUserInsert[] =
     "INSERT INTO users(email, name, pass_hash, is_admin, created_at_ms) VALUES(?1, ?2, ?3, ?4, ?5)";
@@ -104,16 +102,16 @@ constexpr char kDashUpsert[] =
     "ON CONFLICT(email, dash_id) DO UPDATE SET name = excluded.name, is_active = excluded.is_active, "
     "created_at_ms = excluded.created_at_ms";
 
-#define BLYNK_DEVICE_COLUMNS                                                                       \
-    "email, dash_id, device_id, name, token, board_type, created_at_ms, connect_time_ms, "        \
+#define BLYNK_DEVICE_COLUMNS                                                               \
+    "email, dash_id, device_id, name, token, board_type, created_at_ms, connect_time_ms, " \
     "disconnect_time_ms, data_received_ms, last_ip, hardware_info"
-constexpr char kDeviceSelectAll[] =
-    "SELECT " BLYNK_DEVICE_COLUMNS " FROM devices ORDER BY email, dash_id, device_id";
+constexpr char kDeviceSelectAll[] = "SELECT " BLYNK_DEVICE_COLUMNS " FROM devices ORDER BY email, dash_id, device_id";
 constexpr char kDeviceSelectOne[] =
     "SELECT " BLYNK_DEVICE_COLUMNS " FROM devices WHERE email = ?1 ORDER BY dash_id, device_id";
 constexpr char kDeviceOwnerOfToken[] = "SELECT email, dash_id, device_id FROM devices WHERE token = ?1";
 constexpr char kDeviceUpsert[] =
-    "INSERT INTO devices(" BLYNK_DEVICE_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+    "INSERT INTO devices(" BLYNK_DEVICE_COLUMNS
+    ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
     "ON CONFLICT(email, dash_id, device_id) DO UPDATE SET name = excluded.name, token = excluded.token, "
     "board_type = excluded.board_type, created_at_ms = excluded.created_at_ms, "
     "connect_time_ms = excluded.connect_time_ms, disconnect_time_ms = excluded.disconnect_time_ms, "
@@ -351,8 +349,10 @@ public:
             bind_int(q.get(), 2, d.dash_id);
             bind_int(q.get(), 3, d.device_id);
             bind_text(q.get(), 4, d.name);
-            if (d.token.empty()) check(sqlite3_bind_null(q.get(), 5), "bind");
-            else bind_text(q.get(), 5, d.token);
+            if (d.token.empty())
+                check(sqlite3_bind_null(q.get(), 5), "bind");
+            else
+                bind_text(q.get(), 5, d.token);
             bind_text(q.get(), 6, d.board_type);
             bind_int(q.get(), 7, d.created_at_ms);
             bind_int(q.get(), 8, d.connect_time_ms);
@@ -400,8 +400,10 @@ public:
                 bind_text(q.get(), 1, d.email);
                 bind_int(q.get(), 2, d.dash_id);
                 bind_int(q.get(), 3, d.device_id);
-                if (d.token.empty()) check(sqlite3_bind_null(q.get(), 4), "bind");
-                else bind_text(q.get(), 4, d.token);
+                if (d.token.empty())
+                    check(sqlite3_bind_null(q.get(), 4), "bind");
+                else
+                    bind_text(q.get(), 4, d.token);
                 bind_text(q.get(), 5, d.board_type);
                 bind_int(q.get(), 6, d.connect_time_ms);
                 bind_int(q.get(), 7, d.disconnect_time_ms);
@@ -445,8 +447,8 @@ public:
         }
         txn.commit();
         if (skipped)
-            host().log(BLYNK_LOG_DEBUG, "skipped " + std::to_string(skipped) +
-                                            " pin value(s) of devices that no longer exist");
+            host().log(BLYNK_LOG_DEBUG,
+                       "skipped " + std::to_string(skipped) + " pin value(s) of devices that no longer exist");
     }
 
 private:
@@ -550,18 +552,18 @@ private:
             id = identify_locked();
             check_identity(id);
             if (id.user_version < kSchemaVersion) {
-                for (int64_t v = id.user_version; v < kSchemaVersion; ++v) exec(kMigrations[v]);
+                for (int64_t v = id.user_version; v < kSchemaVersion; ++v)
+                    exec(kMigrations[v]);
                 exec("PRAGMA application_id=" + std::to_string(kApplicationId));
                 exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
             }
             txn.commit();
         }
         if (id.user_version == 0)
-            host().info("created the database '" + path_ + "' (schema version " + std::to_string(kSchemaVersion) +
-                        ")");
+            host().info("created the database '" + path_ + "' (schema version " + std::to_string(kSchemaVersion) + ")");
         else if (id.user_version < kSchemaVersion)
-            host().info("migrated the database '" + path_ + "' from schema version " +
-                        std::to_string(id.user_version) + " to " + std::to_string(kSchemaVersion));
+            host().info("migrated the database '" + path_ + "' from schema version " + std::to_string(id.user_version) +
+                        " to " + std::to_string(kSchemaVersion));
         else
             host().info("opened the database '" + path_ + "'");
     }
@@ -578,8 +580,10 @@ private:
         rc = sqlite3_close_v2(db_);
         db_ = nullptr;
         if (log) {
-            if (rc == SQLITE_OK) host().info("closed the database '" + path_ + "'");
-            else host().warn("closing the database '" + path_ + "' failed: " + sqlite3_errstr(rc));
+            if (rc == SQLITE_OK)
+                host().info("closed the database '" + path_ + "'");
+            else
+                host().warn("closing the database '" + path_ + "' failed: " + sqlite3_errstr(rc));
         }
     }
 
@@ -665,12 +669,15 @@ private:
     void bind_blob(sqlite3_stmt* s, int i, std::string_view v) {
         check(sqlite3_bind_blob64(s, i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC), "bind");
     }
-    void bind_int(sqlite3_stmt* s, int i, int64_t v) { check(sqlite3_bind_int64(s, i, v), "bind"); }
+    void bind_int(sqlite3_stmt* s, int i, int64_t v) {
+        check(sqlite3_bind_int64(s, i, v), "bind");
+    }
 
     void require_user(const std::string& email) {
         Use q(stmt(kUserExists));
         bind_text(q.get(), 1, email);
-        if (!step(q.get(), "look up a user")) throw blynk::StorageError(BLYNK_NOT_FOUND, "user " + email + " not found");
+        if (!step(q.get(), "look up a user"))
+            throw blynk::StorageError(BLYNK_NOT_FOUND, "user " + email + " not found");
     }
 
     void upsert_dash(const blynk::Dash& d) {

@@ -32,9 +32,7 @@ struct FakeHost {
         table.abi_major = BLYNK_ABI_MAJOR;
         table.abi_minor = BLYNK_ABI_MINOR;
         table.ctx = this;
-        table.log = [](void* ctx, int, blynk_str m) {
-            static_cast<FakeHost*>(ctx)->logs.emplace_back(m.data, m.size);
-        };
+        table.log = [](void* ctx, int, blynk_str m) { static_cast<FakeHost*>(ctx)->logs.emplace_back(m.data, m.size); };
         table.server_version = {"0.0.0-test", 10};
         table.data_dir = {data_dir.data(), data_dir.size()};
         table.submit_work = nullptr;
@@ -111,8 +109,7 @@ protected:
         err.message[0] = '\0';
         return plugin_->init(plugin_->self, settings.data(), settings.size(), &err);
     }
-    void write(const char* email, int dash, int device, char type, uint8_t pin, std::string_view value,
-               int64_t at) {
+    void write(const char* email, int dash, int device, char type, uint8_t pin, std::string_view value, int64_t at) {
         blynk_pin_event ev{};
         ev.size = sizeof ev;
         ev.email = {email, std::strlen(email)};
@@ -179,7 +176,11 @@ TEST_F(PinLogger, AppendsOneFlushedLinePerWrite) {
     ASSERT_EQ(init({text_setting(k, v)}, err), BLYNK_OK) << err.message;
     write("alice@example.com", 3, 7, 'd', 13, "1", 1700000000000);
     EXPECT_EQ(read_file(v), "1700000000000 alice@example.com 3-7 d13 1\n");  // readable before shutdown
-    write("alice@example.com", 3, 7, 'v', 255, "1\0"s "2\0"s "three", 1700000000001);
+    write("alice@example.com", 3, 7, 'v', 255,
+          "1\0"s
+          "2\0"s
+          "three",
+          1700000000001);
     write("", 1, 0, 'a', 0, "bad\nline", 1700000000002);
     write("x@y.z", 1, 0, 'v', 1, "", 1700000000003);
     EXPECT_EQ(read_file(v),

@@ -42,8 +42,8 @@ public:
         close();  // init is called once, but stay correct if it is not
         file_ = std::fopen(path.c_str(), "a");
         if (!file_)
-            throw std::runtime_error("cannot open '" + path + "' (setting 'file') for appending: " +
-                                     std::strerror(errno));
+            throw std::runtime_error("cannot open '" + path +
+                                     "' (setting 'file') for appending: " + std::strerror(errno));
         path_ = path;
         failing_ = false;
         host().info("pin-logger: appending pin writes to " + path_);
@@ -90,7 +90,7 @@ private:
 
     std::FILE* file_ = nullptr;
     std::string path_;
-    std::string line_;  // reused, so a write costs no allocation once warm
+    std::string line_;      // reused, so a write costs no allocation once warm
     bool failing_ = false;  // log a write failure once, not once per event
 };
 

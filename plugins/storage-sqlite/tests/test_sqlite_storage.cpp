@@ -5,9 +5,9 @@
 // Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
 #include <blynk/plugin.hpp>  // for the record structs and to_c/from_c only
 
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -70,8 +70,12 @@ Module& mod() {
     return *m;
 }
 
-const blynk_plugin_v1* P() { return mod().plugin; }
-const blynk_storage_v1* S() { return mod().plugin->storage; }
+const blynk_plugin_v1* P() {
+    return mod().plugin;
+}
+const blynk_storage_v1* S() {
+    return mod().plugin->storage;
+}
 
 struct Setting {
     std::string key, value;
@@ -81,7 +85,8 @@ struct Setting {
 // Calls init; returns the status and puts the message in *msg.
 int init(const std::vector<Setting>& settings, std::string* msg = nullptr) {
     std::vector<blynk_setting> c;
-    for (auto& s : settings) c.push_back({blynk::slice(s.key), blynk::slice(s.value), s.type});
+    for (auto& s : settings)
+        c.push_back({blynk::slice(s.key), blynk::slice(s.value), s.type});
     blynk_error err{};
     int rc = P()->init(P()->self, c.data(), c.size(), &err);
     if (msg) *msg = err.message;
@@ -201,7 +206,8 @@ int remove_device(const std::string& email, int32_t dash, int32_t dev, std::stri
 }
 int put_pins(const std::vector<blynk::Pin>& pins, std::string* msg = nullptr) {
     std::vector<blynk_pin_rec> recs;
-    for (auto& p : pins) recs.push_back(blynk::to_c(p));
+    for (auto& p : pins)
+        recs.push_back(blynk::to_c(p));
     blynk_error err{};
     int rc = S()->put_pins(P()->self, recs.data(), recs.size(), &err);
     if (msg) *msg = err.message;
@@ -343,7 +349,8 @@ TEST(StorageSqlite, CallsAfterAFailedInitAreErrorsNotCrashes) {
 TEST(StorageSqlite, NonDatabaseFileGivesAClearErrorAndIsLeftAlone) {
     std::string path = (mod().tmp / "notes.txt").string();
     std::string content;
-    for (int i = 0; i < 200; ++i) content += "these are my notes, not a database\n";
+    for (int i = 0; i < 200; ++i)
+        content += "these are my notes, not a database\n";
     std::ofstream(path) << content;
     std::string msg;
     EXPECT_EQ(init({{"path", path, BLYNK_SETTING_STRING}}, &msg), BLYNK_ERROR);
@@ -444,7 +451,11 @@ TEST(StorageSqlite, DeviceTokenConflictAndImplicitDashboard) {
     // Same device again: an update, not a conflict with itself.
     auto d = device("a@x", 7, 1, "token-1");
     d.name = "Kitchen";
-    d.hardware_info = "ver\0"s "0.6.1\0"s "h-beat\0"s "10\0"s;
+    d.hardware_info =
+        "ver\0"s
+        "0.6.1\0"s
+        "h-beat\0"s
+        "10\0"s;
     d.connect_time_ms = 5;
     ASSERT_EQ(put_device(d, &msg), BLYNK_OK) << msg;
     // Another device (same user or another) with that token: conflict.
@@ -496,9 +507,12 @@ TEST(StorageSqlite, LoadByTokenReturnsTheWholeOwningUser) {
     EXPECT_EQ(l.dashes.size(), 2u);
     EXPECT_EQ(l.devices.size(), 2u);  // both devices, not only the token's
     ASSERT_EQ(l.pins.size(), 3u);
-    for (auto& x : l.dashes) EXPECT_EQ(x.email, "b@x");
-    for (auto& x : l.devices) EXPECT_EQ(x.email, "b@x");
-    for (auto& x : l.pins) EXPECT_EQ(x.email, "b@x");
+    for (auto& x : l.dashes)
+        EXPECT_EQ(x.email, "b@x");
+    for (auto& x : l.devices)
+        EXPECT_EQ(x.email, "b@x");
+    for (auto& x : l.pins)
+        EXPECT_EQ(x.email, "b@x");
     ASSERT_NE(l.find_pin(10, 'v', 1), nullptr);
     EXPECT_EQ(l.find_pin(10, 'v', 1)->value, "b@x-v1");
     ASSERT_NE(l.find_pin(20, 'v', 1, "color"), nullptr);
@@ -525,11 +539,20 @@ TEST(StorageSqlite, NulBytesRoundTrip) {
     open_fresh();
     ASSERT_EQ(put_user(user("a@x"), true), BLYNK_OK);
     auto d = device("a@x", 1, 1, "tok");
-    d.hardware_info = "ver\0"s "0.6.1\0"s "dev\0"s "esp32\0"s;
+    d.hardware_info =
+        "ver\0"s
+        "0.6.1\0"s
+        "dev\0"s
+        "esp32\0"s;
     ASSERT_EQ(put_device(d), BLYNK_OK);
-    std::string multi = "1\0" "2.5\0" "\0" "end"s;
+    std::string multi =
+        "1\0"
+        "2.5\0"
+        "\0"
+        "end"s;
     std::string all_bytes;
-    for (int i = 0; i < 256; ++i) all_bytes.push_back(char(i));
+    for (int i = 0; i < 256; ++i)
+        all_bytes.push_back(char(i));
     ASSERT_EQ(put_pins({pin("a@x", 1, 1, 'v', 0, multi), pin("a@x", 1, 1, 'v', 1, all_bytes),
                         pin("a@x", 1, 1, 'v', 2, ""), pin("a@x", 1, 1, 'v', 2, "a\0b"s, "labels")}),
               BLYNK_OK);
@@ -552,18 +575,19 @@ TEST(StorageSqlite, PutPinsBatchOf10kInOneCallAndUpdate) {
         ASSERT_EQ(put_device(device("a@x", 1, dev, "t" + std::to_string(dev))), BLYNK_OK);
     std::vector<blynk::Pin> batch;
     for (int dev = 0; dev < 40; ++dev)
-        for (int n = 0; n < 250; ++n) batch.push_back(pin("a@x", 1, dev, 'v', uint8_t(n), std::to_string(n)));
+        for (int n = 0; n < 250; ++n)
+            batch.push_back(pin("a@x", 1, dev, 'v', uint8_t(n), std::to_string(n)));
     ASSERT_EQ(batch.size(), 10000u);
     std::string msg;
     auto t0 = std::chrono::steady_clock::now();
     ASSERT_EQ(put_pins(batch, &msg), BLYNK_OK) << msg;
     auto ms1 = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    for (auto& p : batch) p.value += "\0x"s, p.updated_at_ms = 42;
+    for (auto& p : batch)
+        p.value += "\0x"s, p.updated_at_ms = 42;
     t0 = std::chrono::steady_clock::now();
     ASSERT_EQ(put_pins(batch, &msg), BLYNK_OK) << msg;
     auto ms2 = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("10k pins: insert %lld ms, update %lld ms\n", static_cast<long long>(ms1),
-                static_cast<long long>(ms2));
+    std::printf("10k pins: insert %lld ms, update %lld ms\n", static_cast<long long>(ms1), static_cast<long long>(ms2));
 
     Loaded l;
     ASSERT_EQ(load_user("a@x", l), BLYNK_OK);
@@ -615,21 +639,25 @@ TEST(StorageSqlite, UpdateDevicesNeverRecreatesARemovedDevice) {
     for (auto& d : states) {
         d.connect_time_ms = 1234;
         d.last_ip = "192.0.2.1";
-        d.hardware_info = "ver\0" "1.0"s;
+        d.hardware_info =
+            "ver\0"
+            "1.0"s;
     }
     std::vector<blynk_device_rec> recs;
-    for (auto& d : states) recs.push_back(blynk::to_c(d));
+    for (auto& d : states)
+        recs.push_back(blynk::to_c(d));
     std::vector<uint8_t> missing(recs.size(), 9);
     blynk_error err{};
-    ASSERT_EQ(S()->update_devices(P()->self, recs.data(), recs.size(), missing.data(), &err), BLYNK_OK)
-        << err.message;
+    ASSERT_EQ(S()->update_devices(P()->self, recs.data(), recs.size(), missing.data(), &err), BLYNK_OK) << err.message;
     EXPECT_EQ(missing, (std::vector<uint8_t>{0, 1, 1}));
     Loaded l;
     ASSERT_EQ(load_all(l), BLYNK_OK);
     ASSERT_EQ(l.devices.size(), 1u) << "the removed device stays removed";
     EXPECT_EQ(l.devices[0].connect_time_ms, 1234);
     EXPECT_EQ(l.devices[0].last_ip, "192.0.2.1");
-    EXPECT_EQ(l.devices[0].hardware_info, "ver\0" "1.0"s);
+    EXPECT_EQ(l.devices[0].hardware_info,
+              "ver\0"
+              "1.0"s);
 }
 
 TEST(StorageSqlite, RemoveCascades) {
@@ -721,25 +749,29 @@ TEST(StorageSqlite, WaitsForAnotherProcessUpToBusyTimeout) {
 TEST(StorageSqlite, ConcurrentCallsAreSerialised) {
     open_fresh();
     ASSERT_EQ(put_user(user("a@x"), true), BLYNK_OK);
-    for (int dev = 0; dev < 4; ++dev) ASSERT_EQ(put_device(device("a@x", 1, dev, "t" + std::to_string(dev))), BLYNK_OK);
+    for (int dev = 0; dev < 4; ++dev)
+        ASSERT_EQ(put_device(device("a@x", 1, dev, "t" + std::to_string(dev))), BLYNK_OK);
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
     for (int dev = 0; dev < 4; ++dev)
         threads.emplace_back([&, dev] {
             for (int round = 0; round < 20; ++round) {
                 std::vector<blynk::Pin> b;
-                for (int n = 0; n < 50; ++n) b.push_back(pin("a@x", 1, dev, 'v', uint8_t(n), std::to_string(round)));
+                for (int n = 0; n < 50; ++n)
+                    b.push_back(pin("a@x", 1, dev, 'v', uint8_t(n), std::to_string(round)));
                 if (put_pins(b) != BLYNK_OK) ++failures;
                 Loaded l;
                 if (load_by_token("t" + std::to_string(dev), l) != BLYNK_OK) ++failures;
             }
         });
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     EXPECT_EQ(failures.load(), 0);
     Loaded l;
     ASSERT_EQ(load_all(l), BLYNK_OK);
     EXPECT_EQ(l.pins.size(), 200u);
-    for (auto& p : l.pins) EXPECT_EQ(p.value, "19");
+    for (auto& p : l.pins)
+        EXPECT_EQ(p.value, "19");
 }
 
 }  // namespace

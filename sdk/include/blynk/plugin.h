@@ -174,11 +174,9 @@ typedef struct blynk_storage_v1 {
     /* Every user with dashboards, devices and pins. */
     int (*load_all)(void* self, const blynk_storage_sink* sink, blynk_error* err);
     /* The user owning token with all of that user's data; BLYNK_NOT_FOUND. */
-    int (*load_by_token)(void* self, blynk_str token, const blynk_storage_sink* sink,
-                         blynk_error* err);
+    int (*load_by_token)(void* self, blynk_str token, const blynk_storage_sink* sink, blynk_error* err);
     /* One user with all data; BLYNK_NOT_FOUND. */
-    int (*load_user)(void* self, blynk_str email, const blynk_storage_sink* sink,
-                     blynk_error* err);
+    int (*load_user)(void* self, blynk_str email, const blynk_storage_sink* sink, blynk_error* err);
     /* Insert (create != 0: BLYNK_CONFLICT if the email exists) or update. */
     int (*put_user)(void* self, const blynk_user_rec* rec, uint32_t create, blynk_error* err);
     /* Removes the user and everything it owns; BLYNK_NOT_FOUND. */
@@ -187,8 +185,7 @@ typedef struct blynk_storage_v1 {
     /* Insert or update; BLYNK_CONFLICT if the token belongs to another device. */
     int (*put_device)(void* self, const blynk_device_rec* rec, blynk_error* err);
     /* Removes the device and its pins; BLYNK_NOT_FOUND. */
-    int (*remove_device)(void* self, blynk_str email, int32_t dash_id, int32_t device_id,
-                         blynk_error* err);
+    int (*remove_device)(void* self, blynk_str email, int32_t dash_id, int32_t device_id, blynk_error* err);
     /* Upserts a batch of pin values in one transaction. Values of devices that
      * no longer exist are skipped, not an error. */
     int (*put_pins)(void* self, const blynk_pin_rec* recs, size_t count, blynk_error* err);
@@ -197,8 +194,7 @@ typedef struct blynk_storage_v1 {
      * transaction, never creating one: a record whose (email, dash_id,
      * device_id, token) matches no stored device gets missing[i] = 1 (it was
      * removed or its token changed meanwhile), the others missing[i] = 0. */
-    int (*update_devices)(void* self, const blynk_device_rec* recs, size_t count, uint8_t* missing,
-                          blynk_error* err);
+    int (*update_devices)(void* self, const blynk_device_rec* recs, size_t count, uint8_t* missing, blynk_error* err);
     /* appended fields go here */
 } blynk_storage_v1;
 

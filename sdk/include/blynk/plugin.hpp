@@ -29,8 +29,12 @@
 
 namespace blynk {
 
-inline std::string_view view(blynk_str s) { return s.data ? std::string_view(s.data, s.size) : std::string_view(); }
-inline blynk_str slice(std::string_view s) { return blynk_str{s.data(), s.size()}; }
+inline std::string_view view(blynk_str s) {
+    return s.data ? std::string_view(s.data, s.size) : std::string_view();
+}
+inline blynk_str slice(std::string_view s) {
+    return blynk_str{s.data(), s.size()};
+}
 
 inline void set_error(blynk_error* err, std::string_view msg) {
     if (!err) return;
@@ -60,7 +64,8 @@ public:
     };
     Settings() = default;
     Settings(const blynk_setting* s, size_t n) {
-        for (size_t i = 0; i < n; ++i) values_[std::string(view(s[i].key))] = {std::string(view(s[i].value)), s[i].type};
+        for (size_t i = 0; i < n; ++i)
+            values_[std::string(view(s[i].key))] = {std::string(view(s[i].value)), s[i].type};
     }
     void set(const std::string& key, std::string text, uint32_t type) { values_[key] = {std::move(text), type}; }
     bool has(const std::string& key) const { return values_.count(key) != 0; }
@@ -97,8 +102,10 @@ public:
         for (auto& kv : values_)
             if (!known.count(kv.first)) {
                 std::string allowed;
-                for (auto& k : known) allowed += (allowed.empty() ? "" : ", ") + k;
-                throw SettingsError("unknown key '" + kv.first + "'; known keys: " + (allowed.empty() ? "none" : allowed));
+                for (auto& k : known)
+                    allowed += (allowed.empty() ? "" : ", ") + k;
+                throw SettingsError("unknown key '" + kv.first +
+                                    "'; known keys: " + (allowed.empty() ? "none" : allowed));
             }
     }
 
@@ -118,8 +125,10 @@ public:
     explicit Host(const blynk_host_v1* h = nullptr) : h_(h) {}
     const blynk_host_v1* raw() const { return h_; }
     void log(int level, std::string_view msg) const {
-        if (h_ && BLYNK_HAS_FIELD(h_, log) && h_->log) h_->log(h_->ctx, level, slice(msg));
-        else std::fprintf(stderr, "%.*s\n", int(msg.size()), msg.data());
+        if (h_ && BLYNK_HAS_FIELD(h_, log) && h_->log)
+            h_->log(h_->ctx, level, slice(msg));
+        else
+            std::fprintf(stderr, "%.*s\n", int(msg.size()), msg.data());
     }
     // Runs fn(arg) on the server's worker pool (for blocking work); false if
     // the pool is full or the server offers none.
@@ -398,7 +407,9 @@ void guard_void(Plugin* p, F&& f) {
     }
 }
 
-inline Plugin* self(void* s) { return static_cast<Plugin*>(s); }
+inline Plugin* self(void* s) {
+    return static_cast<Plugin*>(s);
+}
 
 inline const blynk_storage_v1* storage_table() {
     static const blynk_storage_v1 t = [] {
@@ -440,7 +451,8 @@ inline const blynk_storage_v1* storage_table() {
             return guard(err, [&] {
                 std::vector<Pin> pins;
                 pins.reserve(n);
-                for (size_t i = 0; i < n; ++i) pins.push_back(from_c(&recs[i]));
+                for (size_t i = 0; i < n; ++i)
+                    pins.push_back(from_c(&recs[i]));
                 self(me)->storage()->put_pins(pins);
             });
         };
@@ -448,9 +460,11 @@ inline const blynk_storage_v1* storage_table() {
             return guard(err, [&] {
                 std::vector<Device> devices;
                 devices.reserve(n);
-                for (size_t i = 0; i < n; ++i) devices.push_back(from_c(&recs[i]));
+                for (size_t i = 0; i < n; ++i)
+                    devices.push_back(from_c(&recs[i]));
                 std::vector<bool> gone = self(me)->storage()->update_devices(devices);
-                for (size_t i = 0; i < n; ++i) missing[i] = i < gone.size() && gone[i] ? 1 : 0;
+                for (size_t i = 0; i < n; ++i)
+                    missing[i] = i < gone.size() && gone[i] ? 1 : 0;
             });
         };
         return s;
@@ -478,8 +492,8 @@ inline blynk_events_v1 events_table(unsigned mask) {
     if (mask & kPinWritten)
         e.pin_written = [](void* me, const blynk_pin_event* ev) {
             guard_void(self(me), [&] {
-                self(me)->on_pin_written({view(ev->email), ev->dash_id, ev->device_id, ev->pin_type, ev->pin,
-                                          view(ev->value), ev->at_ms});
+                self(me)->on_pin_written(
+                    {view(ev->email), ev->dash_id, ev->device_id, ev->pin_type, ev->pin, view(ev->value), ev->at_ms});
             });
         };
     if (mask & kLogin)
@@ -542,9 +556,9 @@ const blynk_plugin_v1* make_entry(const blynk_host_v1* host, const char* name, c
 }  // namespace blynk
 
 // Exactly once per plugin, in one source file.
-#define BLYNK_PLUGIN(CLASS, NAME, VERSION)                                                             \
+#define BLYNK_PLUGIN(CLASS, NAME, VERSION)                                                                \
     extern "C" BLYNK_PLUGIN_EXPORT const blynk_plugin_v1* blynk_plugin_entry(const blynk_host_v1* host) { \
-        return ::blynk::detail::make_entry<CLASS>(host, NAME, VERSION);                                 \
+        return ::blynk::detail::make_entry<CLASS>(host, NAME, VERSION);                                   \
     }
 
 #endif  // BLYNK_PLUGIN_HPP

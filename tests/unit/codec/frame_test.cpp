@@ -17,7 +17,8 @@ using namespace std::string_literals;
 
 std::string bytes(std::initializer_list<unsigned> list) {
     std::string s;
-    for (unsigned b : list) s += static_cast<char>(b);
+    for (unsigned b : list)
+        s += static_cast<char>(b);
     return s;
 }
 
@@ -73,30 +74,48 @@ TEST(FrameExamples, HardwareLoginReplies) {
 
 TEST(FrameExamples, HardwareVirtualWrite) {
     std::string out;
-    ASSERT_TRUE(encode_hardware(out, static_cast<uint8_t>(Command::Hardware), 2, "vw\0"s "5\0"s "42"));
+    ASSERT_TRUE(encode_hardware(out, static_cast<uint8_t>(Command::Hardware), 2,
+                                "vw\0"s
+                                "5\0"s
+                                "42"));
     EXPECT_EQ(hex(out), "14 00 02 00 07 76 77 00 35 00 34 32");
 
     Frame f;
     size_t used = 0;
     ASSERT_EQ(parse_hardware(out, 65535, f, used), Parse::Ok);
-    EXPECT_EQ(f.body, "vw\0"s "5\0"s "42");
+    EXPECT_EQ(f.body,
+              "vw\0"s
+              "5\0"s
+              "42");
 }
 
 TEST(FrameExamples, AppReceivesVirtualWrite) {
     std::string out;
-    encode_app(out, static_cast<uint8_t>(Command::Hardware), 2, "1-0\0"s "vw\0"s "5\0"s "42");
+    encode_app(out, static_cast<uint8_t>(Command::Hardware), 2,
+               "1-0\0"s
+               "vw\0"s
+               "5\0"s
+               "42");
     EXPECT_EQ(hex(out), "14 00 02 00 00 00 0B 31 2D 30 00 76 77 00 35 00 34 32");
 }
 
 TEST(FrameExamples, AppWritesAndHardwareReceives) {
-    const std::string app_wire = bytes({0x14, 0x00, 0x09, 0x00, 0x00, 0x00, 0x0A}) + "1-0\0"s "vw\0"s "1\0"s "1";
+    const std::string app_wire = bytes({0x14, 0x00, 0x09, 0x00, 0x00, 0x00, 0x0A}) +
+                                 "1-0\0"s
+                                 "vw\0"s
+                                 "1\0"s
+                                 "1";
     Frame f;
     size_t used = 0;
     ASSERT_EQ(parse_app(app_wire, kAppMaxBody, f, used), Parse::Ok);
     EXPECT_EQ(f.command, 20);
     EXPECT_EQ(f.msg_id, 9);
     EXPECT_EQ(f.length, 10u);
-    EXPECT_EQ(f.body, "1-0\0"s "vw\0"s "1\0"s "1");
+    EXPECT_EQ(f.body,
+              "1-0\0"s
+              "vw\0"s
+              "1\0"s
+              "1");
     EXPECT_EQ(used, app_wire.size());
 
     std::string app_out;
@@ -106,7 +125,9 @@ TEST(FrameExamples, AppWritesAndHardwareReceives) {
     // What the hardware receives: the body without the `dashId-deviceId` field.
     std::string hw;
     ASSERT_TRUE(encode_hardware(hw, f.command, f.msg_id, f.body.substr(4)));
-    EXPECT_EQ(hex(hw), hex(bytes({0x14, 0x00, 0x09, 0x00, 0x06}) + "vw\0"s "1\0"s "1"));
+    EXPECT_EQ(hex(hw), hex(bytes({0x14, 0x00, 0x09, 0x00, 0x06}) + "vw\0"s
+                                                                   "1\0"s
+                                                                   "1"));
 }
 
 TEST(FrameExamples, DeviceOfflineToApp) {
@@ -119,7 +140,10 @@ TEST(FrameExamples, DeviceOfflineToApp) {
 
 // Every code 1..255 frames the same way; names do not matter to the framer.
 TEST(FrameRoundTrip, HardwareEveryCommand) {
-    const std::string body = "vw\0"s "255\0"s "x";
+    const std::string body =
+        "vw\0"s
+        "255\0"s
+        "x";
     for (unsigned code = 1; code <= 255; ++code) {
         SCOPED_TRACE(code);
         const uint16_t msg_id = static_cast<uint16_t>(code * 257u);
@@ -140,7 +164,11 @@ TEST(FrameRoundTrip, HardwareEveryCommand) {
 }
 
 TEST(FrameRoundTrip, AppEveryCommand) {
-    const std::string body = "1-0\0"s "vw\0"s "1\0"s "1";
+    const std::string body =
+        "1-0\0"s
+        "vw\0"s
+        "1\0"s
+        "1";
     for (unsigned code = 1; code <= 255; ++code) {
         SCOPED_TRACE(code);
         const uint16_t msg_id = static_cast<uint16_t>(65535u - code);
@@ -207,8 +235,8 @@ TEST(FrameEncode, AppendsToWhatIsThere) {
     encode_app(out, 6, 4, "");
     encode_hardware_response(out, 5, 200);
     encode_app_response(out, 6, 200);
-    EXPECT_EQ(hex(out), hex("abc" + bytes({6, 0, 3, 0, 0}) + bytes({6, 0, 4, 0, 0, 0, 0}) +
-                            bytes({0, 0, 5, 0, 200}) + bytes({0, 0, 6, 0, 0, 0, 200})));
+    EXPECT_EQ(hex(out), hex("abc" + bytes({6, 0, 3, 0, 0}) + bytes({6, 0, 4, 0, 0, 0, 0}) + bytes({0, 0, 5, 0, 200}) +
+                            bytes({0, 0, 6, 0, 0, 0, 200})));
 }
 
 TEST(FrameEncode, HardwareBodyLimit) {
@@ -232,7 +260,10 @@ TEST(FrameEncode, WriteHardwareHeader) {
 
 TEST(FrameParse, EveryPrefixOfAHardwareFrameNeedsMore) {
     std::string wire;
-    ASSERT_TRUE(encode_hardware(wire, 20, 7, "vw\0"s "1\0"s "2"));
+    ASSERT_TRUE(encode_hardware(wire, 20, 7,
+                                "vw\0"s
+                                "1\0"s
+                                "2"));
     for (size_t n = 0; n < wire.size(); ++n) {
         Frame f;
         size_t used = 12345;
@@ -242,7 +273,11 @@ TEST(FrameParse, EveryPrefixOfAHardwareFrameNeedsMore) {
 
 TEST(FrameParse, EveryPrefixOfAnAppFrameNeedsMore) {
     std::string wire;
-    encode_app(wire, 20, 7, "1-0\0"s "vw\0"s "1\0"s "2");
+    encode_app(wire, 20, 7,
+               "1-0\0"s
+               "vw\0"s
+               "1\0"s
+               "2");
     for (size_t n = 0; n < wire.size(); ++n) {
         Frame f;
         size_t used = 0;
@@ -286,14 +321,20 @@ TEST(FrameParse, ZeroLengthBody) {
 
 TEST(FrameParse, ConsumesOnlyTheFirstOfSeveralFrames) {
     std::string wire;
-    ASSERT_TRUE(encode_hardware(wire, 20, 1, "vw\0"s "1\0"s "1"));
+    ASSERT_TRUE(encode_hardware(wire, 20, 1,
+                                "vw\0"s
+                                "1\0"s
+                                "1"));
     const size_t first = wire.size();
     ASSERT_TRUE(encode_hardware(wire, 6, 2, ""));
     Frame f;
     size_t used = 0;
     ASSERT_EQ(parse_hardware(wire, 65535, f, used), Parse::Ok);
     EXPECT_EQ(used, first);
-    EXPECT_EQ(f.body, "vw\0"s "1\0"s "1");
+    EXPECT_EQ(f.body,
+              "vw\0"s
+              "1\0"s
+              "1");
     ASSERT_EQ(parse_hardware(std::string_view(wire).substr(used), 65535, f, used), Parse::Ok);
     EXPECT_EQ(f.command, 6);
     EXPECT_EQ(f.msg_id, 2);
@@ -304,7 +345,10 @@ TEST(FrameParse, ConsumesOnlyTheFirstOfSeveralFrames) {
 TEST(FrameParse, HardwareResponseConsumesOnlyItsHeader) {
     std::string wire;
     encode_hardware_response(wire, 3, 200);
-    ASSERT_TRUE(encode_hardware(wire, 20, 4, "vw\0"s "1\0"s "1"));
+    ASSERT_TRUE(encode_hardware(wire, 20, 4,
+                                "vw\0"s
+                                "1\0"s
+                                "1"));
     Frame f;
     size_t used = 0;
     ASSERT_EQ(parse_hardware(wire, 16, f, used), Parse::Ok);  // 200 > 16: still Ok
@@ -319,7 +363,11 @@ TEST(FrameParse, HardwareResponseConsumesOnlyItsHeader) {
 TEST(FrameParse, AppResponseConsumesOnlyItsHeader) {
     std::string wire;
     encode_app_response(wire, 3, 0xFFFFFFFFu);
-    encode_app(wire, 20, 4, "1\0"s "vw\0"s "1\0"s "1");
+    encode_app(wire, 20, 4,
+               "1\0"s
+               "vw\0"s
+               "1\0"s
+               "1");
     Frame f;
     size_t used = 0;
     ASSERT_EQ(parse_app(wire, kAppMaxBody, f, used), Parse::Ok);
@@ -410,7 +458,10 @@ TEST(SplitFields, OneField) {
 
 TEST(SplitFields, VirtualWrite) {
     std::string_view fields[4];
-    const std::string body = "vw\0"s "5\0"s "42";  // the fields point into it
+    const std::string body =
+        "vw\0"s
+        "5\0"s
+        "42";  // the fields point into it
     ASSERT_EQ(split_fields(body, fields, 4), 3u);
     EXPECT_EQ(fields[0], "vw");
     EXPECT_EQ(fields[1], "5");
@@ -420,7 +471,9 @@ TEST(SplitFields, VirtualWrite) {
 // Libraries send no trailing `\0` (§3); when one comes, it ends an empty last field.
 TEST(SplitFields, TrailingSeparatorGivesAnEmptyLastField) {
     std::string_view fields[4];
-    const std::string body = "vw\0"s "5\0"s;
+    const std::string body =
+        "vw\0"s
+        "5\0"s;
     ASSERT_EQ(split_fields(body, fields, 4), 3u);
     EXPECT_EQ(fields[0], "vw");
     EXPECT_EQ(fields[1], "5");
@@ -438,11 +491,19 @@ TEST(SplitFields, EmptyFieldsInBetween) {
 
 TEST(SplitFields, TheLastFieldKeepsTheRest) {
     std::string_view fields[3];
-    const std::string body = "vw\0"s "5\0"s "1\0"s "2\0"s "3";
+    const std::string body =
+        "vw\0"s
+        "5\0"s
+        "1\0"s
+        "2\0"s
+        "3";
     ASSERT_EQ(split_fields(body, fields, 3), 3u);
     EXPECT_EQ(fields[0], "vw");
     EXPECT_EQ(fields[1], "5");
-    EXPECT_EQ(fields[2], "1\0"s "2\0"s "3");
+    EXPECT_EQ(fields[2],
+              "1\0"s
+              "2\0"s
+              "3");
 
     std::string_view one[1];
     ASSERT_EQ(split_fields(body, one, 1), 1u);
@@ -450,7 +511,9 @@ TEST(SplitFields, TheLastFieldKeepsTheRest) {
 }
 
 TEST(SplitFields, FieldsPointIntoTheBody) {
-    const std::string body = "ab\0"s "cd";
+    const std::string body =
+        "ab\0"s
+        "cd";
     std::string_view fields[2];
     ASSERT_EQ(split_fields(body, fields, 2), 2u);
     EXPECT_EQ(fields[0].data(), body.data());

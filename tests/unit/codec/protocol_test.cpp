@@ -154,14 +154,16 @@ TEST(Protocol, CommandCodesAndNamesMatchTheReference) {
 
 TEST(Protocol, ReferenceListsAll92Commands) {
     std::set<unsigned> codes;
-    for (const auto& c : kCommands) codes.insert(c.code);
+    for (const auto& c : kCommands)
+        codes.insert(c.code);
     EXPECT_EQ(codes.size(), 92u);
     EXPECT_EQ(std::size(kCommands), 92u);
 }
 
 TEST(Protocol, EveryNamedCommandIsInTheReferenceAndEveryOtherCodeIsUnnamed) {
     std::set<unsigned> known;
-    for (const auto& c : kCommands) known.insert(c.code);
+    for (const auto& c : kCommands)
+        known.insert(c.code);
     for (unsigned code = 0; code <= 255; ++code) {
         SCOPED_TRACE(code);
         if (known.count(code)) {
@@ -173,8 +175,10 @@ TEST(Protocol, EveryNamedCommandIsInTheReferenceAndEveryOtherCodeIsUnnamed) {
 }
 
 TEST(Protocol, UnassignedCommandCodesHaveNoName) {
-    for (unsigned code : {5u, 10u, 11u}) EXPECT_EQ(command_name(static_cast<uint8_t>(code)), nullptr) << code;
-    for (unsigned code = 95; code <= 255; ++code) EXPECT_EQ(command_name(static_cast<uint8_t>(code)), nullptr) << code;
+    for (unsigned code : {5u, 10u, 11u})
+        EXPECT_EQ(command_name(static_cast<uint8_t>(code)), nullptr) << code;
+    for (unsigned code = 95; code <= 255; ++code)
+        EXPECT_EQ(command_name(static_cast<uint8_t>(code)), nullptr) << code;
 }
 
 TEST(Protocol, CommandNamesAreDistinct) {
@@ -185,7 +189,9 @@ TEST(Protocol, CommandNamesAreDistinct) {
         }
 }
 
-TEST(Protocol, LastCommandIndexIs100) { EXPECT_EQ(kLastCommandIndex, 100u); }
+TEST(Protocol, LastCommandIndexIs100) {
+    EXPECT_EQ(kLastCommandIndex, 100u);
+}
 
 TEST(Protocol, StatusCodesAndNamesMatchTheReference) {
     for (const auto& s : kStatuses) {
@@ -200,7 +206,8 @@ TEST(Protocol, StatusCodesAndNamesMatchTheReference) {
 
 TEST(Protocol, EveryOtherStatusCodeIsUnnamed) {
     std::set<unsigned> known;
-    for (const auto& s : kStatuses) known.insert(s.code);
+    for (const auto& s : kStatuses)
+        known.insert(s.code);
     for (unsigned code = 0; code <= 0xFFFF; ++code)
         if (!known.count(code)) {
             ASSERT_EQ(status_name(static_cast<uint16_t>(code)), nullptr) << code;

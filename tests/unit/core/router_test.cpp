@@ -204,7 +204,8 @@ TEST_F(RouterTest, WritesAreStoredSilentlyAndSyncedBack) {
     c->sent.clear();
     frame(*c, Command::HardwareSync, 10, "");
     ASSERT_EQ(c->sent.size(), 3u);
-    for (auto& s : c->sent) EXPECT_EQ(s.msg_id, 10);
+    for (auto& s : c->sent)
+        EXPECT_EQ(s.msg_id, 10);
 
     std::vector<core::Device*> dirty;
     router.take_dirty(dirty);
@@ -312,7 +313,8 @@ TEST_F(RouterTest, RtcIsAnsweredWithUtcSeconds) {
 
 TEST_F(RouterTest, QuotaDropsOverTheLimitAndReportsOncePerMinute) {
     auto c = logged_in(kTokenA);
-    for (int i = 0; i < 150; ++i) frame(*c, Command::Hardware, uint16_t(i + 2), body({"vw", "1", std::to_string(i)}));
+    for (int i = 0; i < 150; ++i)
+        frame(*c, Command::Hardware, uint16_t(i + 2), body({"vw", "1", std::to_string(i)}));
     ASSERT_EQ(c->sent.size(), 1u);
     EXPECT_EQ(c->sent[0].status, uint16_t(Status::QuotaLimit));
     EXPECT_EQ(c->sent[0].msg_id, 102) << "the first dropped message";
@@ -321,13 +323,17 @@ TEST_F(RouterTest, QuotaDropsOverTheLimitAndReportsOncePerMinute) {
     c->sent.clear();
     frame(*c, Command::Ping, 500, "");
     EXPECT_EQ(c->last_status(), uint16_t(Status::Ok));
-    for (int i = 0; i < 150; ++i) frame(*c, Command::Ping, uint16_t(600 + i), "");
-    for (auto& s : c->sent) EXPECT_NE(s.status, uint16_t(Status::QuotaLimit));
+    for (int i = 0; i < 150; ++i)
+        frame(*c, Command::Ping, uint16_t(600 + i), "");
+    for (auto& s : c->sent)
+        EXPECT_NE(s.status, uint16_t(Status::QuotaLimit));
     now += 61000;
     c->sent.clear();
-    for (int i = 0; i < 150; ++i) frame(*c, Command::Ping, uint16_t(800 + i), "");
+    for (int i = 0; i < 150; ++i)
+        frame(*c, Command::Ping, uint16_t(800 + i), "");
     int reports = 0;
-    for (auto& s : c->sent) reports += s.command == 0 && s.status == uint16_t(Status::QuotaLimit);
+    for (auto& s : c->sent)
+        reports += s.command == 0 && s.status == uint16_t(Status::QuotaLimit);
     EXPECT_EQ(reports, 1);
 }
 
