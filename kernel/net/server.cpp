@@ -122,8 +122,8 @@ struct Server::Impl : core::TokenLoader {
 // deleted only when it is closed and no asynchronous operation still refers to it.
 class Session : public core::HwConn {
 public:
-    Session(Server::Impl& srv, tcp::endpoint peer) : srv_(srv), peer_(std::move(peer)) {
-        created_ms_ = last_read_ms_ = srv.now_mono;
+    explicit Session(Server::Impl& srv) : srv_(srv) {
+        created_ms_ = last_read_ms_ = uint32_t(srv.now_mono);
         next_ = srv.sessions;
         if (next_) next_->prev_ = this;
         srv.sessions = this;
@@ -177,7 +177,12 @@ public:
         asio::post(srv_.ioc, [this] { done_op(); });
     }
     bool is_closed() const override { return closed_; }
-    std::string peer() const override { return endpoint_text(peer_); }
+    // Asked of the socket when needed (logs, login), not stored per connection.
+    std::string peer() const override {
+        error_code ec;
+        tcp::endpoint ep = remote(ec);
+        return ec ? std::string("unknown peer") : endpoint_text(ep);
+    }
 
     // An asynchronous operation that referred to this session has finished.
     void done_op() {
@@ -195,11 +200,12 @@ public:
 
     Session* next_ = nullptr;
     Session* prev_ = nullptr;
-    int64_t created_ms_ = 0, last_read_ms_ = 0;
+    uint32_t created_ms_ = 0, last_read_ms_ = 0;  // low 32 bits of the monotonic clock; compared by difference
     bool in_dirty_ = false;
 
 protected:
     virtual void shutdown_socket() = 0;
+    virtual tcp::endpoint remote(error_code& ec) const = 0;
 
     void queued() {
         if (out_.size() > kMaxPendingOutput) {
@@ -212,7 +218,7 @@ protected:
 
     // Routes every complete frame in `data`; keeps a trailing partial frame.
     void process(const char* data, size_t n) {
-        last_read_ms_ = srv_.now_mono;
+        last_read_ms_ = uint32_t(srv_.now_mono);
         std::string_view in;
         bool from_partial = !partial_.empty();
         if (from_partial) {
@@ -261,7 +267,6 @@ protected:
     }
 
     Server::Impl& srv_;
-    tcp::endpoint peer_;
     std::string partial_;
     std::string out_;
     uint32_t pending_ = 0;
@@ -273,8 +278,7 @@ protected:
 // without waiting when the socket accepts it.
 class PlainSession final : public Session {
 public:
-    PlainSession(Server::Impl& srv, socket_t sock, tcp::endpoint peer)
-        : Session(srv, std::move(peer)), sock_(std::move(sock)) {}
+    PlainSession(Server::Impl& srv, socket_t sock) : Session(srv), sock_(std::move(sock)) {}
 
     void start() override {
         error_code ec;
@@ -347,6 +351,8 @@ private:
         sock_.close(ec);
     }
 
+    tcp::endpoint remote(error_code& ec) const override { return sock_.remote_endpoint(ec); }
+
     socket_t sock_;
 };
 
@@ -357,8 +363,7 @@ private:
 // connection.
 class TlsSession final : public Session {
 public:
-    TlsSession(Server::Impl& srv, socket_t sock, tcp::endpoint peer)
-        : Session(srv, std::move(peer)), sock_(std::move(sock)) {}
+    TlsSession(Server::Impl& srv, socket_t sock) : Session(srv), sock_(std::move(sock)) {}
     ~TlsSession() override {
         if (ssl_) SSL_free(ssl_);
     }
@@ -516,6 +521,8 @@ private:
         return buf;
     }
 
+    tcp::endpoint remote(error_code& ec) const override { return sock_.remote_endpoint(ec); }
+
     socket_t sock_;
     SSL* ssl_ = nullptr;
     int retry_len_ = 0;
@@ -593,15 +600,9 @@ void Server::Impl::accept(acceptor_t& a, bool tls_port) {
             });
             return;
         }
-        error_code pe;
-        tcp::endpoint peer = sock.remote_endpoint(pe);
-        if (pe) {
-            accept(a, tls_port);
-            return;
-        }
         tick_clock();
-        Session* s = tls_port ? static_cast<Session*>(new TlsSession(*this, std::move(sock), peer))
-                              : static_cast<Session*>(new PlainSession(*this, std::move(sock), peer));
+        Session* s = tls_port ? static_cast<Session*>(new TlsSession(*this, std::move(sock)))
+                              : static_cast<Session*>(new PlainSession(*this, std::move(sock)));
         s->start();
         accept(a, tls_port);
     });
@@ -623,11 +624,11 @@ void Server::Impl::sweep() {
     for (Session* s = sessions; s;) {
         Session* next = s->next_;
         if (!s->device) {
-            if (!s->login_pending && now_mono - s->created_ms_ > login_limit) {
+            if (!s->login_pending && int64_t(uint32_t(now_mono) - s->created_ms_) > login_limit) {
                 spdlog::info("{}: no login within {} s; closing", s->peer(), opt.login_timeout_s);
                 s->close("login timeout");
             }
-        } else if (s->idle_timeout_ms && now_mono - s->last_read_ms_ > int64_t(s->idle_timeout_ms)) {
+        } else if (s->idle_timeout_ms && uint32_t(now_mono) - s->last_read_ms_ > s->idle_timeout_ms) {
             spdlog::info("{}: nothing received for {} ms; closing", s->peer(), s->idle_timeout_ms);
             s->close("idle timeout");
         }
@@ -725,6 +726,15 @@ void Server::Impl::flush_pins(bool final_flush) {
             spdlog::error("storage: state of {} devices not stored yet: {}{}", states->size(), e.what(),
                           final_flush ? "" : "; retrying with the next batch");
             if (states->size() <= 100000) retry_states = std::move(*states);
+        }
+        // A big batch (many devices at once) leaves freed memory in this
+        // thread's heap arena: give it back instead of holding it at rest.
+        if (pins->size() + states->size() >= 1000) {
+            pins->clear();
+            pins->shrink_to_fit();
+            states->clear();
+            states->shrink_to_fit();
+            platform::trim_heap();
         }
     };
     // After shutdown the storage thread is gone: store on this thread.

@@ -11,6 +11,9 @@
 #include <unistd.h>
 #endif
 #include <fstream>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace blynk::platform {
 
@@ -49,6 +52,12 @@ size_t raise_file_limit() {
         if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl.rlim_cur = want;
     }
     return rl.rlim_cur == RLIM_INFINITY ? size_t(-1) : size_t(rl.rlim_cur);
+#endif
+}
+
+void trim_heap() {
+#if defined(__GLIBC__)
+    malloc_trim(0);
 #endif
 }
 
