@@ -319,6 +319,7 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
         model.merge(std::move(data));
     }
     ensure_admin(cfg, model, st);
+    platform::ignore_broken_pipe();
     size_t files = platform::raise_file_limit();
     if (files && files < 4096)
         spdlog::warn("only {} open files allowed; raise the limit (ulimit -n, LimitNOFILE=) to serve more devices",

@@ -76,7 +76,7 @@ void Router::on_frame(HwConn& c, const codec::Frame& f) {
             if (!c.login_pending) login(c, f);
             return;
         }
-        c.close("command before login");
+        c.reject("command before login");
         return;
     }
     if (settings_.message_quota != 0 && !c.quota.allow(now_(), settings_.message_quota)) {

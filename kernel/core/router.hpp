@@ -34,6 +34,8 @@ public:
     virtual void send_status(uint16_t msg_id, uint16_t status) = 0;
     // Closes the connection; the router's on_close follows.
     virtual void close(std::string_view reason) = 0;
+    // Closes it for breaking the protocol, with a warning naming the peer.
+    virtual void reject(std::string_view reason) = 0;
     virtual bool is_closed() const = 0;
     virtual std::string peer() const = 0;
 

@@ -176,6 +176,11 @@ public:
         ++pending_;
         asio::post(srv_.ioc, [this] { done_op(); });
     }
+    void reject(std::string_view reason) override {
+        if (closed_) return;
+        spdlog::warn("{}: {}; closing", peer(), reason);
+        close(reason);
+    }
     bool is_closed() const override { return closed_; }
     // Asked of the socket when needed (logs, login), not stored per connection.
     std::string peer() const override {
@@ -209,8 +214,7 @@ protected:
 
     void queued() {
         if (out_.size() > kMaxPendingOutput) {
-            spdlog::warn("{}: closing: the device does not read ({} bytes pending)", peer(), out_.size());
-            close("output backlog");
+            reject("the device does not read (" + std::to_string(out_.size()) + " bytes pending)");
             return;
         }
         srv_.mark_dirty(this);
@@ -235,14 +239,12 @@ protected:
             auto r = codec::parse_hardware(in.substr(off), srv_.opt.max_body, f, used);
             if (r == codec::Parse::NeedMore) break;
             if (r == codec::Parse::TooLarge) {
-                spdlog::warn("{}: frame of {} bytes (command {}) exceeds the limit of {} bytes; closing", peer(),
-                             f.length, unsigned(f.command), srv_.opt.max_body);
-                close("frame too large");
+                reject("frame of " + std::to_string(f.length) + " bytes (command " + std::to_string(f.command) +
+                       ") exceeds the limit of " + std::to_string(srv_.opt.max_body) + " bytes");
                 return;
             }
             if (f.command >= codec::kLastCommandIndex) {
-                spdlog::warn("{}: unknown command {}; closing", peer(), unsigned(f.command));
-                close("unknown command");
+                reject("unknown command " + std::to_string(f.command));
                 return;
             }
             srv_.router.on_frame(*this, f);
@@ -250,8 +252,7 @@ protected:
         }
         if (closed_) return;
         if (login_pending && in.size() - off > srv_.opt.max_body + codec::kHardwareHeader) {
-            spdlog::warn("{}: {} bytes sent before its login was answered; closing", peer(), in.size() - off);
-            close("flood before login");
+            reject(std::to_string(in.size() - off) + " bytes sent before its login was answered");
             return;
         }
         if (from_partial) {

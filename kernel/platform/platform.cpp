@@ -6,6 +6,7 @@
 #include <io.h>
 #else
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,6 +53,12 @@ size_t raise_file_limit() {
         if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl.rlim_cur = want;
     }
     return rl.rlim_cur == RLIM_INFINITY ? size_t(-1) : size_t(rl.rlim_cur);
+#endif
+}
+
+void ignore_broken_pipe() {
+#if !defined(_WIN32)
+    ::signal(SIGPIPE, SIG_IGN);
 #endif
 }
 

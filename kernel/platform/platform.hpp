@@ -13,6 +13,9 @@ std::string executable_dir();
 // Raises the soft limit of open files to the hard limit; returns the new soft
 // limit (0 where there is no such limit).
 size_t raise_file_limit();
+// A write to a socket the peer closed must be an error, not a signal that
+// ends the process (OpenSSL writes with plain send()).
+void ignore_broken_pipe();
 // Returns freed heap memory to the system where the allocator keeps it
 // (glibc keeps per-thread arenas); a no-op elsewhere.
 void trim_heap();

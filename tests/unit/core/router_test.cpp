@@ -34,6 +34,7 @@ public:
         why = std::string(reason);
         if (router) router->on_close(*this);
     }
+    void reject(std::string_view reason) override { close(reason); }
     bool is_closed() const override { return closed; }
     std::string peer() const override { return "192.0.2.7:4242"; }
 
