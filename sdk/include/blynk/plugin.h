@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define BLYNK_ABI_MAJOR 1u
-#define BLYNK_ABI_MINOR 0u
+#define BLYNK_ABI_MINOR 1u
 
 /* The one exported symbol of every plugin. */
 #define BLYNK_PLUGIN_ENTRY_NAME "blynk_plugin_entry"
@@ -80,6 +80,80 @@ typedef struct blynk_setting {
     uint32_t type; /* enum blynk_setting_type */
 } blynk_setting;
 
+/* ---------------------------------------------------------------- http --- */
+
+typedef struct blynk_http_header {
+    blynk_str name;
+    blynk_str value;
+} blynk_http_header;
+
+/* A request as a route handler sees it; everything is borrowed for the
+ * duration of the handler call (copy what an asynchronous answer needs). */
+typedef struct blynk_http_request {
+    uint32_t size;
+    blynk_str method; /* "GET", "PUT", ... */
+    blynk_str path;   /* percent-decoded path, without the query */
+    blynk_str query;  /* raw query string, without '?' */
+    const blynk_http_header* headers;
+    size_t header_count;
+    blynk_str body;
+    /* Values of the route pattern's {name} segments, in order, percent-decoded. */
+    const blynk_str* params;
+    size_t param_count;
+    blynk_str peer; /* "ip:port" */
+    uint32_t tls;   /* 1 when the request came over TLS */
+} blynk_http_request;
+
+typedef struct blynk_http_response {
+    uint32_t size;
+    uint32_t status;                  /* 200, 400, ... */
+    blynk_str content_type;           /* empty: no Content-Type (an empty body) */
+    const blynk_http_header* headers; /* extra headers, e.g. Location */
+    size_t header_count;
+    blynk_str body;
+} blynk_http_response;
+
+/* The pending answer to one request, owned by the host until answered. */
+typedef struct blynk_http_responder blynk_http_responder;
+
+/* A route handler runs on the kernel thread and must not block: it either
+ * answers before returning or keeps the responder and answers later, from
+ * any thread, with host->http_respond (exactly once). */
+typedef void (*blynk_http_handler)(void* self, void* route_data, const blynk_http_request* req,
+                                   blynk_http_responder* responder);
+
+typedef struct blynk_http_route {
+    blynk_str method;  /* exact method, "GET" */
+    blynk_str pattern; /* "/{token}/get/{pin}": literal segments and {name} segments */
+    blynk_http_handler handler;
+    void* route_data; /* passed back to the handler */
+} blynk_http_route;
+
+/* HTTP routes a plugin serves on the device ports. Two plugins claiming the
+ * same method and pattern is an error at load. */
+typedef struct blynk_http_v1 {
+    uint32_t size;
+    const blynk_http_route* routes;
+    size_t route_count;
+} blynk_http_v1;
+
+/* What the kernel tells about a device (kernel thread only; strings valid
+ * until the calling function returns). */
+typedef struct blynk_device_info {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    blynk_str name;
+    blynk_str board_type;
+    uint32_t online_connections; /* live hardware connections */
+    uint32_t dash_active;
+    uint32_t app_connected; /* an app of the user is connected */
+    int64_t connect_time_ms;
+    int64_t disconnect_time_ms;
+    int64_t data_received_ms;
+} blynk_device_info;
+
 /* ---------------------------------------------------------------- host --- */
 
 /* What the kernel offers to a plugin. One instance per loaded plugin. */
@@ -95,6 +169,30 @@ typedef struct blynk_host_v1 {
     /* Run fn(arg) on the kernel's bounded worker pool (for blocking work that
      * must not run on an I/O thread). Returns BLYNK_ERROR if the queue is full. */
     int (*submit_work)(void* ctx, void (*fn)(void* arg), void* arg);
+
+    /* ---- appended in ABI 1.1: HTTP routes and the device model ---- */
+    /* Answers a pending HTTP request (exactly once, from any thread). */
+    void (*http_respond)(void* ctx, blynk_http_responder* responder, const blynk_http_response* response);
+    /* Runs fn(arg) on the kernel thread, where the functions below may be
+     * called (route handlers already run there). BLYNK_ERROR if stopping. */
+    int (*post_kernel)(void* ctx, void (*fn)(void* arg), void* arg);
+    /* Kernel thread only. Looks a device token up (asking storage if it is not
+     * in memory) and calls done(arg, status) on the kernel thread: BLYNK_OK or
+     * BLYNK_NOT_FOUND. May call done before returning. */
+    void (*resolve_token)(void* ctx, blynk_str token, void (*done)(void* arg, int status), void* arg);
+    /* Kernel thread only, for a resolved token; BLYNK_NOT_FOUND otherwise. */
+    int (*device_info)(void* ctx, blynk_str token, blynk_device_info* out);
+    /* The stored value of a pin (multi-values `\0`-separated); BLYNK_NOT_FOUND
+     * if the pin has none. Valid until the calling function returns. */
+    int (*pin_read)(void* ctx, blynk_str token, char pin_type, uint8_t pin, blynk_str* value);
+    /* Writes a pin as the HTTP API does: stored, and sent to the device's live
+     * connections (message id 111) and its user's apps. */
+    int (*pin_write)(void* ctx, blynk_str token, char pin_type, uint8_t pin, blynk_str value);
+    /* Sets a widget property of a pin (stored, sent to apps, never to hardware). */
+    int (*pin_property)(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value);
+    /* The public JSON of the device's dashboard (no tokens); valid until the
+     * calling function returns. */
+    int (*project_json)(void* ctx, blynk_str token, blynk_str* json);
     /* appended fields go here */
 } blynk_host_v1;
 
@@ -269,7 +367,9 @@ typedef struct blynk_plugin_v1 {
     void (*shutdown)(void* self);
     const blynk_storage_v1* storage; /* NULL: not a storage plugin */
     const blynk_events_v1* events;   /* NULL: no subscriptions */
-    /* appended fields go here (HTTP routes, notifiers, ...) */
+    /* ---- appended in ABI 1.1 ---- */
+    const blynk_http_v1* http; /* NULL: no HTTP routes */
+    /* appended fields go here (notifiers, ...) */
 } blynk_plugin_v1;
 
 /* The entry: gets the host's table (kept valid for the life of the process)

@@ -18,8 +18,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -352,6 +354,195 @@ enum Subscription : unsigned {
     kLogin = 1u << 3,
 };
 
+// ------------------------------------------------------------------- http
+
+// Percent-decodes a URL component ('+' becomes a space when `plus` is true).
+inline std::string url_decode(std::string_view s, bool plus = true) {
+    std::string out;
+    out.reserve(s.size());
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+            out.push_back(char(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+            i += 2;
+        } else if (plus && s[i] == '+') {
+            out.push_back(' ');
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+struct HttpRequest {
+    std::string_view method, path, query, body, peer;
+    bool tls = false;
+    std::vector<std::string_view> params;  // the pattern's {name} segments, in order
+    const blynk_http_header* headers = nullptr;
+    size_t header_count = 0;
+
+    // A header by case-insensitive name.
+    std::optional<std::string_view> header(std::string_view name) const {
+        for (size_t i = 0; i < header_count; ++i) {
+            std::string_view n = view(headers[i].name);
+            if (n.size() != name.size()) continue;
+            bool same = true;
+            for (size_t k = 0; k < n.size() && same; ++k)
+                same = (n[k] | 0x20) == (name[k] | 0x20);
+            if (same) return view(headers[i].value);
+        }
+        return std::nullopt;
+    }
+    // Every value of a query parameter, decoded, in order.
+    std::vector<std::string> query_values(std::string_view name) const {
+        std::vector<std::string> out;
+        std::string_view q = query;
+        while (!q.empty()) {
+            size_t amp = q.find('&');
+            std::string_view pair = q.substr(0, amp);
+            size_t eq = pair.find('=');
+            if (url_decode(pair.substr(0, eq)) == name)
+                out.push_back(eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1)));
+            if (amp == std::string_view::npos) break;
+            q.remove_prefix(amp + 1);
+        }
+        return out;
+    }
+    std::optional<std::string> query_value(std::string_view name) const {
+        auto v = query_values(name);
+        if (v.empty()) return std::nullopt;
+        return v.front();
+    }
+};
+
+// The answer to one request; copyable, may be kept and used later from any
+// thread. Only the first respond() counts.
+class Responder {
+public:
+    Responder(const blynk_host_v1* host, blynk_http_responder* r) : host_(host), r_(r) {}
+    void respond(uint32_t status, std::string_view content_type = {}, std::string_view body = {},
+                 const std::vector<std::pair<std::string, std::string>>& headers = {}) const {
+        if (!r_ || !host_ || !BLYNK_HAS_FIELD(host_, http_respond) || !host_->http_respond) return;
+        std::vector<blynk_http_header> h;
+        for (auto& kv : headers)
+            h.push_back({slice(kv.first), slice(kv.second)});
+        blynk_http_response res{};
+        res.size = sizeof res;
+        res.status = status;
+        res.content_type = slice(content_type);
+        res.headers = h.data();
+        res.header_count = h.size();
+        res.body = slice(body);
+        host_->http_respond(host_->ctx, r_, &res);
+    }
+    void json(std::string_view body, uint32_t status = 200) const {
+        respond(status, "application/json;charset=utf-8", body);
+    }
+    void text(uint32_t status, std::string_view body) const { respond(status, "text/plain;charset=utf-8", body); }
+    void empty(uint32_t status = 200) const { respond(status); }
+
+private:
+    const blynk_host_v1* host_;
+    blynk_http_responder* r_;
+};
+
+using HttpHandler = std::function<void(const HttpRequest&, const Responder&)>;
+
+struct DeviceInfo {
+    std::string email, name, board_type;
+    int32_t dash_id = 0, device_id = 0;
+    uint32_t online_connections = 0;
+    bool dash_active = false, app_connected = false;
+    int64_t connect_time_ms = 0, disconnect_time_ms = 0, data_received_ms = 0;
+};
+
+// The device model, as the kernel offers it. Every function but post() must
+// be called on the kernel thread (route handlers run there).
+class Kernel {
+public:
+    explicit Kernel(const blynk_host_v1* h = nullptr) : h_(h) {}
+    bool available() const { return h_ && BLYNK_HAS_FIELD(h_, project_json) && h_->project_json; }
+
+    // Runs fn on the kernel thread; false if the server is stopping.
+    bool post(std::function<void()> fn) const {
+        if (!h_ || !BLYNK_HAS_FIELD(h_, post_kernel) || !h_->post_kernel) return false;
+        auto* box = new std::function<void()>(std::move(fn));
+        int rc = h_->post_kernel(
+            h_->ctx,
+            [](void* arg) {
+                std::unique_ptr<std::function<void()>> f(static_cast<std::function<void()>*>(arg));
+                try {
+                    (*f)();
+                } catch (...) {
+                }
+            },
+            box);
+        if (rc != BLYNK_OK) delete box;
+        return rc == BLYNK_OK;
+    }
+    // Looks the token up (asking storage when needed); done(found) runs on the kernel thread.
+    void resolve_token(std::string_view token, std::function<void(bool)> done) const {
+        if (!h_ || !BLYNK_HAS_FIELD(h_, resolve_token) || !h_->resolve_token) return done(false);
+        auto* box = new std::function<void(bool)>(std::move(done));
+        h_->resolve_token(
+            h_->ctx, slice(token),
+            [](void* arg, int status) {
+                std::unique_ptr<std::function<void(bool)>> f(static_cast<std::function<void(bool)>*>(arg));
+                try {
+                    (*f)(status == BLYNK_OK);
+                } catch (...) {
+                }
+            },
+            box);
+    }
+    std::optional<DeviceInfo> device(std::string_view token) const {
+        if (!available()) return std::nullopt;
+        blynk_device_info i{};
+        i.size = sizeof i;
+        if (h_->device_info(h_->ctx, slice(token), &i) != BLYNK_OK) return std::nullopt;
+        DeviceInfo d;
+        d.email = std::string(view(i.email));
+        d.name = std::string(view(i.name));
+        d.board_type = std::string(view(i.board_type));
+        d.dash_id = i.dash_id;
+        d.device_id = i.device_id;
+        d.online_connections = i.online_connections;
+        d.dash_active = i.dash_active != 0;
+        d.app_connected = i.app_connected != 0;
+        d.connect_time_ms = i.connect_time_ms;
+        d.disconnect_time_ms = i.disconnect_time_ms;
+        d.data_received_ms = i.data_received_ms;
+        return d;
+    }
+    // The stored value (multi-values `\0`-separated), or nullopt.
+    std::optional<std::string> pin_read(std::string_view token, char type, uint8_t pin) const {
+        if (!available()) return std::nullopt;
+        blynk_str v{};
+        if (h_->pin_read(h_->ctx, slice(token), type, pin, &v) != BLYNK_OK) return std::nullopt;
+        return std::string(view(v));
+    }
+    bool pin_write(std::string_view token, char type, uint8_t pin, std::string_view value) const {
+        return available() && h_->pin_write(h_->ctx, slice(token), type, pin, slice(value)) == BLYNK_OK;
+    }
+    bool pin_property(std::string_view token, uint8_t pin, std::string_view property, std::string_view value) const {
+        return available() && h_->pin_property(h_->ctx, slice(token), pin, slice(property), slice(value)) == BLYNK_OK;
+    }
+    std::optional<std::string> project_json(std::string_view token) const {
+        if (!available()) return std::nullopt;
+        blynk_str v{};
+        if (h_->project_json(h_->ctx, slice(token), &v) != BLYNK_OK) return std::nullopt;
+        return std::string(view(v));
+    }
+
+private:
+    const blynk_host_v1* h_;
+};
+
 // Base class of every C++ plugin.
 class Plugin {
 public:
@@ -371,10 +562,27 @@ public:
     virtual bool thread_safe() const { return false; }
 
     const Host& host() const { return host_; }
-    void attach_host(const blynk_host_v1* h) { host_ = Host(h); }
+    const Kernel& kernel() const { return kernel_; }
+    void attach_host(const blynk_host_v1* h) {
+        host_ = Host(h);
+        kernel_ = Kernel(h);
+    }
+
+    // Serves method + pattern ("/{token}/get/{pin}") with handler; call from
+    // the constructor or init(). Handlers run on the kernel thread.
+    void route(std::string method, std::string pattern, HttpHandler handler) {
+        routes_.push_back({std::move(method), std::move(pattern), std::move(handler)});
+    }
+    struct RouteEntry {
+        std::string method, pattern;
+        HttpHandler handler;
+    };
+    const std::vector<RouteEntry>& routes() const { return routes_; }
 
 private:
     Host host_;
+    Kernel kernel_;
+    std::vector<RouteEntry> routes_;
 };
 
 namespace detail {
@@ -506,6 +714,49 @@ inline blynk_events_v1 events_table(unsigned mask) {
     return e;
 }
 
+inline void http_trampoline(void* me, void* route_data, const blynk_http_request* req, blynk_http_responder* r) {
+    Plugin* p = self(me);
+    auto* entry = static_cast<const Plugin::RouteEntry*>(route_data);
+    Responder responder(p->host().raw(), r);
+    try {
+        HttpRequest q;
+        q.method = view(req->method);
+        q.path = view(req->path);
+        q.query = view(req->query);
+        q.body = view(req->body);
+        q.peer = view(req->peer);
+        q.tls = req->tls != 0;
+        q.headers = req->headers;
+        q.header_count = req->header_count;
+        for (size_t i = 0; i < req->param_count; ++i)
+            q.params.push_back(view(req->params[i]));
+        entry->handler(q, responder);
+    } catch (const std::exception& e) {
+        responder.text(500, e.what());
+    } catch (...) {
+        responder.text(500, "internal error");
+    }
+}
+
+// The C view of the plugin's routes; rebuilt when routes are added in init().
+struct RouteTables {
+    std::vector<blynk_http_route> routes;
+    blynk_http_v1 http{};
+};
+inline RouteTables& route_tables() {
+    static RouteTables t;
+    return t;
+}
+inline const blynk_http_v1* http_table_for(const Plugin& p) {
+    if (p.routes().empty()) return nullptr;
+    return &route_tables().http;
+}
+inline void publish_routes(Plugin& p);
+inline blynk_plugin_v1*& entry_table() {
+    static blynk_plugin_v1* t = nullptr;
+    return t;
+}
+
 // Builds the C table for one plugin instance (one per process).
 template <class P>
 const blynk_plugin_v1* make_entry(const blynk_host_v1* host, const char* name, const char* version) {
@@ -540,16 +791,32 @@ const blynk_plugin_v1* make_entry(const blynk_host_v1* host, const char* name, c
     table.version = slice(version);
     table.self = instance.get();
     table.init = [](void* me, const blynk_setting* s, size_t n, blynk_error* err) {
-        return guard(err, [&] { self(me)->init(Settings(s, n)); });
+        return guard(err, [&] {
+            self(me)->init(Settings(s, n));
+            publish_routes(*self(me));
+        });
     };
+    publish_routes(*instance);
     table.shutdown = [](void* me) { guard_void(self(me), [&] { self(me)->shutdown(); }); };
     table.storage = instance->storage() ? storage_table() : nullptr;
+    entry_table() = &table;
     unsigned mask = instance->subscriptions();
     if (mask) {
         events = events_table(mask);
         table.events = &events;
     }
     return &table;
+}
+
+inline void publish_routes(Plugin& p) {
+    RouteTables& t = route_tables();
+    t.routes.clear();
+    for (auto& r : p.routes())
+        t.routes.push_back({slice(r.method), slice(r.pattern), http_trampoline, const_cast<Plugin::RouteEntry*>(&r)});
+    t.http.size = sizeof t.http;
+    t.http.routes = t.routes.data();
+    t.http.route_count = t.routes.size();
+    if (entry_table()) entry_table()->http = t.routes.empty() ? nullptr : &t.http;
 }
 
 }  // namespace detail
