@@ -133,7 +133,7 @@ Config load_config(const std::string& path) {
                                                     "logging", "admin", "plugins"};
         if (!sections.count(std::string(k.str())))
             r.fail(std::string(k.str()),
-                   "unknown section; known: admin, hardware, logging, plugins, server, storage, tls");
+                   "unknown section; known: admin, hardware, http, logging, plugins, server, storage, tls");
     }
 
     auto* server = r.table("server");
@@ -161,6 +161,14 @@ Config load_config(const std::string& path) {
     r.num(hw, "hardware", "message_quota", c.message_quota, 0, 1000000);
     r.num(hw, "hardware", "max_body", c.max_body, 32, 65535);
     r.num(hw, "hardware", "max_bridges", c.max_bridges, 0, 10000);
+
+    auto* http = r.table("http");
+    r.only(http, "http", {"max_body", "header_limit", "header_timeout", "idle_timeout", "request_timeout"});
+    r.num(http, "http", "max_body", c.http_max_body, 1024, 1 << 30);
+    r.num(http, "http", "header_limit", c.http_header_limit, 1024, 1 << 20);
+    r.num(http, "http", "header_timeout", c.http_header_timeout, 1, 3600);
+    r.num(http, "http", "idle_timeout", c.http_idle_timeout, 1, 86400);
+    r.num(http, "http", "request_timeout", c.http_request_timeout, 1, 3600);
 
     auto* storage = r.table("storage");
     r.only(storage, "storage", {"pin_flush_interval_ms"});

@@ -37,6 +37,12 @@ struct Config {
 
     uint32_t pin_flush_interval_ms = 1000;
 
+    uint32_t http_max_body = 524288;
+    uint32_t http_header_limit = 8192;
+    uint32_t http_header_timeout = 10;
+    uint32_t http_idle_timeout = 60;
+    uint32_t http_request_timeout = 30;
+
     std::string log_level = "info";
     std::string log_folder = "./logs";
     uint32_t log_max_file_size_mb = 10;

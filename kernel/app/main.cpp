@@ -339,6 +339,11 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
     opt.tls_min_version = cfg.tls_min_version;
     opt.data_dir = cfg.data_dir;
     opt.host = cfg.host;
+    opt.http_max_body = cfg.http_max_body;
+    opt.http_header_limit = cfg.http_header_limit;
+    opt.http_header_timeout_s = cfg.http_header_timeout;
+    opt.http_idle_timeout_s = cfg.http_idle_timeout;
+    opt.http_request_timeout_s = cfg.http_request_timeout;
     core::RouterSettings rs;
     rs.message_quota = cfg.message_quota;
     rs.idle_timeout_s = cfg.idle_timeout;

@@ -346,6 +346,23 @@ void Router::bridge(HwConn& c, const codec::Frame& f) {
     if (apps_) apps_->hardware_write(target, f.msg_id, sub);
 }
 
+uint16_t Router::api_write(Device& d, std::string_view body) {
+    if (uint16_t err = store_write(d, body)) return err;
+    for (HwConn* o = d.online; o; o = o->next_on_device) {
+        uint32_t limit = o->buff_in ? o->buff_in : settings_.default_buff_in;
+        if (body.size() + codec::kHardwareHeader > limit) continue;
+        o->send(cmd(Command::Hardware), codec::msgid::kHttpApi, body);
+    }
+    if (apps_) apps_->hardware_write(d, codec::msgid::kHttpApi, body);
+    return 0;
+}
+
+void Router::api_property(Device& d, uint8_t pin, std::string_view property, std::string_view value) {
+    d.set_property(pin_key('v', pin), property, value);
+    d.state_dirty = true;
+    mark_dirty(d);
+}
+
 void Router::bridge_init(HwConn& c, uint16_t msg_id, std::string_view pin, Device* target) {
     // Only devices of the same user can be bridged.
     if (!target || target->user != c.device->user) {

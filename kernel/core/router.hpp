@@ -104,6 +104,13 @@ public:
     // The connection is gone (closed by either side).
     void on_close(HwConn& conn);
 
+    // A write from the HTTP API (or a plugin): `<t>w\0pin\0value...` is stored
+    // and sent to every live connection of the device (message id 111, within
+    // each one's buffer) and to its user's apps. Returns 0 or the status.
+    uint16_t api_write(Device& d, std::string_view body);
+    // A widget property set from the HTTP API: stored; apps get it (later issue).
+    void api_property(Device& d, uint8_t pin, std::string_view property, std::string_view value);
+
     // Devices whose pins or state changed since the last call (for storage).
     void take_dirty(std::vector<Device*>& out) {
         out.swap(dirty_);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/dll/shared_library.hpp>
+#include <cstring>
 #include <filesystem>
 
 #include "app/config.hpp"
@@ -21,6 +22,7 @@ struct LoadedPlugin {
     std::string name;  // as the plugin reports it
     PluginHost* owner = nullptr;
     WorkQueue* worker = nullptr;
+    std::string scratch_a, scratch_b;  // strings handed back until the call returns (kernel thread)
 };
 
 namespace {
@@ -59,6 +61,109 @@ int host_submit(void* ctx, void (*fn)(void*), void* arg) {
     auto* p = static_cast<LoadedPlugin*>(ctx);
     if (!p->worker || !fn) return BLYNK_ERROR;
     return p->worker->post([fn, arg] { fn(arg); }) ? BLYNK_OK : BLYNK_ERROR;
+}
+
+KernelServices* kernel_of(void* ctx) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    KernelServices* k = p->owner->services();
+    return k && k->on_kernel_thread() ? k : nullptr;
+}
+
+void host_http_respond(void* ctx, blynk_http_responder* r, const blynk_http_response* res) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    if (KernelServices* k = p->owner->services(); k && r && res) k->respond(r, *res);
+}
+
+int host_post_kernel(void* ctx, void (*fn)(void*), void* arg) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    KernelServices* k = p->owner->services();
+    if (!k || !fn) return BLYNK_ERROR;
+    return k->post([fn, arg] { fn(arg); }) ? BLYNK_OK : BLYNK_ERROR;
+}
+
+void host_resolve_token(void* ctx, blynk_str token, void (*done)(void*, int), void* arg) {
+    KernelServices* k = kernel_of(ctx);
+    if (!done) return;
+    if (!k) {
+        done(arg, BLYNK_ERROR);
+        return;
+    }
+    k->resolve_token(std::string(token.data ? token.data : "", token.data ? token.size : 0),
+                     [done, arg](bool found) { done(arg, found ? BLYNK_OK : BLYNK_NOT_FOUND); });
+}
+
+std::string_view sv_of(blynk_str s) {
+    return s.data ? std::string_view(s.data, s.size) : std::string_view();
+}
+
+int host_device_info(void* ctx, blynk_str token, blynk_device_info* out) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k || !out) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    blynk_device_info i{};
+    i.size = sizeof i;
+    i.email = blynk_str{d->user->email.data(), d->user->email.size()};
+    i.dash_id = d->dash_id;
+    i.device_id = d->id;
+    i.name = blynk_str{d->name.data(), d->name.size()};
+    i.board_type = blynk_str{d->board_type.data(), d->board_type.size()};
+    i.online_connections = d->online_count;
+    const core::Dashboard* dash = nullptr;
+    for (auto& db : d->user->dashboards)
+        if (db.id == d->dash_id) dash = &db;
+    i.dash_active = !dash || dash->active;
+    i.app_connected = k->app_connected(*d);
+    i.connect_time_ms = d->connect_ms;
+    i.disconnect_time_ms = d->disconnect_ms;
+    i.data_received_ms = d->data_received_ms;
+    // Copy no more than the caller's struct holds.
+    uint32_t n = out->size < sizeof i ? out->size : uint32_t(sizeof i);
+    uint32_t caller_size = out->size;
+    std::memcpy(out, &i, n);
+    out->size = caller_size;
+    return BLYNK_OK;
+}
+
+int host_pin_read(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str* value) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k || !value) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    const core::PinValue* v = d->find_pin(core::pin_key(type, pin));
+    if (!v || v->value.empty()) return BLYNK_NOT_FOUND;
+    *value = blynk_str{v->value.data(), v->value.size()};
+    return BLYNK_OK;
+}
+
+int host_pin_write(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str value) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    if (type != 'v' && type != 'd' && type != 'a') return BLYNK_ERROR;
+    k->pin_write(*d, type, pin, sv_of(value));
+    return BLYNK_OK;
+}
+
+int host_pin_property(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    k->pin_property(*d, pin, sv_of(property), sv_of(value));
+    return BLYNK_OK;
+}
+
+int host_project_json(void* ctx, blynk_str token, blynk_str* json) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k || !json) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    p->scratch_a = k->project_json(*d);
+    *json = blynk_str{p->scratch_a.data(), p->scratch_a.size()};
+    return BLYNK_OK;
 }
 
 bool looks_like_path(const std::string& s) {
@@ -157,6 +262,14 @@ void PluginHost::load_one(const std::string& entry) {
     p->host.server_version = sv(version);
     p->host.data_dir = sv(data_dir_);
     p->host.submit_work = host_submit;
+    p->host.http_respond = host_http_respond;
+    p->host.post_kernel = host_post_kernel;
+    p->host.resolve_token = host_resolve_token;
+    p->host.device_info = host_device_info;
+    p->host.pin_read = host_pin_read;
+    p->host.pin_write = host_pin_write;
+    p->host.pin_property = host_pin_property;
+    p->host.project_json = host_project_json;
 
     const blynk_plugin_v1* t = entry_fn(&p->host);
     if (!t)
@@ -207,6 +320,27 @@ void PluginHost::load_one(const std::string& entry) {
         storage_ = s;
         storage_self_ = t->self;
         storage_name_ = p->name;
+    }
+    if (const blynk_http_v1* h = field_or_null(t, &blynk_plugin_v1::http)) {
+        size_t count = field_or_null(h, &blynk_http_v1::route_count);
+        const blynk_http_route* list = field_or_null(h, &blynk_http_v1::routes);
+        for (size_t i = 0; list && i < count; ++i) {
+            const blynk_http_route& r = list[i];
+            if (!r.handler || !r.method.data || !r.pattern.data)
+                throw PluginError("plugin '" + p->name + "': HTTP route " + std::to_string(i) + " is incomplete");
+            void* self = t->self;
+            auto handler = r.handler;
+            void* data = r.route_data;
+            try {
+                routes_.add(std::string(r.method.data, r.method.size), std::string_view(r.pattern.data, r.pattern.size),
+                            "plugin " + p->name,
+                            [handler, self, data](const blynk_http_request& req, blynk_http_responder* responder) {
+                                handler(self, data, &req, responder);
+                            });
+            } catch (const std::exception& e) {
+                throw PluginError("plugin '" + p->name + "': " + e.what());
+            }
+        }
     }
     if (const blynk_events_v1* e = field_or_null(t, &blynk_plugin_v1::events)) {
         if (field_or_null(e, &blynk_events_v1::device_online)) online_subs_.push_back({t->self, e});

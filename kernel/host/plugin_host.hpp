@@ -10,6 +10,8 @@
 #include <blynk/plugin.h>
 
 #include "core/router.hpp"
+#include "host/http_routes.hpp"
+#include "host/kernel_services.hpp"
 
 namespace blynk::app {
 struct Config;
@@ -38,6 +40,11 @@ public:
     void start_threads();
     // Delivers queued events, then calls every plugin's shutdown.
     void shutdown();
+
+    // The server's services, for plugins' kernel functions; set before serving.
+    void set_services(KernelServices* s) { services_ = s; }
+    KernelServices* services() const { return services_; }
+    HttpRoutes& routes() { return routes_; }
 
     const blynk_storage_v1* storage() const { return storage_; }
     void* storage_self() const { return storage_self_; }
@@ -70,6 +77,8 @@ private:
     std::string storage_name_;
     std::vector<Sub> online_subs_, offline_subs_, pin_subs_, login_subs_;
     std::unique_ptr<WorkQueue> events_, worker_;
+    KernelServices* services_ = nullptr;
+    HttpRoutes routes_;
     size_t dropped_events_ = 0;
 };
 

@@ -1,3 +1,4 @@
-// The one translation unit that compiles Asio and its SSL support.
+// The one translation unit that compiles Asio, its SSL support and Beast.
 #include <boost/asio/impl/src.hpp>
 #include <boost/asio/ssl/impl/src.hpp>
+#include <boost/beast/src.hpp>

@@ -14,13 +14,16 @@
 
 #include <array>
 #include <chrono>
+#include <unordered_map>
 #include <vector>
 
 #include "codec/frame.hpp"
 #include "codec/protocol.hpp"
+#include "codec/websocket.hpp"
 #include "host/plugin_host.hpp"
 #include "host/storage_client.hpp"
 #include "host/work_queue.hpp"
+#include "net/http_wire.hpp"
 #include "net/tls.hpp"
 #include "platform/platform.hpp"
 
@@ -44,6 +47,8 @@ constexpr size_t kKeepCapacity = 1024;
 // One shared read area per loop: sessions keep only a partial frame.
 constexpr size_t kReadArea = 64 * 1024;
 constexpr size_t kMaxPendingLoads = 1024;
+// A websocket message carries hardware frames: at most one maximal frame.
+constexpr size_t kWsMaxPayload = 65535 + 5;
 
 int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -66,7 +71,14 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 
 class Session;
 
-struct Server::Impl : core::TokenLoader {
+// An HTTP answer handed over from a handler (possibly another thread).
+struct HttpAnswer {
+    unsigned status = 200;
+    std::string content_type, body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct Server::Impl : core::TokenLoader, host::KernelServices {
     ServerOptions opt;
     core::Model& model;
     host::PluginHost& plugins;
@@ -90,6 +102,10 @@ struct Server::Impl : core::TokenLoader {
     int64_t now_wall = wall_ms();
     int64_t now_mono = mono_ms();
     std::vector<core::Device*> dirty_devices;
+    // Requests waiting for a handler's answer, by id (the responder handle a
+    // plugin holds); an answer for an id no longer here is dropped.
+    std::unordered_map<uint64_t, Session*> pending_http;
+    uint64_t next_http_id = 1;
 
     Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
          host::WorkQueue& q)
@@ -116,13 +132,45 @@ struct Server::Impl : core::TokenLoader {
     void close_all();
     void evict(const blynk::Device& gone);
     bool load(std::string token, core::HwConn& conn, std::function<void(bool)> done) override;
+
+    // host::KernelServices
+    bool on_kernel_thread() const override {
+        return const_cast<asio::io_context&>(ioc).get_executor().running_in_this_thread();
+    }
+    bool post(std::function<void()> fn) override {
+        if (stopping) return false;
+        asio::post(ioc, std::move(fn));
+        return true;
+    }
+    void respond(blynk_http_responder* responder, const blynk_http_response& response) override;
+    void resolve_token(std::string token, std::function<void(bool)> done) override;
+    core::Device* device(std::string_view token) override { return model.find_token(token); }
+    bool app_connected(const core::Device&) override { return false; }  // no app sessions yet
+    void pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
+    void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override {
+        router.api_property(d, pin, property, value);
+    }
+    std::string project_json(const core::Device& d) override;
+};
+
+// What a connection speaks, decided by its first bytes (as the legacy server).
+enum class Mode : uint8_t { Sniff, Hardware, Http, WebSocket };
+
+// State that exists only for HTTP and websocket connections.
+struct HttpState {
+    HttpState(size_t header_limit, size_t body_limit) : reader(header_limit, body_limit) {}
+    HttpReader reader;
+    uint64_t awaiting = 0;  // id of the request a handler has not answered yet
+    uint32_t awaiting_since_ms = 0;
+    uint32_t request_start_ms = 0;
+    std::string ws_stream;  // websocket: the hardware byte stream carried by binary frames
 };
 
 // One device connection. Lives on the heap, owned by the server's list; it is
 // deleted only when it is closed and no asynchronous operation still refers to it.
 class Session : public core::HwConn {
 public:
-    explicit Session(Server::Impl& srv) : srv_(srv) {
+    Session(Server::Impl& srv, bool tls) : srv_(srv), tls_(tls) {
         created_ms_ = last_read_ms_ = uint32_t(srv.now_mono);
         next_ = srv.sessions;
         if (next_) next_->prev_ = this;
@@ -142,6 +190,9 @@ public:
         if (closed_) return;
         if (msg_id == 0) msg_id = 1;  // libraries drop the connection on message id 0
         if (body.size() > 0xFFFF) return;
+        // Over a websocket each hardware frame travels as one binary message.
+        if (mode_ == Mode::WebSocket)
+            codec::encode_ws_header(out_, codec::WsOpcode::Binary, codec::kHardwareHeader + body.size());
         size_t at = out_.size();
         out_.resize(at + codec::kHardwareHeader);
         codec::write_hardware_header(&out_[at], command, msg_id, uint16_t(body.size()));
@@ -151,6 +202,7 @@ public:
     void send_status(uint16_t msg_id, uint16_t status) override {
         if (closed_) return;
         if (msg_id == 0) msg_id = 1;
+        if (mode_ == Mode::WebSocket) codec::encode_ws_header(out_, codec::WsOpcode::Binary, codec::kHardwareHeader);
         size_t at = out_.size();
         out_.resize(at + codec::kHardwareHeader);
         codec::write_hardware_header(&out_[at], 0, msg_id, status);
@@ -164,6 +216,7 @@ public:
                           device->id, reason);
         else
             spdlog::debug("{}: connection closed: {}", peer(), reason);
+        if (http_ && http_->awaiting) srv_.pending_http.erase(http_->awaiting);
         srv_.router.on_close(*this);
         shutdown_socket();
         if (prev_)
@@ -195,12 +248,49 @@ public:
     }
     void begin_op() { ++pending_; }
 
-    // The pending login was answered: route what arrived meanwhile.
+    // What waited (a pending login's or request's later bytes) may go on.
     void resume() {
         if (closed_ || partial_.empty()) return;
         std::string held;
         held.swap(partial_);
         process(held.data(), held.size());
+    }
+
+    // A handler's answer to the request this connection waits for.
+    void deliver(const HttpAnswer& a) {
+        if (closed_ || !http_) return;
+        http_->awaiting = 0;
+        respond(a.status, a.content_type, a.body, a.headers, keep_alive_);
+        if (!closed_) resume();
+    }
+
+    // Periodic checks (one sweep for every connection; no timer per connection).
+    void check_timeouts(uint32_t now) {
+        const ServerOptions& o = srv_.opt;
+        if (mode_ == Mode::Http) {
+            if (http_->awaiting && now - http_->awaiting_since_ms > o.http_request_timeout_s * 1000) {
+                srv_.pending_http.erase(http_->awaiting);
+                spdlog::warn("{}: a handler did not answer within {} s", peer(), o.http_request_timeout_s);
+                keep_alive_ = false;
+                deliver({504, "text/plain;charset=utf-8", "The request took too long.", {}});
+            } else if (!http_->awaiting && http_->reader.in_progress() &&
+                       now - http_->request_start_ms > o.http_header_timeout_s * 1000) {
+                spdlog::info("{}: request not complete within {} s; closing", peer(), o.http_header_timeout_s);
+                respond(408, "text/plain;charset=utf-8", "Request timeout.", {}, false);
+            } else if (!http_->awaiting && now - last_read_ms_ > o.http_idle_timeout_s * 1000) {
+                close("idle HTTP connection");
+            }
+            return;
+        }
+        if (!device) {
+            if (!login_pending && now - created_ms_ > o.login_timeout_s * 1000) {
+                spdlog::info("{}: no login within {} s; closing", peer(), o.login_timeout_s);
+                close("login timeout");
+            }
+        } else if (idle_timeout_ms && now - last_read_ms_ > idle_timeout_ms) {
+            spdlog::info("{}: nothing received for {} ms; closing", peer(), idle_timeout_ms);
+            close("idle timeout");
+        }
     }
 
     Session* next_ = nullptr;
@@ -214,13 +304,13 @@ protected:
 
     void queued() {
         if (out_.size() > kMaxPendingOutput) {
-            reject("the device does not read (" + std::to_string(out_.size()) + " bytes pending)");
+            reject("the peer does not read (" + std::to_string(out_.size()) + " bytes pending)");
             return;
         }
         srv_.mark_dirty(this);
     }
 
-    // Routes every complete frame in `data`; keeps a trailing partial frame.
+    // Consumes every complete unit (frame, request) in `data`; keeps the rest.
     void process(const char* data, size_t n) {
         last_read_ms_ = uint32_t(srv_.now_mono);
         std::string_view in;
@@ -232,27 +322,15 @@ protected:
             in = std::string_view(data, n);
         }
         size_t off = 0;
-        // While a login waits for storage, later frames wait for its answer.
-        while (!closed_ && !login_pending) {
-            codec::Frame f;
-            size_t used = 0;
-            auto r = codec::parse_hardware(in.substr(off), srv_.opt.max_body, f, used);
-            if (r == codec::Parse::NeedMore) break;
-            if (r == codec::Parse::TooLarge) {
-                reject("frame of " + std::to_string(f.length) + " bytes (command " + std::to_string(f.command) +
-                       ") exceeds the limit of " + std::to_string(srv_.opt.max_body) + " bytes");
-                return;
-            }
-            if (f.command >= codec::kLastCommandIndex) {
-                reject("unknown command " + std::to_string(f.command));
-                return;
-            }
-            srv_.router.on_frame(*this, f);
-            off += used;
+        for (;;) {
+            Mode before = mode_;
+            off += consume(in.substr(off));
+            if (closed_) return;
+            if (mode_ == before || off >= in.size()) break;  // a switch goes on with the rest
         }
-        if (closed_) return;
-        if (login_pending && in.size() - off > srv_.opt.max_body + codec::kHardwareHeader) {
-            reject(std::to_string(in.size() - off) + " bytes sent before its login was answered");
+        size_t held = in.size() - off;
+        if (held > hold_limit()) {
+            reject(std::to_string(held) + " bytes sent before the previous message was answered");
             return;
         }
         if (from_partial) {
@@ -263,23 +341,165 @@ protected:
         }
     }
 
+    size_t hold_limit() const {
+        switch (mode_) {
+            case Mode::Http:
+                return srv_.opt.http_max_body + srv_.opt.http_header_limit;
+            case Mode::WebSocket:
+                return kWsMaxPayload + 14;
+            default:
+                return srv_.opt.max_body + codec::kHardwareHeader;
+        }
+    }
+
+    size_t consume(std::string_view in) {
+        switch (mode_) {
+            case Mode::Sniff:
+                return sniff(in);
+            case Mode::Hardware:
+                return consume_hardware(in);
+            case Mode::Http:
+                return consume_http(in);
+            case Mode::WebSocket:
+                return consume_ws(in);
+        }
+        return 0;
+    }
+
+    size_t sniff(std::string_view in) {
+        bool need_more = false;
+        if (looks_like_http(in, need_more)) {
+            mode_ = Mode::Http;
+            http_ = std::make_unique<HttpState>(srv_.opt.http_header_limit, srv_.opt.http_max_body);
+            http_->request_start_ms = uint32_t(srv_.now_mono);
+        } else if (!need_more) {
+            // The legacy rule: anything else is the Blynk hardware protocol
+            // (the app protocol will be told apart here on the TLS port).
+            mode_ = Mode::Hardware;
+        }
+        return 0;
+    }
+
+    size_t consume_hardware(std::string_view in) {
+        size_t off = 0;
+        // While a login waits for storage, later frames wait for its answer.
+        while (!closed_ && !login_pending) {
+            codec::Frame f;
+            size_t used = 0;
+            auto r = codec::parse_hardware(in.substr(off), srv_.opt.max_body, f, used);
+            if (r == codec::Parse::NeedMore) break;
+            if (r == codec::Parse::TooLarge) {
+                reject("frame of " + std::to_string(f.length) + " bytes (command " + std::to_string(f.command) +
+                       ") exceeds the limit of " + std::to_string(srv_.opt.max_body) + " bytes");
+                return off;
+            }
+            if (f.command >= codec::kLastCommandIndex) {
+                reject("unknown command " + std::to_string(f.command));
+                return off;
+            }
+            srv_.router.on_frame(*this, f);
+            off += used;
+        }
+        return off;
+    }
+
+    size_t consume_http(std::string_view in) {
+        size_t off = 0;
+        while (!closed_ && mode_ == Mode::Http && !http_->awaiting && !close_after_flush_ && off < in.size()) {
+            if (!http_->reader.in_progress()) http_->request_start_ms = uint32_t(srv_.now_mono);
+            HttpReader::State st;
+            unsigned status = 0;
+            std::string reason;
+            off += http_->reader.feed(in.substr(off), st, status, reason);
+            if (st == HttpReader::State::NeedMore) break;
+            if (st == HttpReader::State::Error) {
+                spdlog::info("{}: HTTP {}: {}", peer(), status, reason);
+                respond(status, "text/plain;charset=utf-8", reason, {}, false);
+                return in.size();
+            }
+            dispatch();
+            if (mode_ == Mode::Http && http_) http_->reader.next();
+        }
+        return off;
+    }
+
+    void dispatch();  // defined after Server::Impl's HTTP parts
+
+    void respond(unsigned status, std::string_view type, std::string_view body,
+                 const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive) {
+        out_ += http_response(status, type, body, headers, keep_alive);
+        if (!keep_alive) close_after_flush_ = true;
+        queued();
+    }
+
+    size_t consume_ws(std::string_view in) {
+        size_t off = 0;
+        while (!closed_ && !close_after_flush_) {
+            codec::WsFrame f;
+            size_t used = 0;
+            auto r = codec::parse_ws(in.substr(off), kWsMaxPayload, f, used);
+            if (r == codec::WsParse::NeedMore) break;
+            if (r != codec::WsParse::Ok || !f.masked) {
+                reject(r == codec::WsParse::TooLarge ? "websocket message too large" : "malformed websocket frame");
+                return off;
+            }
+            off += used;
+            switch (codec::WsOpcode(f.opcode)) {
+                case codec::WsOpcode::Binary:
+                case codec::WsOpcode::Continuation: {
+                    std::string& stream = http_->ws_stream;
+                    codec::append_unmasked(f, stream);
+                    size_t done = consume_hardware(stream);
+                    if (closed_) return off;
+                    stream.erase(0, done);
+                    if (stream.size() > hold_limit()) {
+                        reject("websocket stream holds an oversize frame");
+                        return off;
+                    }
+                    break;
+                }
+                case codec::WsOpcode::Ping: {
+                    std::string payload;
+                    codec::append_unmasked(f, payload);
+                    codec::encode_ws(out_, codec::WsOpcode::Pong, payload);
+                    queued();
+                    break;
+                }
+                case codec::WsOpcode::Close:
+                    codec::encode_ws(out_, codec::WsOpcode::Close, {});
+                    close_after_flush_ = true;
+                    queued();
+                    return in.size();
+                default:
+                    break;  // text frames and pongs mean nothing here
+            }
+        }
+        return off;
+    }
+
     void drained() {
         if (out_.capacity() > kKeepCapacity) std::string().swap(out_);
+        if (close_after_flush_) close("answered; closing as asked");
     }
 
     Server::Impl& srv_;
+    std::unique_ptr<HttpState> http_;
     std::string partial_;
     std::string out_;
     uint32_t pending_ = 0;
+    bool tls_ = false;
+    Mode mode_ = Mode::Sniff;
     bool closed_ = false;
     bool writing_ = false;
+    bool keep_alive_ = true;
+    bool close_after_flush_ = false;
 };
 
 // Plain TCP: wait for readability, read into the loop's shared area, write
 // without waiting when the socket accepts it.
 class PlainSession final : public Session {
 public:
-    PlainSession(Server::Impl& srv, socket_t sock) : Session(srv), sock_(std::move(sock)) {}
+    PlainSession(Server::Impl& srv, socket_t sock) : Session(srv, false), sock_(std::move(sock)) {}
 
     void start() override {
         error_code ec;
@@ -364,7 +584,7 @@ private:
 // connection.
 class TlsSession final : public Session {
 public:
-    TlsSession(Server::Impl& srv, socket_t sock) : Session(srv), sock_(std::move(sock)) {}
+    TlsSession(Server::Impl& srv, socket_t sock) : Session(srv, true), sock_(std::move(sock)) {}
     ~TlsSession() override {
         if (ssl_) SSL_free(ssl_);
     }
@@ -532,6 +752,192 @@ private:
     bool write_waits_read_ = false;
 };
 
+// ------------------------------------------------------------------ http
+
+namespace {
+
+std::string json_escape(std::string_view in) {
+    std::string out;
+    for (unsigned char c : in) {
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (c < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out.push_back(char(c));
+                }
+        }
+    }
+    return out;
+}
+
+blynk_str bs(std::string_view s) {
+    return blynk_str{s.data(), s.size()};
+}
+
+}  // namespace
+
+void Session::dispatch() {
+    HttpReader& r = http_->reader;
+    keep_alive_ = r.keep_alive();
+    std::string_view target = r.target();
+    size_t q = target.find('?');
+    std::string_view raw_path = target.substr(0, q);
+    std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+    if (r.websocket_upgrade()) {
+        // The legacy server meant every /websocket* path for hardware (and
+        // served only /websockets); both work here.
+        std::string_view key = r.header("Sec-WebSocket-Key");
+        if (r.method() != "GET" || raw_path.rfind("/websocket", 0) != 0) {
+            respond(404, {}, {}, {}, false);
+        } else if (key.empty() || r.header("Sec-WebSocket-Version") != "13") {
+            respond(400, "text/plain;charset=utf-8", "A websocket handshake needs Sec-WebSocket-Key and version 13.",
+                    {}, false);
+        } else {
+            out_ += websocket_accept(key);
+            queued();
+            mode_ = Mode::WebSocket;
+            created_ms_ = uint32_t(srv_.now_mono);  // the login timeout starts now
+        }
+        return;
+    }
+    std::string path;
+    if (!host::percent_decode(raw_path, path, false) || path.empty() || path[0] != '/') {
+        respond(400, "text/plain;charset=utf-8", "Malformed request path.", {}, keep_alive_);
+        return;
+    }
+    host::HttpRoutes::Match m;
+    if (!srv_.plugins.routes().match(r.method(), raw_path, m)) {
+        respond(404, {}, {}, {}, keep_alive_);
+        return;
+    }
+    auto fields = r.headers();
+    std::vector<blynk_http_header> headers;
+    headers.reserve(fields.size());
+    for (auto& [k, v] : fields)
+        headers.push_back({bs(k), bs(v)});
+    std::vector<blynk_str> params;
+    for (auto& p : m.params)
+        params.push_back(bs(p));
+    std::string who = peer();
+    blynk_http_request req{};
+    req.size = sizeof req;
+    req.method = bs(r.method());
+    req.path = bs(path);
+    req.query = bs(query);
+    req.headers = headers.data();
+    req.header_count = headers.size();
+    req.body = bs(r.body());
+    req.params = params.data();
+    req.param_count = params.size();
+    req.peer = bs(who);
+    req.tls = tls_ ? 1 : 0;
+    uint64_t id = srv_.next_http_id++;
+    srv_.pending_http[id] = this;
+    http_->awaiting = id;
+    http_->awaiting_since_ms = uint32_t(srv_.now_mono);
+    try {
+        (*m.fn)(req, reinterpret_cast<blynk_http_responder*>(uintptr_t(id)));
+    } catch (const std::exception& e) {
+        spdlog::error("{}: HTTP handler for {} failed: {}", who, path, e.what());
+        srv_.pending_http.erase(id);
+        http_->awaiting = 0;
+        respond(500, "text/plain;charset=utf-8", "Internal error.", {}, keep_alive_);
+    }
+}
+
+void Server::Impl::respond(blynk_http_responder* responder, const blynk_http_response& res) {
+    auto str = [](blynk_str s) { return s.data ? std::string(s.data, s.size) : std::string(); };
+    HttpAnswer a;
+    a.status = res.status >= 100 && res.status <= 999 ? res.status : 500;
+    a.content_type = str(res.content_type);
+    a.body = str(res.body);
+    for (size_t i = 0; res.headers && i < res.header_count; ++i) {
+        std::string k = str(res.headers[i].name), v = str(res.headers[i].value);
+        // Framing and CR/LF stay the kernel's: no header may smuggle another.
+        if (k.find_first_of("\r\n:") != std::string::npos || v.find_first_of("\r\n") != std::string::npos) continue;
+        a.headers.emplace_back(std::move(k), std::move(v));
+    }
+    uint64_t id = uint64_t(reinterpret_cast<uintptr_t>(responder));
+    asio::post(ioc, [this, id, a = std::move(a)] {
+        auto it = pending_http.find(id);
+        if (it == pending_http.end()) return;  // answered already, timed out, or the client left
+        Session* s = it->second;
+        pending_http.erase(it);
+        s->deliver(a);
+    });
+}
+
+void Server::Impl::resolve_token(std::string token, std::function<void(bool)> done) {
+    if (model.find_token(token)) return done(true);
+    if (token.size() != 32 || pending_loads >= kMaxPendingLoads) return done(false);
+    auto data = std::make_shared<core::LoadedData>();
+    auto* st = &storage;
+    bool queued = storage_queue.post([this, st, token, data, done] {
+        try {
+            st->load_by_token(token, *data);
+        } catch (const std::exception& e) {
+            spdlog::error("storage: token lookup failed: {}", e.what());
+        }
+        asio::post(ioc, [this, token, data, done] {
+            --pending_loads;
+            model.merge(std::move(*data));
+            done(model.find_token(token) != nullptr);
+        });
+    });
+    if (!queued) return done(false);
+    ++pending_loads;
+}
+
+void Server::Impl::pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) {
+    std::string body;
+    body.push_back(type);
+    body += 'w';
+    body.push_back('\0');
+    body += std::to_string(pin);
+    body.push_back('\0');
+    body.append(value.data(), value.size());
+    router.api_write(d, body);
+}
+
+std::string Server::Impl::project_json(const core::Device& d) {
+    const core::Dashboard* dash = nullptr;
+    for (auto& db : d.user->dashboards)
+        if (db.id == d.dash_id) dash = &db;
+    std::string j = "{\"id\":" + std::to_string(d.dash_id) + ",\"name\":\"" +
+                    json_escape(dash ? dash->name : "My Dashboard") +
+                    "\",\"createdAt\":" + std::to_string(dash ? dash->created_ms : 0) +
+                    ",\"isActive\":" + ((!dash || dash->active) ? "true" : "false") + ",\"widgets\":[],\"devices\":[";
+    bool first = true;
+    for (auto& other : d.user->devices) {
+        if (other->dash_id != d.dash_id || other->removed) continue;
+        if (!first) j += ",";
+        first = false;
+        j += "{\"id\":" + std::to_string(other->id) + ",\"name\":\"" + json_escape(other->name) + "\"";
+        if (!other->board_type.empty()) j += ",\"boardType\":\"" + json_escape(other->board_type) + "\"";
+        j += "}";
+    }
+    j += "]}";
+    return j;
+}
+
 // ------------------------------------------------------------------ server
 
 void Server::Impl::mark_dirty(Session* s) {
@@ -618,21 +1024,13 @@ void Server::Impl::schedule_sweep() {
     });
 }
 
-// Idle and login timeouts by one periodic walk: no timer per connection.
+// Idle, login and HTTP timeouts by one periodic walk: no timer per connection.
 void Server::Impl::sweep() {
     tick_clock();
-    int64_t login_limit = int64_t(opt.login_timeout_s) * 1000;
+    uint32_t now = uint32_t(now_mono);
     for (Session* s = sessions; s;) {
         Session* next = s->next_;
-        if (!s->device) {
-            if (!s->login_pending && int64_t(uint32_t(now_mono) - s->created_ms_) > login_limit) {
-                spdlog::info("{}: no login within {} s; closing", s->peer(), opt.login_timeout_s);
-                s->close("login timeout");
-            }
-        } else if (s->idle_timeout_ms && uint32_t(now_mono) - s->last_read_ms_ > s->idle_timeout_ms) {
-            spdlog::info("{}: nothing received for {} ms; closing", s->peer(), s->idle_timeout_ms);
-            s->close("idle timeout");
-        }
+        s->check_timeouts(now);
         s = next;
     }
 }
@@ -790,9 +1188,13 @@ void Server::Impl::close_all() {
 
 Server::Server(ServerOptions options, core::Model& model, core::RouterSettings router, host::PluginHost& plugins,
                host::StorageClient& storage, host::WorkQueue& storage_queue)
-    : impl_(std::make_unique<Impl>(std::move(options), model, router, plugins, storage, storage_queue)) {}
+    : impl_(std::make_unique<Impl>(std::move(options), model, router, plugins, storage, storage_queue)) {
+    plugins.set_services(impl_.get());
+}
 
-Server::~Server() = default;
+Server::~Server() {
+    impl_->plugins.set_services(nullptr);
+}
 
 void Server::listen() {
     auto& s = *impl_;

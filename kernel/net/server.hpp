@@ -25,6 +25,12 @@ struct ServerOptions {
     uint32_t pin_flush_interval_ms = 1000;
     std::string tls_cert, tls_key, tls_min_version = "1.2";
     std::string data_dir, host;
+    // HTTP on the same ports (the legacy web.request.max.size is http_max_body).
+    uint32_t http_max_body = 524288;
+    uint32_t http_header_limit = 8192;
+    uint32_t http_header_timeout_s = 10;
+    uint32_t http_idle_timeout_s = 60;
+    uint32_t http_request_timeout_s = 30;
 };
 
 class Server {

@@ -1,0 +1,55 @@
+// The HTTP routes served on the device ports: method + path pattern, from
+// plugins (through the SDK) and from the kernel itself. Two owners claiming
+// the same method and pattern shape is an error at load.
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <blynk/plugin.h>
+
+namespace blynk::host {
+
+// Handles one request on the kernel thread; answers through the responder
+// (now or later, from any thread).
+using RouteFn = std::function<void(const blynk_http_request& request, blynk_http_responder* responder)>;
+
+struct RouteConflict : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class HttpRoutes {
+public:
+    // Throws RouteConflict (naming both owners) or std::invalid_argument for a bad pattern.
+    void add(std::string method, std::string_view pattern, std::string owner, RouteFn fn);
+
+    struct Match {
+        const RouteFn* fn = nullptr;
+        std::vector<std::string> params;  // decoded {name} segments
+        bool path_known = false;          // some route has this path with another method
+    };
+    // Finds the most specific route for a raw (still percent-encoded) path.
+    bool match(std::string_view method, std::string_view raw_path, Match& out) const;
+    size_t size() const { return routes_.size(); }
+
+private:
+    struct Segment {
+        bool param;
+        std::string text;  // literal text, or the parameter's name
+    };
+    struct Route {
+        std::string method, pattern, owner;
+        std::vector<Segment> segments;
+        size_t literals;
+        RouteFn fn;
+    };
+    std::vector<Route> routes_;
+};
+
+// Percent-decodes a path segment or query component; false for a malformed escape.
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space);
+
+}  // namespace blynk::host

@@ -1,0 +1,33 @@
+// What the kernel offers plugins through the host table (SDK 1.1): the
+// device model and HTTP answers. Implemented by the server; every function
+// but post() and respond() runs on the kernel thread only.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <blynk/plugin.h>
+
+namespace blynk::core {
+struct Device;
+}
+
+namespace blynk::host {
+
+class KernelServices {
+public:
+    virtual ~KernelServices() = default;
+    virtual bool on_kernel_thread() const = 0;
+    virtual bool post(std::function<void()> fn) = 0;
+    virtual void respond(blynk_http_responder* responder, const blynk_http_response& response) = 0;
+    virtual void resolve_token(std::string token, std::function<void(bool)> done) = 0;
+    virtual core::Device* device(std::string_view token) = 0;
+    virtual bool app_connected(const core::Device& d) = 0;
+    // `<t>w\0pin\0value`: stored, forwarded with message id 111.
+    virtual void pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) = 0;
+    virtual void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) = 0;
+    virtual std::string project_json(const core::Device& d) = 0;
+};
+
+}  // namespace blynk::host
