@@ -126,8 +126,7 @@ describe('plugins the server refuses to start with', () => {
     const line = output.split('\n').find((l) => l.includes('built for plugin ABI'));
     assert.ok(line, `no "built for plugin ABI" message:\n${output}`);
     assert.ok(line.includes(so), `the message names the file ${so}: ${line}`);
-    // The test plugin answers major + 1 with the SDK's own minor.
-    assert.match(line, /built for plugin ABI 2\.(\d+), but this server speaks ABI 1\.\1\b/);
+    assert.match(line, /built for plugin ABI 2\.\d+, but this server speaks ABI 1\.\d+\b/);
     assert.match(line, /rebuild the plugin against this server's SDK/);
     assert.match(line, /\berror\b/);
   });
