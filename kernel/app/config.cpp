@@ -129,8 +129,8 @@ Config load_config(const std::string& path) {
 
     for (auto& [k, v] : root) {
         (void)v;
-        static const std::set<std::string> sections{"server",  "tls",   "hardware", "storage",
-                                                    "logging", "admin", "plugins"};
+        static const std::set<std::string> sections{"server",  "tls",     "hardware", "http",
+                                                    "storage", "logging", "admin",    "plugins"};
         if (!sections.count(std::string(k.str())))
             r.fail(std::string(k.str()),
                    "unknown section; known: admin, hardware, http, logging, plugins, server, storage, tls");
@@ -163,7 +163,9 @@ Config load_config(const std::string& path) {
     r.num(hw, "hardware", "max_bridges", c.max_bridges, 0, 10000);
 
     auto* http = r.table("http");
-    r.only(http, "http", {"max_body", "header_limit", "header_timeout", "idle_timeout", "request_timeout"});
+    r.only(http, "http",
+           {"max_body", "header_limit", "header_timeout", "idle_timeout", "request_timeout", "static_dir"});
+    r.str(http, "http", "static_dir", c.http_static_dir);
     r.num(http, "http", "max_body", c.http_max_body, 1024, 1 << 30);
     r.num(http, "http", "header_limit", c.http_header_limit, 1024, 1 << 20);
     r.num(http, "http", "header_timeout", c.http_header_timeout, 1, 3600);

@@ -42,6 +42,7 @@ struct Config {
     uint32_t http_header_timeout = 10;
     uint32_t http_idle_timeout = 60;
     uint32_t http_request_timeout = 30;
+    std::string http_static_dir;  // "" = the static/ folder beside the binary, if any
 
     std::string log_level = "info";
     std::string log_folder = "./logs";

@@ -344,6 +344,8 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
     opt.http_header_timeout_s = cfg.http_header_timeout;
     opt.http_idle_timeout_s = cfg.http_idle_timeout;
     opt.http_request_timeout_s = cfg.http_request_timeout;
+    opt.static_dir =
+        cfg.http_static_dir.empty() ? (fs::path(platform::executable_dir()) / "static").string() : cfg.http_static_dir;
     core::RouterSettings rs;
     rs.message_quota = cfg.message_quota;
     rs.idle_timeout_s = cfg.idle_timeout;

@@ -24,6 +24,7 @@
 #include "host/storage_client.hpp"
 #include "host/work_queue.hpp"
 #include "net/http_wire.hpp"
+#include "net/static_files.hpp"
 #include "net/tls.hpp"
 #include "platform/platform.hpp"
 
@@ -821,6 +822,19 @@ void Session::dispatch() {
     std::string path;
     if (!host::percent_decode(raw_path, path, false) || path.empty() || path[0] != '/') {
         respond(400, "text/plain;charset=utf-8", "Malformed request path.", {}, keep_alive_);
+        return;
+    }
+    if ((r.method() == "GET" || r.method() == "HEAD") &&
+        (raw_path.rfind("/static/", 0) == 0 || raw_path == "/favicon.ico")) {
+        StaticFile f =
+            serve_static(srv_.opt.static_dir, raw_path == "/favicon.ico" ? "/static/favicon.ico" : raw_path, 16u << 20);
+        if (f.status != 200) {
+            respond(404, {}, {}, {}, keep_alive_);
+        } else {
+            std::string type = f.content_type;
+            respond(200, type, r.method() == "HEAD" ? std::string() : std::move(f.body),
+                    {{"Cache-Control", "max-age=60"}}, keep_alive_);
+        }
         return;
     }
     host::HttpRoutes::Match m;

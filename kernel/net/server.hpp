@@ -31,6 +31,7 @@ struct ServerOptions {
     uint32_t http_header_timeout_s = 10;
     uint32_t http_idle_timeout_s = 60;
     uint32_t http_request_timeout_s = 30;
+    std::string static_dir;  // served under /static/; "" = none
 };
 
 class Server {
