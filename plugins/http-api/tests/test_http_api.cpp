@@ -1,0 +1,863 @@
+// Unit tests of the http-api plugin. The built module is loaded the way the
+// kernel loads it (Boost.DLL, then blynk_plugin_entry with a host table) and
+// its routes are called through the C tables of plugin.h, with a fake kernel:
+// tokens, devices and pins in maps, token lookups answered at once or later,
+// a worker pool the test drains by hand.
+//
+// Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
+#include <blynk/plugin.hpp>  // for slice/view only
+
+#include <gtest/gtest.h>
+#include <boost/dll/shared_library.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#if HTTP_API_QR_BUILT
+#include <qrencode.h>
+#include <zlib.h>
+#endif
+
+#ifndef HTTP_API_MODULE
+#error "HTTP_API_MODULE must name the built module"
+#endif
+
+namespace fs = std::filesystem;
+using namespace std::string_literals;
+
+namespace {
+
+// ------------------------------------------------------------- fake kernel
+
+struct Answer {
+    int status = -1;
+    std::string content_type, body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    int count = 0;  // how many times the request was answered
+};
+
+struct Write {
+    std::string token;
+    char type;
+    int pin;
+    std::string value;
+};
+struct PropertyWrite {
+    std::string token;
+    int pin;
+    std::string property, value;
+};
+
+struct FakeDevice {
+    uint32_t online = 0;
+    bool dash_active = true, app_connected = false;
+    std::map<std::pair<char, int>, std::string> pins;
+};
+
+struct Kernel {
+    std::map<std::string, FakeDevice> devices;  // by token
+    bool defer_resolve = false;
+    bool refuse_pool = false;
+    bool fail_property = false;
+    std::vector<std::function<void()>> pending_resolves, pool;
+    std::vector<std::string> resolve_calls;
+    std::vector<Write> writes;
+    std::vector<PropertyWrite> properties;
+    std::string project = R"({"id":1,"name":"My Dashboard","widgets":[]})";
+    void reset() {
+        devices.clear();
+        defer_resolve = refuse_pool = fail_property = false;
+        pending_resolves.clear();
+        pool.clear();
+        resolve_calls.clear();
+        writes.clear();
+        properties.clear();
+    }
+    void run_resolves() {
+        auto p = std::move(pending_resolves);
+        pending_resolves.clear();
+        for (auto& f : p)
+            f();
+    }
+    void run_pool() {
+        while (!pool.empty()) {
+            auto p = std::move(pool);
+            pool.clear();
+            for (auto& f : p)
+                f();
+        }
+    }
+};
+
+Kernel K;
+
+std::string s(blynk_str x) {
+    return std::string(blynk::view(x));
+}
+
+void host_log(void*, int, blynk_str) {}
+
+int host_submit(void*, void (*fn)(void*), void* arg) {
+    if (K.refuse_pool) return BLYNK_ERROR;
+    K.pool.push_back([fn, arg] { fn(arg); });
+    return BLYNK_OK;
+}
+
+void host_respond(void*, blynk_http_responder* r, const blynk_http_response* res) {
+    auto* a = reinterpret_cast<Answer*>(r);
+    ++a->count;
+    if (a->count > 1) return;
+    a->status = int(res->status);
+    a->content_type = s(res->content_type);
+    a->body = s(res->body);
+    for (size_t i = 0; i < res->header_count; ++i)
+        a->headers.emplace_back(s(res->headers[i].name), s(res->headers[i].value));
+}
+
+int host_post(void*, void (*fn)(void*), void* arg) {
+    fn(arg);
+    return BLYNK_OK;
+}
+
+void host_resolve(void*, blynk_str token, void (*done)(void*, int), void* arg) {
+    std::string t = s(token);
+    K.resolve_calls.push_back(t);
+    auto finish = [t, done, arg] { done(arg, K.devices.count(t) ? BLYNK_OK : BLYNK_NOT_FOUND); };
+    if (K.defer_resolve)
+        K.pending_resolves.push_back(finish);
+    else
+        finish();
+}
+
+std::string g_email = "me@example.com", g_name = "esp32", g_board = "ESP32";
+
+int host_device_info(void*, blynk_str token, blynk_device_info* out) {
+    auto it = K.devices.find(s(token));
+    if (it == K.devices.end()) return BLYNK_NOT_FOUND;
+    uint32_t size = out->size;
+    std::memset(out, 0, sizeof *out);
+    out->size = size;
+    out->email = blynk::slice(g_email);
+    out->dash_id = 1;
+    out->device_id = 0;
+    out->name = blynk::slice(g_name);
+    out->board_type = blynk::slice(g_board);
+    out->online_connections = it->second.online;
+    out->dash_active = it->second.dash_active;
+    out->app_connected = it->second.app_connected;
+    return BLYNK_OK;
+}
+
+int host_pin_read(void*, blynk_str token, char type, uint8_t pin, blynk_str* value) {
+    auto it = K.devices.find(s(token));
+    if (it == K.devices.end()) return BLYNK_NOT_FOUND;
+    auto p = it->second.pins.find({type, pin});
+    if (p == it->second.pins.end()) return BLYNK_NOT_FOUND;
+    *value = blynk::slice(p->second);
+    return BLYNK_OK;
+}
+
+int host_pin_write(void*, blynk_str token, char type, uint8_t pin, blynk_str value) {
+    auto it = K.devices.find(s(token));
+    if (it == K.devices.end()) return BLYNK_NOT_FOUND;
+    it->second.pins[{type, pin}] = s(value);
+    K.writes.push_back({s(token), type, pin, s(value)});
+    return BLYNK_OK;
+}
+
+int host_pin_property(void*, blynk_str token, uint8_t pin, blynk_str property, blynk_str value) {
+    if (!K.devices.count(s(token)) || K.fail_property) return BLYNK_ERROR;
+    K.properties.push_back({s(token), pin, s(property), s(value)});
+    return BLYNK_OK;
+}
+
+int host_project_json(void*, blynk_str token, blynk_str* json) {
+    if (!K.devices.count(s(token))) return BLYNK_NOT_FOUND;
+    *json = blynk::slice(K.project);
+    return BLYNK_OK;
+}
+
+struct Module {
+    fs::path tmp;
+    std::string data_dir;
+    blynk_host_v1 host{};
+    boost::dll::shared_library lib;
+    const blynk_plugin_v1* plugin = nullptr;
+};
+
+Module& mod() {
+    static Module* m = [] {
+        auto* mm = new Module;
+        std::string tmpl = (fs::temp_directory_path() / "http-api-test-XXXXXX").string();
+        if (!mkdtemp(tmpl.data())) std::abort();
+        mm->tmp = tmpl;
+        mm->data_dir = (mm->tmp / "data").string();
+        blynk_host_v1& h = mm->host;
+        h.size = sizeof h;
+        h.abi_major = BLYNK_ABI_MAJOR;
+        h.abi_minor = BLYNK_ABI_MINOR;
+        h.log = host_log;
+        h.server_version = blynk::slice("test");
+        h.data_dir = blynk::slice(mm->data_dir);
+        h.submit_work = host_submit;
+        h.http_respond = host_respond;
+        h.post_kernel = host_post;
+        h.resolve_token = host_resolve;
+        h.device_info = host_device_info;
+        h.pin_read = host_pin_read;
+        h.pin_write = host_pin_write;
+        h.pin_property = host_pin_property;
+        h.project_json = host_project_json;
+        mm->lib.load(boost::dll::fs::path(HTTP_API_MODULE));
+        auto entry = mm->lib.get<const blynk_plugin_v1*(const blynk_host_v1*)>(BLYNK_PLUGIN_ENTRY_NAME);
+        mm->plugin = entry(&mm->host);
+        return mm;
+    }();
+    return *m;
+}
+
+const blynk_plugin_v1* P() {
+    return mod().plugin;
+}
+
+struct Setting {
+    std::string key, value;
+    uint32_t type;
+};
+
+std::pair<int, std::string> init_with(const std::vector<Setting>& settings) {
+    std::vector<blynk_setting> c;
+    for (auto& x : settings)
+        c.push_back({blynk::slice(x.key), blynk::slice(x.value), x.type});
+    blynk_error err{};
+    int rc = P()->init(P()->self, c.data(), c.size(), &err);
+    return {rc, err.message};
+}
+
+struct Request {
+    std::string method = "GET";
+    std::string path;  // "/TOKEN/get/v1?x=y": split into path and query
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    bool tls = false;
+};
+
+// Matches path against the plugin's patterns, as the kernel does, and calls the handler.
+// Returns nullptr for an unmatched request.
+std::unique_ptr<Answer> call(Request rq) {
+    auto out = std::make_unique<Answer>();
+    std::string query;
+    size_t qm = rq.path.find('?');
+    if (qm != std::string::npos) {
+        query = rq.path.substr(qm + 1);
+        rq.path.resize(qm);
+    }
+    auto split = [](const std::string& p) {
+        std::vector<std::string> parts;
+        size_t i = 1;
+        while (i <= p.size()) {
+            size_t j = p.find('/', i);
+            if (j == std::string::npos) j = p.size();
+            parts.push_back(p.substr(i, j - i));
+            i = j + 1;
+        }
+        return parts;
+    };
+    std::vector<std::string> segs = split(rq.path);
+    const blynk_http_v1* http = P()->http;
+    for (size_t r = 0; r < http->route_count; ++r) {
+        const blynk_http_route& route = http->routes[r];
+        if (s(route.method) != rq.method) continue;
+        std::vector<std::string> pat = split(s(route.pattern));
+        if (pat.size() != segs.size()) continue;
+        std::vector<std::string> params;
+        bool ok = true;
+        for (size_t k = 0; k < pat.size() && ok; ++k) {
+            if (!pat[k].empty() && pat[k].front() == '{') {
+                if (segs[k].empty()) ok = false;
+                params.push_back(blynk::url_decode(segs[k], false));
+            } else {
+                ok = pat[k] == segs[k];
+            }
+        }
+        if (!ok) continue;
+        // Everything the request points at lives in these locals and dies with this call.
+        std::vector<blynk_str> cparams;
+        for (auto& x : params)
+            cparams.push_back(blynk::slice(x));
+        std::vector<blynk_http_header> ch;
+        for (auto& h : rq.headers)
+            ch.push_back({blynk::slice(h.first), blynk::slice(h.second)});
+        std::string peer = "127.0.0.1:5555";
+        blynk_http_request req{};
+        req.size = sizeof req;
+        req.method = blynk::slice(rq.method);
+        req.path = blynk::slice(rq.path);
+        req.query = blynk::slice(query);
+        req.headers = ch.data();
+        req.header_count = ch.size();
+        req.body = blynk::slice(rq.body);
+        req.params = cparams.data();
+        req.param_count = cparams.size();
+        req.peer = blynk::slice(peer);
+        req.tls = rq.tls;
+        route.handler(P()->self, route.route_data, &req, reinterpret_cast<blynk_http_responder*>(out.get()));
+        // Scribble over the request's memory: an asynchronous answer must not read it.
+        for (auto& x : params)
+            std::fill(x.begin(), x.end(), '#');
+        std::fill(query.begin(), query.end(), '#');
+        std::fill(rq.body.begin(), rq.body.end(), '#');
+        return out;
+    }
+    return nullptr;
+}
+
+std::unique_ptr<Answer> get(const std::string& path) {
+    return call({"GET", path, {}, "", false});
+}
+std::unique_ptr<Answer> json_call(const std::string& method, const std::string& path, const std::string& body,
+                                  const std::string& ctype = "application/json") {
+    Request r{method, path, {}, body, false};
+    if (!ctype.empty()) r.headers.emplace_back("Content-Type", ctype);
+    return call(r);
+}
+
+const std::string T1 = "AbCdEfGhIjKlMnOpQrStUvWxYz012-_9";  // 32 chars
+const std::string T2 = "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz";
+const std::string UNKNOWN = "00000000000000000000000000000000";
+
+const char* kText = "text/plain;charset=utf-8";
+const char* kJson = "application/json;charset=utf-8";
+
+class HttpApi : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_NE(P(), nullptr);
+        K.reset();
+        K.devices[T1] = FakeDevice{};
+        K.devices[T2] = FakeDevice{};
+        ASSERT_EQ(init_with({}).first, BLYNK_OK);
+    }
+};
+
+#define EXPECT_ANSWER(a, st, ctype, text)        \
+    do {                                         \
+        const auto& answer_ = (a);               \
+        ASSERT_TRUE(answer_);                    \
+        EXPECT_EQ(answer_->count, 1);            \
+        EXPECT_EQ(answer_->status, (st));        \
+        EXPECT_EQ(answer_->content_type, ctype); \
+        EXPECT_EQ(answer_->body, text);          \
+    } while (0)
+
+#define EXPECT_TEXT(a, st, text) EXPECT_ANSWER(a, st, kText, text)
+#define EXPECT_EMPTY_200(a) EXPECT_ANSWER(a, 200, "", "")
+
+// ------------------------------------------------------------------- tests
+
+TEST_F(HttpApi, ServesTheFourteenLegacyRoutes) {
+    std::vector<std::string> got;
+    for (size_t i = 0; i < P()->http->route_count; ++i)
+        got.push_back(s(P()->http->routes[i].method) + " " + s(P()->http->routes[i].pattern));
+    std::vector<std::string> want = {"GET /{token}/get/{pin}",
+                                     "GET /{token}/update/{pin}",
+                                     "PUT /{token}/update/{pin}",
+                                     "PUT /{token}/pin/{pin}",
+                                     "PUT /{token}/extra/pin/{pin}",
+                                     "GET /{token}/isHardwareConnected",
+                                     "GET /{token}/isAppConnected",
+                                     "GET /{token}/project",
+                                     "GET /{token}/rtc",
+                                     "POST /{token}/notify",
+                                     "POST /{token}/email",
+                                     "GET /{token}/data/{pin}",
+                                     "GET /{token}/qr",
+                                     "GET /{token}/clone"};
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(std::string(blynk::view(P()->name)), "http-api");
+}
+
+TEST_F(HttpApi, MalformedTokensAreRefusedWithoutAskingTheKernel) {
+    for (std::string bad : {"short"s, T1 + "x", T1.substr(0, 31) + "!", T1.substr(0, 31) + ".", T1.substr(0, 31) + " ",
+                            "%2F" + T1.substr(3), "%00" + T1.substr(3)}) {
+        SCOPED_TRACE(bad);
+        auto a = get("/" + bad + "/get/v1");
+        EXPECT_TEXT(a, 400, "Invalid token.");
+        a = get("/" + bad + "/isHardwareConnected");
+        EXPECT_TEXT(a, 400, "Invalid token.");
+    }
+    EXPECT_TRUE(K.resolve_calls.empty());
+}
+
+TEST_F(HttpApi, UnknownTokenIsInvalidOnEveryRoute) {
+    for (auto& a : {get("/" + UNKNOWN + "/get/v1"), get("/" + UNKNOWN + "/update/v1?value=1"),
+                    json_call("PUT", "/" + UNKNOWN + "/update/v1", R"(["1"])"),
+                    json_call("PUT", "/" + UNKNOWN + "/pin/v1", R"(["1"])"),
+                    json_call("PUT", "/" + UNKNOWN + "/extra/pin/v1", R"([{"value":"1"}])"),
+                    get("/" + UNKNOWN + "/isHardwareConnected"), get("/" + UNKNOWN + "/isAppConnected"),
+                    get("/" + UNKNOWN + "/project"), get("/" + UNKNOWN + "/rtc"),
+                    json_call("POST", "/" + UNKNOWN + "/notify", R"({"body":"x"})"),
+                    json_call("POST", "/" + UNKNOWN + "/email", R"({"to":"a@b.c","subj":"s"})"),
+                    get("/" + UNKNOWN + "/data/v1"), get("/" + UNKNOWN + "/qr")}) {
+        EXPECT_TEXT(a, 400, "Invalid token.");
+    }
+    EXPECT_EQ(K.resolve_calls.size(), 13u);
+    EXPECT_TRUE(K.writes.empty());
+}
+
+TEST_F(HttpApi, TokenComesBeforePinAndBody) {
+    EXPECT_TEXT(get("/" + UNKNOWN + "/get/x8"), 400, "Invalid token.");
+    EXPECT_TEXT(json_call("PUT", "/" + UNKNOWN + "/update/x8", "{bad", "text/plain"), 400, "Invalid token.");
+    EXPECT_TEXT(json_call("PUT", "/" + T1 + "/update/x8", "{bad", "text/plain"), 400, "Wrong pin format.");
+    EXPECT_TEXT(get("/" + UNKNOWN + "/data/x8"), 400, "Invalid token.");
+}
+
+TEST_F(HttpApi, AnswersLaterWhenTheTokenIsLookedUpAsynchronously) {
+    K.defer_resolve = true;
+    K.devices[T1].pins[{'v', 3}] = "42";
+    auto a = get("/" + T1 + "/get/V3");
+    auto b = get("/" + T1 + "/update/v4?value=x&value=y");
+    auto c = json_call("PUT", "/" + T1 + "/pin/d7", R"(["1","2"])");
+    auto d = get("/" + UNKNOWN + "/get/v3");
+    EXPECT_EQ(a->count + b->count + c->count + d->count, 0);
+    K.run_resolves();  // the request memory was overwritten in between
+    EXPECT_ANSWER(a, 200, kJson, R"(["42"])");
+    EXPECT_EMPTY_200(b);
+    EXPECT_EMPTY_200(c);
+    EXPECT_TEXT(d, 400, "Invalid token.");
+    ASSERT_EQ(K.writes.size(), 2u);
+    EXPECT_EQ(K.writes[0].value, "x\0y"s);
+    EXPECT_EQ(K.writes[1].type, 'd');
+    EXPECT_EQ(K.writes[1].pin, 7);
+    EXPECT_EQ(K.writes[1].value, "1\0002"s);
+}
+
+TEST_F(HttpApi, GetPin) {
+    auto& pins = K.devices[T1].pins;
+    pins[{'v', 1}] = "1";
+    pins[{'v', 2}] = "a\0b\0\0c"s;
+    pins[{'d', 13}] = "0";
+    pins[{'a', 255}] = "";
+    pins[{'v', 9}] = "quote\" back\\slash \x01 ctrl é ✓ \xff bad";
+    EXPECT_ANSWER(get("/" + T1 + "/get/v1"), 200, kJson, R"(["1"])");
+    EXPECT_ANSWER(get("/" + T1 + "/get/V1"), 200, kJson, R"(["1"])");
+    EXPECT_ANSWER(get("/" + T1 + "/get/v2"), 200, kJson, R"(["a","b","","c"])");
+    EXPECT_ANSWER(get("/" + T1 + "/get/D13"), 200, kJson, R"(["0"])");
+    EXPECT_ANSWER(get("/" + T1 + "/get/a255"), 200, kJson, R"([""])");
+    EXPECT_ANSWER(get("/" + T1 + "/get/v9"), 200, kJson,
+                  "[\"quote\\\" back\\\\slash \\u0001 ctrl é ✓ \xEF\xBF\xBD bad\"]");
+    EXPECT_TEXT(get("/" + T1 + "/get/v3"), 400, "Requested pin doesn't exist in the app.");
+    EXPECT_TEXT(get("/" + T1 + "/get/d1"), 400, "Requested pin doesn't exist in the app.");
+    // another device's pins are its own
+    EXPECT_TEXT(get("/" + T2 + "/get/v1"), 400, "Requested pin doesn't exist in the app.");
+}
+
+TEST_F(HttpApi, PinFormat) {
+    for (const char* bad : {"x8", "v256", "V", "v-1", "v+1", "v 1", "vv1", "1", "v1.0", "v1a", "v99999999999", "%76"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_TEXT(get("/" + T1 + "/get/" + bad), 400, "Wrong pin format.");
+        EXPECT_TEXT(get("/" + T1 + "/update/" + bad + "?value=1"), 400, "Wrong pin format.");
+        EXPECT_TEXT(json_call("PUT", "/" + T1 + "/update/" + bad, R"(["1"])"), 400, "Wrong pin format.");
+        EXPECT_TEXT(json_call("PUT", "/" + T1 + "/pin/" + bad, R"(["1"])"), 400, "Wrong pin format.");
+        EXPECT_TEXT(json_call("PUT", "/" + T1 + "/extra/pin/" + bad, R"([{"value":"1"}])"), 400, "Wrong pin format.");
+        EXPECT_TEXT(get("/" + T1 + "/data/" + bad), 400, "Wrong pin format.");
+    }
+    EXPECT_TRUE(K.writes.empty());
+    for (const char* good : {"v0", "V255", "d0", "D13", "a0", "A7", "v007"}) {
+        SCOPED_TRACE(good);
+        EXPECT_EMPTY_200(get("/" + T1 + "/update/" + good + "?value=1"));
+    }
+    ASSERT_EQ(K.writes.size(), 7u);
+    EXPECT_EQ(K.writes[1].type, 'v');
+    EXPECT_EQ(K.writes[1].pin, 255);
+    EXPECT_EQ(K.writes[5].type, 'a');
+    EXPECT_EQ(K.writes[6].pin, 7);
+}
+
+TEST_F(HttpApi, GetUpdateWritesValues) {
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/v1?value=42"));
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/V2?value=1&value=2&value=3"));
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/v3?value=hello+world%21&other=x"));
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/v4?value="));
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/v5?value=%E2%9C%93&label=ignored"));
+    ASSERT_EQ(K.writes.size(), 5u);
+    EXPECT_EQ(K.writes[0].token, T1);
+    EXPECT_EQ(K.writes[0].value, "42");
+    EXPECT_EQ(K.writes[1].value, "1\0002\0003"s);
+    EXPECT_EQ(K.writes[2].value, "hello world!");
+    EXPECT_EQ(K.writes[3].value, "");
+    EXPECT_EQ(K.writes[4].value, "✓");
+    EXPECT_TRUE(K.properties.empty());
+    EXPECT_ANSWER(get("/" + T1 + "/get/v2"), 200, kJson, R"(["1","2","3"])");
+}
+
+TEST_F(HttpApi, GetUpdateWithoutValueOrProperty) {
+    EXPECT_TEXT(get("/" + T1 + "/update/v1"), 400, "Wrong request format.");
+    EXPECT_TEXT(get("/" + T1 + "/update/v1?"), 400, "Wrong request format.");
+    EXPECT_TEXT(get("/" + T1 + "/update/v1?values=1&Label=x"), 400, "Wrong request format.");
+    EXPECT_TRUE(K.writes.empty());
+}
+
+TEST_F(HttpApi, GetUpdateSetsAProperty) {
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/v1?label=Hello%20there"));
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/d5?color=%23FF0000"));
+    // the first property in the legacy order wins, whatever the query order
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/v2?max=10&min=1&rotation=5"));
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/v3?labels=a&labels=b"));
+    ASSERT_EQ(K.properties.size(), 4u);
+    EXPECT_EQ(K.properties[0].pin, 1);
+    EXPECT_EQ(K.properties[0].property, "label");
+    EXPECT_EQ(K.properties[0].value, "Hello there");
+    EXPECT_EQ(K.properties[1].pin, 5);
+    EXPECT_EQ(K.properties[1].value, "#FF0000");
+    EXPECT_EQ(K.properties[2].property, "min");
+    EXPECT_EQ(K.properties[2].value, "1");
+    EXPECT_EQ(K.properties[3].value, "a\0b"s);
+    EXPECT_TRUE(K.writes.empty());
+    for (const char* p : {"label",       "color",
+                          "onBackColor", "offBackColor",
+                          "onColor",     "offColor",
+                          "onLabel",     "offLabel",
+                          "labels",      "min",
+                          "max",         "isOnPlay",
+                          "url",         "urls",
+                          "step",        "valueFormatting",
+                          "suffix",      "maximumFractionDigits",
+                          "opacity",     "scale",
+                          "rotation"}) {
+        SCOPED_TRACE(p);
+        EXPECT_EMPTY_200(get("/" + T1 + "/update/v7?" + p + "=1"));
+        EXPECT_EQ(K.properties.back().property, p);
+    }
+    K.fail_property = true;
+    EXPECT_TEXT(get("/" + T1 + "/update/v1?label=x"), 400, "Error setting widget property.");
+    K.fail_property = false;
+    K.devices[T1].dash_active = false;
+    EXPECT_TEXT(get("/" + T1 + "/update/v1?label=x"), 400, "Project is not active.");
+    // a value write does not need an active dashboard
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/v1?value=x"));
+    EXPECT_TEXT(get("/" + T1 + "/update/x1?label=x"), 400, "Wrong pin format.");
+}
+
+TEST_F(HttpApi, PutUpdateAndPin) {
+    for (const char* route : {"update", "pin"}) {
+        SCOPED_TRACE(route);
+        K.writes.clear();
+        std::string base = "/" + T1 + "/" + route + "/";
+        EXPECT_EMPTY_200(json_call("PUT", base + "v1", R"(["1"])"));
+        EXPECT_EMPTY_200(json_call("PUT", base + "v2", R"([ "1" , "2" ])", "application/json; charset=utf-8"));
+        EXPECT_EMPTY_200(
+            json_call("PUT", base + "v3", R"([1, -2, 2.5, 1e3, true, false, "é\u2713\n"])", "Application/JSON"));
+        EXPECT_TEXT(json_call("PUT", base + "v4", "[]"), 400, "No pin for update provided.");
+        ASSERT_EQ(K.writes.size(), 3u);
+        EXPECT_EQ(K.writes[0].value, "1");
+        EXPECT_EQ(K.writes[1].value, "1\0002"s);
+        EXPECT_EQ(K.writes[2].value, "1\0-2\0002.5\0001000\0true\0false\0é✓\n"s);
+    }
+}
+
+TEST_F(HttpApi, PutBodyErrors) {
+    const std::string ct = "Unexpected content type. Expecting application/json.";
+    std::string base = "/" + T1 + "/update/v1";
+    EXPECT_TEXT(json_call("PUT", base, R"(["1"])", ""), 500, ct);
+    EXPECT_TEXT(json_call("PUT", base, R"(["1"])", "text/plain"), 500, ct);
+    EXPECT_TEXT(json_call("PUT", base, R"(["1"])", "application/x-www-form-urlencoded"), 500, ct);
+    for (std::string bad : {"", "[", "1", "\"1\"", "{\"a\":1}", "[\"1\",]", "[null]", "[[\"1\"]]", "[{}]", "[\"1\"] x",
+                            "['1']", "[\"\xff\"]", "/* c */ [\"1\"]"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_TEXT(json_call("PUT", base, bad), 500, "Error parsing body param. " + bad);
+    }
+    // a long body is echoed cut to 256 bytes, never inside a UTF-8 sequence
+    std::string big = "[\"" + std::string(300, 'x');
+    EXPECT_TEXT(json_call("PUT", base, big), 500, "Error parsing body param. " + big.substr(0, 256));
+    std::string utf = "[\"" + std::string(253, 'x') + "é" + "é";  // é at bytes 255..256
+    EXPECT_TEXT(json_call("PUT", base, utf), 500, "Error parsing body param. " + utf.substr(0, 255));
+    // deep nesting is refused, not a crash
+    std::string deep(100000, '[');
+    auto a = json_call("PUT", base, deep);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 500);
+    EXPECT_TRUE(K.writes.empty());
+}
+
+TEST_F(HttpApi, PutExtra) {
+    std::string base = "/" + T1 + "/extra/pin/";
+    EXPECT_EMPTY_200(json_call(
+        "PUT", base + "v1", R"([{"timestamp": 1700000000000, "value": "first"}, {"timestamp": 1, "value": "2nd"}])"));
+    EXPECT_EMPTY_200(json_call("PUT", base + "v2", R"([{"value": 5}])"));
+    EXPECT_EMPTY_200(json_call("PUT", base + "V3", R"([{"value": "x", "timestamp": null, "other": [1]}])"));
+    EXPECT_TEXT(json_call("PUT", base + "v1", "[]"), 400, "No pin for update provided.");
+    ASSERT_EQ(K.writes.size(), 3u);
+    EXPECT_EQ(K.writes[0].value, "first");
+    EXPECT_EQ(K.writes[1].value, "5");
+    EXPECT_EQ(K.writes[2].value, "x");
+    for (std::string bad : {R"([{"timestamp": 1}])", R"(["1"])", R"([{"value": null}])", R"([{"value": [1]}])",
+                            R"([{"value": "a", "timestamp": "now"}])", R"({"value":"a"})"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_TEXT(json_call("PUT", base + "v1", bad), 500, "Error parsing body param. " + bad);
+    }
+    EXPECT_TEXT(json_call("PUT", base + "v1", R"([{"value":"1"}])", "text/plain"), 500,
+                "Unexpected content type. Expecting application/json.");
+}
+
+TEST_F(HttpApi, Connected) {
+    EXPECT_ANSWER(get("/" + T1 + "/isHardwareConnected"), 200, kJson, "false");
+    K.devices[T1].online = 2;
+    EXPECT_ANSWER(get("/" + T1 + "/isHardwareConnected"), 200, kJson, "true");
+    EXPECT_ANSWER(get("/" + T1 + "/isAppConnected"), 200, kJson, "false");
+    K.devices[T1].app_connected = true;
+    EXPECT_ANSWER(get("/" + T1 + "/isAppConnected"), 200, kJson, "true");
+    K.devices[T1].dash_active = false;
+    EXPECT_ANSWER(get("/" + T1 + "/isAppConnected"), 200, kJson, "false");
+}
+
+TEST_F(HttpApi, ProjectAndRtc) {
+    EXPECT_ANSWER(get("/" + T1 + "/project"), 200, kJson, K.project);
+    auto before =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto a = get("/" + T1 + "/rtc");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 200);
+    EXPECT_EQ(a->content_type, kJson);
+    ASSERT_GE(a->body.size(), 3u);
+    long long t = std::stoll(a->body.substr(1));
+    EXPECT_EQ(a->body, "[" + std::to_string(t) + "]");
+    EXPECT_GE(t, before);
+    EXPECT_LE(t, before + 2);
+}
+
+TEST_F(HttpApi, Notify) {
+    std::string base = "/" + T1 + "/notify";
+    EXPECT_TEXT(json_call("POST", base, R"({"body":"hi"})"), 400, "Notifications are not configured on this server.");
+    EXPECT_TEXT(json_call("POST", base, "{\"body\":\"" + std::string(255, 'x') + "\"}"), 400,
+                "Notifications are not configured on this server.");
+    std::string wide;
+    for (int i = 0; i < 255; ++i)
+        wide += "é";  // 255 characters, 510 bytes
+    EXPECT_TEXT(json_call("POST", base, "{\"body\":\"" + wide + "\"}"), 400,
+                "Notifications are not configured on this server.");
+    for (std::string bad :
+         std::vector<std::string>{R"({"body":""})", R"({})", R"({"body":null})", R"({"text":"hi"})",
+                                  "{\"body\":\"" + std::string(256, 'x') + "\"}", "{\"body\":\"" + wide + "x\"}"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_TEXT(json_call("POST", base, bad), 400, "Body is empty or larger than 255 chars.");
+    }
+    EXPECT_TEXT(json_call("POST", base, R"({"body":"hi"})", ""), 500,
+                "Unexpected content type. Expecting application/json.");
+    EXPECT_TEXT(json_call("POST", base, R"(["hi"])"), 500, R"(Error parsing body param. ["hi"])");
+    EXPECT_TEXT(json_call("POST", base, R"({"body":{"a":1}})"), 500, R"(Error parsing body param. {"body":{"a":1}})");
+}
+
+TEST_F(HttpApi, Email) {
+    std::string base = "/" + T1 + "/email";
+    const char* wrong = "Email body is wrong. Missing or empty fields 'to', 'subj'.";
+    EXPECT_TEXT(json_call("POST", base, R"({"to":"a@b.c","subj":"s","title":"body"})"), 400,
+                "Notifications are not configured on this server.");
+    EXPECT_TEXT(json_call("POST", base, R"({"to":"a@b.c","subj":"s"})"), 400,
+                "Notifications are not configured on this server.");
+    for (const char* bad : {R"({"subj":"s"})", R"({"to":"a@b.c"})", R"({"to":"","subj":"s"})",
+                            R"({"to":"a@b.c","subj":""})", R"({"to":null,"subj":"s"})", "{}"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_TEXT(json_call("POST", base, bad), 400, wrong);
+    }
+    EXPECT_TEXT(json_call("POST", base, R"({"to":"a@b.c","subj":"s"})", "text/html"), 500,
+                "Unexpected content type. Expecting application/json.");
+    EXPECT_TEXT(json_call("POST", base, "nope"), 500, "Error parsing body param. nope");
+}
+
+TEST_F(HttpApi, Data) {
+    EXPECT_TEXT(get("/" + T1 + "/data/v1"), 400, "No data.");
+    EXPECT_TEXT(get("/" + T1 + "/data/A0"), 400, "No data.");
+    EXPECT_TEXT(get("/" + T1 + "/data/v256"), 400, "Wrong pin format.");
+}
+
+TEST_F(HttpApi, CloneLookups) {
+    auto a = get("/" + UNKNOWN + "/clone");
+    EXPECT_EQ(a->count, 0);  // file I/O happens on the worker pool
+    K.run_pool();
+    EXPECT_TEXT(a, 500, "Requested QR not found.");
+    // a malformed code never reaches the file system
+    for (std::string bad : std::vector<std::string>{"..", "x", T1 + "y", ".." + T1.substr(2)}) {
+        SCOPED_TRACE(bad);
+        auto b = get("/" + bad + "/clone");
+        EXPECT_TEXT(b, 500, "Requested QR not found.");
+    }
+    EXPECT_TRUE(K.pool.empty());
+    EXPECT_TRUE(K.resolve_calls.empty());  // a clone code is not a token
+    K.refuse_pool = true;
+    EXPECT_TEXT(get("/" + UNKNOWN + "/clone"), 503, "Server is busy, try again later.");
+}
+
+TEST_F(HttpApi, Settings) {
+    auto [rc, msg] = init_with({{"qr_hots", "x", BLYNK_SETTING_STRING}});
+    EXPECT_EQ(rc, BLYNK_ERROR);
+    EXPECT_NE(msg.find("unknown key 'qr_hots'"), std::string::npos) << msg;
+    std::tie(rc, msg) = init_with({{"qr_port", "70000", BLYNK_SETTING_INTEGER}});
+    EXPECT_EQ(rc, BLYNK_ERROR);
+    EXPECT_NE(msg.find("qr_port"), std::string::npos) << msg;
+    std::tie(rc, msg) = init_with({{"qr_host", "example.com:9443", BLYNK_SETTING_STRING}});
+    EXPECT_EQ(rc, BLYNK_ERROR);
+    EXPECT_NE(msg.find("qr_host"), std::string::npos) << msg;
+    std::tie(rc, msg) =
+        init_with({{"qr_host", "blynk.example.com", BLYNK_SETTING_STRING}, {"qr_port", "443", BLYNK_SETTING_INTEGER}});
+    EXPECT_EQ(rc, BLYNK_OK) << msg;
+    EXPECT_EQ(init_with({}).first, BLYNK_OK);
+}
+
+#if HTTP_API_QR_BUILT
+
+// Decodes a PNG written by the plugin (8-bit grayscale, filter 0 on every row).
+bool decode_gray_png(const std::string& png, unsigned& w, unsigned& h, std::vector<unsigned char>& pixels) {
+    if (png.compare(0, 8, "\x89PNG\r\n\x1a\n"s) != 0) return false;
+    auto u32 = [&](size_t at) {
+        return (uint32_t(uint8_t(png[at])) << 24) | (uint32_t(uint8_t(png[at + 1])) << 16) |
+               (uint32_t(uint8_t(png[at + 2])) << 8) | uint32_t(uint8_t(png[at + 3]));
+    };
+    std::string idat;
+    bool end = false;
+    for (size_t at = 8; at + 12 <= png.size() && !end;) {
+        uint32_t len = u32(at);
+        std::string type = png.substr(at + 4, 4);
+        if (at + 12 + len > png.size()) return false;
+        uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(png.data() + at + 4), uInt(len + 4));
+        if (crc != u32(at + 8 + len)) return false;
+        if (type == "IHDR") {
+            w = u32(at + 8);
+            h = u32(at + 12);
+            if (png[at + 16] != 8 || png[at + 17] != 0 || png[at + 20] != 0) return false;
+        } else if (type == "IDAT") {
+            idat += png.substr(at + 8, len);
+        } else if (type == "IEND") {
+            end = true;
+        }
+        at += 12 + len;
+    }
+    if (!end) return false;
+    std::vector<unsigned char> raw(size_t(w + 1) * h);
+    uLongf n = uLongf(raw.size());
+    if (uncompress(raw.data(), &n, reinterpret_cast<const Bytef*>(idat.data()), uLong(idat.size())) != Z_OK ||
+        n != raw.size())
+        return false;
+    pixels.clear();
+    for (unsigned y = 0; y < h; ++y) {
+        if (raw[size_t(y) * (w + 1)] != 0) return false;
+        pixels.insert(pixels.end(), raw.begin() + long(y) * (w + 1) + 1, raw.begin() + long(y + 1) * (w + 1));
+    }
+    return true;
+}
+
+// Whether the image is exactly the QR code of text (module size and quiet zone as the plugin draws them).
+void expect_qr_of(const std::string& png, const std::string& text) {
+    unsigned w = 0, h = 0;
+    std::vector<unsigned char> px;
+    ASSERT_TRUE(decode_gray_png(png, w, h, px));
+    QRcode* code =
+        QRcode_encodeData(int(text.size()), reinterpret_cast<const unsigned char*>(text.data()), 0, QR_ECLEVEL_M);
+    ASSERT_NE(code, nullptr);
+    unsigned m = unsigned(code->width), total = m + 8, scale = 500 / total;
+    ASSERT_EQ(w, total * scale);
+    ASSERT_EQ(h, w);
+    EXPECT_GE(w, 400u);
+    int wrong = 0;
+    for (unsigned y = 0; y < h; ++y)
+        for (unsigned x = 0; x < w; ++x) {
+            unsigned mx = x / scale, my = y / scale;
+            bool dark = mx >= 4 && my >= 4 && mx < m + 4 && my < m + 4 && (code->data[(my - 4) * m + (mx - 4)] & 1);
+            if (px[size_t(y) * w + x] != (dark ? 0 : 255)) ++wrong;
+        }
+    QRcode_free(code);
+    EXPECT_EQ(wrong, 0);
+}
+
+std::vector<std::string> clone_files() {
+    std::vector<std::string> out;
+    fs::path dir = fs::path(mod().data_dir) / "http-api" / "clones";
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(dir, ec))
+        out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+TEST_F(HttpApi, QrSavesACloneAndDrawsItsLink) {
+    auto before = clone_files();
+    Request r{"GET", "/" + T1 + "/qr", {{"Host", "blynk.example.com:8080"}}, "", false};
+    auto a = call(r);
+    EXPECT_EQ(a->count, 0);  // the image is made on the worker pool
+    K.run_pool();
+    ASSERT_EQ(a->count, 1);
+    EXPECT_EQ(a->status, 200) << a->body;
+    EXPECT_EQ(a->content_type, "image/png");
+    auto after = clone_files();
+    ASSERT_EQ(after.size(), before.size() + 1);
+    std::string file;
+    for (auto& f : after)
+        if (std::find(before.begin(), before.end(), f) == before.end()) file = f;
+    ASSERT_EQ(file.size(), 32u + 5u) << file;
+    std::string code = file.substr(0, 32);
+    // plain HTTP: the app port is the default TLS port
+    expect_qr_of(a->body, "blynk://token/clone/" + code + "?server=blynk.example.com&port=9443");
+
+    auto c = get("/" + code + "/clone");
+    K.run_pool();
+    EXPECT_ANSWER(c, 200, kJson, K.project);
+
+    // over TLS the port of the Host header is the app port
+    Request t{"GET", "/" + T1 + "/qr", {{"Host", "[::1]:19443"}}, "", true};
+    auto b = call(t);
+    K.run_pool();
+    ASSERT_EQ(b->status, 200) << b->body;
+    auto files = clone_files();
+    ASSERT_EQ(files.size(), after.size() + 1);
+    std::string code2;
+    for (auto& f : files)
+        if (std::find(after.begin(), after.end(), f) == after.end()) code2 = f.substr(0, 32);
+    EXPECT_NE(code2, code);
+    expect_qr_of(b->body, "blynk://token/clone/" + code2 + "?server=[::1]&port=19443");
+
+    // the settings win over the request
+    ASSERT_EQ(
+        init_with({{"qr_host", "iot.example.org", BLYNK_SETTING_STRING}, {"qr_port", "443", BLYNK_SETTING_INTEGER}})
+            .first,
+        BLYNK_OK);
+    auto d = call(r);
+    K.run_pool();
+    ASSERT_EQ(d->status, 200) << d->body;
+    auto files3 = clone_files();
+    std::string code3;
+    for (auto& f : files3)
+        if (std::find(files.begin(), files.end(), f) == files.end()) code3 = f.substr(0, 32);
+    expect_qr_of(d->body, "blynk://token/clone/" + code3 + "?server=iot.example.org&port=443");
+}
+
+TEST_F(HttpApi, QrNeedsAHostName) {
+    EXPECT_TEXT(get("/" + T1 + "/qr"), 500,
+                "The server's host name is unknown: send a Host header or set [plugins.http-api] qr_host.");
+    Request r{"GET", "/" + T1 + "/qr", {{"Host", "evil&x=1"}}, "", false};
+    EXPECT_TEXT(call(r), 500,
+                "The server's host name is unknown: send a Host header or set [plugins.http-api] qr_host.");
+    K.refuse_pool = true;
+    Request ok{"GET", "/" + T1 + "/qr", {{"Host", "localhost"}}, "", false};
+    EXPECT_TEXT(call(ok), 503, "Server is busy, try again later.");
+}
+
+#else
+
+TEST_F(HttpApi, QrIsNotAvailableInThisBuild) {
+    Request r{"GET", "/" + T1 + "/qr", {{"Host", "localhost"}}, "", false};
+    EXPECT_TEXT(call(r), 501, "QR codes are not available on this server.");
+}
+
+#endif
+
+}  // namespace
