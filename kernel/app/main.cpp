@@ -15,6 +15,7 @@
 
 #include "app/config.hpp"
 #include "core/secrets.hpp"
+#include "host/accounts.hpp"
 #include "host/plugin_host.hpp"
 #include "host/storage_client.hpp"
 #include "host/work_queue.hpp"
@@ -121,11 +122,6 @@ void setup_logging(const app::Config& c, bool server) {
     if (server) spdlog::flush_every(std::chrono::seconds(1));
 }
 
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::string require(const Args& a, const std::string& opt) {
     auto it = a.options.find(opt);
     if (it == a.options.end() || it->second.empty()) throw UsageError("missing " + opt);
@@ -140,20 +136,6 @@ std::string checked_email(const Args& a) {
     std::string email = core::lower(require(a, "--email"));
     if (!core::valid_email(email)) throw UsageError("--email " + email + " is not a valid e-mail address");
     return email;
-}
-
-// Creates the account with a generated password; returns the password.
-std::string create_user(const host::StorageClient& st, const std::string& email, const std::string& name,
-                        std::string password, bool admin) {
-    if (password.empty()) password = core::generate_password();
-    blynk::User u;
-    u.email = email;
-    u.name = name.empty() ? email.substr(0, email.find('@')) : name;
-    u.pass_hash = core::slow_hash(core::legacy_pass_hash(email, password));
-    u.is_admin = admin;
-    u.created_at_ms = now_ms();
-    st.put_user(u, true);
-    return password;
 }
 
 std::string format_time(int64_t ms) {
@@ -183,7 +165,7 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
         std::string email = checked_email(a);
         bool generated = optional(a, "--password").empty();
         std::string pass =
-            create_user(st, email, optional(a, "--name"), optional(a, "--password"), a.options.count("--admin"));
+            host::create_user(st, email, optional(a, "--name"), optional(a, "--password"), a.options.count("--admin"));
         std::cerr << "user " << email << " created\n";
         if (generated) std::cout << "password: " << pass << "\n";
         return 0;
@@ -216,43 +198,11 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
             }
             if (dash_id < 0) throw UsageError("--dash must not be negative");
         }
-        core::LoadedData data;
-        if (!st.load_user(email, data)) {
-            std::string pass = create_user(st, email, "", "", false);
-            std::cerr << "user " << email << " created; its password: " << pass << "\n";
-            st.load_user(email, data);
-        }
-        core::User* user = data.users.empty() ? nullptr : data.users.front().get();
-        if (!user) throw std::runtime_error("storage did not return user " + email);
-        if (!user->find_dash(dash_id)) {
-            blynk::Dash dash;
-            dash.email = email;
-            dash.dash_id = dash_id;
-            dash.name = "My Dashboard";
-            dash.is_active = true;
-            dash.created_at_ms = now_ms();
-            st.put_dash(dash);
-        }
-        int32_t next_id = 0;
-        for (auto& d : user->devices)
-            if (d->dash_id == dash_id && d->id >= next_id) next_id = d->id + 1;
-        blynk::Device dev;
-        dev.email = email;
-        dev.dash_id = dash_id;
-        dev.device_id = next_id;
-        dev.name = name;
-        dev.board_type = optional(a, "--board");
-        dev.created_at_ms = now_ms();
-        for (int attempt = 0;; ++attempt) {
-            dev.token = core::generate_token();
-            try {
-                st.put_device(dev);
-                break;
-            } catch (const host::StorageFailure& e) {
-                if (e.status != BLYNK_CONFLICT || attempt >= 4) throw;
-            }
-        }
-        std::cerr << "device " << dash_id << "-" << next_id << " \"" << name << "\" added for " << email << "\n";
+        host::NewDevice dev = host::add_device(st, email, name, optional(a, "--board"), dash_id);
+        if (!dev.user_password.empty())
+            std::cerr << "user " << email << " created; its password: " << dev.user_password << "\n";
+        std::cerr << "device " << dev.dash_id << "-" << dev.device_id << " \"" << name << "\" added for " << email
+                  << "\n";
         std::cout << dev.token << "\n";
         return 0;
     }
@@ -274,17 +224,10 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
         return 0;
     }
     if (what == "device remove") {
-        std::string token = require(a, "--token");
-        core::LoadedData data;
-        if (!st.load_by_token(token, data)) throw UsageError("no device has that token");
-        for (auto& u : data.users)
-            for (auto& d : u->devices)
-                if (d->token == token) {
-                    st.remove_device(u->email, d->dash_id, d->id);
-                    std::cerr << "device " << d->dash_id << "-" << d->id << " of " << u->email << " removed\n";
-                    return 0;
-                }
-        throw UsageError("no device has that token");
+        auto d = host::remove_device(st, require(a, "--token"));
+        if (!d) throw UsageError("no device has that token");
+        std::cerr << "device " << d->dash_id << "-" << d->device_id << " of " << d->email << " removed\n";
+        return 0;
     }
     throw UsageError("unknown command '" + what + "'");
 }
@@ -301,7 +244,7 @@ void ensure_admin(const app::Config& cfg, core::Model& model, const host::Storag
             email);
         return;
     }
-    std::string pass = create_user(st, email, "admin", "", true);
+    std::string pass = host::create_user(st, email, "admin", "", true);
     core::LoadedData data;
     st.load_user(email, data);
     model.merge(std::move(data));

@@ -55,6 +55,22 @@ void Model::evict(Device& d) {
     if (it != tokens_.end() && it->second == &d) tokens_.erase(it);
 }
 
+void Model::retoken(Device& d, std::string token) {
+    auto it = tokens_.find(d.token);
+    if (it != tokens_.end() && it->second == &d) tokens_.erase(it);
+    d.token = std::move(token);
+    if (!d.removed && !d.token.empty()) tokens_[d.token] = &d;
+}
+
+void Model::remove_user(std::string_view email) {
+    auto it = users_.find(std::string(email));
+    if (it == users_.end()) return;
+    for (auto& d : it->second->devices)
+        evict(*d);
+    removed_users_.push_back(std::move(it->second));
+    users_.erase(it);
+}
+
 void Model::merge(LoadedData&& data) {
     for (auto& loaded : data.users) {
         auto it = users_.find(loaded->email);

@@ -94,6 +94,11 @@ public:
     // The device was removed from storage: its token stops working at once.
     // The object stays (bridges and queues may still point at it) but is inert.
     void evict(Device& d);
+    // The device's token changed in storage: the old one stops working.
+    void retoken(Device& d, std::string token);
+    // The user was removed from storage: its devices are evicted and the user
+    // leaves the index (kept alive, inert, for anything still pointing at it).
+    void remove_user(std::string_view email);
     size_t user_count() const { return users_.size(); }
     size_t device_count() const { return tokens_.size(); }
     template <class F>
@@ -105,6 +110,7 @@ public:
 private:
     std::unordered_map<std::string, std::unique_ptr<User>> users_;
     std::unordered_map<std::string_view, Device*> tokens_;  // views into Device::token
+    std::vector<std::unique_ptr<User>> removed_users_;
 };
 
 }  // namespace blynk::core
