@@ -184,7 +184,16 @@ Config load_config(const std::string& path) {
     r.num(logging, "logging", "max_files", c.log_max_files, 1, 1000);
 
     auto* admin = r.table("admin");
-    r.only(admin, "admin", {"email"});
+    r.only(admin, "admin", {"email", "allowed_ips"});
+    if (admin)
+        if (const toml::node* n = admin->get("allowed_ips")) {
+            if (!n->is_array()) r.fail("admin.allowed_ips", "must be an array of addresses or ranges (\"10.0.0.0/8\")");
+            c.admin_allowed_ips.clear();
+            for (auto& e : *n->as_array()) {
+                if (!e.is_string()) r.fail("admin.allowed_ips", "every entry must be a string such as \"10.0.0.0/8\"");
+                c.admin_allowed_ips.push_back(e.as_string()->get());
+            }
+        }
     r.str(admin, "admin", "email", c.admin_email);
     if (c.admin_email.find('@') == std::string::npos) r.fail("admin.email", "must be an e-mail address");
 

@@ -50,6 +50,9 @@ struct Config {
     uint32_t log_max_files = 5;
 
     std::string admin_email = "admin@blynkd.local";
+    // Who may use the operator API: loopback and private ranges by default.
+    std::vector<std::string> admin_allowed_ips{"127.0.0.0/8",    "::1/128",  "10.0.0.0/8", "172.16.0.0/12",
+                                               "192.168.0.0/16", "fc00::/7", "fe80::/10"};
 
     std::string plugin_dir;
     std::vector<std::string> plugins_enabled{"storage-sqlite"};

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -253,6 +254,23 @@ void ensure_admin(const app::Config& cfg, core::Model& model, const host::Storag
               << std::flush;
 }
 
+// The per-install token the CLI uses for the operator API (owner-only file).
+std::string operator_token(const std::string& data_dir) {
+    fs::path file = fs::path(data_dir) / "operator.token";
+    if (std::ifstream in(file); in) {
+        std::string tok;
+        std::getline(in, tok);
+        if (tok.size() == 32) return tok;
+    }
+    std::string tok = core::generate_token();
+    std::FILE* f = platform::open_private_file(file.string());
+    if (!f) throw std::runtime_error("cannot write " + file.string());
+    bool ok = std::fputs((tok + "\n").c_str(), f) >= 0;
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok) throw std::runtime_error("cannot write " + file.string());
+    return tok;
+}
+
 int run_server(const app::Config& cfg, host::PluginHost& plugins) {
     host::StorageClient st(plugins.storage(), plugins.storage_self());
     core::Model model;
@@ -293,6 +311,9 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
     rs.message_quota = cfg.message_quota;
     rs.idle_timeout_s = cfg.idle_timeout;
     rs.max_bridges = cfg.max_bridges;
+
+    opt.operator_allowed = cfg.admin_allowed_ips;
+    opt.operator_token = operator_token(cfg.data_dir);
 
     net::Server server(opt, model, rs, plugins, st, storage_queue);
     server.listen();

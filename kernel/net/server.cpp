@@ -24,6 +24,7 @@
 #include "host/storage_client.hpp"
 #include "host/work_queue.hpp"
 #include "net/http_wire.hpp"
+#include "net/operator_api.hpp"
 #include "net/static_files.hpp"
 #include "net/tls.hpp"
 #include "platform/platform.hpp"
@@ -72,6 +73,12 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 
 class Session;
 
+namespace {
+blynk_str bs(std::string_view s) {
+    return blynk_str{s.data(), s.size()};
+}
+}  // namespace
+
 // An HTTP answer handed over from a handler (possibly another thread).
 struct HttpAnswer {
     unsigned status = 200;
@@ -79,9 +86,9 @@ struct HttpAnswer {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
-struct Server::Impl : core::TokenLoader, host::KernelServices {
+struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     ServerOptions opt;
-    core::Model& model;
+    core::Model& model_ref;
     host::PluginHost& plugins;
     host::StorageClient& storage;
     host::WorkQueue& storage_queue;
@@ -110,7 +117,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices {
 
     Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
          host::WorkQueue& q)
-        : opt(std::move(o)), model(m), plugins(p), storage(s), storage_queue(q), router(m, rs, [this] {
+        : opt(std::move(o)), model_ref(m), plugins(p), storage(s), storage_queue(q), router(m, rs, [this] {
               return now_wall;
           }) {
         router.set_events(&plugins);
@@ -145,13 +152,41 @@ struct Server::Impl : core::TokenLoader, host::KernelServices {
     }
     void respond(blynk_http_responder* responder, const blynk_http_response& response) override;
     void resolve_token(std::string token, std::function<void(bool)> done) override;
-    core::Device* device(std::string_view token) override { return model.find_token(token); }
+    core::Device* device(std::string_view token) override { return model_ref.find_token(token); }
     bool app_connected(const core::Device&) override { return false; }  // no app sessions yet
     void pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
     void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override {
         router.api_property(d, pin, property, value);
     }
     std::string project_json(const core::Device& d) override;
+
+    // OperatorBackend
+    core::Model& model() override { return model_ref; }
+    bool storage_job(std::function<void(const host::StorageClient&)> job, std::function<void()> then) override {
+        auto* st = &storage;
+        return storage_queue.post([this, st, job = std::move(job), then = std::move(then)] {
+            job(*st);
+            asio::post(ioc, then);
+        });
+    }
+    void close_device(core::Device& d, std::string_view why) override {
+        while (d.online)
+            d.online->close(why);
+    }
+    void answer(blynk_http_responder* r, unsigned status, std::string body,
+                std::vector<std::pair<std::string, std::string>> headers) override {
+        std::vector<blynk_http_header> h;
+        for (auto& [k, v] : headers)
+            h.push_back({bs(k), bs(v)});
+        blynk_http_response res{};
+        res.size = sizeof res;
+        res.status = status;
+        res.content_type = bs("application/json;charset=utf-8");
+        res.headers = h.data();
+        res.header_count = h.size();
+        res.body = bs(body);
+        respond(r, res);
+    }
 };
 
 // What a connection speaks, decided by its first bytes (as the legacy server).
@@ -789,10 +824,6 @@ std::string json_escape(std::string_view in) {
     return out;
 }
 
-blynk_str bs(std::string_view s) {
-    return blynk_str{s.data(), s.size()};
-}
-
 }  // namespace
 
 void Session::dispatch() {
@@ -900,7 +931,7 @@ void Server::Impl::respond(blynk_http_responder* responder, const blynk_http_res
 }
 
 void Server::Impl::resolve_token(std::string token, std::function<void(bool)> done) {
-    if (model.find_token(token)) return done(true);
+    if (model_ref.find_token(token)) return done(true);
     if (token.size() != 32 || pending_loads >= kMaxPendingLoads) return done(false);
     auto data = std::make_shared<core::LoadedData>();
     auto* st = &storage;
@@ -912,8 +943,8 @@ void Server::Impl::resolve_token(std::string token, std::function<void(bool)> do
         }
         asio::post(ioc, [this, token, data, done] {
             --pending_loads;
-            model.merge(std::move(*data));
-            done(model.find_token(token) != nullptr);
+            model_ref.merge(std::move(*data));
+            done(model_ref.find_token(token) != nullptr);
         });
     });
     if (!queued) return done(false);
@@ -1168,7 +1199,7 @@ bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<voi
         }
         asio::post(ioc, [this, s, data, found, done] {
             --pending_loads;
-            model.merge(std::move(*data));
+            model_ref.merge(std::move(*data));
             if (!s->is_closed()) {
                 done(found);
                 s->resume();
@@ -1183,12 +1214,12 @@ bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<voi
 }
 
 void Server::Impl::evict(const blynk::Device& gone) {
-    core::User* u = model.find_user(gone.email);
+    core::User* u = model_ref.find_user(gone.email);
     core::Device* d = u ? u->find_device(gone.dash_id, gone.device_id) : nullptr;
     if (!d || d->token != gone.token || d->removed) return;
     spdlog::info("device {}-{} of {} was removed from storage; its token no longer works", d->dash_id, d->id,
                  gone.email);
-    model.evict(*d);
+    model_ref.evict(*d);
     while (d->online)
         d->online->close("device removed");
 }
@@ -1204,6 +1235,11 @@ Server::Server(ServerOptions options, core::Model& model, core::RouterSettings r
                host::StorageClient& storage, host::WorkQueue& storage_queue)
     : impl_(std::make_unique<Impl>(std::move(options), model, router, plugins, storage, storage_queue)) {
     plugins.set_services(impl_.get());
+    OperatorOptions op;
+    for (auto& c : impl_->opt.operator_allowed)
+        op.allowed.push_back(parse_cidr(c));
+    op.operator_token = impl_->opt.operator_token;
+    register_operator_api(plugins.routes(), *impl_, std::move(op));
 }
 
 Server::~Server() {
@@ -1243,8 +1279,8 @@ void Server::run() {
         s.close_all();
         s.flush_pins(true);
     });
-    spdlog::info("server ready ({} users, {} devices in memory; RSS {} KiB)", s.model.user_count(),
-                 s.model.device_count(), platform::resident_bytes() / 1024);
+    spdlog::info("server ready ({} users, {} devices in memory; RSS {} KiB)", s.model_ref.user_count(),
+                 s.model_ref.device_count(), platform::resident_bytes() / 1024);
     s.ioc.run();
     // Token lookups still queued for storage post their results back here.
     s.storage_queue.stop();

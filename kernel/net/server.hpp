@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/router.hpp"
 
@@ -32,6 +33,9 @@ struct ServerOptions {
     uint32_t http_idle_timeout_s = 60;
     uint32_t http_request_timeout_s = 30;
     std::string static_dir;  // served under /static/; "" = none
+    // The operator API: allowed address ranges and the per-install token.
+    std::vector<std::string> operator_allowed;
+    std::string operator_token;
 };
 
 class Server {

@@ -1,0 +1,483 @@
+#include "net/operator_api.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/ip/address.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+#include "core/model.hpp"
+#include "core/secrets.hpp"
+#include "host/accounts.hpp"
+#include "host/http_routes.hpp"
+
+namespace blynk::net {
+
+namespace json = boost::json;
+
+Cidr parse_cidr(std::string_view text) {
+    Cidr c;
+    std::string s(text);
+    size_t slash = s.find('/');
+    std::string addr = s.substr(0, slash);
+    boost::system::error_code ec;
+    auto a = boost::asio::ip::make_address(addr, ec);
+    if (ec) throw std::invalid_argument("'" + s + "' is not an IP address or range (e.g. 192.168.0.0/16, ::1/128)");
+    c.v6 = a.is_v6();
+    if (c.v6) {
+        auto b = a.to_v6().to_bytes();
+        std::memcpy(c.bytes, b.data(), 16);
+    } else {
+        auto b = a.to_v4().to_bytes();
+        std::memcpy(c.bytes, b.data(), 4);
+    }
+    unsigned max = c.v6 ? 128 : 32;
+    c.prefix = max;
+    if (slash != std::string::npos) {
+        std::string p = s.substr(slash + 1);
+        if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos || std::stoul(p) > max)
+            throw std::invalid_argument("'" + s + "' has a bad prefix length (0 to " + std::to_string(max) + ")");
+        c.prefix = unsigned(std::stoul(p));
+    }
+    return c;
+}
+
+bool address_allowed(std::string_view peer, const std::vector<Cidr>& allowed) {
+    std::string host;
+    if (!peer.empty() && peer.front() == '[') {
+        size_t end = peer.find(']');
+        if (end == std::string_view::npos) return false;
+        host = std::string(peer.substr(1, end - 1));
+    } else {
+        host = std::string(peer.substr(0, peer.rfind(':')));
+    }
+    boost::system::error_code ec;
+    auto a = boost::asio::ip::make_address(host, ec);
+    if (ec) return false;
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        a = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
+    unsigned char bytes[16] = {};
+    bool v6 = a.is_v6();
+    if (v6) {
+        auto b = a.to_v6().to_bytes();
+        std::memcpy(bytes, b.data(), 16);
+    } else {
+        auto b = a.to_v4().to_bytes();
+        std::memcpy(bytes, b.data(), 4);
+    }
+    for (const Cidr& c : allowed) {
+        if (c.v6 != v6) continue;
+        unsigned full = c.prefix / 8, rest = c.prefix % 8;
+        if (std::memcmp(bytes, c.bytes, full) != 0) continue;
+        if (rest) {
+            unsigned char mask = (unsigned char)(0xFF << (8 - rest));
+            if ((bytes[full] & mask) != (c.bytes[full] & mask)) continue;
+        }
+        return true;
+    }
+    return false;
+}
+
+namespace {
+
+std::string error_json(std::string_view message) {
+    return json::serialize(json::object{{"error", message}});
+}
+
+std::string_view view(blynk_str s) {
+    return s.data ? std::string_view(s.data, s.size) : std::string_view();
+}
+
+std::string header(const blynk_http_request& req, std::string_view name) {
+    for (size_t i = 0; i < req.header_count; ++i) {
+        std::string_view n = view(req.headers[i].name);
+        if (n.size() != name.size()) continue;
+        bool same = true;
+        for (size_t k = 0; k < n.size() && same; ++k)
+            same = (n[k] | 0x20) == (name[k] | 0x20);
+        if (same) return std::string(view(req.headers[i].value));
+    }
+    return {};
+}
+
+std::string query_value(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        size_t amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        size_t eq = pair.find('=');
+        std::string key, value;
+        host::percent_decode(pair.substr(0, eq), key, true);
+        if (key == name && eq != std::string_view::npos) {
+            host::percent_decode(pair.substr(eq + 1), value, true);
+            return value;
+        }
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return {};
+}
+
+std::string sha256_hex(std::string_view in) {
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), d);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : d) {
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
+    }
+    return out;
+}
+
+json::object device_json(const core::Device& d, bool with_token) {
+    json::object o{{"email", d.user->email},
+                   {"dashId", d.dash_id},
+                   {"id", d.id},
+                   {"name", d.name},
+                   {"board", d.board_type},
+                   {"online", d.online_count > 0},
+                   {"connections", d.online_count},
+                   {"connectTime", d.connect_ms},
+                   {"disconnectTime", d.disconnect_ms},
+                   {"dataReceivedAt", d.data_received_ms}};
+    if (with_token) o["token"] = d.token;
+    return o;
+}
+
+int status_for(const host::StorageFailure& e) {
+    switch (e.status) {
+        case BLYNK_NOT_FOUND:
+            return 404;
+        case BLYNK_CONFLICT:
+            return 409;
+        default:
+            return 500;
+    }
+}
+
+class Api : public std::enable_shared_from_this<Api> {
+public:
+    Api(OperatorBackend& b, OperatorOptions o) : b_(b), o_(std::move(o)) {}
+
+    // Checks where the request comes from and who sends it, then runs `then`
+    // on the kernel thread; answers the refusal itself otherwise.
+    void authorize(const blynk_http_request& req, blynk_http_responder* r, std::function<void()> then) {
+        if (!req.tls) {
+            b_.answer(r, 403, error_json("The operator API is served over HTTPS only (the TLS port)."));
+            return;
+        }
+        if (!address_allowed(view(req.peer), o_.allowed)) {
+            spdlog::warn("{}: operator API refused: address not in [admin] allowed_ips", view(req.peer));
+            b_.answer(r, 403, error_json("This address may not use the operator API (see [admin] allowed_ips)."));
+            return;
+        }
+        std::string auth = header(req, "Authorization");
+        if (auth.rfind("Bearer ", 0) == 0) {
+            std::string tok = auth.substr(7);
+            if (!o_.operator_token.empty() && tok.size() == o_.operator_token.size() &&
+                CRYPTO_memcmp(tok.data(), o_.operator_token.data(), tok.size()) == 0) {
+                then();
+                return;
+            }
+            return refuse(req, r);
+        }
+        if (auth.rfind("Basic ", 0) != 0) return refuse(req, r);
+        std::string b64 = auth.substr(6);
+        std::string raw(b64.size(), '\0');
+        int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(&raw[0]),
+                                reinterpret_cast<const unsigned char*>(b64.data()), int(b64.size()));
+        if (n < 0) return refuse(req, r);
+        raw.resize(size_t(n));
+        while (!raw.empty() && raw.back() == '\0')
+            raw.pop_back();  // Base64 padding
+        size_t colon = raw.find(':');
+        if (colon == std::string::npos) return refuse(req, r);
+        std::string email = core::lower(raw.substr(0, colon)), password = raw.substr(colon + 1);
+        std::string key = sha256_hex(email + '\n' + password);
+        auto now = std::chrono::steady_clock::now();
+        if (auto it = verified_.find(key); it != verified_.end() && it->second > now) {
+            then();
+            return;
+        }
+        // The slow hash runs on the storage thread, never on the kernel thread.
+        auto ok = std::make_shared<bool>(false);
+        auto self = shared_from_this();
+        std::string peer(view(req.peer));
+        bool queued = b_.storage_job(
+            [email, password, ok](const host::StorageClient& st) {
+                core::LoadedData data;
+                if (!st.load_user(email, data) || data.users.empty()) return;
+                const core::User& u = *data.users.front();
+                *ok = u.is_admin && core::verify_slow_hash(core::legacy_pass_hash(email, password), u.pass_hash);
+            },
+            [self, ok, key, then, r, peer] {
+                if (!*ok) {
+                    spdlog::warn("{}: operator API: wrong administrator credentials", peer);
+                    self->b_.answer(r, 401, error_json("Wrong administrator e-mail or password."),
+                                    {{"WWW-Authenticate", "Basic realm=\"blynkd\""}});
+                    return;
+                }
+                if (self->verified_.size() > 1000) self->verified_.clear();
+                self->verified_[key] = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+                then();
+            });
+        if (!queued) b_.answer(r, 503, error_json("The server is busy; try again."));
+    }
+
+    void refuse(const blynk_http_request& req, blynk_http_responder* r) {
+        spdlog::warn("{}: operator API: missing or wrong credentials", view(req.peer));
+        b_.answer(r, 401, error_json("Administrator credentials required (HTTP Basic, or the operator token)."),
+                  {{"WWW-Authenticate", "Basic realm=\"blynkd\""}});
+    }
+
+    // A storage change, then its effect on the model; storage errors become HTTP statuses.
+    template <class Job, class Then>
+    void change(blynk_http_responder* r, Job job, Then then) {
+        auto failure = std::make_shared<std::pair<int, std::string>>(0, "");
+        bool queued = b_.storage_job(
+            [job, failure](const host::StorageClient& st) {
+                try {
+                    job(st);
+                } catch (const host::StorageFailure& e) {
+                    *failure = {status_for(e), e.what()};
+                } catch (const std::exception& e) {
+                    *failure = {500, e.what()};
+                }
+            },
+            [this, r, failure, then] {
+                if (failure->first) {
+                    b_.answer(r, unsigned(failure->first), error_json(failure->second));
+                    return;
+                }
+                then();
+            });
+        if (!queued) b_.answer(r, 503, error_json("The server is busy; try again."));
+    }
+
+    void list_users(blynk_http_responder* r) {
+        auto data = std::make_shared<core::LoadedData>();
+        change(
+            r, [data](const host::StorageClient& st) { st.load_all(*data); },
+            [this, r, data] {
+                json::array out;
+                for (auto& u : data->users)
+                    out.push_back(json::object{{"email", u->email},
+                                               {"name", u->name},
+                                               {"admin", u->is_admin},
+                                               {"devices", u->devices.size()},
+                                               {"createdAt", u->created_ms}});
+                b_.answer(r, 200, json::serialize(out));
+            });
+    }
+
+    void add_user(blynk_http_responder* r, const std::string& body) {
+        json::object in;
+        if (!parse_object(r, body, in)) return;
+        std::string email = core::lower(str(in, "email")), name = str(in, "name"), password = str(in, "password");
+        bool admin = in.contains("admin") && in["admin"].is_bool() && in["admin"].as_bool();
+        if (!core::valid_email(email)) return b_.answer(r, 400, error_json("'email' must be a valid e-mail address."));
+        auto created = std::make_shared<std::string>();
+        bool generated = password.empty();
+        change(
+            r, [=](const host::StorageClient& st) { *created = host::create_user(st, email, name, password, admin); },
+            [this, r, email, created, generated] {
+                json::object out{{"email", email}};
+                if (generated) out["password"] = *created;
+                b_.answer(r, 201, json::serialize(out));
+            });
+    }
+
+    void remove_user(blynk_http_responder* r, const std::string& email_in) {
+        std::string email = core::lower(email_in);
+        change(
+            r, [email](const host::StorageClient& st) { st.remove_user(email); },
+            [this, r, email] {
+                if (core::User* u = b_.model().find_user(email))
+                    for (auto& d : u->devices)
+                        b_.close_device(*d, "account removed");
+                b_.model().remove_user(email);
+                b_.answer(r, 200, json::serialize(json::object{{"removed", email}}));
+            });
+    }
+
+    void list_devices(blynk_http_responder* r, const std::string& email_in) {
+        std::string email = core::lower(email_in);
+        auto data = std::make_shared<core::LoadedData>();
+        change(
+            r,
+            [data, email](const host::StorageClient& st) {
+                if (email.empty())
+                    st.load_all(*data);
+                else if (!st.load_user(email, *data))
+                    throw host::StorageFailure(BLYNK_NOT_FOUND, "no user " + email);
+            },
+            [this, r, data] {
+                json::array out;
+                for (auto& u : data->users)
+                    for (auto& d : u->devices) {
+                        // What is live comes from memory, the rest from storage.
+                        const core::Device* live = b_.model().find_token(d->token);
+                        json::object o = device_json(live ? *live : *d, true);
+                        if (!live) o["email"] = u->email;
+                        out.push_back(std::move(o));
+                    }
+                b_.answer(r, 200, json::serialize(out));
+            });
+    }
+
+    void add_device(blynk_http_responder* r, const std::string& body) {
+        json::object in;
+        if (!parse_object(r, body, in)) return;
+        std::string email = core::lower(str(in, "email")), name = str(in, "name"), board = str(in, "board");
+        int32_t dash = 1;
+        if (in.contains("dashId")) {
+            if (!in["dashId"].is_int64() || in["dashId"].as_int64() < 0 || in["dashId"].as_int64() > 1000000)
+                return b_.answer(r, 400, error_json("'dashId' must be a number from 0 to 1000000."));
+            dash = int32_t(in["dashId"].as_int64());
+        }
+        if (!core::valid_email(email)) return b_.answer(r, 400, error_json("'email' must be a valid e-mail address."));
+        if (name.empty() || name.size() > 50)
+            return b_.answer(r, 400, error_json("'name' must be 1 to 50 characters."));
+        auto made = std::make_shared<host::NewDevice>();
+        auto data = std::make_shared<core::LoadedData>();
+        change(
+            r,
+            [=](const host::StorageClient& st) {
+                *made = host::add_device(st, email, name, board, dash);
+                st.load_by_token(made->token, *data);
+            },
+            [this, r, made, data, email, name] {
+                b_.model().merge(std::move(*data));
+                json::object out{{"token", made->token},
+                                 {"email", email},
+                                 {"dashId", made->dash_id},
+                                 {"id", made->device_id},
+                                 {"name", name}};
+                if (!made->user_password.empty()) out["userPassword"] = made->user_password;
+                b_.answer(r, 201, json::serialize(out));
+            });
+    }
+
+    void remove_device(blynk_http_responder* r, const std::string& token) {
+        auto gone = std::make_shared<std::optional<blynk::Device>>();
+        change(
+            r, [token, gone](const host::StorageClient& st) { *gone = host::remove_device(st, token); },
+            [this, r, token, gone] {
+                if (!*gone) return b_.answer(r, 404, error_json("No device has this token."));
+                if (core::Device* d = b_.model().find_token(token)) {
+                    b_.close_device(*d, "device removed");
+                    b_.model().evict(*d);
+                }
+                b_.answer(r, 200,
+                          json::serialize(json::object{{"removed", json::object{{"email", (*gone)->email},
+                                                                                {"dashId", (*gone)->dash_id},
+                                                                                {"id", (*gone)->device_id}}}}));
+            });
+    }
+
+    void rotate(blynk_http_responder* r, const std::string& token) {
+        auto dev = std::make_shared<std::optional<blynk::Device>>();
+        change(
+            r, [token, dev](const host::StorageClient& st) { *dev = host::rotate_token(st, token); },
+            [this, r, token, dev] {
+                if (!*dev) return b_.answer(r, 404, error_json("No device has this token."));
+                if (core::Device* d = b_.model().find_token(token)) {
+                    // Connections logged in with the old token end; the new one works at once.
+                    b_.close_device(*d, "token rotated");
+                    b_.model().retoken(*d, (*dev)->token);
+                }
+                b_.answer(r, 200, json::serialize(json::object{{"token", (*dev)->token}}));
+            });
+    }
+
+    void online(blynk_http_responder* r) {
+        json::array out;
+        b_.model().for_each_user([&](const core::User& u) {
+            for (auto& d : u.devices)
+                if (d->online_count && !d->removed) out.push_back(device_json(*d, false));
+        });
+        b_.answer(r, 200, json::serialize(out));
+    }
+
+private:
+    bool parse_object(blynk_http_responder* r, const std::string& body, json::object& out) {
+        boost::system::error_code ec;
+        json::value v = json::parse(body, ec);
+        if (ec || !v.is_object()) {
+            b_.answer(r, 400, error_json("The body must be a JSON object."));
+            return false;
+        }
+        out = std::move(v.as_object());
+        return true;
+    }
+    static std::string str(const json::object& o, const char* key) {
+        auto it = o.find(key);
+        return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
+    }
+
+    OperatorBackend& b_;
+    OperatorOptions o_;
+    std::map<std::string, std::chrono::steady_clock::time_point> verified_;  // kernel thread only
+};
+
+}  // namespace
+
+void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, OperatorOptions options) {
+    auto api = std::make_shared<Api>(backend, std::move(options));
+    const std::string owner = "the operator API";
+    auto add = [&](const char* method, const char* pattern,
+                   std::function<void(const blynk_http_request&, blynk_http_responder*)> fn) {
+        routes.add(method, pattern, owner, [api, fn](const blynk_http_request& req, blynk_http_responder* r) {
+            // The request dies with this call: keep what the deferred part reads.
+            struct Kept {
+                std::string body, query;
+                std::vector<std::string> params;
+                std::vector<blynk_str> views;
+                blynk_http_request req{};
+            };
+            auto kept = std::make_shared<Kept>();
+            kept->body = std::string(view(req.body));
+            kept->query = std::string(view(req.query));
+            for (size_t i = 0; i < req.param_count; ++i)
+                kept->params.emplace_back(view(req.params[i]));
+            for (auto& p : kept->params)
+                kept->views.push_back(blynk_str{p.data(), p.size()});
+            kept->req.size = sizeof kept->req;
+            kept->req.body = blynk_str{kept->body.data(), kept->body.size()};
+            kept->req.query = blynk_str{kept->query.data(), kept->query.size()};
+            kept->req.params = kept->views.data();
+            kept->req.param_count = kept->views.size();
+            kept->req.tls = req.tls;
+            api->authorize(req, r, [fn, kept, r] { fn(kept->req, r); });
+        });
+    };
+    auto param = [](const blynk_http_request& req, size_t i) {
+        return i < req.param_count ? std::string(view(req.params[i])) : std::string();
+    };
+    // After authorize(), only body, query and the copied params are read.
+    add("GET", "/api/v1/users", [api](const blynk_http_request&, blynk_http_responder* r) { api->list_users(r); });
+    add("POST", "/api/v1/users",
+        [api](const blynk_http_request& q, blynk_http_responder* r) { api->add_user(r, std::string(view(q.body))); });
+    add("DELETE", "/api/v1/users/{email}",
+        [api, param](const blynk_http_request& q, blynk_http_responder* r) { api->remove_user(r, param(q, 0)); });
+    add("GET", "/api/v1/devices", [api](const blynk_http_request& q, blynk_http_responder* r) {
+        api->list_devices(r, query_value(view(q.query), "email"));
+    });
+    add("POST", "/api/v1/devices",
+        [api](const blynk_http_request& q, blynk_http_responder* r) { api->add_device(r, std::string(view(q.body))); });
+    add("DELETE", "/api/v1/devices/{token}",
+        [api, param](const blynk_http_request& q, blynk_http_responder* r) { api->remove_device(r, param(q, 0)); });
+    add("POST", "/api/v1/devices/{token}/token",
+        [api, param](const blynk_http_request& q, blynk_http_responder* r) { api->rotate(r, param(q, 0)); });
+    add("GET", "/api/v1/online", [api](const blynk_http_request&, blynk_http_responder* r) { api->online(r); });
+}
+
+}  // namespace blynk::net
