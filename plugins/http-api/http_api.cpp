@@ -47,13 +47,15 @@ constexpr std::string_view kNoClone = "Requested QR not found.";
 constexpr std::string_view kNoNotifier = "Notifications are not configured on this server.";
 constexpr std::string_view kNoQr = "QR codes are not available on this server.";
 constexpr std::string_view kBusy = "Server is busy, try again later.";
+constexpr std::string_view kValueTooLong = "Value is too long.";
 constexpr std::string_view kWriteFailed = "Error writing pin value.";
 constexpr std::string_view kNoProject = "Error getting project.";
 constexpr std::string_view kNoHost =
     "The server's host name is unknown: send a Host header or set [plugins.http-api] qr_host.";
 constexpr std::string_view kQrFailed = "Error making the QR code.";
 
-constexpr size_t kMaxNotifyBody = 255;  // characters
+constexpr size_t kMaxNotifyBody = 255;   // characters
+constexpr size_t kMaxFrameBody = 65535;  // bytes: the 16-bit length of a Blynk frame
 
 // Widget properties of GET /{token}/update/{pin}?<property>=X, in the legacy
 // enum order: the first one present in the query is applied (§2.2).
@@ -269,8 +271,14 @@ private:
 
     void write_pin(const std::string& tok, PinRef p, const std::vector<std::string>& values,
                    const Responder& res) const {
-        if (values.empty()) return res.text(400, kNoValues);
-        if (!kernel().pin_write(tok, p.type, p.number, join_nul(values))) return res.text(500, kWriteFailed);
+        std::string value = join_nul(values);
+        // An empty value is refused like no value: the kernel (as the hardware
+        // protocol) does not store or forward `vw\0pin\0` with nothing after it.
+        if (value.empty()) return res.text(400, kNoValues);
+        // The HARDWARE body `<t>w\0<pin>\0<value>` must fit in one frame, or the value could
+        // be stored but never reach the device (neither forwarded nor synced).
+        if (value.size() + 4 + std::to_string(p.number).size() > kMaxFrameBody) return res.text(400, kValueTooLong);
+        if (!kernel().pin_write(tok, p.type, p.number, value)) return res.text(500, kWriteFailed);
         res.empty(200);
     }
 

@@ -488,14 +488,17 @@ TEST_F(HttpApi, GetUpdateWritesValues) {
     EXPECT_EMPTY_200(get("/" + T1 + "/update/v1?value=42"));
     EXPECT_EMPTY_200(get("/" + T1 + "/update/V2?value=1&value=2&value=3"));
     EXPECT_EMPTY_200(get("/" + T1 + "/update/v3?value=hello+world%21&other=x"));
-    EXPECT_EMPTY_200(get("/" + T1 + "/update/v4?value="));
+    EXPECT_TEXT(get("/" + T1 + "/update/v4?value="), 400, "No pin for update provided.");
+    EXPECT_TEXT(get("/" + T1 + "/update/v4?value"), 400, "No pin for update provided.");
+    EXPECT_TEXT(json_call("PUT", "/" + T1 + "/update/v4", R"([""])"), 400, "No pin for update provided.");
+    EXPECT_EMPTY_200(get("/" + T1 + "/update/v4?value=&value=x"));
     EXPECT_EMPTY_200(get("/" + T1 + "/update/v5?value=%E2%9C%93&label=ignored"));
     ASSERT_EQ(K.writes.size(), 5u);
     EXPECT_EQ(K.writes[0].token, T1);
     EXPECT_EQ(K.writes[0].value, "42");
     EXPECT_EQ(K.writes[1].value, "1\0002\0003"s);
     EXPECT_EQ(K.writes[2].value, "hello world!");
-    EXPECT_EQ(K.writes[3].value, "");
+    EXPECT_EQ(K.writes[3].value, "\0x"s);
     EXPECT_EQ(K.writes[4].value, "✓");
     EXPECT_TRUE(K.properties.empty());
     EXPECT_ANSWER(get("/" + T1 + "/get/v2"), 200, kJson, R"(["1","2","3"])");
@@ -582,6 +585,15 @@ TEST_F(HttpApi, PutBodyErrors) {
     EXPECT_TEXT(json_call("PUT", base, big), 500, "Error parsing body param. " + big.substr(0, 256));
     std::string utf = "[\"" + std::string(253, 'x') + "é" + "é";  // é at bytes 255..256
     EXPECT_TEXT(json_call("PUT", base, utf), 500, "Error parsing body param. " + utf.substr(0, 255));
+    // a value must fit in one HARDWARE frame body, `vw\0<pin>\0<value>` <= 65535 bytes
+    EXPECT_EMPTY_200(json_call("PUT", "/" + T1 + "/update/v1", "[\"" + std::string(65535 - 5, 'x') + "\"]"));
+    EXPECT_TEXT(json_call("PUT", "/" + T1 + "/update/v1", "[\"" + std::string(65535 - 4, 'x') + "\"]"), 400,
+                "Value is too long.");
+    EXPECT_TEXT(json_call("PUT", "/" + T1 + "/update/v10", "[\"" + std::string(65535 - 5, 'x') + "\"]"), 400,
+                "Value is too long.");
+    EXPECT_TEXT(get("/" + T1 + "/update/v1?value=" + std::string(70000, 'y')), 400, "Value is too long.");
+    ASSERT_EQ(K.writes.size(), 1u);
+    K.writes.clear();
     // deep nesting is refused, not a crash
     std::string deep(100000, '[');
     auto a = json_call("PUT", base, deep);
