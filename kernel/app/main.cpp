@@ -3,7 +3,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -11,10 +14,12 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "app/config.hpp"
+#include "app/operator_client.hpp"
 #include "core/secrets.hpp"
 #include "host/accounts.hpp"
 #include "host/plugin_host.hpp"
@@ -147,10 +152,52 @@ std::string format_time(int64_t ms) {
     return buf;
 }
 
+std::string path_escape(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '@') {
+            out.push_back(char(c));
+        } else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    return out;
+}
+
+// A change made through a running server's operator API, so it takes effect
+// there at once. Returns the parsed reply; throws with the server's message.
+boost::json::object api_change(const app::OperatorClient& api, const std::string& method, const std::string& target,
+                               const boost::json::object& body, unsigned expect) {
+    app::ApiReply reply = api.call(method, target, body.empty() ? std::string() : boost::json::serialize(body));
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(reply.body, ec);
+    boost::json::object out = !ec && v.is_object() ? v.as_object() : boost::json::object();
+    if (reply.status != expect) {
+        std::string msg = out.contains("error") && out["error"].is_string() ? std::string(out["error"].as_string())
+                                                                            : "HTTP " + std::to_string(reply.status);
+        if (reply.status == 404 || reply.status == 409 || reply.status == 400) throw UsageError(msg);
+        throw std::runtime_error("the running server refused: " + msg);
+    }
+    return out;
+}
+
+std::string json_text(const boost::json::object& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
+}
+
 int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins) {
     host::StorageClient st(plugins.storage(), plugins.storage_self());
     const auto& cmd = a.command;
     std::string what = cmd[0] + (cmd.size() > 1 ? " " + cmd[1] : "");
+    // Changes go through a running server when there is one.
+    std::optional<app::OperatorClient> api;
+    if (what == "user add" || what == "user remove" || what == "device add" || what == "device remove")
+        api = app::OperatorClient::find(
+            cfg.data_dir, cfg.tls_cert.empty() ? (fs::path(cfg.data_dir) / "tls" / "cert.pem").string() : cfg.tls_cert);
 
     if (what == "config check") {
         std::string names;
@@ -160,6 +207,46 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
                   << "data folder: " << cfg.data_dir << "\nplugins: " << names
                   << "\nstorage: " << plugins.storage_plugin_name() << "\nhardware port: " << cfg.hardware_port
                   << ", TLS port: " << cfg.tls_port << "\n";
+        return 0;
+    }
+    if (what == "user add" && api) {
+        std::string email = checked_email(a);
+        boost::json::object body{{"email", email}, {"admin", a.options.count("--admin") != 0}};
+        if (auto n = optional(a, "--name"); !n.empty()) body["name"] = n;
+        if (auto p = optional(a, "--password"); !p.empty()) body["password"] = p;
+        auto out = api_change(*api, "POST", "/api/v1/users", body, 201);
+        std::cerr << "user " << email << " created\n";
+        if (auto pw = json_text(out, "password"); !pw.empty()) std::cout << "password: " << pw << "\n";
+        return 0;
+    }
+    if (what == "user remove" && api) {
+        std::string email = checked_email(a);
+        api_change(*api, "DELETE", "/api/v1/users/" + path_escape(email), {}, 200);
+        std::cerr << "user " << email << " removed\n";
+        return 0;
+    }
+    if (what == "device add" && api) {
+        std::string email = checked_email(a);
+        std::string name = require(a, "--name");
+        boost::json::object body{{"email", email}, {"name", name}, {"board", optional(a, "--board")}};
+        if (auto d = optional(a, "--dash"); !d.empty()) {
+            try {
+                body["dashId"] = std::stoi(d);
+            } catch (...) {
+                throw UsageError("--dash must be a number");
+            }
+        }
+        auto out = api_change(*api, "POST", "/api/v1/devices", body, 201);
+        if (auto pw = json_text(out, "userPassword"); !pw.empty())
+            std::cerr << "user " << email << " created; its password: " << pw << "\n";
+        std::cerr << "device added for " << email << " (through the running server)\n";
+        std::cout << json_text(out, "token") << "\n";
+        return 0;
+    }
+    if (what == "device remove" && api) {
+        std::string token = require(a, "--token");
+        api_change(*api, "DELETE", "/api/v1/devices/" + path_escape(token), {}, 200);
+        std::cerr << "device removed (through the running server)\n";
         return 0;
     }
     if (what == "user add") {
@@ -226,7 +313,7 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
     }
     if (what == "device remove") {
         auto d = host::remove_device(st, require(a, "--token"));
-        if (!d) throw UsageError("no device has that token");
+        if (!d) throw UsageError("No device has this token.");
         std::cerr << "device " << d->dash_id << "-" << d->device_id << " of " << d->email << " removed\n";
         return 0;
     }
@@ -317,7 +404,9 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
 
     net::Server server(opt, model, rs, plugins, st, storage_queue);
     server.listen();
+    app::write_run_file(cfg.data_dir, server.tls_port());
     server.run();
+    app::remove_run_file(cfg.data_dir);
     storage_queue.stop();
     plugins.shutdown();
     spdlog::info("stopped");

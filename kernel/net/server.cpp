@@ -1256,6 +1256,11 @@ void Server::listen() {
     s.bind(s.tls_acceptors, s.opt.tls_port, "hardware-tls");
 }
 
+uint16_t Server::tls_port() const {
+    error_code ec;
+    return impl_->tls_acceptors.empty() ? 0 : impl_->tls_acceptors.front()->local_endpoint(ec).port();
+}
+
 void Server::run() {
     auto& s = *impl_;
     for (auto& a : s.plain_acceptors)

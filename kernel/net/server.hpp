@@ -45,6 +45,8 @@ public:
     ~Server();
     // Binds the listeners (throws std::runtime_error naming the address).
     void listen();
+    // The TLS port actually bound (after listen()).
+    uint16_t tls_port() const;
     // Serves until SIGINT/SIGTERM, then closes every session, flushes every
     // pin value to storage and returns.
     void run();

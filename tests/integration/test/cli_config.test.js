@@ -163,7 +163,7 @@ describe('account commands', () => {
     // removing it twice: an error, not a silent success
     const rm2 = await srv.cli(['device', 'remove', '--token', token]);
     assert.notEqual(rm2.code, 0, show(rm2));
-    assert.match(rm2.stderr, /no device has that token/);
+    assert.match(rm2.stderr, /no device has this token/i);
 
     // a fresh start does not know the token
     await srv.restart();
