@@ -94,6 +94,11 @@ size_t HttpReader::feed(std::string_view in, State& state, unsigned& status, std
         if (n == 0) break;
     }
     if (!in.empty()) impl_->started = true;
+    if (!impl_->parser->is_header_done() && in.size() - used > impl_->header_limit) {
+        state = State::Error;
+        status = 431;
+        reason = "Request header fields too large.";
+    }
     return used;
 }
 

@@ -51,6 +51,8 @@ constexpr size_t kReadArea = 64 * 1024;
 constexpr size_t kMaxPendingLoads = 1024;
 // A websocket message carries hardware frames: at most one maximal frame.
 constexpr size_t kWsMaxPayload = 65535 + 5;
+// How long a connection that was answered and is closing keeps draining input.
+constexpr uint32_t kLingerMs = 2000;
 
 int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -200,6 +202,8 @@ struct HttpState {
     uint32_t awaiting_since_ms = 0;
     uint32_t request_start_ms = 0;
     std::string ws_stream;  // websocket: the hardware byte stream carried by binary frames
+    size_t ws_message = 0;  // bytes of the current (possibly fragmented) message
+    bool ws_text = false;   // the current message is text: its continuations are ignored too
 };
 
 // One device connection. Lives on the heap, owned by the server's list; it is
@@ -303,6 +307,10 @@ public:
     // Periodic checks (one sweep for every connection; no timer per connection).
     void check_timeouts(uint32_t now) {
         const ServerOptions& o = srv_.opt;
+        if (lingering_) {
+            if (now - linger_since_ms_ > kLingerMs) close("answered; closing");
+            return;
+        }
         if (mode_ == Mode::Http) {
             if (http_->awaiting && now - http_->awaiting_since_ms > o.http_request_timeout_s * 1000) {
                 srv_.pending_http.erase(http_->awaiting);
@@ -336,6 +344,7 @@ public:
 
 protected:
     virtual void shutdown_socket() = 0;
+    virtual void shutdown_send() = 0;
     virtual tcp::endpoint remote(error_code& ec) const = 0;
 
     void queued() {
@@ -349,6 +358,7 @@ protected:
     // Consumes every complete unit (frame, request) in `data`; keeps the rest.
     void process(const char* data, size_t n) {
         last_read_ms_ = uint32_t(srv_.now_mono);
+        if (close_after_flush_) return;  // answered and closing: what still arrives is dropped
         std::string_view in;
         bool from_partial = !partial_.empty();
         if (from_partial) {
@@ -480,7 +490,20 @@ protected:
                 return off;
             }
             off += used;
-            switch (codec::WsOpcode(f.opcode)) {
+            auto op = codec::WsOpcode(f.opcode);
+            if (op == codec::WsOpcode::Binary || op == codec::WsOpcode::Text) {
+                http_->ws_message = 0;
+                http_->ws_text = op == codec::WsOpcode::Text;
+            }
+            if (op == codec::WsOpcode::Binary || op == codec::WsOpcode::Text || op == codec::WsOpcode::Continuation) {
+                http_->ws_message += f.payload.size();
+                if (http_->ws_message > kWsMaxPayload) {
+                    reject("websocket message too large");
+                    return off;
+                }
+                if (http_->ws_text) continue;  // text means nothing to the hardware protocol
+            }
+            switch (op) {
                 case codec::WsOpcode::Binary:
                 case codec::WsOpcode::Continuation: {
                     std::string& stream = http_->ws_stream;
@@ -507,7 +530,7 @@ protected:
                     queued();
                     return in.size();
                 default:
-                    break;  // text frames and pongs mean nothing here
+                    break;  // pongs mean nothing here
             }
         }
         return off;
@@ -515,7 +538,13 @@ protected:
 
     void drained() {
         if (out_.capacity() > kKeepCapacity) std::string().swap(out_);
-        if (close_after_flush_) close("answered; closing as asked");
+        if (!close_after_flush_ || lingering_) return;
+        // Close gracefully: stop sending, then read and drop what the client
+        // still sends (a body being refused, say) until it closes or the
+        // sweep gives up, so the answer is not lost to a reset.
+        lingering_ = true;
+        linger_since_ms_ = uint32_t(srv_.now_mono);
+        shutdown_send();
     }
 
     Server::Impl& srv_;
@@ -525,6 +554,8 @@ protected:
     uint32_t pending_ = 0;
     bool tls_ = false;
     Mode mode_ = Mode::Sniff;
+    bool lingering_ = false;
+    uint32_t linger_since_ms_ = 0;
     bool closed_ = false;
     bool writing_ = false;
     bool keep_alive_ = true;
@@ -606,6 +637,10 @@ private:
     void shutdown_socket() override {
         error_code ec;
         sock_.close(ec);
+    }
+    void shutdown_send() override {
+        error_code ec;
+        sock_.shutdown(tcp::socket::shutdown_send, ec);
     }
 
     tcp::endpoint remote(error_code& ec) const override { return sock_.remote_endpoint(ec); }
@@ -762,12 +797,20 @@ private:
     }
 
     void shutdown_socket() override {
-        if (ssl_ && ready_) {
+        if (ssl_ && ready_ && !lingering_) {
             ERR_clear_error();
             SSL_shutdown(ssl_);  // best effort close_notify; never waits
         }
         error_code ec;
         sock_.close(ec);
+    }
+    void shutdown_send() override {
+        if (ssl_ && ready_) {
+            ERR_clear_error();
+            SSL_shutdown(ssl_);
+        }
+        error_code ec;
+        sock_.shutdown(tcp::socket::shutdown_send, ec);
     }
 
     static std::string ssl_error() {
