@@ -10,7 +10,7 @@ want_tests=0
 
 pkgs=(cmake make g++ pkg-config ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
-      libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev)
+      libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev)
 if (( want_tests )); then
   pkgs+=(libgtest-dev clang-format)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
