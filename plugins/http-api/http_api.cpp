@@ -133,7 +133,7 @@ std::pair<std::string, int> split_host_header(std::string_view h) {
     std::string_view host = h, port;
     if (!h.empty() && h[0] == '[') {
         size_t close = h.find(']');
-        if (close == std::string_view::npos) return {"", 0};
+        if (close == std::string_view::npos || close < 2) return {"", 0};
         host = h.substr(0, close + 1);
         std::string_view rest = h.substr(close + 1);
         if (!rest.empty()) {
