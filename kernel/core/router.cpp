@@ -203,7 +203,8 @@ void Router::mark_dirty(Device& d) {
 }
 
 uint16_t Router::store_write(Device& target, std::string_view body) {
-    // `<t>w\0pin\0value[\0value...]`
+    // `<t>w\0pin\0value[\0value...]`; it must fit in one hardware frame.
+    if (body.size() > 0xFFFF) return st(Status::IllegalCommand);
     std::string_view f[3];
     size_t n = codec::split_fields(body, f, 3);
     if (n < 3 || f[0].size() != 2 || f[2].empty()) return st(Status::IllegalCommand);

@@ -24,8 +24,9 @@ public:
     virtual void resolve_token(std::string token, std::function<void(bool)> done) = 0;
     virtual core::Device* device(std::string_view token) = 0;
     virtual bool app_connected(const core::Device& d) = 0;
-    // `<t>w\0pin\0value`: stored, forwarded with message id 111.
-    virtual void pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) = 0;
+    // `<t>w\0pin\0value`: stored, forwarded with message id 111. False if the
+    // write is refused (empty value, or too long for a hardware frame).
+    virtual bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) = 0;
     virtual void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) = 0;
     virtual std::string project_json(const core::Device& d) = 0;
 };

@@ -142,8 +142,7 @@ int host_pin_write(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str
     core::Device* d = k->device(sv_of(token));
     if (!d) return BLYNK_NOT_FOUND;
     if (type != 'v' && type != 'd' && type != 'a') return BLYNK_ERROR;
-    k->pin_write(*d, type, pin, sv_of(value));
-    return BLYNK_OK;
+    return k->pin_write(*d, type, pin, sv_of(value)) ? BLYNK_OK : BLYNK_ERROR;
 }
 
 int host_pin_property(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value) {

@@ -156,7 +156,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     void resolve_token(std::string token, std::function<void(bool)> done) override;
     core::Device* device(std::string_view token) override { return model_ref.find_token(token); }
     bool app_connected(const core::Device&) override { return false; }  // no app sessions yet
-    void pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
+    bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
     void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override {
         router.api_property(d, pin, property, value);
     }
@@ -994,7 +994,7 @@ void Server::Impl::resolve_token(std::string token, std::function<void(bool)> do
     ++pending_loads;
 }
 
-void Server::Impl::pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) {
+bool Server::Impl::pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) {
     std::string body;
     body.push_back(type);
     body += 'w';
@@ -1002,7 +1002,7 @@ void Server::Impl::pin_write(core::Device& d, char type, uint8_t pin, std::strin
     body += std::to_string(pin);
     body.push_back('\0');
     body.append(value.data(), value.size());
-    router.api_write(d, body);
+    return router.api_write(d, body) == 0;
 }
 
 std::string Server::Impl::project_json(const core::Device& d) {

@@ -377,6 +377,21 @@ TEST_F(RouterTest, CloseMarksTheDeviceOfflineOnlyWhenItsLastConnectionGoes) {
     EXPECT_EQ(d->disconnect_ms, now);
 }
 
+TEST_F(RouterTest, ApiWritesAreStoredAndSentWithMessageId111) {
+    auto c = logged_in(kTokenA);
+    core::Device& d = *model.find_token(kTokenA);
+    EXPECT_EQ(router.api_write(d, body({"vw", "3", "on"})), 0);
+    ASSERT_EQ(c->sent.size(), 1u);
+    EXPECT_EQ(c->sent[0].command, uint8_t(Command::Hardware));
+    EXPECT_EQ(c->sent[0].msg_id, 111);
+    EXPECT_EQ(c->sent[0].body, body({"vw", "3", "on"}));
+    EXPECT_EQ(d.find_pin(core::pin_key('v', 3))->value, "on");
+    EXPECT_EQ(router.api_write(d, body({"vw", "3", ""})), uint16_t(Status::IllegalCommand));
+    EXPECT_EQ(router.api_write(d, body({"vw", "3", std::string(70000, 'x')})), uint16_t(Status::IllegalCommand));
+    EXPECT_EQ(d.find_pin(core::pin_key('v', 3))->value, "on") << "refused writes change nothing";
+    EXPECT_EQ(c->sent.size(), 1u);
+}
+
 TEST_F(RouterTest, UnknownCommandsBelow100AreIgnored) {
     auto c = logged_in(kTokenA);
     frame(*c, Command::HardwareLogEvent, 2, "event");
