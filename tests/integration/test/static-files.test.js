@@ -1,0 +1,228 @@
+// Static files under /static/ from [http] static_dir (kernel/net/static_files.cpp; legacy
+// reference http-api.md §4): GET and HEAD of regular files with a content type by extension,
+// and nothing outside the folder, whatever the encoding of the path: every traversal attempt,
+// encoded slash, backslash, NUL, absolute path, double encoding and symbolic link leading out
+// is a 404 and never returns the content of the file beside the folder. Requests are written
+// raw on the socket so that no client normalises the path; on the plain and the TLS port.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import path from 'node:path';
+import { Server, Cleanup, mkTmp } from '../lib/harness.js';
+
+const cleanup = new Cleanup();
+after(() => cleanup.run());
+
+const HTTP_TIMEOUT_MS = 5000;
+const A_TXT = 'hello from a.txt\n';
+const B_HTML = '<!doctype html><title>b</title><p>sub/b.html</p>\n';
+const SECRET = 'TOP-SECRET-4f1c9a: must never be served';
+const ICON = Buffer.from([0, 0, 1, 0, 1, 0, 16, 16]);
+
+function which(cmd) {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+const CURL = which('curl');
+
+let srv;
+let dir;
+
+before(async () => {
+  // <dir>/secret.txt beside the served folder <dir>/www
+  dir = mkTmp('static');
+  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  const www = path.join(dir, 'www');
+  mkdirSync(path.join(www, 'sub'), { recursive: true });
+  writeFileSync(path.join(www, 'a.txt'), A_TXT);
+  writeFileSync(path.join(www, 'sub', 'b.html'), B_HTML);
+  writeFileSync(path.join(www, 'favicon.ico'), ICON);
+  writeFileSync(path.join(dir, 'secret.txt'), SECRET);
+  symlinkSync(path.join(dir, 'secret.txt'), path.join(www, 'link.txt'));        // a file outside
+  symlinkSync('../secret.txt', path.join(www, 'sub', 'rel-link.txt'));          // relative, outside
+  symlinkSync(dir, path.join(www, 'outdir'));                                   // a folder outside
+  srv = cleanup.add(await Server.start({ name: 'static', config: { http: { static_dir: www } } }));
+});
+
+/**
+ * Writes `target` verbatim in a request line (no normalisation) and reads the answer until
+ * the server closes (Connection: close). Bounded.
+ */
+function raw(method, target, { secure = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let sock;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`${method} ${target}${secure ? ' (TLS)' : ''}: no complete answer within ${HTTP_TIMEOUT_MS} ms`));
+    }, HTTP_TIMEOUT_MS);
+    const send = () => sock.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    if (secure) {
+      sock = tls.connect({ host: '127.0.0.1', port: srv.tlsPort, ca: srv.cert(), checkServerIdentity: () => undefined }, send);
+    } else {
+      sock = net.connect({ host: '127.0.0.1', port: srv.hwPort }, send);
+    }
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) {
+        reject(new Error(`${method} ${target}: no complete response head: ${JSON.stringify(all.toString('latin1'))}`));
+        return;
+      }
+      const lines = all.subarray(0, end).toString('latin1').split('\r\n');
+      const m = lines[0].match(/^HTTP\/1\.[01] (\d{3})/);
+      if (!m) {
+        reject(new Error(`${method} ${target}: bad status line ${JSON.stringify(lines[0])}`));
+        return;
+      }
+      const headers = {};
+      for (const l of lines.slice(1)) {
+        const i = l.indexOf(':');
+        headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      }
+      const body = all.subarray(end + 4);
+      resolve({ status: Number(m[1]), headers, body, text: body.toString('utf8'), all: all.toString('latin1') });
+    });
+  });
+}
+
+/** Runs curl (bounded); resolves {code, stdout, stderr}. */
+function curl(args) {
+  return new Promise((resolve) => {
+    execFile(CURL, ['-sS', '--max-time', String(HTTP_TIMEOUT_MS / 1000), ...args],
+      { timeout: HTTP_TIMEOUT_MS + 2000, killSignal: 'SIGKILL', encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr, timedOut: Boolean(err && err.killed) });
+      });
+  });
+}
+
+// Each must be a 404 without the secret (the legacy server let some of these escape).
+const TRAVERSALS = [
+  '/static/../secret.txt',
+  '/static/%2e%2e/secret.txt',
+  '/static/%2E%2E/secret.txt',
+  '/static/.%2e/secret.txt',
+  '/static/..%2fsecret.txt',
+  '/static/..%2Fsecret.txt',
+  '/static/sub/..%2F..%2Fsecret.txt',
+  '/static/sub/../../secret.txt',
+  '/static/%2e%2e%2fsecret.txt',
+  '/static/..%5csecret.txt',
+  '/static/..\\secret.txt',
+  '/static/sub%5c..%5c..%5csecret.txt',
+  '/static/%2fetc%2fpasswd',
+  `/static/%2f${'..%2f'.repeat(12)}etc%2fpasswd`,
+  '/static/a.txt%00.png',
+  '/static/%00',
+  '/static/%252e%252e/secret.txt',
+  '/static/%252e%252e%252fsecret.txt',
+  '/static/link.txt',
+  '/static/sub/rel-link.txt',
+  '/static/outdir/secret.txt',
+  '/static/./a.txt',
+  '/static/sub/../a.txt',
+  '/static//a.txt',
+  '/static/C:%5cWindows%5cwin.ini',
+  '/static/..',
+  '/static/%2e%2e',
+  '/static/../../../../../../etc/passwd',
+];
+
+for (const secure of [false, true]) {
+  const port = secure ? 'the TLS port (https)' : 'the plain port';
+  describe(`static files on ${port}`, () => {
+    it('GET /static/a.txt: 200, text/plain, the content; with a query string too', async () => {
+      for (const target of ['/static/a.txt', '/static/a.txt?v=1']) {
+        const r = await raw('GET', target, { secure });
+        assert.equal(r.status, 200, `${target}: ${r.all}`);
+        assert.match(r.headers['content-type'] || '', /^text\/plain\b/, r.all);
+        assert.equal(r.text, A_TXT);
+        assert.equal(Number(r.headers['content-length']), Buffer.byteLength(A_TXT), r.all);
+        assert.match(r.headers['cache-control'] || '', /max-age=60/, r.all);
+      }
+    });
+
+    it('HEAD /static/a.txt: 200 without a body', async () => {
+      const r = await raw('HEAD', '/static/a.txt', { secure });
+      assert.equal(r.status, 200, r.all);
+      assert.match(r.headers['content-type'] || '', /^text\/plain\b/, r.all);
+      assert.equal(r.body.length, 0, `no body after the head: ${r.all}`);
+    });
+
+    // Known server bug: HEAD is answered with "Content-Length: 0" (Session::dispatch passes an
+    // empty body to respond()); RFC 9110 §9.3.2 wants the GET length or no Content-Length.
+    it('HEAD /static/a.txt: Content-Length is the length GET would send, or absent', {
+      todo: 'server bug: HEAD answers Content-Length: 0',
+    }, async () => {
+      const r = await raw('HEAD', '/static/a.txt', { secure });
+      assert.equal(r.status, 200, r.all);
+      if ('content-length' in r.headers) {
+        assert.equal(Number(r.headers['content-length']), Buffer.byteLength(A_TXT), r.all);
+      }
+    });
+
+    it('GET /static/sub/b.html: text/html; /favicon.ico from the folder', async () => {
+      const r = await raw('GET', '/static/sub/b.html', { secure });
+      assert.equal(r.status, 200, r.all);
+      assert.match(r.headers['content-type'] || '', /^text\/html\b/, r.all);
+      assert.equal(r.text, B_HTML);
+      const ico = await raw('GET', '/favicon.ico', { secure });
+      assert.equal(ico.status, 200, ico.all);
+      assert.match(ico.headers['content-type'] || '', /^image\/x-icon\b/, ico.all);
+      assert.deepEqual(ico.body, ICON);
+    });
+
+    it('the folder itself, a subfolder and missing files: 404', async () => {
+      for (const target of ['/static/', '/static/sub', '/static/sub/', '/static/missing.txt', '/static/sub/missing.html',
+        '/static/a.txt/x']) {
+        const r = await raw('GET', target, { secure });
+        assert.equal(r.status, 404, `${target}: ${r.all}`);
+      }
+    });
+
+    it('traversal attempts, encoded or not, and symbolic links leading out: all 404, never the secret', async () => {
+      for (const target of TRAVERSALS) {
+        for (const method of ['GET', 'HEAD']) {
+          const r = await raw(method, target, { secure });
+          assert.ok(!r.all.includes(SECRET), `${method} ${target} returned the secret:\n${r.all}`);
+          assert.ok(!/root:.*:0:0:/.test(r.all), `${method} ${target} returned /etc/passwd:\n${r.all}`);
+          assert.equal(r.status, 404, `${method} ${target}: ${r.all}`);
+        }
+      }
+      // the server is fine afterwards
+      const ok = await raw('GET', '/static/a.txt', { secure });
+      assert.equal(ok.status, 200, ok.all);
+    });
+
+    it('real curl --path-as-is: a.txt is served, the traversals are 404', { skip: CURL ? false : 'curl not installed' }, async () => {
+      const name = srv.certName();
+      const hostPort = secure ? `${name}:${srv.tlsPort}` : `127.0.0.1:${srv.hwPort}`;
+      const tlsArgs = secure
+        ? [...(/^[0-9.]+$/.test(name) ? [] : ['--resolve', `${hostPort}:127.0.0.1`]), '--cacert', srv.certPath]
+        : [];
+      const base = `${secure ? 'https' : 'http'}://${hostPort}`;
+      const ok = await curl([...tlsArgs, '-w', '\n%{http_code} %{content_type}', `${base}/static/a.txt`]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.ok(ok.stdout.startsWith(A_TXT), ok.stdout);
+      assert.match(ok.stdout, /\n200 text\/plain/);
+      for (const target of ['/static/../secret.txt', '/static/%2e%2e/secret.txt', '/static/..%2fsecret.txt',
+        '/static/link.txt']) {
+        const r = await curl([...tlsArgs, '--path-as-is', '-w', '\n%{http_code}', `${base}${target}`]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(!r.stdout.includes(SECRET), `${target} returned the secret: ${r.stdout}`);
+        assert.match(r.stdout, /\n404$/, `${target}: ${r.stdout}`);
+      }
+    });
+  });
+}
