@@ -289,6 +289,7 @@ public:
         change(
             r, [=](const host::StorageClient& st) { *created = host::create_user(st, email, name, password, admin); },
             [this, r, email, created, generated] {
+                verified_.clear();
                 json::object out{{"email", email}};
                 if (generated) out["password"] = *created;
                 b_.answer(r, 201, json::serialize(out));
@@ -300,6 +301,7 @@ public:
         change(
             r, [email](const host::StorageClient& st) { st.remove_user(email); },
             [this, r, email] {
+                verified_.clear();  // no cached credentials outlive an account
                 if (core::User* u = b_.model().find_user(email))
                     for (auto& d : u->devices)
                         b_.close_device(*d, "account removed");

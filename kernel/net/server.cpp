@@ -905,9 +905,13 @@ void Session::dispatch() {
         if (f.status != 200) {
             respond(404, {}, {}, {}, keep_alive_);
         } else {
-            std::string type = f.content_type;
-            respond(200, type, r.method() == "HEAD" ? std::string() : std::move(f.body),
-                    {{"Cache-Control", "max-age=60"}}, keep_alive_);
+            std::string answer =
+                http_response(200, f.content_type, f.body, {{"Cache-Control", "max-age=60"}}, keep_alive_);
+            // HEAD: the same head (with the length a GET would get), no body.
+            if (r.method() == "HEAD") answer.resize(answer.size() - f.body.size());
+            out_ += answer;
+            if (!keep_alive_) close_after_flush_ = true;
+            queued();
         }
         return;
     }

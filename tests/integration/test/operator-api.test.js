@@ -301,9 +301,8 @@ describe('operator API: users', () => {
 
   // Known server bug: Api::authorize caches a verified e-mail/password for 5 minutes
   // (verified_ in kernel/net/operator_api.cpp) and remove_user does not drop the entry, so a
-  // removed administrator keeps full access until it expires. Runs as a todo until fixed.
+  // removed administrator keeps full access until it expires (fixed: the cache is cleared).
   it('a removed administrator is refused at once, also right after a successful call', {
-    todo: 'server bug: the 5-minute Basic credential cache outlives the removed account',
   }, async () => {
     await api(srv, 'POST', '/api/v1/users', { email: 'gone-admin@b.co', password: 'soon gone 12345', admin: true }, 201);
     const auth = basic('gone-admin@b.co', 'soon gone 12345');

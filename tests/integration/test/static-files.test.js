@@ -160,10 +160,8 @@ for (const secure of [false, true]) {
       assert.equal(r.body.length, 0, `no body after the head: ${r.all}`);
     });
 
-    // Known server bug: HEAD is answered with "Content-Length: 0" (Session::dispatch passes an
-    // empty body to respond()); RFC 9110 §9.3.2 wants the GET length or no Content-Length.
+    // RFC 9110 §9.3.2: HEAD carries the length GET would send (or none).
     it('HEAD /static/a.txt: Content-Length is the length GET would send, or absent', {
-      todo: 'server bug: HEAD answers Content-Length: 0',
     }, async () => {
       const r = await raw('HEAD', '/static/a.txt', { secure });
       assert.equal(r.status, 200, r.all);
