@@ -131,6 +131,26 @@ describe('plugins the server refuses to start with', () => {
     assert.match(line, /\berror\b/);
   });
 
+  it('two plugins claiming the same HTTP route: refused at load, naming both', async () => {
+    const so = requireTestPlugin('route-clash-plugin.so');
+    const { code, output } = await failedStart('route-clash', {
+      plugins: { enabled: ['storage-sqlite', 'http-api', so] },
+    });
+    assert.equal(code, 2, output);
+    const line = output.split('\n').find((l) => l.includes('is already served by'));
+    assert.ok(line, `no route conflict message:\n${output}`);
+    assert.match(line, /HTTP route GET \/\{auth\}\/get\/\{which\} of plugin route-clash is already served by plugin http-api \(GET \/\{token\}\/get\/\{pin\}\)/);
+  });
+
+  it('the same plugin without the clash loads and serves its own route', async () => {
+    const so = requireTestPlugin('route-clash-plugin.so');
+    const srv = cleanup.add(await Server.start({ name: 'route-own', config: { plugins: { enabled: ['storage-sqlite', so] } } }));
+    const res = await fetch(`http://127.0.0.1:${srv.hwPort}/route-clash/ping`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'pong');
+    await srv.stop();
+  });
+
   it('a library without the entry symbol: names the file and blynk_plugin_entry', async () => {
     const so = requireTestPlugin('no-entry-plugin.so');
     const { code, output } = await failedStart('no-entry', { plugins: { enabled: ['storage-sqlite', so] } });
