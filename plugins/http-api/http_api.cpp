@@ -254,20 +254,7 @@ private:
     }
 
     // Runs fn on the server's worker pool (for file I/O and image work).
-    bool run_in_pool(std::function<void()> fn) const {
-        auto* box = new std::function<void()>(std::move(fn));
-        bool ok = host().submit(
-            [](void* arg) {
-                std::unique_ptr<std::function<void()>> f(static_cast<std::function<void()>*>(arg));
-                try {
-                    (*f)();
-                } catch (...) {
-                }
-            },
-            box);
-        if (!ok) delete box;
-        return ok;
-    }
+    bool run_in_pool(std::function<void()> fn) const { return host().submit(std::move(fn)); }
 
     void write_pin(const std::string& tok, PinRef p, const std::vector<std::string>& values,
                    const Responder& res) const {

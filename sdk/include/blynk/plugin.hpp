@@ -121,6 +121,17 @@ private:
 #define BLYNK_HAS_FIELD(rec, field) \
     ((rec)->size >= offsetof(std::remove_pointer_t<decltype(rec)>, field) + sizeof((rec)->field))
 
+namespace detail {
+// Carries a std::function through a C callback (fn, arg) pair; runs it once.
+inline void run_boxed(void* arg) {
+    std::unique_ptr<std::function<void()>> f(static_cast<std::function<void()>*>(arg));
+    try {
+        (*f)();
+    } catch (...) {
+    }
+}
+}  // namespace detail
+
 // The kernel, as seen from a plugin.
 class Host {
 public:
@@ -137,6 +148,12 @@ public:
     bool submit(void (*fn)(void*), void* arg) const {
         return h_ && BLYNK_HAS_FIELD(h_, submit_work) && h_->submit_work &&
                h_->submit_work(h_->ctx, fn, arg) == BLYNK_OK;
+    }
+    bool submit(std::function<void()> fn) const {
+        auto* box = new std::function<void()>(std::move(fn));
+        if (submit(detail::run_boxed, box)) return true;
+        delete box;
+        return false;
     }
     void info(std::string_view m) const { log(BLYNK_LOG_INFO, m); }
     void warn(std::string_view m) const { log(BLYNK_LOG_WARN, m); }
@@ -472,16 +489,7 @@ public:
     bool post(std::function<void()> fn) const {
         if (!h_ || !BLYNK_HAS_FIELD(h_, post_kernel) || !h_->post_kernel) return false;
         auto* box = new std::function<void()>(std::move(fn));
-        int rc = h_->post_kernel(
-            h_->ctx,
-            [](void* arg) {
-                std::unique_ptr<std::function<void()>> f(static_cast<std::function<void()>*>(arg));
-                try {
-                    (*f)();
-                } catch (...) {
-                }
-            },
-            box);
+        int rc = h_->post_kernel(h_->ctx, detail::run_boxed, box);
         if (rc != BLYNK_OK) delete box;
         return rc == BLYNK_OK;
     }
