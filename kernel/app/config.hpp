@@ -55,7 +55,7 @@ struct Config {
                                                "192.168.0.0/16", "fc00::/7", "fe80::/10"};
 
     std::string plugin_dir;
-    std::vector<std::string> plugins_enabled{"storage-sqlite"};
+    std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api"};  // as config/blynk.toml
     // [plugins.NAME] tables, flattened.
     std::map<std::string, blynk::Settings> plugin_settings;
 };
