@@ -1,0 +1,798 @@
+// loadgen: N sender/receiver pairs over the Blynk hardware protocol (or MQTT
+// through libmosquitto), closed-loop (W frames in flight per pair) or at a
+// fixed offered rate; reports delivered messages/s, latency, the server's CPU
+// time and RSS, and checks that nothing was lost, reordered or misdelivered.
+//
+// Blynk: pair k is sender A = token line 2k, receiver B = token line 2k+1 of
+// --tokens. Both log in (HW_LOGIN 29); A inits bridge pin 1 to B's token once,
+// then sends BRIDGE `1\0vw\0<pin>\0<payload>`; B gets BRIDGE frames. Only the
+// last 16 bytes of a BRIDGE body are read (the payload), so the raw forwarder,
+// which leaves the bridge-pin field in place, is driven by the same code.
+// MQTT: pair k is publisher pubK and subscriber subK on topic bench/K, QoS 0.
+//
+// Payload: 16 printable bytes (base64 digits): pair id (3), sequence (5),
+// send time in ns since this process started (8).
+//
+// Exit status 0 only if every sent message arrived once, in order, at its own
+// receiver, no error reply or close was seen, and at least one was delivered.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#ifdef BENCH_HAVE_MOSQUITTO
+#include <mosquitto.h>
+#endif
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+// ---------------------------------------------------------------- options
+struct Options {
+    std::string proto = "blynk";  // blynk | mqtt
+    std::string host = "127.0.0.1";
+    int port = 0;
+    std::string tokens_file;
+    int pairs = 100;
+    int window = 64;        // frames in flight per pair (closed loop)
+    double rate = 0;        // offered msgs/s over all pairs; 0 = closed loop
+    double duration = 3.0;  // measured seconds
+    double warmup = 0.5;
+    int pid = 0;            // server pid for /proc figures
+    std::string label;
+    int max_inflight = 4096;  // open loop: per-pair cap (beyond it, offered but skipped)
+};
+
+[[noreturn]] void usage() {
+    std::fprintf(stderr,
+                 "usage: loadgen --port P [--proto blynk|mqtt] [--tokens FILE] [--pairs N]\n"
+                 "               [--window W] [--rate MSGS_PER_S] [--duration S] [--warmup S]\n"
+                 "               [--pid SERVER_PID] [--label TEXT]\n"
+                 "  blynk needs --tokens (2N lines: sender, receiver per pair)\n");
+    std::exit(2);
+}
+
+// ---------------------------------------------------------------- time
+const auto g_epoch = std::chrono::steady_clock::now();
+inline uint64_t now_ns() {
+    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - g_epoch)
+                        .count());
+}
+
+// ---------------------------------------------------------------- histogram
+// Log-linear: exact below 1024 ns, then 512 sub-buckets per power of two (0.2%).
+class Hist {
+public:
+    Hist() : b_(kBuckets, 0) {}
+    void add(uint64_t v) {
+        b_[index(v)]++;
+        ++n_;
+        if (v > max_) max_ = v;
+    }
+    uint64_t count() const { return n_; }
+    uint64_t max() const { return max_; }
+    double quantile(double q) const {
+        if (!n_) return 0;
+        uint64_t want = uint64_t(std::ceil(q * double(n_)));
+        if (want == 0) want = 1;
+        uint64_t seen = 0;
+        for (size_t i = 0; i < b_.size(); ++i) {
+            seen += b_[i];
+            if (seen >= want) return double(upper(i));
+        }
+        return double(max_);
+    }
+
+private:
+    static constexpr size_t kSub = 512;
+    static constexpr size_t kBuckets = 1024 + 54 * kSub;
+    static size_t index(uint64_t v) {
+        if (v < 1024) return size_t(v);
+        int e = 63 - __builtin_clzll(v) - 9;  // v >> e in [512, 1024)
+        size_t i = 1024 + size_t(e - 1) * kSub + size_t((v >> e) - kSub);
+        return std::min(i, kBuckets - 1);
+    }
+    static uint64_t upper(size_t i) {
+        if (i < 1024) return i;
+        size_t e = (i - 1024) / kSub + 1, m = (i - 1024) % kSub + kSub;
+        return uint64_t((m + 1) << e) - 1;
+    }
+    std::vector<uint64_t> b_;
+    uint64_t n_ = 0, max_ = 0;
+};
+
+// ---------------------------------------------------------------- payload
+constexpr size_t kPayload = 16;
+const char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+std::array<int8_t, 256> make_undigits() {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    for (int i = 0; i < 64; ++i) t[uint8_t(kDigits[i])] = int8_t(i);
+    return t;
+}
+const std::array<int8_t, 256> kUndigits = make_undigits();
+
+void put_digits(char* p, uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i, v >>= 6) p[i] = kDigits[v & 63];
+}
+bool get_digits(const char* p, int n, uint64_t& v) {
+    v = 0;
+    for (int i = 0; i < n; ++i) {
+        int d = kUndigits[uint8_t(p[i])];
+        if (d < 0) return false;
+        v = v << 6 | uint64_t(d);
+    }
+    return true;
+}
+void encode_payload(char* p, uint32_t pair, uint64_t seq, uint64_t ts) {
+    put_digits(p, pair, 3);
+    put_digits(p + 3, seq, 5);
+    put_digits(p + 8, ts, 8);
+}
+bool decode_payload(const char* p, uint64_t& pair, uint64_t& seq, uint64_t& ts) {
+    return get_digits(p, 3, pair) && get_digits(p + 3, 5, seq) && get_digits(p + 8, 8, ts);
+}
+constexpr uint64_t kSeqMod = uint64_t(1) << 30;
+
+// ---------------------------------------------------------------- /proc
+struct ProcFigures {
+    double cpu_s = 0;  // utime + stime, all threads
+    long rss_kib = 0, rss_anon_kib = 0;
+};
+ProcFigures read_proc(int pid) {
+    ProcFigures f;
+    if (pid <= 0) return f;
+    std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+    std::string s((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+    size_t rp = s.rfind(')');
+    if (rp != std::string::npos) {
+        std::istringstream in(s.substr(rp + 2));
+        std::string field;
+        unsigned long long ut = 0, stt = 0;
+        // fields after comm start at 3 (state); utime is 14, stime 15
+        for (int i = 3; i <= 15 && in >> field; ++i) {
+            if (i == 14) ut = std::stoull(field);
+            if (i == 15) stt = std::stoull(field);
+        }
+        f.cpu_s = double(ut + stt) / double(sysconf(_SC_CLK_TCK));
+    }
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) f.rss_kib = std::atol(line.c_str() + 6);
+        if (line.rfind("RssAnon:", 0) == 0) f.rss_anon_kib = std::atol(line.c_str() + 8);
+    }
+    return f;
+}
+double self_cpu_s() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// ---------------------------------------------------------------- shared state
+struct Counters {
+    uint64_t delivered = 0, lost = 0, reordered = 0, misdelivered = 0, errors = 0, closed = 0, skipped = 0,
+             other_frames = 0, bad_payload = 0;
+    int first_error_status = -1;
+};
+
+enum class Phase { Warmup, Measure, Drain };
+
+struct Pair;
+
+struct Sink {  // what the transports report to
+    Counters c;
+    Hist latency, lag;
+    Phase phase = Phase::Warmup;
+    bool sending = true;
+    void arrival(Pair& p, const char* payload, uint64_t now);
+};
+
+struct Pair {
+    uint32_t idx = 0;
+    uint64_t sent = 0, recvd = 0, expect = 0;
+    std::string a_token, b_token;
+    void* a = nullptr;  // transport objects
+    void* b = nullptr;
+};
+
+void Sink::arrival(Pair& p, const char* payload, uint64_t now) {
+    uint64_t pair, seq, ts;
+    if (!decode_payload(payload, pair, seq, ts)) {
+        ++c.bad_payload;
+        return;
+    }
+    if (pair != p.idx) {
+        ++c.misdelivered;
+        return;
+    }
+    if (seq != p.expect % kSeqMod) {
+        ++c.reordered;
+        p.expect = seq;  // resynchronise (the wrap is far beyond any run)
+    }
+    ++p.expect;
+    ++p.recvd;
+    ++c.delivered;
+    if (phase == Phase::Measure) latency.add(now > ts ? now - ts : 0);
+}
+
+// ---------------------------------------------------------------- blocking setup helpers (Blynk)
+bool wait_fd(int fd, short ev, uint64_t deadline) {
+    for (;;) {
+        uint64_t now = now_ns();
+        if (now >= deadline) return false;
+        pollfd p{fd, ev, 0};
+        int ms = int(std::min<uint64_t>((deadline - now) / 1000000 + 1, 1000));
+        int r = ::poll(&p, 1, ms);
+        if (r > 0) return true;
+        if (r < 0 && errno != EINTR) return false;
+    }
+}
+bool read_exact(int fd, char* p, size_t n, uint64_t deadline) {
+    while (n) {
+        ssize_t r = ::recv(fd, p, n, MSG_DONTWAIT);
+        if (r > 0) {
+            p += r;
+            n -= size_t(r);
+            continue;
+        }
+        if (r == 0) return false;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+        if (!wait_fd(fd, POLLIN, deadline)) return false;
+    }
+    return true;
+}
+bool write_all(int fd, const char* p, size_t n, uint64_t deadline) {
+    while (n) {
+        ssize_t r = ::send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r > 0) {
+            p += r;
+            n -= size_t(r);
+            continue;
+        }
+        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+        if (!wait_fd(fd, POLLOUT, deadline)) return false;
+    }
+    return true;
+}
+std::string frame(uint8_t cmd, uint16_t id, std::string_view body) {
+    std::string f;
+    f.push_back(char(cmd));
+    f.push_back(char(id >> 8));
+    f.push_back(char(id & 0xff));
+    f.push_back(char(body.size() >> 8));
+    f.push_back(char(body.size() & 0xff));
+    f.append(body);
+    return f;
+}
+// Reads frames until the RESPONSE to `id`; returns its status or -1.
+int await_status(int fd, uint16_t id, uint64_t deadline) {
+    for (int i = 0; i < 64; ++i) {
+        unsigned char h[5];
+        if (!read_exact(fd, reinterpret_cast<char*>(h), 5, deadline)) return -1;
+        uint16_t fid = uint16_t(h[1] << 8 | h[2]);
+        uint16_t len = uint16_t(h[3] << 8 | h[4]);
+        if (h[0] == 0) {
+            if (fid == id) return len;
+            continue;
+        }
+        std::string skip(len, '\0');
+        if (len && !read_exact(fd, skip.data(), len, deadline)) return -1;
+    }
+    return -1;
+}
+int connect_loopback(const std::string& host, int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(uint16_t(port));
+    if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1 || ::connect(fd, (sockaddr*)&sa, sizeof sa) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+// ---------------------------------------------------------------- Blynk transport (Asio, readiness model)
+class BlynkConn {
+public:
+    BlynkConn(asio::io_context& io, int fd, Pair& p, bool sender, Sink& sink, std::vector<char>& area)
+        : sock_(io), pair_(p), sender_(sender), sink_(sink), area_(area) {
+        sock_.assign(tcp::v4(), fd);
+        sock_.non_blocking(true);
+    }
+    void start() { arm_read(); }
+
+    // Sender: appends one BRIDGE write carrying (pair, seq, now).
+    void append_write(uint64_t seq, uint64_t now) {
+        uint16_t id = uint16_t(seq % 65535 + 1);  // never 0
+        // body: "1\0vw\0" "1\0" payload
+        static constexpr char kHead[] = {'1', 0, 'v', 'w', 0, '1', 0};
+        constexpr size_t body = sizeof kHead + kPayload;
+        size_t o = out_.size();
+        out_.resize(o + 5 + body);
+        char* p = &out_[o];
+        p[0] = 15;
+        p[1] = char(id >> 8);
+        p[2] = char(id & 0xff);
+        p[3] = 0;
+        p[4] = char(body);
+        std::memcpy(p + 5, kHead, sizeof kHead);
+        encode_payload(p + 5 + sizeof kHead, pair_.idx, seq % kSeqMod, now);
+    }
+    void flush() {
+        if (writing_ || dead_ || out_.empty()) return;
+        error_code ec;
+        size_t n = sock_.write_some(asio::buffer(out_), ec);
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+            die();
+            return;
+        }
+        out_.erase(0, n);
+        if (out_.empty()) return;
+        writing_ = true;
+        sock_.async_wait(tcp::socket::wait_write, [this](const error_code& e) {
+            writing_ = false;
+            if (e) {
+                if (e != asio::error::operation_aborted) die();
+                return;
+            }
+            flush();
+        });
+    }
+    void close() {
+        dead_ = true;
+        error_code ec;
+        sock_.close(ec);
+    }
+    bool dead() const { return dead_; }
+    std::function<void(Pair&)> on_delivery;  // receiver: after each read
+
+private:
+    void die() {
+        if (!dead_ && sink_.sending) ++sink_.c.closed;
+        close();
+    }
+    void arm_read() {
+        sock_.async_wait(tcp::socket::wait_read, [this](const error_code& e) {
+            if (dead_ || e == asio::error::operation_aborted) return;
+            if (e) {
+                die();
+                return;
+            }
+            on_readable();
+        });
+    }
+    void on_readable() {
+        uint64_t now = now_ns();
+        uint64_t before = pair_.recvd;
+        for (;;) {
+            error_code ec;
+            size_t n = sock_.read_some(asio::buffer(area_.data(), area_.size()), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+            if (ec) {
+                die();
+                return;
+            }
+            if (partial_.empty()) {
+                size_t used = parse(area_.data(), n, now);
+                partial_.assign(area_.data() + used, n - used);
+            } else {
+                partial_.append(area_.data(), n);
+                size_t used = parse(partial_.data(), partial_.size(), now);
+                partial_.erase(0, used);
+            }
+            if (n < area_.size()) break;
+        }
+        if (pair_.recvd != before && on_delivery) on_delivery(pair_);
+        arm_read();
+    }
+    size_t parse(const char* p, size_t n, uint64_t now) {
+        size_t off = 0;
+        while (n - off >= 5) {
+            const auto* h = reinterpret_cast<const unsigned char*>(p + off);
+            size_t len = h[0] == 0 ? 0 : size_t(h[3] << 8 | h[4]);
+            if (n - off < 5 + len) break;
+            if (h[0] == 0) {
+                uint16_t status = uint16_t(h[3] << 8 | h[4]);
+                if (status != 200) {
+                    ++sink_.c.errors;
+                    if (sink_.c.first_error_status < 0) sink_.c.first_error_status = status;
+                }
+            } else if (h[0] == 15 && !sender_ && len >= kPayload) {
+                sink_.arrival(pair_, p + off + 5 + len - kPayload, now);
+            } else {
+                ++sink_.c.other_frames;
+            }
+            off += 5 + len;
+        }
+        return off;
+    }
+
+    tcp::socket sock_;
+    Pair& pair_;
+    bool sender_;
+    Sink& sink_;
+    std::vector<char>& area_;
+    std::string out_, partial_;
+    bool writing_ = false, dead_ = false;
+};
+
+// ---------------------------------------------------------------- runner
+struct Snapshot {
+    uint64_t t = 0, delivered = 0;
+    ProcFigures srv;
+    double self_cpu = 0;
+};
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+    // Connects and logs every pair in; false (with a message) on failure.
+    virtual bool setup(std::vector<Pair>& pairs) = 0;
+    // Sender of pair p: queue one message, then (flush) write what is queued.
+    virtual void append(Pair& p, uint64_t seq, uint64_t now) = 0;
+    virtual void flush(Pair& p) = 0;
+    // Runs ready handlers; waits at most `wait_ns` when none is ready.
+    virtual void run_for(uint64_t wait_ns) = 0;
+    virtual void poll() = 0;
+    virtual void shutdown() = 0;
+    std::function<void(Pair&)> on_delivery;
+};
+
+class BlynkTransport final : public Transport {
+public:
+    BlynkTransport(const Options& o, Sink& s) : opt_(o), sink_(s), io_(1), timer_(io_), area_(256 * 1024) {}
+    ~BlynkTransport() override { conns_.clear(); }
+
+    bool setup(std::vector<Pair>& pairs) override {
+        constexpr size_t kBatch = 100;  // bounded concurrency (listen backlogs)
+        std::vector<int> fda(pairs.size(), -1), fdb(pairs.size(), -1);
+        uint64_t deadline = now_ns() + uint64_t(60e9);
+        // 1. receivers log in, 2. senders log in, 3. senders init the bridge.
+        for (int step = 0; step < 3; ++step) {
+            for (size_t start = 0; start < pairs.size(); start += kBatch) {
+                size_t end = std::min(pairs.size(), start + kBatch);
+                for (size_t k = start; k < end; ++k) {
+                    int& fd = step == 0 ? fdb[k] : fda[k];
+                    std::string f;
+                    if (step < 2) {
+                        fd = connect_loopback(opt_.host, opt_.port);
+                        if (fd < 0) return fail("connect", k);
+                        f = frame(29, 1, step == 0 ? pairs[k].b_token : pairs[k].a_token);
+                    } else {
+                        f = frame(15, 2, std::string("1\0i\0", 4) + pairs[k].b_token);
+                    }
+                    if (!write_all(fd, f.data(), f.size(), deadline)) return fail("send", k);
+                }
+                for (size_t k = start; k < end; ++k) {
+                    int fd = step == 0 ? fdb[k] : fda[k];
+                    int st = await_status(fd, step < 2 ? 1 : 2, deadline);
+                    if (st != 200) {
+                        std::fprintf(stderr, "loadgen: pair %zu: %s answered %d\n", k,
+                                     step == 0 ? "receiver login" : step == 1 ? "sender login" : "bridge init", st);
+                        return false;
+                    }
+                }
+            }
+        }
+        for (size_t k = 0; k < pairs.size(); ++k) {
+            auto a = std::make_unique<BlynkConn>(io_, fda[k], pairs[k], true, sink_, area_);
+            auto b = std::make_unique<BlynkConn>(io_, fdb[k], pairs[k], false, sink_, area_);
+            b->on_delivery = [this](Pair& p) {
+                if (on_delivery) on_delivery(p);
+            };
+            pairs[k].a = a.get();
+            pairs[k].b = b.get();
+            a->start();
+            b->start();
+            conns_.push_back(std::move(a));
+            conns_.push_back(std::move(b));
+        }
+        return true;
+    }
+    void append(Pair& p, uint64_t seq, uint64_t now) override { static_cast<BlynkConn*>(p.a)->append_write(seq, now); }
+    void flush(Pair& p) override { static_cast<BlynkConn*>(p.a)->flush(); }
+    void run_for(uint64_t wait_ns) override {
+        if (io_.poll_one()) {
+            io_.poll();
+            return;
+        }
+        if (wait_ns >= 2000000) {  // coarse (epoll's ms timeout) is fine here
+            io_.run_one_for(std::chrono::nanoseconds(wait_ns));
+            return;
+        }
+        timer_.expires_after(std::chrono::nanoseconds(wait_ns));
+        bool fired = false;
+        timer_.async_wait([&fired](const error_code&) { fired = true; });
+        io_.run_one();
+        if (!fired) {
+            timer_.cancel();
+            io_.poll();
+        }
+        while (!fired) io_.run_one();  // the cancelled wait completes at once
+    }
+    void poll() override { io_.poll(); }
+    void shutdown() override {
+        for (auto& c : conns_) c->close();
+        io_.poll();
+    }
+
+private:
+    bool fail(const char* what, size_t k) {
+        std::fprintf(stderr, "loadgen: pair %zu: %s to %s:%d failed: %s\n", k, what, opt_.host.c_str(), opt_.port,
+                     std::strerror(errno));
+        return false;
+    }
+    const Options& opt_;
+    Sink& sink_;
+    asio::io_context io_;
+    asio::steady_timer timer_;
+    std::vector<char> area_;
+    std::vector<std::unique_ptr<BlynkConn>> conns_;
+};
+
+#ifdef BENCH_HAVE_MOSQUITTO
+#include "loadgen_mqtt.inc"
+#endif
+
+std::vector<std::string> read_tokens(const std::string& path) {
+    std::vector<std::string> t;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty()) t.push_back(line);
+    return t;
+}
+
+int run(const Options& opt) {
+    Sink sink;
+    std::vector<Pair> pairs(size_t(opt.pairs));
+    std::unique_ptr<Transport> tr;
+    if (opt.proto == "blynk") {
+        auto tokens = read_tokens(opt.tokens_file);
+        if (tokens.size() < size_t(2 * opt.pairs)) {
+            std::fprintf(stderr, "loadgen: %s holds %zu tokens; %d pairs need %d\n", opt.tokens_file.c_str(),
+                         tokens.size(), opt.pairs, 2 * opt.pairs);
+            return 2;
+        }
+        for (size_t k = 0; k < pairs.size(); ++k) {
+            pairs[k].a_token = tokens[2 * k];
+            pairs[k].b_token = tokens[2 * k + 1];
+        }
+        tr = std::make_unique<BlynkTransport>(opt, sink);
+    } else if (opt.proto == "mqtt") {
+#ifdef BENCH_HAVE_MOSQUITTO
+        tr = std::make_unique<MqttTransport>(opt, sink);
+#else
+        std::fprintf(stderr, "loadgen: built without libmosquitto\n");
+        return 2;
+#endif
+    } else {
+        usage();
+    }
+    for (size_t k = 0; k < pairs.size(); ++k) pairs[k].idx = uint32_t(k);
+
+    const bool open_loop = opt.rate > 0;
+    const uint64_t window = uint64_t(std::max(1, opt.window));
+    auto top_up = [&](Pair& p) {
+        if (!sink.sending) return;
+        uint64_t now = now_ns();
+        while (p.sent - p.recvd < window) tr->append(p, p.sent++, now);
+        tr->flush(p);
+    };
+    if (!open_loop) tr->on_delivery = top_up;
+
+    ProcFigures srv_before = read_proc(opt.pid);
+    uint64_t t_conn0 = now_ns();
+    if (!tr->setup(pairs)) return 3;
+    double connect_s = double(now_ns() - t_conn0) / 1e9;
+    int conns = 2 * opt.pairs;
+
+    uint64_t t_start = now_ns();
+    uint64_t t_meas = t_start + uint64_t(opt.warmup * 1e9);
+    uint64_t t_end = t_meas + uint64_t(opt.duration * 1e9);
+    uint64_t drain_deadline = 0;
+    Snapshot s0, s1;
+    auto snap = [&](Snapshot& s) {
+        s.t = now_ns();
+        s.delivered = sink.c.delivered;
+        s.srv = read_proc(opt.pid);
+        s.self_cpu = self_cpu_s();
+    };
+
+    if (!open_loop)
+        for (auto& p : pairs) top_up(p);
+    uint64_t issued = 0;
+    const double ns_per_msg = open_loop ? 1e9 / opt.rate : 0;
+    std::vector<Pair*> dirty;
+    dirty.reserve(pairs.size());
+    std::vector<uint8_t> is_dirty(pairs.size(), 0);
+
+    for (uint64_t turns = 0;; ++turns) {
+        uint64_t now = now_ns();
+        if (sink.phase == Phase::Warmup && now >= t_meas) {
+            snap(s0);
+            sink.phase = Phase::Measure;
+        }
+        if (sink.phase == Phase::Measure && now >= t_end) {
+            snap(s1);
+            sink.phase = Phase::Drain;
+            sink.sending = false;
+            drain_deadline = now + uint64_t(3e9);
+        }
+        if (sink.phase == Phase::Drain) {
+            bool done = true;
+            for (auto& p : pairs)
+                if (p.recvd < p.sent) {
+                    done = false;
+                    break;
+                }
+            if (done || now >= drain_deadline) break;
+            tr->run_for(1000000);
+            continue;
+        }
+        if (!open_loop) {
+            tr->run_for(std::min<uint64_t>(sink.phase == Phase::Warmup ? t_meas - now : t_end - now, 50000000) + 1);
+            continue;
+        }
+        // Open loop: issue every message due by now (message i is due at
+        // t_start + i * ns_per_msg, for pair i mod N); lag = now - due.
+        uint64_t due = uint64_t(double(now - t_start) / ns_per_msg) + 1;
+        while (issued < due) {
+            uint64_t i = issued++;
+            Pair& p = pairs[i % pairs.size()];
+            if (p.sent - p.recvd >= uint64_t(opt.max_inflight)) {
+                ++sink.c.skipped;
+                continue;
+            }
+            tr->append(p, p.sent++, now);
+            if (sink.phase == Phase::Measure) {
+                uint64_t sched = t_start + uint64_t(double(i) * ns_per_msg);
+                sink.lag.add(now > sched ? now - sched : 0);
+            }
+            if (!is_dirty[p.idx]) {
+                is_dirty[p.idx] = 1;
+                dirty.push_back(&p);
+            }
+        }
+        for (Pair* p : dirty) {
+            tr->flush(*p);
+            is_dirty[p->idx] = 0;
+        }
+        dirty.clear();
+        uint64_t next = t_start + uint64_t(double(issued) * ns_per_msg);
+        uint64_t after = now_ns();
+        // Sleep through long gaps on a timer (timerfd: fine-grained); spin
+        // through short ones so the send lag stays small.
+        if (next > after + 150000)
+            tr->run_for(next - after - 100000);
+        else
+            tr->poll();
+    }
+    uint64_t sent = 0;
+    for (auto& p : pairs) {
+        sent += p.sent;
+        if (p.recvd < p.sent) sink.c.lost += p.sent - p.recvd;
+    }
+    ProcFigures srv_after = read_proc(opt.pid);
+    tr->shutdown();
+
+    double wall = double(s1.t - s0.t) / 1e9;
+    uint64_t delivered = s1.delivered - s0.delivered;
+    double rate = wall > 0 ? double(delivered) / wall : 0;
+    double srv_cpu = s1.srv.cpu_s - s0.srv.cpu_s;
+    double per_cpu = srv_cpu > 0 ? double(delivered) / srv_cpu : 0;
+    double lg_cpu = s1.self_cpu - s0.self_cpu;
+    const Counters& c = sink.c;
+    bool ok = c.lost == 0 && c.reordered == 0 && c.misdelivered == 0 && c.errors == 0 && c.closed == 0 &&
+              c.bad_payload == 0 && delivered > 0;
+    auto us = [](double ns) { return ns / 1000.0; };
+    std::printf(
+        "%s: %s %d pairs, %s, %.1f s: %llu delivered, %.0f msgs/s; server CPU %.2f s (%.0f%%) -> %.0f msgs per "
+        "server-CPU-second; loadgen CPU %.0f%%\n",
+        opt.label.empty() ? "loadgen" : opt.label.c_str(), opt.proto.c_str(), opt.pairs,
+        open_loop ? ("offered " + std::to_string(int64_t(opt.rate)) + " msgs/s").c_str()
+                  : ("window " + std::to_string(opt.window)).c_str(),
+        wall, (unsigned long long)delivered, rate, srv_cpu, wall > 0 ? 100 * srv_cpu / wall : 0, per_cpu,
+        wall > 0 ? 100 * lg_cpu / wall : 0);
+    std::printf("  latency us p50 %.1f p99 %.1f p99.9 %.1f max %.1f", us(sink.latency.quantile(0.5)),
+                us(sink.latency.quantile(0.99)), us(sink.latency.quantile(0.999)), us(double(sink.latency.max())));
+    if (open_loop)
+        std::printf("; send lag us p50 %.1f p99 %.1f p99.9 %.1f; skipped %llu", us(sink.lag.quantile(0.5)),
+                    us(sink.lag.quantile(0.99)), us(sink.lag.quantile(0.999)), (unsigned long long)c.skipped);
+    std::printf("\n  server RSS %ld -> %ld KiB (RssAnon %ld -> %ld); %d connections logged in in %.2f s (%.0f/s)\n",
+                srv_before.rss_kib, srv_after.rss_kib, srv_before.rss_anon_kib, srv_after.rss_anon_kib, conns,
+                connect_s, connect_s > 0 ? conns / connect_s : 0);
+    std::printf("  checks: sent %llu, lost %llu, reordered %llu, misdelivered %llu, error replies %llu%s, closed "
+                "%llu, bad payloads %llu, other frames %llu -> %s\n",
+                (unsigned long long)sent, (unsigned long long)c.lost, (unsigned long long)c.reordered,
+                (unsigned long long)c.misdelivered, (unsigned long long)c.errors,
+                c.first_error_status >= 0 ? (" (first " + std::to_string(c.first_error_status) + ")").c_str() : "",
+                (unsigned long long)c.closed, (unsigned long long)c.bad_payload, (unsigned long long)c.other_frames,
+                ok ? "OK" : "FAILED");
+    std::printf("RESULT label=%s proto=%s pairs=%d window=%d rate=%.0f wall_s=%.3f delivered=%llu msgs_per_s=%.0f "
+                "srv_cpu_s=%.3f msgs_per_srv_cpu_s=%.0f srv_cpu_pct=%.1f lg_cpu_pct=%.1f lat_p50_us=%.1f "
+                "lat_p99_us=%.1f lat_p999_us=%.1f lat_max_us=%.1f lag_p99_us=%.1f skipped=%llu "
+                "rss_before_kib=%ld rss_after_kib=%ld rss_anon_after_kib=%ld conn_per_s=%.0f lost=%llu "
+                "reordered=%llu misdelivered=%llu errors=%llu closed=%llu ok=%d\n",
+                opt.label.empty() ? "-" : opt.label.c_str(), opt.proto.c_str(), opt.pairs, open_loop ? 0 : opt.window,
+                opt.rate, wall, (unsigned long long)delivered, rate, srv_cpu, per_cpu,
+                wall > 0 ? 100 * srv_cpu / wall : 0, wall > 0 ? 100 * lg_cpu / wall : 0,
+                us(sink.latency.quantile(0.5)), us(sink.latency.quantile(0.99)), us(sink.latency.quantile(0.999)),
+                us(double(sink.latency.max())), open_loop ? us(sink.lag.quantile(0.99)) : 0.0,
+                (unsigned long long)c.skipped, srv_before.rss_kib, srv_after.rss_kib, srv_after.rss_anon_kib,
+                connect_s > 0 ? conns / connect_s : 0, (unsigned long long)c.lost, (unsigned long long)c.reordered,
+                (unsigned long long)c.misdelivered, (unsigned long long)c.errors, (unsigned long long)c.closed,
+                ok ? 1 : 0);
+    std::fflush(stdout);
+    return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto val = [&]() -> std::string {
+            if (i + 1 >= argc) usage();
+            return argv[++i];
+        };
+        if (a == "--proto") o.proto = val();
+        else if (a == "--host") o.host = val();
+        else if (a == "--port") o.port = std::stoi(val());
+        else if (a == "--tokens") o.tokens_file = val();
+        else if (a == "--pairs") o.pairs = std::stoi(val());
+        else if (a == "--window") o.window = std::stoi(val());
+        else if (a == "--rate") o.rate = std::stod(val());
+        else if (a == "--duration") o.duration = std::stod(val());
+        else if (a == "--warmup") o.warmup = std::stod(val());
+        else if (a == "--pid") o.pid = std::stoi(val());
+        else if (a == "--label") o.label = val();
+        else if (a == "--max-inflight") o.max_inflight = std::stoi(val());
+        else usage();
+    }
+    // Bounded: at most 10 minutes of traffic, 100k pairs, loopback only.
+    if (o.port <= 0 || o.pairs < 1 || o.pairs > 100000 || o.duration <= 0 || o.duration > 600 || o.warmup < 0 ||
+        o.warmup > 60 || o.window < 1 || o.rate < 0)
+        usage();
+    if (o.host.rfind("127.", 0) != 0) {
+        std::fprintf(stderr, "loadgen: loopback addresses only\n");
+        return 2;
+    }
+    return run(o);
+}
