@@ -772,6 +772,14 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) usage();
             return argv[++i];
         };
+        if (a == "--features") {  // what this build can drive (bench/run asks)
+#ifdef BENCH_HAVE_MOSQUITTO
+            std::puts("blynk mqtt");
+#else
+            std::puts("blynk");
+#endif
+            return 0;
+        }
         if (a == "--proto") o.proto = val();
         else if (a == "--host") o.host = val();
         else if (a == "--port") o.port = std::stoi(val());
