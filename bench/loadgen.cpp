@@ -17,6 +17,7 @@
 // receiver, no error reply or close was seen, and at least one was delivered.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <arpa/inet.h>
@@ -526,8 +527,11 @@ public:
     void append(Pair& p, uint64_t seq, uint64_t now) override { static_cast<BlynkConn*>(p.a)->append_write(seq, now); }
     void flush(Pair& p) override { static_cast<BlynkConn*>(p.a)->flush(); }
     void run_for(uint64_t wait_ns) override {
+        // Bounded: under steady load io_context::poll() would never return
+        // (each handler readies the next), starving the phase clock.
         if (io_.poll_one()) {
-            io_.poll();
+            for (int i = 0; i < 64 && io_.poll_one(); ++i) {
+            }
             return;
         }
         if (wait_ns >= 2000000) {  // coarse (epoll's ms timeout) is fine here
@@ -538,13 +542,13 @@ public:
         bool fired = false;
         timer_.async_wait([&fired](const error_code&) { fired = true; });
         io_.run_one();
-        if (!fired) {
-            timer_.cancel();
-            io_.poll();
-        }
-        while (!fired) io_.run_one();  // the cancelled wait completes at once
+        if (!fired) timer_.cancel();
+        while (!fired) io_.run_one();  // the cancelled wait completes at once  // the cancelled wait completes at once
     }
-    void poll() override { io_.poll(); }
+    void poll() override {
+        for (int i = 0; i < 16 && io_.poll_one(); ++i) {
+        }
+    }
     void shutdown() override {
         for (auto& c : conns_) c->close();
         io_.poll();
@@ -565,7 +569,195 @@ private:
 };
 
 #ifdef BENCH_HAVE_MOSQUITTO
-#include "loadgen_mqtt.inc"
+// ---------------------------------------------------------------- MQTT transport (libmosquitto)
+// libmosquitto's own loop uses select() (fails past ~1000 descriptors), so
+// its sockets are driven from this Asio loop with mosquitto_loop_read/_write.
+class MqttTransport final : public Transport {
+    struct Client {
+        MqttTransport* t = nullptr;
+        mosquitto* m = nullptr;
+        Pair* pair = nullptr;
+        bool sender = false, connected = false, subscribed = false, writing = false, dead = false;
+        std::unique_ptr<asio::posix::stream_descriptor> sd;
+        std::string topic;
+    };
+
+public:
+    MqttTransport(const Options& o, Sink& s) : opt_(o), sink_(s), io_(1), timer_(io_) { mosquitto_lib_init(); }
+    ~MqttTransport() override {
+        for (auto& c : clients_) {
+            if (c->sd) c->sd->release();  // mosquitto_destroy closes the socket
+            if (c->m) mosquitto_destroy(c->m);
+        }
+        mosquitto_lib_cleanup();
+    }
+
+    bool setup(std::vector<Pair>& pairs) override {
+        constexpr size_t kBatch = 50;  // Mosquitto 2.0's listen backlog is 100
+        uint64_t deadline = now_ns() + uint64_t(60e9);
+        for (size_t start = 0; start < pairs.size(); start += kBatch) {
+            size_t end = std::min(pairs.size(), start + kBatch);
+            std::vector<Client*> batch;
+            for (size_t k = start; k < end; ++k) {
+                for (int role = 0; role < 2; ++role) {
+                    auto c = std::make_unique<Client>();
+                    c->t = this;
+                    c->pair = &pairs[k];
+                    c->sender = role == 0;
+                    c->topic = "bench/" + std::to_string(k);
+                    std::string id = (c->sender ? "pub" : "sub") + std::to_string(k);
+                    c->m = mosquitto_new(id.c_str(), true, c.get());
+                    if (!c->m) return fail("mosquitto_new", k, 0);
+                    mosquitto_int_option(c->m, MOSQ_OPT_TCP_NODELAY, 1);
+                    mosquitto_connect_callback_set(c->m, [](mosquitto*, void* o, int rc) {
+                        if (rc == 0) static_cast<Client*>(o)->connected = true;
+                    });
+                    mosquitto_subscribe_callback_set(c->m, [](mosquitto*, void* o, int, int, const int*) {
+                        static_cast<Client*>(o)->subscribed = true;
+                    });
+                    mosquitto_message_callback_set(c->m, [](mosquitto*, void* o, const mosquitto_message* msg) {
+                        auto* c = static_cast<Client*>(o);
+                        if (msg->payloadlen == int(kPayload))
+                            c->t->sink_.arrival(*c->pair, static_cast<const char*>(msg->payload), c->t->now_);
+                        else
+                            ++c->t->sink_.c.bad_payload;
+                    });
+                    int rc = mosquitto_connect(c->m, opt_.host.c_str(), opt_.port, 600);
+                    if (rc != MOSQ_ERR_SUCCESS) return fail("connect", k, rc);
+                    (c->sender ? pairs[k].a : pairs[k].b) = c.get();
+                    batch.push_back(c.get());
+                    clients_.push_back(std::move(c));
+                }
+            }
+            if (!pump(batch, deadline, [](Client* c) { return c->connected; })) return fail("CONNACK", start, 0);
+            for (Client* c : batch)
+                if (!c->sender && mosquitto_subscribe(c->m, nullptr, c->topic.c_str(), 0) != MOSQ_ERR_SUCCESS)
+                    return fail("subscribe", size_t(c->pair->idx), 0);
+            if (!pump(batch, deadline, [](Client* c) { return c->sender || c->subscribed; }))
+                return fail("SUBACK", start, 0);
+        }
+        for (auto& c : clients_) {
+            c->sd = std::make_unique<asio::posix::stream_descriptor>(io_, mosquitto_socket(c->m));
+            arm_read(c.get());
+        }
+        return true;
+    }
+    void append(Pair& p, uint64_t seq, uint64_t now) override {
+        auto* c = static_cast<Client*>(p.a);
+        char payload[kPayload];
+        encode_payload(payload, p.idx, seq % kSeqMod, now);
+        int rc = mosquitto_publish(c->m, nullptr, c->topic.c_str(), int(kPayload), payload, 0, false);
+        if (rc != MOSQ_ERR_SUCCESS) die(c);
+    }
+    void flush(Pair& p) override { want_write(static_cast<Client*>(p.a)); }
+    void run_for(uint64_t wait_ns) override {
+        // Bounded: under steady load io_context::poll() would never return
+        // (each handler readies the next), starving the phase clock.
+        if (io_.poll_one()) {
+            for (int i = 0; i < 64 && io_.poll_one(); ++i) {
+            }
+            return;
+        }
+        if (wait_ns >= 2000000) {
+            io_.run_one_for(std::chrono::nanoseconds(wait_ns));
+            return;
+        }
+        timer_.expires_after(std::chrono::nanoseconds(wait_ns));
+        bool fired = false;
+        timer_.async_wait([&fired](const error_code&) { fired = true; });
+        io_.run_one();
+        if (!fired) timer_.cancel();
+        while (!fired) io_.run_one();
+    }
+    void poll() override {
+        for (int i = 0; i < 16 && io_.poll_one(); ++i) {
+        }
+    }
+    void shutdown() override {
+        for (auto& c : clients_) {
+            c->dead = true;
+            if (c->sd) c->sd->cancel();
+        }
+        io_.poll();
+    }
+
+private:
+    // Setup only: poll(2) the batch's sockets until every client satisfies done.
+    template <class Done>
+    bool pump(std::vector<Client*>& batch, uint64_t deadline, Done done) {
+        while (now_ns() < deadline) {
+            std::vector<pollfd> fds;
+            std::vector<Client*> who;
+            for (Client* c : batch) {
+                if (done(c)) continue;
+                short ev = POLLIN;
+                if (mosquitto_want_write(c->m)) ev |= POLLOUT;
+                fds.push_back({mosquitto_socket(c->m), ev, 0});
+                who.push_back(c);
+            }
+            if (fds.empty()) return true;
+            if (::poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) return false;
+            for (size_t i = 0; i < fds.size(); ++i) {
+                if (fds[i].revents & POLLOUT) mosquitto_loop_write(who[i]->m, 1);
+                if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+                    if (mosquitto_loop_read(who[i]->m, 1) != MOSQ_ERR_SUCCESS) return false;
+            }
+        }
+        return false;
+    }
+    void arm_read(Client* c) {
+        c->sd->async_wait(asio::posix::stream_descriptor::wait_read, [this, c](const error_code& e) {
+            if (c->dead || e == asio::error::operation_aborted) return;
+            if (e) {
+                die(c);
+                return;
+            }
+            now_ = now_ns();
+            uint64_t before = c->pair->recvd;
+            for (int i = 0; i < 100000; ++i) {  // until the socket is drained
+                errno = 0;
+                int rc = mosquitto_loop_read(c->m, 1);
+                if (rc != MOSQ_ERR_SUCCESS) {
+                    die(c);
+                    return;
+                }
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            }
+            if (!c->sender && c->pair->recvd != before && on_delivery) on_delivery(*c->pair);
+            want_write(c);
+            arm_read(c);
+        });
+    }
+    void want_write(Client* c) {
+        if (c->writing || c->dead || !mosquitto_want_write(c->m)) return;
+        c->writing = true;
+        c->sd->async_wait(asio::posix::stream_descriptor::wait_write, [this, c](const error_code& e) {
+            c->writing = false;
+            if (c->dead || e) return;
+            if (mosquitto_loop_write(c->m, 1) != MOSQ_ERR_SUCCESS) {
+                die(c);
+                return;
+            }
+            want_write(c);
+        });
+    }
+    void die(Client* c) {
+        if (!c->dead && sink_.sending) ++sink_.c.closed;
+        c->dead = true;
+    }
+    bool fail(const char* what, size_t k, int rc) {
+        std::fprintf(stderr, "loadgen: mqtt pair %zu: %s failed (%s)\n", k, what,
+                     rc ? mosquitto_strerror(rc) : "timeout or error");
+        return false;
+    }
+
+    const Options& opt_;
+    Sink& sink_;
+    asio::io_context io_;
+    asio::steady_timer timer_;
+    std::vector<std::unique_ptr<Client>> clients_;
+    uint64_t now_ = 0;
+};
 #endif
 
 std::vector<std::string> read_tokens(const std::string& path) {

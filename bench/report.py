@@ -61,7 +61,7 @@ def main():
       "alongside), so compare figures within this run only. Pinned: server on CPU 0, load generator on CPU 1. "
       "Throughput is delivered messages per second of server CPU (utime+stime from /proc). "
       "Traffic: pipelined = 100 pairs x 64 frames in flight; device-like = 1000 pairs x 1 in flight; "
-      "latency-100k = 100 pairs at 100,000 msgs/s offered. 16-byte payloads; blynkd: BRIDGE writes "
+      "latency-100k = 100 pairs at 100,000 msgs/s offered. 16-byte payloads; every server uses TCP_NODELAY (Mosquitto: set_tcp_nodelay true); blynkd: BRIDGE writes "
       "(each stored as pin state), quota off; Mosquitto: QoS 0, one topic per pair.")
     p()
     p("| pinning | traffic | server | delivered msgs/s | server CPU | msgs per server-CPU-s | vs raw | vs Mosquitto "
