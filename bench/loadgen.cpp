@@ -69,7 +69,7 @@ struct Options {
     double warmup = 0.5;
     int pid = 0;            // server pid for /proc figures
     std::string label;
-    int max_inflight = 4096;  // open loop: per-pair cap (beyond it, offered but skipped)
+    int max_inflight = 256;  // open loop: per-pair cap (beyond it, offered but skipped)
 };
 
 [[noreturn]] void usage() {
@@ -843,7 +843,7 @@ int run(const Options& opt) {
             snap(s1);
             sink.phase = Phase::Drain;
             sink.sending = false;
-            drain_deadline = now + uint64_t(3e9);
+            drain_deadline = now + uint64_t(5e9);
         }
         if (sink.phase == Phase::Drain) {
             bool done = true;

@@ -82,6 +82,8 @@ def main():
                     f"FAILED (lost {d.get('lost')}, reordered {d.get('reordered')}, misdelivered "
                     f"{d.get('misdelivered')}, errors {d.get('errors')}, closed {d.get('closed')})")
                 lag = fmt(num(d, "lag_p99_us")) if scenario.startswith("latency") else ""
+                if scenario.startswith("latency") and num(d, "skipped") > 0:
+                    checks += f"; rate not sustained ({d.get('skipped')} offered messages skipped at 256 in flight per pair)"
                 p(f"| {pinning} | {scenario} | {server} | {fmt(num(d, 'msgs_per_s'))} | {fmt(num(d, 'srv_cpu_pct'), '%')} "
                   f"| {fmt(per)} | {vs_raw} | {vs_mq} | {fmt(num(d, 'lg_cpu_pct'), '%')} | {fmt(num(d, 'lat_p50_us'))} "
                   f"| {fmt(num(d, 'lat_p99_us'))} | {fmt(num(d, 'lat_p999_us'))} | {lag} | {d.get('rss_after_kib', '–')} "
