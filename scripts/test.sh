@@ -20,7 +20,7 @@ run_suite() {
 echo "=== clang-format"
 git ls-files -z '*.cpp' '*.hpp' '*.h' '*.c' | xargs -0 clang-format --dry-run --Werror
 
-run_suite build -DCMAKE_BUILD_TYPE=Release -DBLYNK_WERROR=ON
+run_suite build -DCMAKE_BUILD_TYPE=Release -DBLYNK_WERROR=ON -DBLYNK_BUILD_BENCH=ON
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_SANITIZE=ON -DBLYNK_WERROR=ON
