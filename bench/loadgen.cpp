@@ -67,7 +67,7 @@ struct Options {
     double rate = 0;        // offered msgs/s over all pairs; 0 = closed loop
     double duration = 3.0;  // measured seconds
     double warmup = 0.5;
-    int pid = 0;            // server pid for /proc figures
+    int pid = 0;  // server pid for /proc figures
     std::string label;
     int max_inflight = 256;  // open loop: per-pair cap (beyond it, offered but skipped)
 };
@@ -84,8 +84,8 @@ struct Options {
 // ---------------------------------------------------------------- time
 const auto g_epoch = std::chrono::steady_clock::now();
 inline uint64_t now_ns() {
-    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - g_epoch)
-                        .count());
+    return uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - g_epoch).count());
 }
 
 // ---------------------------------------------------------------- histogram
@@ -136,13 +136,15 @@ const char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 std::array<int8_t, 256> make_undigits() {
     std::array<int8_t, 256> t{};
     t.fill(-1);
-    for (int i = 0; i < 64; ++i) t[uint8_t(kDigits[i])] = int8_t(i);
+    for (int i = 0; i < 64; ++i)
+        t[uint8_t(kDigits[i])] = int8_t(i);
     return t;
 }
 const std::array<int8_t, 256> kUndigits = make_undigits();
 
 void put_digits(char* p, uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; --i, v >>= 6) p[i] = kDigits[v & 63];
+    for (int i = n - 1; i >= 0; --i, v >>= 6)
+        p[i] = kDigits[v & 63];
 }
 bool get_digits(const char* p, int n, uint64_t& v) {
     v = 0;
@@ -503,7 +505,10 @@ public:
                     int st = await_status(fd, step < 2 ? 1 : 2, deadline);
                     if (st != 200) {
                         std::fprintf(stderr, "loadgen: pair %zu: %s answered %d\n", k,
-                                     step == 0 ? "receiver login" : step == 1 ? "sender login" : "bridge init", st);
+                                     step == 0   ? "receiver login"
+                                     : step == 1 ? "sender login"
+                                                 : "bridge init",
+                                     st);
                         return false;
                     }
                 }
@@ -543,14 +548,16 @@ public:
         timer_.async_wait([&fired](const error_code&) { fired = true; });
         io_.run_one();
         if (!fired) timer_.cancel();
-        while (!fired) io_.run_one();  // the cancelled wait completes at once  // the cancelled wait completes at once
+        while (!fired)
+            io_.run_one();  // the cancelled wait completes at once  // the cancelled wait completes at once
     }
     void poll() override {
         for (int i = 0; i < 16 && io_.poll_one(); ++i) {
         }
     }
     void shutdown() override {
-        for (auto& c : conns_) c->close();
+        for (auto& c : conns_)
+            c->close();
         io_.poll();
     }
 
@@ -667,7 +674,8 @@ public:
         timer_.async_wait([&fired](const error_code&) { fired = true; });
         io_.run_one();
         if (!fired) timer_.cancel();
-        while (!fired) io_.run_one();
+        while (!fired)
+            io_.run_one();
     }
     void poll() override {
         for (int i = 0; i < 16 && io_.poll_one(); ++i) {
@@ -795,14 +803,16 @@ int run(const Options& opt) {
     } else {
         usage();
     }
-    for (size_t k = 0; k < pairs.size(); ++k) pairs[k].idx = uint32_t(k);
+    for (size_t k = 0; k < pairs.size(); ++k)
+        pairs[k].idx = uint32_t(k);
 
     const bool open_loop = opt.rate > 0;
     const uint64_t window = uint64_t(std::max(1, opt.window));
     auto top_up = [&](Pair& p) {
         if (!sink.sending) return;
         uint64_t now = now_ns();
-        while (p.sent - p.recvd < window) tr->append(p, p.sent++, now);
+        while (p.sent - p.recvd < window)
+            tr->append(p, p.sent++, now);
         tr->flush(p);
     };
     if (!open_loop) tr->on_delivery = top_up;
@@ -826,7 +836,8 @@ int run(const Options& opt) {
     };
 
     if (!open_loop)
-        for (auto& p : pairs) top_up(p);
+        for (auto& p : pairs)
+            top_up(p);
     uint64_t issued = 0;
     const double ns_per_msg = open_loop ? 1e9 / opt.rate : 0;
     std::vector<Pair*> dirty;
@@ -928,27 +939,27 @@ int run(const Options& opt) {
     std::printf("\n  server RSS %ld -> %ld KiB (RssAnon %ld -> %ld); %d connections logged in in %.2f s (%.0f/s)\n",
                 srv_before.rss_kib, srv_after.rss_kib, srv_before.rss_anon_kib, srv_after.rss_anon_kib, conns,
                 connect_s, connect_s > 0 ? conns / connect_s : 0);
-    std::printf("  checks: sent %llu, lost %llu, reordered %llu, misdelivered %llu, error replies %llu%s, closed "
-                "%llu, bad payloads %llu, other frames %llu -> %s\n",
-                (unsigned long long)sent, (unsigned long long)c.lost, (unsigned long long)c.reordered,
-                (unsigned long long)c.misdelivered, (unsigned long long)c.errors,
-                c.first_error_status >= 0 ? (" (first " + std::to_string(c.first_error_status) + ")").c_str() : "",
-                (unsigned long long)c.closed, (unsigned long long)c.bad_payload, (unsigned long long)c.other_frames,
-                ok ? "OK" : "FAILED");
-    std::printf("RESULT label=%s proto=%s pairs=%d window=%d rate=%.0f wall_s=%.3f delivered=%llu msgs_per_s=%.0f "
-                "srv_cpu_s=%.3f msgs_per_srv_cpu_s=%.0f srv_cpu_pct=%.1f lg_cpu_pct=%.1f lat_p50_us=%.1f "
-                "lat_p99_us=%.1f lat_p999_us=%.1f lat_max_us=%.1f lag_p99_us=%.1f skipped=%llu "
-                "rss_before_kib=%ld rss_after_kib=%ld rss_anon_after_kib=%ld conn_per_s=%.0f lost=%llu "
-                "reordered=%llu misdelivered=%llu errors=%llu closed=%llu ok=%d\n",
-                opt.label.empty() ? "-" : opt.label.c_str(), opt.proto.c_str(), opt.pairs, open_loop ? 0 : opt.window,
-                opt.rate, wall, (unsigned long long)delivered, rate, srv_cpu, per_cpu,
-                wall > 0 ? 100 * srv_cpu / wall : 0, wall > 0 ? 100 * lg_cpu / wall : 0,
-                us(sink.latency.quantile(0.5)), us(sink.latency.quantile(0.99)), us(sink.latency.quantile(0.999)),
-                us(double(sink.latency.max())), open_loop ? us(sink.lag.quantile(0.99)) : 0.0,
-                (unsigned long long)c.skipped, srv_before.rss_kib, srv_after.rss_kib, srv_after.rss_anon_kib,
-                connect_s > 0 ? conns / connect_s : 0, (unsigned long long)c.lost, (unsigned long long)c.reordered,
-                (unsigned long long)c.misdelivered, (unsigned long long)c.errors, (unsigned long long)c.closed,
-                ok ? 1 : 0);
+    std::printf(
+        "  checks: sent %llu, lost %llu, reordered %llu, misdelivered %llu, error replies %llu%s, closed "
+        "%llu, bad payloads %llu, other frames %llu -> %s\n",
+        (unsigned long long)sent, (unsigned long long)c.lost, (unsigned long long)c.reordered,
+        (unsigned long long)c.misdelivered, (unsigned long long)c.errors,
+        c.first_error_status >= 0 ? (" (first " + std::to_string(c.first_error_status) + ")").c_str() : "",
+        (unsigned long long)c.closed, (unsigned long long)c.bad_payload, (unsigned long long)c.other_frames,
+        ok ? "OK" : "FAILED");
+    std::printf(
+        "RESULT label=%s proto=%s pairs=%d window=%d rate=%.0f wall_s=%.3f delivered=%llu msgs_per_s=%.0f "
+        "srv_cpu_s=%.3f msgs_per_srv_cpu_s=%.0f srv_cpu_pct=%.1f lg_cpu_pct=%.1f lat_p50_us=%.1f "
+        "lat_p99_us=%.1f lat_p999_us=%.1f lat_max_us=%.1f lag_p99_us=%.1f skipped=%llu "
+        "rss_before_kib=%ld rss_after_kib=%ld rss_anon_after_kib=%ld conn_per_s=%.0f lost=%llu "
+        "reordered=%llu misdelivered=%llu errors=%llu closed=%llu ok=%d\n",
+        opt.label.empty() ? "-" : opt.label.c_str(), opt.proto.c_str(), opt.pairs, open_loop ? 0 : opt.window, opt.rate,
+        wall, (unsigned long long)delivered, rate, srv_cpu, per_cpu, wall > 0 ? 100 * srv_cpu / wall : 0,
+        wall > 0 ? 100 * lg_cpu / wall : 0, us(sink.latency.quantile(0.5)), us(sink.latency.quantile(0.99)),
+        us(sink.latency.quantile(0.999)), us(double(sink.latency.max())), open_loop ? us(sink.lag.quantile(0.99)) : 0.0,
+        (unsigned long long)c.skipped, srv_before.rss_kib, srv_after.rss_kib, srv_after.rss_anon_kib,
+        connect_s > 0 ? conns / connect_s : 0, (unsigned long long)c.lost, (unsigned long long)c.reordered,
+        (unsigned long long)c.misdelivered, (unsigned long long)c.errors, (unsigned long long)c.closed, ok ? 1 : 0);
     std::fflush(stdout);
     return ok ? 0 : 1;
 }
@@ -972,19 +983,32 @@ int main(int argc, char** argv) {
 #endif
             return 0;
         }
-        if (a == "--proto") o.proto = val();
-        else if (a == "--host") o.host = val();
-        else if (a == "--port") o.port = std::stoi(val());
-        else if (a == "--tokens") o.tokens_file = val();
-        else if (a == "--pairs") o.pairs = std::stoi(val());
-        else if (a == "--window") o.window = std::stoi(val());
-        else if (a == "--rate") o.rate = std::stod(val());
-        else if (a == "--duration") o.duration = std::stod(val());
-        else if (a == "--warmup") o.warmup = std::stod(val());
-        else if (a == "--pid") o.pid = std::stoi(val());
-        else if (a == "--label") o.label = val();
-        else if (a == "--max-inflight") o.max_inflight = std::stoi(val());
-        else usage();
+        if (a == "--proto")
+            o.proto = val();
+        else if (a == "--host")
+            o.host = val();
+        else if (a == "--port")
+            o.port = std::stoi(val());
+        else if (a == "--tokens")
+            o.tokens_file = val();
+        else if (a == "--pairs")
+            o.pairs = std::stoi(val());
+        else if (a == "--window")
+            o.window = std::stoi(val());
+        else if (a == "--rate")
+            o.rate = std::stod(val());
+        else if (a == "--duration")
+            o.duration = std::stod(val());
+        else if (a == "--warmup")
+            o.warmup = std::stod(val());
+        else if (a == "--pid")
+            o.pid = std::stoi(val());
+        else if (a == "--label")
+            o.label = val();
+        else if (a == "--max-inflight")
+            o.max_inflight = std::stoi(val());
+        else
+            usage();
     }
     // Bounded: at most 10 minutes of traffic, 100k pairs, loopback only.
     if (o.port <= 0 || o.pairs < 1 || o.pairs > 100000 || o.duration <= 0 || o.duration > 600 || o.warmup < 0 ||

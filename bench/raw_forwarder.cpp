@@ -22,20 +22,20 @@
 //   raw_forwarder [--port P]     prints "listening raw 127.0.0.1:P" and
 //                                "server ready", then serves until SIGTERM/SIGINT.
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string>
 #include <string_view>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <unordered_map>
 #include <vector>
 
@@ -60,7 +60,9 @@ int g_ep = -1;
 volatile sig_atomic_t g_stop = 0;
 std::unordered_map<std::string, Conn*> g_by_token;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+    g_stop = 1;
+}
 
 void update_events(Conn* c) {
     epoll_event ev{};
