@@ -13,6 +13,7 @@ pkgs=(cmake make g++ pkg-config ca-certificates
       libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev)
 if (( want_tests )); then
   pkgs+=(libgtest-dev clang-format)
+  pkgs+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for tests/fuzz
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

@@ -24,4 +24,14 @@ run_suite build -DCMAKE_BUILD_TYPE=Release -DBLYNK_WERROR=ON -DBLYNK_BUILD_BENCH
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_SANITIZE=ON -DBLYNK_WERROR=ON
+
+# --- fuzz smoke: every libFuzzer target briefly (tests/fuzz, docs/fuzzing.md) ---
+fuzz_seconds=10
+echo "=== fuzz ($fuzz_seconds s per target)"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DBLYNK_BUILD_FUZZERS=ON -DBLYNK_SANITIZE=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzzers
+tests/fuzz/run.sh build-fuzz "$fuzz_seconds"
+# --- end of fuzz smoke ---
+
 echo "=== all tests passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/<target>/.
+
+The seeds are committed; run this again only after changing it (it rewrites
+the files it knows and leaves others alone). Frames follow docs/protocol.md;
+the hardware examples are the worked examples of the protocol reference (§13).
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "corpus")
+
+# Command codes (kernel/codec/protocol.hpp).
+RESPONSE, LOGIN, PING, TWEET, EMAIL, PUSH, BRIDGE, SYNC, INTERNAL, SMS, PROPERTY, HARDWARE, HW_LOGIN = (
+    0, 2, 6, 12, 13, 14, 15, 16, 17, 18, 19, 20, 29)
+
+TOKEN_A, TOKEN_B, TOKEN_C, TOKEN_D, TOKEN_E = (c * 32 for c in "ABCDE")
+DOC_TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+def b(s):
+    return s.encode() if isinstance(s, str) else bytes(s)
+
+
+def hw(cmd, msg_id, body=b""):
+    body = b(body)
+    return struct.pack(">BHH", cmd, msg_id, len(body)) + body
+
+
+def hw_status(msg_id, status):
+    return struct.pack(">BHH", 0, msg_id, status)
+
+
+def app(cmd, msg_id, body=b""):
+    body = b(body)
+    return struct.pack(">BHI", cmd, msg_id, len(body)) + body
+
+
+def fields(*parts):
+    return b"\0".join(b(p) for p in parts)
+
+
+def ws(payload, opcode=2, fin=True, mask=b"\x11\x22\x33\x44", form=None):
+    payload = b(payload)
+    out = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    m = 0x80 if mask else 0
+    if form is None:
+        form = 0 if n < 126 else 1 if n <= 0xFFFF else 2
+    if form == 0:
+        out += bytes([m | n])
+    elif form == 1:
+        out += bytes([m | 126]) + struct.pack(">H", n)
+    else:
+        out += bytes([m | 127]) + struct.pack(">Q", n)
+    if mask:
+        out += mask + bytes(c ^ mask[i & 3] for i, c in enumerate(payload))
+    else:
+        out += payload
+    return out
+
+
+def write(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(b(data))
+
+
+LOGIN_A = hw(HW_LOGIN, 1, TOKEN_A)
+INFO = fields("ver", "0.6.1", "h-beat", "10", "buff-in", "1024", "dev", "ESP8266", "build", "Jan 1 2024")
+SESSION = (LOGIN_A + hw(HARDWARE, 2, fields("vw", "5", "42")) + hw(INTERNAL, 3, INFO) +
+           hw(HARDWARE, 4, fields("dw", "13", "1")) + hw(SYNC, 5, fields("vr", "5", "6")) + hw(PING, 6) +
+           hw(INTERNAL, 7, "rtc") + hw(SYNC, 8) + hw_status(9, 200))
+
+# --- fuzz_hardware_frame: raw hardware / app byte streams -------------------
+T = "fuzz_hardware_frame"
+write(T, "login_doc", hw(HW_LOGIN, 1, DOC_TOKEN))
+write(T, "login_ok_reply", hw_status(1, 200))
+write(T, "login_invalid_reply", hw_status(1, 9))
+write(T, "virtual_write_v5", hw(HARDWARE, 2, fields("vw", "5", "42")))
+write(T, "app_receives_write", app(HARDWARE, 2, fields("1-0", "vw", "5", "42")))
+write(T, "app_writes_v1", app(HARDWARE, 9, fields("1-0", "vw", "1", "1")) + hw(HARDWARE, 9, fields("vw", "1", "1")))
+write(T, "app_device_offline", app(71, 0, "1-0"))
+write(T, "session", SESSION)
+write(T, "multi_value", hw(HARDWARE, 10, fields("vw", "255", "a", "b", "", "c")))
+write(T, "oversize_header", bytes([HARDWARE, 0, 1, 0xFF, 0xFF]) + b"vw\0")
+write(T, "truncated", hw(HARDWARE, 2, fields("vw", "5", "42"))[:-2])
+
+# --- fuzz_websocket: client frames carrying hardware frames ---------------
+T = "fuzz_websocket"
+write(T, "binary_login", ws(LOGIN_A))
+write(T, "session_split", ws(SESSION[:13], fin=False) + ws(SESSION[13:40], opcode=0, fin=False) +
+      ws(SESSION[40:], opcode=0))
+write(T, "text_ping_pong_close", ws("hello", opcode=1) + ws("p", opcode=9) + ws("", opcode=10) +
+      ws(struct.pack(">H", 1000) + b"bye", opcode=8))
+write(T, "len126", ws(b"x" * 300))
+write(T, "len127_form", ws(hw(HARDWARE, 2, fields("vw", "1", "7")), form=2))
+write(T, "unmasked_server", ws(hw_status(1, 200), mask=b""))
+write(T, "reserved_bits", bytes([0xC2, 0x80]) + b"\0\0\0\0")
+
+# --- fuzz_router_session: [settings s0, s1] then operations -----------------
+# s0: bits 0-1 quota {off,2,5,100}; bit 2 token loads from storage; bit 3 raw
+#     message ids (0 allowed); bits 4-5 default buff-in {255,32,1024,65535};
+#     bits 6-7 max bridges {100,0,1,2}.  s1: bits 0-1 max body {16384,32,255,65535};
+#     bit 2 idle timeout off.
+# op: low 3 bits kind, bits 3-4 connection slot. 0-2 data (chunk), 3 close,
+#     4 clock (+1 byte), 5 finish token loads, 6 API (+1 byte: device, bit 7
+#     property; a write then takes type and pin bytes and a value chunk), 7 storage (+1 byte: 0 flush, 1 evict, 2 retoken, 3 remove user;
+#     device in bits 2..).
+T = "fuzz_router_session"
+
+
+def chunk(data):
+    data = b(data)
+    return bytes([len(data)]) + data if len(data) < 255 else b"\xff" + struct.pack(">H", len(data)) + data
+
+
+def data(slot, frames):
+    return bytes([slot << 3]) + chunk(frames)
+
+
+def close(slot):
+    return bytes([(slot << 3) | 3])
+
+
+def clock(t):
+    return bytes([4, t])
+
+
+def api_write(dev, pin_type, pin, value):
+    return bytes([6, dev & 0x7F, ord(pin_type), pin]) + chunk(value)
+
+
+def api_property(dev, pin, prop, value):
+    return bytes([6, 0x80 | dev, pin]) + chunk(prop) + chunk(value)
+
+
+def storage(kind, dev=0):
+    return bytes([7, kind | (dev << 2)])
+
+
+FLUSH = storage(0)
+write(T, "session", b"\x03\x00" + data(0, SESSION) + FLUSH)
+write(T, "login_split", b"\x03\x00" + data(0, LOGIN_A[:3]) + data(0, LOGIN_A[3:20]) + data(0, LOGIN_A[20:]) +
+      data(0, hw(PING, 2)))
+write(T, "bad_logins", b"\x03\x00" + data(0, hw(HW_LOGIN, 1, "short") + hw(HW_LOGIN, 2, "Z" * 32) +
+                                         hw(HW_LOGIN, 3, TOKEN_A[:5] + "\0" + TOKEN_A[6:]) +
+                                         hw(LOGIN, 4, "  " + TOKEN_B + "\n") + hw(HW_LOGIN, 5, TOKEN_B)) +
+      data(1, hw(PING, 1)) + data(2, hw(HARDWARE, 1, fields("vw", "1", "1"))))
+write(T, "bridge", b"\x03\x00" + data(0, LOGIN_A) + data(1, hw(HW_LOGIN, 1, TOKEN_B) + hw(INTERNAL, 2, INFO)) +
+      data(2, hw(HW_LOGIN, 1, TOKEN_C)) +
+      data(0, hw(BRIDGE, 2, fields("V1", "i", TOKEN_B)) + hw(BRIDGE, 3, fields("V1", "vw", "7", "on")) +
+           hw(BRIDGE, 4, fields("V2", "i", TOKEN_C)) + hw(BRIDGE, 5, fields("V2", "vw", "1", "x")) +
+           hw(BRIDGE, 6, fields("V9", "dw", "1", "1")) + hw(BRIDGE, 7, fields("V1", "i", TOKEN_A)) +
+           hw(BRIDGE, 8, fields("V1", "aw", "3", "512"))) +
+      close(1) + data(0, hw(BRIDGE, 9, fields("V1", "vw", "7", "off"))) + FLUSH)
+write(T, "quota", b"\x01\x00" + data(0, LOGIN_A) + data(0, b"".join(hw(PING, i) for i in range(2, 12))) +
+      clock(120) + data(0, hw(PING, 20) + hw(PING, 21) + hw(PING, 22)) + clock(205) +
+      data(0, hw(HARDWARE, 30, fields("vw", "1", "1")) + hw(PING, 31) + hw(PING, 32)))
+write(T, "storage_tokens", b"\x07\x00" + data(0, hw(HW_LOGIN, 1, TOKEN_D) + hw(PING, 2)) +
+      data(1, hw(HW_LOGIN, 1, TOKEN_E)) + data(2, hw(HW_LOGIN, 1, "Q" * 32)) + data(3, hw(HW_LOGIN, 7, TOKEN_D)) +
+      b"\x05" + data(0, hw(BRIDGE, 3, fields("b", "i", TOKEN_A)) + hw(BRIDGE, 4, fields("c", "i", TOKEN_E))) +
+      b"\x05" + data(0, hw(BRIDGE, 5, fields("b", "vw", "0", "1"))) + FLUSH)
+write(T, "api_and_accounts", b"\x23\x00" + data(0, LOGIN_A) + data(1, hw(HW_LOGIN, 1, TOKEN_A)) +
+      api_write(0, "v", 3, "hello") + api_write(1, "d", 2, "1") + api_write(0, "v", 4, "x" * 40) +
+      api_write(0, "x", 5, "bad type") + api_write(0, "a", 6, "") + api_property(0, 3, "label", "Temp") +
+      data(0, hw(SYNC, 2, fields("vr", "3", "4"))) + storage(2, 0) + storage(1, 1) + storage(3) + FLUSH +
+      data(2, hw(HW_LOGIN, 1, TOKEN_A) + hw(HW_LOGIN, 2, TOKEN_B)) + close(0) + close(1) + FLUSH)
+write(T, "properties_notifications", b"\x03\x00" + data(0, LOGIN_A + hw(PROPERTY, 2, fields("1", "color", "#FF0000")) +
+                                                      hw(PROPERTY, 3, fields("300", "label", "x")) +
+                                                      hw(PROPERTY, 4, fields("1", "nope", "x")) +
+                                                      hw(PUSH, 5, "hello") + hw(TWEET, 6, "t" * 150) +
+                                                      hw(EMAIL, 7, fields("a@b.c", "s", "b")) + hw(SMS, 8, " ") +
+                                                      hw(HW_LOGIN, 9, TOKEN_A) + hw(99, 10, "x") + hw(120, 11)))
+write(T, "raw_ids_small_limits", b"\x58\x05" + data(0, hw(HW_LOGIN, 0, TOKEN_A)) + data(1, hw(HW_LOGIN, 1, TOKEN_B)) +
+      data(0, hw(BRIDGE, 0, fields("p", "i", TOKEN_B)) + hw(BRIDGE, 0, fields("p", "vw", "1", "22"))) +
+      data(0, hw(HARDWARE, 3, fields("vw", "1", "x" * 40))))
+
+# A device that sends message id 0 (no library does) makes the bridge target
+# receive id 0 too (reported; the harness checks ids against their cause).
+write(T, "bridge_msg_id_0", b"\x08\x00" + data(0, LOGIN_A) + data(1, hw(HW_LOGIN, 1, TOKEN_B)) +
+      data(0, hw(BRIDGE, 0, fields("p", "i", TOKEN_B)) + hw(BRIDGE, 0, fields("p", "vw", "1", "22"))) +
+      data(0, hw(PING, 0)))
+
+# A device that reported buff-in 32: an API write of a 40-byte value is stored
+# and not pushed (too big), but HARDWARE_SYNC sends it anyway (reported).
+write(T, "sync_over_buff_in", b"\x13\x00" + data(0, LOGIN_A + hw(INTERNAL, 2, fields("buff-in", "32"))) +
+      api_write(0, "v", 4, "x" * 40) + data(0, hw(SYNC, 3, fields("vr", "4"))))
+
+# --- fuzz_http_request: [limits, cuts, extra route chunk] then the stream ---
+# limits: bits 0-1 header limit {8192,64,1024,256}; bits 2-3 body limit
+# {524288,0,16,1024}; bits 4-5 the extra route's method {GET,POST,PUT,DELETE}.
+# cuts: seed of the cut points; bit 7 larger pieces.
+T = "fuzz_http_request"
+
+
+def http(limits, cuts, stream, extra=b""):
+    return bytes([limits, cuts]) + chunk(extra) + b(stream)
+
+
+TOK = "4ae3851817194e2596cf1b7103603ef8"
+write(T, "get_pin", http(0, 0x80, f"GET /{TOK}/get/V1 HTTP/1.1\r\nHost: blynk.local:8080\r\n\r\n"))
+write(T, "update_query", http(0, 7, f"GET /{TOK}/update/V1?value=1&value=2 HTTP/1.1\r\nHost: x\r\n"
+                                    "Connection: close\r\n\r\n"))
+write(T, "put_json", http(0, 0x81, f"PUT /{TOK}/update/V2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: 7\r\n\r\n[\"42\"]\n"))
+write(T, "chunked_notify", http(0, 3, f"POST /{TOK}/notify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                      "Content-Type: application/json\r\n\r\n"
+                                      "7\r\n{\"body\"\r\n9;ext=1\r\n:\"hello\"}\r\n0\r\nTrailer: x\r\n\r\n"))
+write(T, "pipelined", http(0, 0x82, f"GET /{TOK}/isHardwareConnected HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    f"GET /{TOK}/rtc HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    "HEAD /static/index.html HTTP/1.1\r\nHost: x\r\n\r\n"))
+write(T, "websocket_upgrade", http(0, 0x80, "GET /websockets HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                            "Sec-WebSocket-Version: 13\r\n\r\n"))
+write(T, "traversal", http(0, 5, "GET /static/../secret.txt HTTP/1.1\r\n\r\n"
+                                 "GET /static/%2e%2e/%2E%2E/etc/passwd HTTP/1.1\r\n\r\n"
+                                 "GET /%2e%2e/get/V1 HTTP/1.1\r\n\r\n"))
+write(T, "operator_api", http(0x20, 0x80, "GET /api/v1/devices?email=me%40example.com HTTP/1.1\r\n"
+                                          "Authorization: Bearer abc\r\n\r\n"
+                                          "DELETE /api/v1/users/me%40example.com HTTP/1.1\r\n\r\n"
+                                          "POST /api/v1/devices/" + TOK + "/token HTTP/1.1\r\nContent-Length: 0\r\n\r\n"))
+write(T, "extra_route", http(0x10, 0x80, "POST /a%2Fb/x/c+d HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", b"/{a}/x/{b}"))
+write(T, "bad_extra_route", http(0, 0x80, "GET /x HTTP/1.1\r\n\r\n", b"/{a}b/x"))
+write(T, "header_too_large", http(1, 0x80, "GET / HTTP/1.1\r\nX-Long: " + "a" * 100 + "\r\n\r\n"))
+write(T, "body_too_large", http(8, 0x80, "POST /x/notify HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + "b" * 100))
+write(T, "http10_and_garbage", http(0, 0x80, "GET /x/qr HTTP/1.0\r\n\r\nNOT HTTP\r\n\r\n"))
+
+# --- fuzz_static_path: [root and limit selector] then the path ------------
+T = "fuzz_static_path"
+for i, p in enumerate(["index.html", "sub/app.js", "link-ok", "../secret.txt", "%2e%2e/secret.txt",
+                       "%2E%2E%2Fsecret.txt", "link-secret", "link-up/secret.txt", "link-up/rootx/secret.txt",
+                       "sub/link-abs/secret.txt", "..%2frootx%2fsecret.txt", "sub%5c..%5c..%5csecret.txt",
+                       "C:/secret.txt", "index.html%00.png", "./index.html", "sub//app.js", "/favicon.ico",
+                       "/static/index.html", "/static//etc/passwd", "%2fetc%2fpasswd", "sub/app.js%2f",
+                       "sub/..", "index.html/", "%"]):
+    write(T, f"path{i:02d}", bytes([i % 8]) + b(p))
+
+# --- fuzz_config: TOML files ------------------------------------------------
+T = "fuzz_config"
+with open(os.path.join(HERE, "..", "..", "config", "blynk.toml"), "rb") as f:
+    write(T, "blynk_toml", f.read())
+write(T, "small", '[server]\nhardware_port = 0\ntls_port = 0\ndata_dir = "/tmp/d"\n'
+                  '[hardware]\nmax_body = 1024\nmessage_quota = 0\n[admin]\nallowed_ips = []\n')
+write(T, "plugins", '[plugins]\nenabled = ["storage-sqlite", "/opt/x.so"]\n'
+                    '[plugins.storage-sqlite]\npath = ""\n[plugins.extra]\nf = 1.5\nb = true\n'
+                    'd = 2024-01-02\nt = 07:32:00\ndt = 1979-05-27T07:32:00Z\narr = [1, "two", [3]]\n'
+                    'sub = { x = 1, y = { z = "deep" } }\n')
+write(T, "errors", '[server]\nhardware_port = 70000\n')
+write(T, "unknown", '[nope]\nx = 1\n')
+write(T, "tls_half", '[tls]\ncert = "a.pem"\nmin_version = "1.3"\n')
+write(T, "bad_syntax", '[server\nhardware_port = = 1\n"unterminated\n')
+write(T, "empty", "")
