@@ -246,6 +246,9 @@ void Router::send_sync_frame(HwConn& c, uint16_t msg_id, const PinValue& p) {
     scratch_.append(num, size_t(len));
     scratch_.push_back('\0');
     scratch_.append(p.value);
+    // As for every frame towards a device: nothing larger than its buffer.
+    uint32_t limit = c.buff_in ? c.buff_in : settings_.default_buff_in;
+    if (scratch_.size() + codec::kHardwareHeader > limit) return;
     c.send(cmd(Command::Hardware), msg_id, scratch_);
 }
 

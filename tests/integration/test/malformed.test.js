@@ -50,6 +50,9 @@ describe('malformed frames', () => {
 
   it(`a frame of exactly max_body (${MAX_BODY}) bytes is accepted`, async () => {
     const c = cleanup.add(await srv.login(token));
+    // The device announces a buffer big enough to get the value back (without it, 255 bytes).
+    c.send(Cmd.INTERNAL, 5, ['ver', '0.5.4', 'buff-in', '4096']);
+    await c.expectResponse(5, Status.OK);
     const value = 'z'.repeat(MAX_BODY - 'vw\x001\x00'.length);
     c.send(Cmd.HARDWARE, 6, ['vw', 1, value]);
     const [f] = await c.sync(7, ['vr', 1], 1);

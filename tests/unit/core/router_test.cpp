@@ -228,6 +228,17 @@ TEST_F(RouterTest, BadWritesAreIllegalCommand) {
     EXPECT_TRUE(c->sent.empty());
 }
 
+TEST_F(RouterTest, SyncSkipsValuesLargerThanTheDevicesBuffer) {
+    auto c = logged_in(kTokenA);
+    frame(*c, Command::BlynkInternal, 2, body({"ver", "0.6.1", "buff-in", "32"}));
+    frame(*c, Command::Hardware, 3, body({"vw", "1", "short"}));
+    frame(*c, Command::Hardware, 4, body({"vw", "2", std::string(40, 'x')}));
+    c->sent.clear();
+    frame(*c, Command::HardwareSync, 5, "");
+    ASSERT_EQ(c->sent.size(), 1u) << "the 45-byte frame exceeds buff-in 32";
+    EXPECT_EQ(c->sent[0].body, body({"vw", "1", "short"}));
+}
+
 TEST_F(RouterTest, SyncWithBadBodyIsIllegal) {
     auto c = logged_in(kTokenA);
     frame(*c, Command::HardwareSync, 3, "vr");
