@@ -9,7 +9,10 @@ into the embedded SQLite store in one transaction, for speed), starts blynkd
 on free loopback ports with a temporary data folder, logs every connection in
 with its own token, and reads VmRSS from /proc. Linux only (a benchmark tool).
 """
-import argparse, os, re, resource, selectors, shutil, socket, sqlite3, ssl, struct, subprocess, sys, tempfile, time, secrets, base64
+import argparse, os, re, resource, shutil, socket, ssl, struct, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from provision import provision  # noqa: E402  (the same provisioning as bench/run)
 
 
 def rss_kib(pid):
@@ -32,36 +35,9 @@ def main():
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard) if hard != resource.RLIM_INFINITY else want, hard))
     blynkd = os.path.abspath(args.bin)
-    plugins = os.path.join(os.path.dirname(blynkd), "plugins")
     tmp = tempfile.mkdtemp(prefix="blynkd-rss-")
     try:
-        cfg = os.path.join(tmp, "blynk.toml")
-        with open(cfg, "w") as f:
-            f.write(f"""[server]
-listen_address = "127.0.0.1"
-hardware_port = 0
-tls_port = 0
-data_dir = "{tmp}/data"
-[hardware]
-idle_timeout = 0
-login_timeout = 600
-[logging]
-folder = "{tmp}/logs"
-level = "info"
-[plugins]
-dir = "{plugins}"
-""")
-        first = subprocess.run([blynkd, "--config", cfg, "device", "add", "--email", "bench@example.com", "--name", "d0"],
-                               check=True, capture_output=True, text=True).stdout.strip()
-        tokens = [first]
-        db = sqlite3.connect(os.path.join(tmp, "data", "blynk.db"))
-        with db:
-            for i in range(1, n):
-                tok = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()
-                tokens.append(tok)
-                db.execute("INSERT INTO devices(email, dash_id, device_id, name, token) VALUES(?,?,?,?,?)",
-                           ("bench@example.com", 1, i, f"d{i}", tok))
-        db.close()
+        cfg, tokens = provision(blynkd, tmp, n)
         proc = subprocess.Popen([blynkd, "--config", cfg], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ports = {}
         deadline = time.time() + 30

@@ -10,15 +10,11 @@ SQLite store in one transaction, as idle_rss.py does).
 import argparse, base64, os, secrets, sqlite3, subprocess, sys
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--dir", required=True)
-    ap.add_argument("--devices", type=int, required=True)
-    args = ap.parse_args()
-    blynkd = os.path.abspath(args.bin)
+def provision(blynkd, tmp, devices):
+    """Writes tmp/blynk.toml and provisions `devices` devices; returns (config path, tokens)."""
+    blynkd = os.path.abspath(blynkd)
     plugins = os.path.join(os.path.dirname(blynkd), "plugins")
-    tmp = os.path.abspath(args.dir)
+    tmp = os.path.abspath(tmp)
     os.makedirs(tmp, exist_ok=True)
     cfg = os.path.join(tmp, "blynk.toml")
     with open(cfg, "w") as f:
@@ -42,13 +38,23 @@ dir = "{plugins}"
     tokens = [first]
     db = sqlite3.connect(os.path.join(tmp, "data", "blynk.db"))
     with db:
-        for i in range(1, args.devices):
+        for i in range(1, devices):
             tok = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()
             tokens.append(tok)
             db.execute("INSERT INTO devices(email, dash_id, device_id, name, token) VALUES(?,?,?,?,?)",
                        ("bench@example.com", 1, i, f"d{i}", tok))
     db.close()
-    with open(os.path.join(tmp, "tokens.txt"), "w") as f:
+    return cfg, tokens
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--devices", type=int, required=True)
+    args = ap.parse_args()
+    _, tokens = provision(args.bin, args.dir, args.devices)
+    with open(os.path.join(os.path.abspath(args.dir), "tokens.txt"), "w") as f:
         f.write("\n".join(tokens) + "\n")
     return 0
 
