@@ -12,7 +12,7 @@ pkgs=(cmake make g++ pkg-config ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
       libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev)
 if (( want_tests )); then
-  pkgs+=(libgtest-dev clang-format)
+  pkgs+=(libgtest-dev clang-format curl python3 util-linux)  # curl: HTTP tests; python3 + taskset: bench
   pkgs+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for tests/fuzz
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
