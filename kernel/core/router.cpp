@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <blynk/widget_properties.hpp>
+
 #include "codec/protocol.hpp"
 
 namespace blynk::core {
@@ -26,24 +28,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
         s.remove_suffix(1);
     return s;
-}
-
-// The widget properties a device may set (legacy WidgetProperty names).
-bool known_property(std::string_view p) {
-    static const char* const names[] = {"label",       "color",
-                                        "onBackColor", "offBackColor",
-                                        "onColor",     "offColor",
-                                        "onLabel",     "offLabel",
-                                        "labels",      "min",
-                                        "max",         "isOnPlay",
-                                        "url",         "urls",
-                                        "step",        "valueFormatting",
-                                        "suffix",      "maximumFractionDigits",
-                                        "opacity",     "scale",
-                                        "rotation"};
-    for (const char* n : names)
-        if (p == n) return true;
-    return false;
 }
 
 bool parse_u32(std::string_view s, uint32_t& out) {
@@ -429,7 +413,7 @@ void Router::set_property(HwConn& c, const codec::Frame& f) {
     std::string_view fields[3];
     size_t n = codec::split_fields(f.body, fields, 3);
     uint8_t pin = 0;
-    if (n < 3 || fields[1].empty() || fields[2].empty() || !known_property(fields[1]) ||
+    if (n < 3 || fields[1].empty() || fields[2].empty() || !blynk::is_widget_property(fields[1]) ||
         !codec::parse_pin(fields[0], pin)) {
         c.send_status(f.msg_id, st(Status::IllegalCommandBody));
         return;

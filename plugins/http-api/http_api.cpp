@@ -6,6 +6,8 @@
 #include <blynk/plugin.hpp>
 
 #include "json_body.hpp"
+
+#include <blynk/widget_properties.hpp>
 #include "qr_png.hpp"
 
 #include <cctype>
@@ -56,20 +58,6 @@ constexpr std::string_view kQrFailed = "Error making the QR code.";
 
 constexpr size_t kMaxNotifyBody = 255;   // characters
 constexpr size_t kMaxFrameBody = 65535;  // bytes: the 16-bit length of a Blynk frame
-
-// Widget properties of GET /{token}/update/{pin}?<property>=X, in the legacy
-// enum order: the first one present in the query is applied (§2.2).
-constexpr std::string_view kProperties[] = {"label",       "color",
-                                            "onBackColor", "offBackColor",
-                                            "onColor",     "offColor",
-                                            "onLabel",     "offLabel",
-                                            "labels",      "min",
-                                            "max",         "isOnPlay",
-                                            "url",         "urls",
-                                            "step",        "valueFormatting",
-                                            "suffix",      "maximumFractionDigits",
-                                            "opacity",     "scale",
-                                            "rotation"};
 
 bool is_token_char(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -287,7 +275,8 @@ private:
         std::vector<std::string> values = q.query_values("value");
         std::string property, property_value;
         if (values.empty())
-            for (std::string_view name : kProperties) {
+            // In the legacy enum order: the first property present in the query is applied (§2.2).
+            for (std::string_view name : blynk::kWidgetProperties) {
                 auto v = q.query_values(name);
                 if (v.empty()) continue;
                 property = std::string(name);

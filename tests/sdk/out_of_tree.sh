@@ -40,6 +40,7 @@ cmake --install "$build_dir" --component sdk --prefix "$prefix"
 expected=$(printf '%s\n' \
   include/blynk/plugin.h \
   include/blynk/plugin.hpp \
+  include/blynk/widget_properties.hpp \
   lib/cmake/BlynkSDK/BlynkPlugin.cmake \
   lib/cmake/BlynkSDK/BlynkSDKConfig.cmake \
   lib/cmake/BlynkSDK/BlynkSDKConfigVersion.cmake \
