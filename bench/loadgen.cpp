@@ -475,6 +475,28 @@ public:
     std::function<void(Pair&)> on_delivery;
 };
 
+// Runs io's handlers for up to wait_ns. Bounded: under steady load
+// io_context::poll() would never return (each handler readies the next),
+// starving the phase clock.
+void run_io_for(asio::io_context& io, asio::steady_timer& timer, uint64_t wait_ns) {
+    if (io.poll_one()) {
+        for (int i = 0; i < 64 && io.poll_one(); ++i) {
+        }
+        return;
+    }
+    if (wait_ns >= 2000000) {  // coarse (epoll's ms timeout) is fine here
+        io.run_one_for(std::chrono::nanoseconds(wait_ns));
+        return;
+    }
+    timer.expires_after(std::chrono::nanoseconds(wait_ns));
+    bool fired = false;
+    timer.async_wait([&fired](const error_code&) { fired = true; });
+    io.run_one();
+    if (!fired) timer.cancel();
+    while (!fired)
+        io.run_one();  // the cancelled wait completes at once
+}
+
 class BlynkTransport final : public Transport {
 public:
     BlynkTransport(const Options& o, Sink& s) : opt_(o), sink_(s), io_(1), timer_(io_), area_(256 * 1024) {}
@@ -531,26 +553,8 @@ public:
     }
     void append(Pair& p, uint64_t seq, uint64_t now) override { static_cast<BlynkConn*>(p.a)->append_write(seq, now); }
     void flush(Pair& p) override { static_cast<BlynkConn*>(p.a)->flush(); }
-    void run_for(uint64_t wait_ns) override {
-        // Bounded: under steady load io_context::poll() would never return
-        // (each handler readies the next), starving the phase clock.
-        if (io_.poll_one()) {
-            for (int i = 0; i < 64 && io_.poll_one(); ++i) {
-            }
-            return;
-        }
-        if (wait_ns >= 2000000) {  // coarse (epoll's ms timeout) is fine here
-            io_.run_one_for(std::chrono::nanoseconds(wait_ns));
-            return;
-        }
-        timer_.expires_after(std::chrono::nanoseconds(wait_ns));
-        bool fired = false;
-        timer_.async_wait([&fired](const error_code&) { fired = true; });
-        io_.run_one();
-        if (!fired) timer_.cancel();
-        while (!fired)
-            io_.run_one();  // the cancelled wait completes at once  // the cancelled wait completes at once
-    }
+    void run_for(uint64_t wait_ns) override { run_io_for(io_, timer_, wait_ns); }
+
     void poll() override {
         for (int i = 0; i < 16 && io_.poll_one(); ++i) {
         }
@@ -657,26 +661,8 @@ public:
         if (rc != MOSQ_ERR_SUCCESS) die(c);
     }
     void flush(Pair& p) override { want_write(static_cast<Client*>(p.a)); }
-    void run_for(uint64_t wait_ns) override {
-        // Bounded: under steady load io_context::poll() would never return
-        // (each handler readies the next), starving the phase clock.
-        if (io_.poll_one()) {
-            for (int i = 0; i < 64 && io_.poll_one(); ++i) {
-            }
-            return;
-        }
-        if (wait_ns >= 2000000) {
-            io_.run_one_for(std::chrono::nanoseconds(wait_ns));
-            return;
-        }
-        timer_.expires_after(std::chrono::nanoseconds(wait_ns));
-        bool fired = false;
-        timer_.async_wait([&fired](const error_code&) { fired = true; });
-        io_.run_one();
-        if (!fired) timer_.cancel();
-        while (!fired)
-            io_.run_one();
-    }
+    void run_for(uint64_t wait_ns) override { run_io_for(io_, timer_, wait_ns); }
+
     void poll() override {
         for (int i = 0; i < 16 && io_.poll_one(); ++i) {
         }
