@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <unordered_map>
 #include <vector>
@@ -88,6 +89,8 @@ struct HttpAnswer {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
+struct FlushBacklog;  // pin values and device states storage has not taken yet (see flush_pins)
+
 struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     ServerOptions opt;
     core::Model& model_ref;
@@ -112,6 +115,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     int64_t now_wall = wall_ms();
     int64_t now_mono = mono_ms();
     std::vector<core::Device*> dirty_devices;
+    std::shared_ptr<FlushBacklog> flush_backlog;
     // Requests waiting for a handler's answer, by id (the responder handle a
     // plugin holds); an answer for an id no longer here is dropped.
     std::unordered_map<uint64_t, Session*> pending_http;
@@ -986,7 +990,20 @@ void Server::Impl::resolve_token(std::string token, std::function<void(bool)> do
         try {
             st->load_by_token(token, *data);
         } catch (const std::exception& e) {
-            spdlog::error("storage: token lookup failed: {}", e.what());
+            // Storage thread only; one line per new error, then one a minute.
+            static std::string last_error;
+            static std::chrono::steady_clock::time_point last_log;
+            static uint64_t repeats = 0;
+            auto now = std::chrono::steady_clock::now();
+            if (e.what() != last_error || now - last_log >= std::chrono::minutes(1)) {
+                spdlog::error("storage: token lookup failed: {}{}", e.what(),
+                              repeats ? " (" + std::to_string(repeats) + " more since the last report)" : "");
+                last_error = e.what();
+                last_log = now;
+                repeats = 0;
+            } else {
+                ++repeats;
+            }
         }
         asio::post(ioc, [this, token, data, done] {
             --pending_loads;
@@ -1136,10 +1153,102 @@ void Server::Impl::schedule_flush() {
     });
 }
 
-// Hands every changed pin value and device state to the storage thread as one batch.
+// What storage has not taken yet. The vectors belong to the storage thread;
+// `pending` tells the I/O thread to retry even when nothing new was written.
+struct FlushBacklog {
+    std::vector<blynk::Pin> pins;
+    std::vector<blynk::Device> states;
+    std::atomic<bool> pending{false};
+    std::atomic<bool> retry_queued{false};
+    // Failure logging (storage thread): one line per new error, then at most
+    // one a minute while the same error repeats.
+    std::string last_error;
+    std::chrono::steady_clock::time_point last_log{};
+    uint64_t repeats = 0;
+    bool failing = false;
+    bool final_logged = false;
+};
+
+namespace {
+
+// Keeps only the latest entry per key (entries are oldest first): a backlog
+// holds at most one value per (device, pin, property), however long the
+// outage, so nothing is dropped to bound it.
+template <class T, class KeyFn>
+void keep_latest(std::vector<T>& v, KeyFn key) {
+    if (v.size() < 2) return;
+    std::unordered_map<std::string, size_t> last;
+    std::vector<std::string> keys;
+    keys.reserve(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+        keys.push_back(key(v[i]));
+        last[keys.back()] = i;
+    }
+    if (last.size() == v.size()) return;
+    std::vector<T> out;
+    out.reserve(last.size());
+    for (size_t i = 0; i < v.size(); ++i)
+        if (last[keys[i]] == i) out.push_back(std::move(v[i]));
+    v = std::move(out);
+}
+
+std::string device_key(const std::string& email, int32_t dash_id, int32_t device_id) {
+    std::string k = email;
+    k += '\0';
+    k += std::to_string(dash_id);
+    k += '\0';
+    k += std::to_string(device_id);
+    return k;
+}
+
+std::string backlog_pin_key(const blynk::Pin& p) {
+    std::string k = device_key(p.email, p.dash_id, p.device_id);
+    k += '\0';
+    k += p.pin_type;
+    k += std::to_string(p.pin);
+    k += '\0';
+    k += p.property;
+    return k;
+}
+
+// Logs a failed store unless the same error was logged less than a minute ago.
+void log_store_failure(FlushBacklog& b, const std::string& error, size_t pins, size_t states, int64_t interval_ms,
+                       bool final_flush) {
+    auto now = std::chrono::steady_clock::now();
+    if (final_flush) {
+        if (b.final_logged) return;
+        b.final_logged = true;
+        spdlog::error("storage: {} pin values and the state of {} devices could not be stored before shutdown: {}",
+                      pins, states, error);
+        return;
+    }
+    if (b.failing && error == b.last_error && now - b.last_log < std::chrono::minutes(1)) {
+        ++b.repeats;
+        return;
+    }
+    spdlog::error(
+        "storage: {} pin values and the state of {} devices not stored yet: {}; kept in memory, retrying "
+        "every {} ms{}",
+        pins, states, error, interval_ms,
+        b.repeats ? " (failed " + std::to_string(b.repeats) + " more times since the last report)" : "");
+    b.failing = true;
+    b.last_error = error;
+    b.last_log = now;
+    b.repeats = 0;
+}
+
+}  // namespace
+
+// Hands every changed pin value and device state to the storage thread as one
+// batch. A batch storage refuses stays in memory (newest value per pin) and is
+// retried every pin_flush_interval_ms, with new values or without.
 void Server::Impl::flush_pins(bool final_flush) {
+    if (!flush_backlog) flush_backlog = std::make_shared<FlushBacklog>();
     router.take_dirty(dirty_devices);
-    if (dirty_devices.empty()) return;
+    if (dirty_devices.empty()) {
+        // Nothing new: retry the backlog, once at a time.
+        if (!flush_backlog->pending.load() || flush_backlog->retry_queued.exchange(true)) return;
+    }
     auto pins = std::make_shared<std::vector<blynk::Pin>>();
     auto states = std::make_shared<std::vector<blynk::Device>>();
     for (core::Device* d : dirty_devices) {
@@ -1178,30 +1287,34 @@ void Server::Impl::flush_pins(bool final_flush) {
     }
     dirty_devices.clear();
     auto* st = &storage;
-    auto job = [this, st, pins, states, final_flush] {
-        // A failed batch is retried with the next one, so a short storage
-        // outage loses nothing; the retry backlog is bounded.
-        static std::vector<blynk::Pin> retry_pins;
-        static std::vector<blynk::Device> retry_states;
-        if (!retry_pins.empty()) {
-            pins->insert(pins->begin(), retry_pins.begin(), retry_pins.end());
-            retry_pins.clear();
+    auto backlog = flush_backlog;
+    int64_t interval_ms = opt.pin_flush_interval_ms;
+    auto job = [this, st, pins, states, final_flush, backlog, interval_ms] {
+        FlushBacklog& b = *backlog;
+        b.retry_queued = false;
+        // The backlog is older than this batch: it goes first, and only the
+        // newest value per pin (and state per device) is kept.
+        if (!b.pins.empty()) {
+            pins->insert(pins->begin(), std::make_move_iterator(b.pins.begin()), std::make_move_iterator(b.pins.end()));
+            b.pins.clear();
+            keep_latest(*pins, backlog_pin_key);
         }
-        if (!retry_states.empty()) {
-            states->insert(states->begin(), retry_states.begin(), retry_states.end());
-            retry_states.clear();
+        if (!b.states.empty()) {
+            states->insert(states->begin(), std::make_move_iterator(b.states.begin()),
+                           std::make_move_iterator(b.states.end()));
+            b.states.clear();
+            keep_latest(*states, [](const blynk::Device& d) { return device_key(d.email, d.dash_id, d.device_id); });
         }
+        size_t n_pins = pins->size(), n_states = states->size();
+        std::string error;
         try {
             st->put_pins(*pins);
         } catch (const std::exception& e) {
-            spdlog::error("storage: {} pin values not stored yet: {}{}", pins->size(), e.what(),
-                          final_flush ? "" : "; retrying with the next batch");
-            if (pins->size() <= 1000000)
-                retry_pins = std::move(*pins);
-            else
-                spdlog::error("storage: retry backlog too large; {} pin values dropped", pins->size());
+            error = e.what();
+            b.pins = std::move(*pins);
         }
         try {
+            if (!error.empty()) throw std::runtime_error(error);  // keep the order: states after their values
             std::vector<bool> gone = st->update_devices(*states);
             // Devices removed from storage meanwhile (CLI): their tokens stop
             // working and their connections close.
@@ -1214,13 +1327,24 @@ void Server::Impl::flush_pins(bool final_flush) {
                         evict(r);
                 });
         } catch (const std::exception& e) {
-            spdlog::error("storage: state of {} devices not stored yet: {}{}", states->size(), e.what(),
-                          final_flush ? "" : "; retrying with the next batch");
-            if (states->size() <= 100000) retry_states = std::move(*states);
+            if (error.empty()) error = e.what();
+            b.states = std::move(*states);
+        }
+        b.pending = !b.pins.empty() || !b.states.empty();
+        if (!error.empty()) {
+            log_store_failure(b, error, n_pins, n_states, interval_ms, final_flush);
+        } else if (b.failing) {
+            spdlog::info(
+                "storage: works again; stored {} pin values and the state of {} devices kept in memory{}", n_pins,
+                n_states,
+                b.repeats ? " (" + std::to_string(b.repeats) + " more failed attempts since the last report)" : "");
+            b.failing = false;
+            b.last_error.clear();
+            b.repeats = 0;
         }
         // A big batch (many devices at once) leaves freed memory in this
         // thread's heap arena: give it back instead of holding it at rest.
-        if (pins->size() + states->size() >= 1000) {
+        if (n_pins + n_states >= 1000) {
             pins->clear();
             pins->shrink_to_fit();
             states->clear();
@@ -1242,7 +1366,20 @@ bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<voi
         try {
             found = st->load_by_token(token, *data);
         } catch (const std::exception& e) {
-            spdlog::error("storage: token lookup failed: {}", e.what());
+            // Storage thread only; one line per new error, then one a minute.
+            static std::string last_error;
+            static std::chrono::steady_clock::time_point last_log;
+            static uint64_t repeats = 0;
+            auto now = std::chrono::steady_clock::now();
+            if (e.what() != last_error || now - last_log >= std::chrono::minutes(1)) {
+                spdlog::error("storage: token lookup failed: {}{}", e.what(),
+                              repeats ? " (" + std::to_string(repeats) + " more since the last report)" : "");
+                last_error = e.what();
+                last_log = now;
+                repeats = 0;
+            } else {
+                ++repeats;
+            }
         }
         asio::post(ioc, [this, s, data, found, done] {
             --pending_loads;

@@ -221,10 +221,12 @@ public:
         }
 
         open_locked(file.string(), busy_ms);
+        reopen_allowed_ = true;
     }
 
     void shutdown() override {
         std::lock_guard<std::mutex> lock(mu_);
+        reopen_allowed_ = false;
         close_locked(true);
     }
 
@@ -587,13 +589,39 @@ private:
         }
     }
 
-    void require_open() const {
-        if (!db_) throw std::runtime_error("storage-sqlite is not open (init failed or was not called)");
+    // After an I/O error (the file system turned read-only, was remounted, a
+    // disk failed) the connection may hold files that will never work again:
+    // the next call closes it and opens the path afresh, so storage recovers
+    // once the operator has repaired the folder. Until then every call fails
+    // with the reason.
+    void require_open() {
+        if (db_ && !broken_) return;
+        if (!reopen_allowed_) throw std::runtime_error("storage-sqlite is not open (init failed or was not called)");
+        if (db_) {
+            stmts_.clear();
+            sqlite3_close_v2(db_);  // no checkpoint: the files may be unusable
+            db_ = nullptr;
+        }
+        broken_ = false;
+        open_locked(path_, busy_ms_);
     }
 
     // ---------------------------------------------------------- helpers
+    // The operating system's reason for the last failed file operation, if any.
+    std::string os_reason() const {
+        int e = db_ ? sqlite3_system_errno(db_) : 0;
+        return e ? " (" + std::system_category().message(e) + ")" : std::string();
+    }
+
     [[noreturn]] void fail(int rc, const std::string& what) const {
         int primary = rc & 0xff;
+        if (primary == SQLITE_IOERR || primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) broken_ = true;
+        if (primary == SQLITE_FULL)
+            throw std::runtime_error("cannot " + what + " in '" + path_ + "': the disk is full" + os_reason() +
+                                     "; free space in its folder");
+        if (primary == SQLITE_IOERR || primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN)
+            throw std::runtime_error("cannot " + what + " in '" + path_ + "': " + sqlite3_errmsg(db_) + os_reason() +
+                                     "; check the disk and that its folder is writable");
         if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
             throw std::runtime_error("cannot " + what + ": the database '" + path_ +
                                      "' stayed locked by another process for " + std::to_string(busy_ms_) +
@@ -778,6 +806,8 @@ private:
     sqlite3* db_ = nullptr;
     std::string path_;
     int busy_ms_ = 5000;
+    bool reopen_allowed_ = false;  // init succeeded and no shutdown since
+    mutable bool broken_ = false;  // an I/O error: reopen before the next use
     std::unordered_map<const char*, std::unique_ptr<Stmt>> stmts_;
 };
 
