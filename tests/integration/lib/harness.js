@@ -106,8 +106,11 @@ export function requireBinary() {
  *   const srv = await Server.start({ config: { hardware: { idle_timeout: 1 } } });
  */
 export class Server {
-  constructor(dir, config, extraToml) {
+  constructor(dir, config, extraToml, wrap = []) {
     this.dir = dir;
+    // A command line blynkd runs under (e.g. ['nsenter', '-t', PID, '-m', '--'] to run it in
+    // another mount namespace); the server and cli() both use it.
+    this.wrap = wrap;
     this.dataDir = path.join(dir, 'data');
     this.configPath = path.join(dir, 'blynk.toml');
     this.config = config;
@@ -122,7 +125,7 @@ export class Server {
   }
 
   /** Writes the config into a fresh temp dir without starting anything. */
-  static create({ config = {}, extraToml = '', name = 'it' } = {}) {
+  static create({ config = {}, extraToml = '', name = 'it', wrap = [] } = {}) {
     requireBinary();
     const dir = mkdtempSync(path.join(tmpdir(), `blynkd-${name}-`));
     const base = {
@@ -136,7 +139,7 @@ export class Server {
       plugins: { dir: PLUGIN_DIR, enabled: ['storage-sqlite'] },
     };
     const merged = deepMerge(base, config);
-    const srv = new Server(dir, merged, extraToml);
+    const srv = new Server(dir, merged, extraToml, wrap);
     writeFileSync(srv.configPath, `# written by tests/integration/lib/harness.js\n${renderToml(merged)}\n${extraToml}\n`);
     return srv;
   }
@@ -164,7 +167,8 @@ export class Server {
     this.hwPort = 0;
     this.tlsPort = 0;
     this.starts += 1;
-    const proc = spawn(BLYNKD_BIN, ['--config', this.configPath], {
+    const [bin, ...pre] = [...this.wrap, BLYNKD_BIN];
+    const proc = spawn(bin, [...pre, '--config', this.configPath], {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -242,7 +246,8 @@ export class Server {
   /** Runs `blynkd --config FILE ...args`; resolves {code, stdout, stderr}. */
   cli(args, timeoutMs = CLI_TIMEOUT_MS) {
     return new Promise((resolve) => {
-      execFile(BLYNKD_BIN, ['--config', this.configPath, ...args],
+      const [bin, ...pre] = [...this.wrap, BLYNKD_BIN];
+      execFile(bin, [...pre, '--config', this.configPath, ...args],
         { cwd: this.dir, timeout: timeoutMs, killSignal: 'SIGKILL' },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
