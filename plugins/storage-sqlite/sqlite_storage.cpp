@@ -202,6 +202,7 @@ public:
     // ------------------------------------------------------------ plugin
     void init(const blynk::Settings& settings) override {
         std::lock_guard<std::mutex> lock(mu_);
+        reopen_allowed_ = false;
         close_locked(false);  // init again (after shutdown or a failed init) reopens; a failed init leaves it closed
         settings.reject_unknown({"path", "busy_timeout_ms"});
         std::string path = settings.get_string("path", "");
@@ -609,7 +610,8 @@ private:
     // ---------------------------------------------------------- helpers
     // The operating system's reason for the last failed file operation, if any.
     std::string os_reason() const {
-        int e = db_ ? sqlite3_system_errno(db_) : 0;
+        int e = sys_errno_ >= 0 ? sys_errno_ : db_ ? sqlite3_system_errno(db_) : 0;
+        sys_errno_ = -1;
         return e ? " (" + std::system_category().message(e) + ")" : std::string();
     }
 
@@ -661,6 +663,7 @@ private:
     // reset_after: for statements whose result is not read (BEGIN, COMMIT).
     bool step(sqlite3_stmt* s, const char* what, bool reset_after = false) {
         int rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) sys_errno_ = sqlite3_system_errno(db_);  // before reset
         if (reset_after) sqlite3_reset(s);
         if (rc == SQLITE_ROW) return true;
         if (rc == SQLITE_DONE) return false;
@@ -808,6 +811,7 @@ private:
     int busy_ms_ = 5000;
     bool reopen_allowed_ = false;  // init succeeded and no shutdown since
     mutable bool broken_ = false;  // an I/O error: reopen before the next use
+    mutable int sys_errno_ = -1;   // errno of the failed step, kept across its reset
     std::unordered_map<const char*, std::unique_ptr<Stmt>> stmts_;
 };
 
