@@ -475,9 +475,17 @@ private:
     };
 
     // ------------------------------------------------------ connection
-    void open_locked(const std::string& path, int busy_ms) {
+    // reopen: after an I/O error. The file must still be there and be ours: a
+    // folder that is not mounted (yet) must not get a new, empty database.
+    void open_locked(const std::string& path, int busy_ms, bool reopen = false) {
+        if (reopen) {
+            std::error_code ec;
+            if (!std::filesystem::is_regular_file(path, ec))
+                throw std::runtime_error("the database '" + path +
+                                         "' is not there any more (is its folder mounted?); mount or restore it");
+        }
         sqlite3* db = nullptr;
-        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+        int flags = SQLITE_OPEN_READWRITE | (reopen ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
 #ifdef SQLITE_OPEN_EXRESCODE
         flags |= SQLITE_OPEN_EXRESCODE;
 #endif
@@ -492,7 +500,7 @@ private:
         path_ = path;
         busy_ms_ = busy_ms;
         try {
-            configure_locked();
+            configure_locked(reopen);
         } catch (...) {
             close_locked(false);
             throw;
@@ -514,7 +522,7 @@ private:
     }
 
     // Throws unless the file is empty or a blynkd database this code can read.
-    void check_identity(const Identity& id) const {
+    void check_identity(const Identity& id, bool reopen = false) const {
         if (id.application_id == kApplicationId) {
             if (id.user_version > kSchemaVersion)
                 throw std::runtime_error("the database '" + path_ + "' has schema version " +
@@ -523,21 +531,26 @@ private:
                                          "; run a newer blynkd, or restore a backup made by this version");
             return;
         }
-        if (id.application_id == 0 && id.user_version == 0 && id.objects == 0) return;  // a new, empty file
+        if (id.application_id == 0 && id.user_version == 0 && id.objects == 0) {
+            if (!reopen) return;  // a new, empty file
+            throw std::runtime_error("the database '" + path_ +
+                                     "' is empty now (replaced, or its folder is not mounted?); mount or restore it");
+        }
         throw std::runtime_error("'" + path_ + "' is a SQLite database but not a blynkd one (application_id " +
                                  std::to_string(id.application_id) + ", " + std::to_string(id.objects) +
                                  " schema objects); " + kWhatToDo);
     }
 
-    void configure_locked() {
+    void configure_locked(bool reopen) {
         sqlite3_extended_result_codes(db_, 1);
         check(sqlite3_busy_timeout(db_, busy_ms_), "set the busy timeout");
         if (sqlite3_db_readonly(db_, "main") == 1)
             throw std::runtime_error("the database '" + path_ +
-                                     "' is read-only; make it writable by the user running blynkd");
+                                     "' is read-only (a file system mounted or turned read-only, or a file the user "
+                                     "running blynkd may not write); make it writable");
 
         // Look before changing anything: a foreign file stays untouched.
-        check_identity(identify_locked());
+        check_identity(identify_locked(), reopen);
 
         std::string mode = query_text("PRAGMA journal_mode=WAL");
         if (mode != "wal")
@@ -553,7 +566,7 @@ private:
         {
             Txn txn(*this, kBeginImmediate);
             id = identify_locked();
-            check_identity(id);
+            check_identity(id, reopen);
             if (id.user_version < kSchemaVersion) {
                 for (int64_t v = id.user_version; v < kSchemaVersion; ++v)
                     exec(kMigrations[v]);
@@ -604,7 +617,7 @@ private:
             db_ = nullptr;
         }
         broken_ = false;
-        open_locked(path_, busy_ms_);
+        open_locked(path_, busy_ms_, true);
     }
 
     // ---------------------------------------------------------- helpers

@@ -398,6 +398,8 @@ async function outageScenario({ name, ns, dbDir, breakIt, repair, cause }) {
   await srv.waitForLog(/storage: works again; stored \d+ pin values/, 15000, repairedAt);
   const last = values[values.length - 1];
   assert.equal(await storedPin(ns, dbPath, email, 1), last, 'the backlog was stored');
+  assert.equal((srv.log.match(/created the database/g) || []).length, 1, `one database, created at the first start:\n${srv.log}`);
+  assert.doesNotMatch(srv.log, /was removed from storage/);
   const ok = await api(srv, 'POST', '/api/v1/users', { email: `after-${name}@faults.test` });
   assert.equal(ok.status, 201, `account changes work again: HTTP ${ok.status} ${ok.text}`);
 
@@ -474,11 +476,15 @@ describe('the database file system turns read-only (ext4 errors=remount-ro), the
         const opts = await ns.exec('findmnt', ['-no', 'OPTIONS', dbDir]);
         assert.match(opts.stdout, /\bro\b|emergency_ro/, `the file system is read-only now: ${opts.stdout}`);
       },
-      repair: async () => {
+      repair: async (srv) => {
         // What an operator does: unmount, check, mount again (the server still holds the old
         // files, hence the lazy unmount; it reopens the database by its path).
+        const from = srv.log.length;
         let x = await ns.exec('umount', ['-l', dbDir]);
         assert.equal(x.code, 0, show(x));
+        // While nothing is mounted there, a retry must not create a new, empty database in
+        // the bare mount point (and then drop the devices it does not find there).
+        await srv.waitForLog(/is not there any more \(is its folder mounted\?\)/, 10000, from);
         x = await run('e2fsck', ['-fy', img]);
         assert.ok(x.code === 0 || x.code === 1, `e2fsck: ${show(x)}`);
         x = await ns.exec('losetup', ['-f', '--show', img]);
