@@ -21,7 +21,7 @@ import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { Server, Cmd, Status, Cleanup, withTimeout } from '../lib/harness.js';
+import { Server, Cmd, Cleanup, withTimeout } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -326,7 +326,7 @@ describe('kill -9 during acknowledged account changes and pin writes', () => {
   }
 
   it('summary', () => {
-    console.log(`# faults/kill-9: ${stats.rounds} rounds, ${stats.users} acknowledged users and ${stats.devices} ` +
+    console.log(`faults/kill-9: ${stats.rounds} rounds, ${stats.users} acknowledged users and ${stats.devices} ` +
       `acknowledged devices checked, ${stats.lost} lost; ${stats.pinWrites} acknowledged pin writes, ` +
       `${stats.pinsChecked} pin checks, oldest stored value superseded ${stats.maxAgeMs} ms before a kill ` +
       `(flush interval ${FLUSH_MS} ms)`);
@@ -415,7 +415,7 @@ async function outageScenario({ name, ns, dbDir, breakIt, repair, cause }) {
   assert.ok(!emails.includes(`refused-${name}@faults.test`), 'a refused account change was not made');
   assert.equal(await integrityCheck(dbPath, ns), 'ok');
   await srv.stop();
-  console.log(`# faults/${name}: ${lines.length} failure line(s) for ${values.length} writes while broken; ` +
+  console.log(`faults/${name}: ${lines.length} failure line(s) for ${values.length} writes while broken; ` +
     'backlog stored after repair; 0 acknowledged changes lost');
 }
 
