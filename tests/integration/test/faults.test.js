@@ -381,6 +381,13 @@ async function outageScenario({ name, ns, dbDir, breakIt, repair, cause }) {
   assert.equal(d.status, 500, `a device created while storage fails: HTTP ${d.status} ${d.text}`);
   const cli = await srv.cli(['user', 'add', '--email', `refused-cli-${name}@faults.test`]);
   assert.notEqual(cli.code, 0, `the CLI must fail: ${show(cli)}`);
+  // A token not in memory cannot be looked up: refused, answered, logged once.
+  for (let i = 0; i < 5; i++) {
+    const r = await get(srv, `/${'B'.repeat(31)}${i}/get/V1`);
+    assert.equal(r.status, 400, `unknown token while storage fails: HTTP ${r.status} ${r.text}`);
+  }
+  const lookups = srv.log.slice(brokenAt).match(/storage: token lookup failed/g) || [];
+  assert.ok(lookups.length <= 2, `token lookup failures logged ${lookups.length} times for 5 lookups`);
 
   // Many retries, few lines: over at least 8 flush intervals of writes the failure is logged
   // once per distinct error, not once per attempt.
