@@ -536,4 +536,56 @@ describe('the database file system is full, then has room again', () => {
     });
     await ns.close();
   });
+
+  it('kill -9 while the disk is full, restart with room: acknowledged changes there, refused ones not, store intact', async (t) => {
+    if (skip) { t.skip(skip); return; }
+    const dir = cleanup.add(Server.create({ name: 'faults-fullkill-dir' })).dir;
+    const dbDir = path.join(dir, 'db');
+    mkdirSync(dbDir);
+    const ns = await MountNs.start('mount -t tmpfs -o size=8m tmpfs "$1"', [dbDir]);
+    cleanup.add(() => ns.close());
+    const dbPath = path.join(dbDir, 'blynk.db');
+    const srv = cleanup.add(await Server.start({
+      name: 'fullkill', wrap: ns.wrap,
+      config: serverConfig({ plugins: { 'storage-sqlite': { path: dbPath } } }),
+    }));
+    const email = 'fullkill@faults.test';
+    const token = await srv.addDevice(email, 'dev');
+    const acked = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await api(srv, 'POST', '/api/v1/users', { email: `ok${i}-fullkill@faults.test` });
+      assert.equal(r.status, 201, r.text);
+      acked.push(`ok${i}-fullkill@faults.test`);
+    }
+    await update(srv, token, 1, 'before');
+    await waitFor(async () => (await storedPin(ns, dbPath, email, 1)) === 'before', 10000, 'V1=before stored');
+
+    const filler = path.join(dbDir, 'filler');
+    const from = srv.log.length;
+    await ns.sh('dd if=/dev/zero of="$1" bs=64k 2>/dev/null; true', [filler]);
+    await update(srv, token, 1, 'during');
+    const refused = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await api(srv, 'POST', '/api/v1/users', { email: `no${i}-fullkill@faults.test` });
+      if (r.status === 201) acked.push(`no${i}-fullkill@faults.test`);  // fitted in after all: must be kept
+      else refused.push(`no${i}-fullkill@faults.test`);
+    }
+    assert.ok(refused.length >= 1, 'account changes are refused while the disk is full');
+    await srv.waitForLog(/not stored yet: [^\n]*disk is full/, 10000, from);
+    await srv.kill();
+
+    const r = await ns.exec('rm', ['-f', filler]);
+    assert.equal(r.code, 0, show(r));
+    await srv.launch();
+    const users = await api(srv, 'GET', '/api/v1/users');
+    const emails = new Set(users.json.map((u) => u.email));
+    assert.deepEqual(acked.filter((e) => !emails.has(e)), [], 'acknowledged users lost');
+    assert.deepEqual(refused.filter((e) => emails.has(e)), [], 'refused users were made');
+    const v = await readPin(srv, token, 1);
+    assert.ok(v.value === 'before' || v.value === 'during', JSON.stringify(v));
+    assert.equal(await integrityCheck(dbPath, ns), 'ok');
+    await srv.stop();
+    await ns.close();
+    console.log(`faults/full-then-kill: ${acked.length} acknowledged users kept, ${refused.length} refused ones absent, integrity ok`);
+  });
 });
