@@ -13,14 +13,25 @@
 // Payload: 16 printable bytes (base64 digits): pair id (3), sequence (5),
 // send time in ns since this process started (8).
 //
+// --tls: the Blynk side over TLS (the server's TLS port; TLS 1.2+, the
+// certificate is not verified: a benchmark on loopback). OpenSSL is driven
+// directly on the non-blocking socket (SSL_read/SSL_write until WANT_READ /
+// WANT_WRITE), in the same readiness model as plain TCP; the SSL_CTX comes
+// from the kernel's compiled Asio SSL (blynk_asio), nothing is compiled twice.
+//
 // Exit status 0 only if every sent message arrived once, in order, at its own
 // receiver, no error reply or close was seen, and at least one was delivered.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -59,6 +70,7 @@ namespace {
 // ---------------------------------------------------------------- options
 struct Options {
     std::string proto = "blynk";  // blynk | mqtt
+    bool tls = false;             // blynk over TLS
     std::string host = "127.0.0.1";
     int port = 0;
     std::string tokens_file;
@@ -74,7 +86,7 @@ struct Options {
 
 [[noreturn]] void usage() {
     std::fprintf(stderr,
-                 "usage: loadgen --port P [--proto blynk|mqtt] [--tokens FILE] [--pairs N]\n"
+                 "usage: loadgen --port P [--proto blynk|mqtt] [--tls] [--tokens FILE] [--pairs N]\n"
                  "               [--window W] [--rate MSGS_PER_S] [--duration S] [--warmup S]\n"
                  "               [--pid SERVER_PID] [--label TEXT]\n"
                  "  blynk needs --tokens (2N lines: sender, receiver per pair)\n");
@@ -260,32 +272,87 @@ bool wait_fd(int fd, short ev, uint64_t deadline) {
         if (r < 0 && errno != EINTR) return false;
     }
 }
-bool read_exact(int fd, char* p, size_t n, uint64_t deadline) {
+// A connected socket, plain or TLS (ssl set).
+struct Chan {
+    int fd = -1;
+    SSL* ssl = nullptr;
+};
+constexpr ssize_t kWouldBlock = -1, kIoError = -2;
+// One non-blocking read or write: > 0 bytes, 0 closed by the peer,
+// kWouldBlock (want: POLLIN or POLLOUT to wait for) or kIoError.
+ssize_t tls_result(SSL* ssl, int r, short& want) {
+    if (r > 0) return r;
+    switch (SSL_get_error(ssl, r)) {
+        case SSL_ERROR_WANT_READ:
+            want = POLLIN;
+            return kWouldBlock;
+        case SSL_ERROR_WANT_WRITE:
+            want = POLLOUT;
+            return kWouldBlock;
+        case SSL_ERROR_ZERO_RETURN:
+            return 0;
+        case SSL_ERROR_SYSCALL:
+            ERR_clear_error();
+            return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? (want = POLLIN, kWouldBlock) : 0;
+        default:
+            ERR_clear_error();
+            return kIoError;
+    }
+}
+ssize_t chan_read(const Chan& c, char* p, size_t n, short& want) {
+    if (c.ssl) return tls_result(c.ssl, SSL_read(c.ssl, p, int(std::min<size_t>(n, INT32_MAX))), want);
+    ssize_t r = ::recv(c.fd, p, n, MSG_DONTWAIT);
+    if (r >= 0) return r;
+    want = POLLIN;
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? kWouldBlock : kIoError;
+}
+ssize_t chan_write(const Chan& c, const char* p, size_t n, short& want) {
+    if (c.ssl) return tls_result(c.ssl, SSL_write(c.ssl, p, int(std::min<size_t>(n, INT32_MAX))), want);
+    ssize_t r = ::send(c.fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r >= 0) return r;
+    want = POLLOUT;
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? kWouldBlock : kIoError;
+}
+bool read_exact(const Chan& c, char* p, size_t n, uint64_t deadline) {
     while (n) {
-        ssize_t r = ::recv(fd, p, n, MSG_DONTWAIT);
+        short want = POLLIN;
+        ssize_t r = chan_read(c, p, n, want);
         if (r > 0) {
             p += r;
             n -= size_t(r);
             continue;
         }
-        if (r == 0) return false;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
-        if (!wait_fd(fd, POLLIN, deadline)) return false;
+        if (r != kWouldBlock || !wait_fd(c.fd, want, deadline)) return false;
     }
     return true;
 }
-bool write_all(int fd, const char* p, size_t n, uint64_t deadline) {
+bool write_all(const Chan& c, const char* p, size_t n, uint64_t deadline) {
     while (n) {
-        ssize_t r = ::send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        short want = POLLOUT;
+        ssize_t r = chan_write(c, p, n, want);
         if (r > 0) {
             p += r;
             n -= size_t(r);
             continue;
         }
-        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
-        if (!wait_fd(fd, POLLOUT, deadline)) return false;
+        if (r != kWouldBlock || !wait_fd(c.fd, want, deadline)) return false;
     }
     return true;
+}
+// TLS client handshake on the connected socket c.fd (non-blocking), bounded.
+bool tls_handshake(Chan& c, SSL_CTX* ctx, uint64_t deadline) {
+    c.ssl = SSL_new(ctx);
+    if (!c.ssl || SSL_set_fd(c.ssl, c.fd) != 1) return false;
+    // out_ only grows at its end between retries, so a retried write may see
+    // the buffer moved and longer.
+    SSL_set_mode(c.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_set_tlsext_host_name(c.ssl, "localhost");
+    for (;;) {
+        short want = POLLIN;
+        int r = SSL_connect(c.ssl);
+        if (r == 1) return true;
+        if (tls_result(c.ssl, r, want) != kWouldBlock || !wait_fd(c.fd, want, deadline)) return false;
+    }
 }
 std::string frame(uint8_t cmd, uint16_t id, std::string_view body) {
     std::string f;
@@ -298,7 +365,7 @@ std::string frame(uint8_t cmd, uint16_t id, std::string_view body) {
     return f;
 }
 // Reads frames until the RESPONSE to `id`; returns its status or -1.
-int await_status(int fd, uint16_t id, uint64_t deadline) {
+int await_status(const Chan& fd, uint16_t id, uint64_t deadline) {
     for (int i = 0; i < 64; ++i) {
         unsigned char h[5];
         if (!read_exact(fd, reinterpret_cast<char*>(h), 5, deadline)) return -1;
@@ -325,17 +392,24 @@ int connect_loopback(const std::string& host, int port) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int fl = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     return fd;
 }
 
 // ---------------------------------------------------------------- Blynk transport (Asio, readiness model)
 class BlynkConn {
 public:
-    BlynkConn(asio::io_context& io, int fd, Pair& p, bool sender, Sink& sink, std::vector<char>& area)
-        : sock_(io), pair_(p), sender_(sender), sink_(sink), area_(area) {
-        sock_.assign(tcp::v4(), fd);
+    BlynkConn(asio::io_context& io, Chan ch, Pair& p, bool sender, Sink& sink, std::vector<char>& area)
+        : sock_(io), ch_(ch), pair_(p), sender_(sender), sink_(sink), area_(area) {
+        sock_.assign(tcp::v4(), ch.fd);
         sock_.non_blocking(true);
     }
+    ~BlynkConn() {
+        if (ch_.ssl) SSL_free(ch_.ssl);
+    }
+    BlynkConn(const BlynkConn&) = delete;
+    BlynkConn& operator=(const BlynkConn&) = delete;
     void start() { arm_read(); }
 
     // Sender: appends one BRIDGE write carrying (pair, seq, now).
@@ -357,23 +431,30 @@ public:
     }
     void flush() {
         if (writing_ || dead_ || out_.empty()) return;
-        error_code ec;
-        size_t n = sock_.write_some(asio::buffer(out_), ec);
-        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-            die();
-            return;
-        }
-        out_.erase(0, n);
-        if (out_.empty()) return;
-        writing_ = true;
-        sock_.async_wait(tcp::socket::wait_write, [this](const error_code& e) {
-            writing_ = false;
-            if (e) {
-                if (e != asio::error::operation_aborted) die();
+        short want = POLLOUT;
+        size_t done = 0;
+        while (done < out_.size()) {  // TLS: one record per SSL_write (partial writes)
+            ssize_t r = chan_write(ch_, out_.data() + done, out_.size() - done, want);
+            if (r == kWouldBlock) break;
+            if (r <= 0) {
+                die();
                 return;
             }
-            flush();
-        });
+            done += size_t(r);
+            if (!ch_.ssl) break;  // plain: a short write means the socket is full
+        }
+        out_.erase(0, done);
+        if (out_.empty()) return;
+        writing_ = true;
+        sock_.async_wait(want == POLLIN ? tcp::socket::wait_read : tcp::socket::wait_write,
+                         [this](const error_code& e) {
+                             writing_ = false;
+                             if (e) {
+                                 if (e != asio::error::operation_aborted) die();
+                                 return;
+                             }
+                             flush();
+                         });
     }
     void close() {
         dead_ = true;
@@ -402,13 +483,14 @@ private:
         uint64_t now = now_ns();
         uint64_t before = pair_.recvd;
         for (;;) {
-            error_code ec;
-            size_t n = sock_.read_some(asio::buffer(area_.data(), area_.size()), ec);
-            if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-            if (ec) {
+            short want = POLLIN;
+            ssize_t r = chan_read(ch_, area_.data(), area_.size(), want);
+            if (r == kWouldBlock) break;
+            if (r <= 0) {
                 die();
                 return;
             }
+            size_t n = size_t(r);
             if (partial_.empty()) {
                 size_t used = parse(area_.data(), n, now);
                 partial_.assign(area_.data() + used, n - used);
@@ -417,7 +499,7 @@ private:
                 size_t used = parse(partial_.data(), partial_.size(), now);
                 partial_.erase(0, used);
             }
-            if (n < area_.size()) break;
+            if (n < area_.size() && !ch_.ssl) break;  // TLS: one record per SSL_read, read on
         }
         if (pair_.recvd != before && on_delivery) on_delivery(pair_);
         arm_read();
@@ -445,6 +527,7 @@ private:
     }
 
     tcp::socket sock_;
+    Chan ch_;
     Pair& pair_;
     bool sender_;
     Sink& sink_;
@@ -499,23 +582,30 @@ void run_io_for(asio::io_context& io, asio::steady_timer& timer, uint64_t wait_n
 
 class BlynkTransport final : public Transport {
 public:
-    BlynkTransport(const Options& o, Sink& s) : opt_(o), sink_(s), io_(1), timer_(io_), area_(256 * 1024) {}
+    BlynkTransport(const Options& o, Sink& s)
+        : opt_(o), sink_(s), io_(1), timer_(io_), tls_(asio::ssl::context::tls_client), area_(256 * 1024) {
+        // No verification: loopback, the server's self-signed certificate.
+        tls_.set_verify_mode(asio::ssl::verify_none);
+        SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+    }
     ~BlynkTransport() override { conns_.clear(); }
 
     bool setup(std::vector<Pair>& pairs) override {
         constexpr size_t kBatch = 100;  // bounded concurrency (listen backlogs)
-        std::vector<int> fda(pairs.size(), -1), fdb(pairs.size(), -1);
+        std::vector<Chan> fda(pairs.size()), fdb(pairs.size());
         uint64_t deadline = now_ns() + uint64_t(60e9);
         // 1. receivers log in, 2. senders log in, 3. senders init the bridge.
         for (int step = 0; step < 3; ++step) {
             for (size_t start = 0; start < pairs.size(); start += kBatch) {
                 size_t end = std::min(pairs.size(), start + kBatch);
                 for (size_t k = start; k < end; ++k) {
-                    int& fd = step == 0 ? fdb[k] : fda[k];
+                    Chan& fd = step == 0 ? fdb[k] : fda[k];
                     std::string f;
                     if (step < 2) {
-                        fd = connect_loopback(opt_.host, opt_.port);
-                        if (fd < 0) return fail("connect", k);
+                        fd.fd = connect_loopback(opt_.host, opt_.port);
+                        if (fd.fd < 0) return fail("connect", k);
+                        if (opt_.tls && !tls_handshake(fd, tls_.native_handle(), deadline))
+                            return fail("TLS handshake", k);
                         f = frame(29, 1, step == 0 ? pairs[k].b_token : pairs[k].a_token);
                     } else {
                         f = frame(15, 2, std::string("1\0i\0", 4) + pairs[k].b_token);
@@ -523,7 +613,7 @@ public:
                     if (!write_all(fd, f.data(), f.size(), deadline)) return fail("send", k);
                 }
                 for (size_t k = start; k < end; ++k) {
-                    int fd = step == 0 ? fdb[k] : fda[k];
+                    const Chan& fd = step == 0 ? fdb[k] : fda[k];
                     int st = await_status(fd, step < 2 ? 1 : 2, deadline);
                     if (st != 200) {
                         std::fprintf(stderr, "loadgen: pair %zu: %s answered %d\n", k,
@@ -575,6 +665,7 @@ private:
     Sink& sink_;
     asio::io_context io_;
     asio::steady_timer timer_;
+    asio::ssl::context tls_;
     std::vector<char> area_;
     std::vector<std::unique_ptr<BlynkConn>> conns_;
 };
@@ -971,6 +1062,8 @@ int main(int argc, char** argv) {
         }
         if (a == "--proto")
             o.proto = val();
+        else if (a == "--tls")
+            o.tls = true;
         else if (a == "--host")
             o.host = val();
         else if (a == "--port")
@@ -1000,6 +1093,10 @@ int main(int argc, char** argv) {
     if (o.port <= 0 || o.pairs < 1 || o.pairs > 100000 || o.duration <= 0 || o.duration > 600 || o.warmup < 0 ||
         o.warmup > 60 || o.window < 1 || o.rate < 0)
         usage();
+    if (o.tls && o.proto != "blynk") {
+        std::fprintf(stderr, "loadgen: --tls is for --proto blynk\n");
+        return 2;
+    }
     if (o.host.rfind("127.", 0) != 0) {
         std::fprintf(stderr, "loadgen: loopback addresses only\n");
         return 2;
