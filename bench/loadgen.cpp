@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -82,13 +83,15 @@ struct Options {
     int pid = 0;  // server pid for /proc figures
     std::string label;
     int max_inflight = 256;  // open loop: per-pair cap (beyond it, offered but skipped)
+    double tick_us = 40;     // open loop: sends due within a tick share a wake-up
+    double spin_us = 10;     // open loop: gaps shorter than this are busy-polled, longer ones slept
 };
 
 [[noreturn]] void usage() {
     std::fprintf(stderr,
                  "usage: loadgen --port P [--proto blynk|mqtt] [--tls] [--tokens FILE] [--pairs N]\n"
                  "               [--window W] [--rate MSGS_PER_S] [--duration S] [--warmup S]\n"
-                 "               [--pid SERVER_PID] [--label TEXT]\n"
+                 "               [--pid SERVER_PID] [--label TEXT] [--tick-us T] [--spin-us T]\n"
                  "  blynk needs --tokens (2N lines: sender, receiver per pair)\n");
     std::exit(2);
 }
@@ -397,6 +400,35 @@ int connect_loopback(const std::string& host, int port) {
     return fd;
 }
 
+// recv(2) that also returns (in `at`, on this process's steady clock) when
+// the kernel received the data read (SO_TIMESTAMPNS: the last segment read).
+// `at` is left alone when no stamp came with the data.
+ssize_t recv_stamped(int fd, char* p, size_t n, uint64_t& at) {
+    iovec iov{p, n};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t r = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (r < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? kWouldBlock : kIoError;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        // The stamp is CLOCK_REALTIME: moved to the steady clock with the
+        // offset between the two read now (so no clock step or slew between
+        // the run's start and now matters).
+        timespec rt_now;
+        clock_gettime(CLOCK_REALTIME, &rt_now);
+        uint64_t mono_now = now_ns();
+        int64_t age = (int64_t(rt_now.tv_sec) - int64_t(ts.tv_sec)) * 1000000000 + (rt_now.tv_nsec - ts.tv_nsec);
+        if (age >= 0 && uint64_t(age) <= mono_now) at = mono_now - uint64_t(age);
+    }
+    return r;
+}
+
 // ---------------------------------------------------------------- Blynk transport (Asio, readiness model)
 class BlynkConn {
 public:
@@ -404,6 +436,10 @@ public:
         : sock_(io), ch_(ch), pair_(p), sender_(sender), sink_(sink), area_(area) {
         sock_.assign(tcp::v4(), ch.fd);
         sock_.non_blocking(true);
+        // Plain receivers: the kernel stamps each arrival, so a latency does
+        // not include the time this loop took to get to the socket.
+        int one = 1;
+        stamped_ = !sender && !ch.ssl && setsockopt(ch.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) == 0;
     }
     ~BlynkConn() {
         if (ch_.ssl) SSL_free(ch_.ssl);
@@ -484,7 +520,8 @@ private:
         uint64_t before = pair_.recvd;
         for (;;) {
             short want = POLLIN;
-            ssize_t r = chan_read(ch_, area_.data(), area_.size(), want);
+            ssize_t r = stamped_ ? recv_stamped(ch_.fd, area_.data(), area_.size(), now)
+                                 : chan_read(ch_, area_.data(), area_.size(), want);
             if (r == kWouldBlock) break;
             if (r <= 0) {
                 die();
@@ -533,7 +570,7 @@ private:
     Sink& sink_;
     std::vector<char>& area_;
     std::string out_, partial_;
-    bool writing_ = false, dead_ = false;
+    bool writing_ = false, dead_ = false, stamped_ = false;
 };
 
 // ---------------------------------------------------------------- runner
@@ -553,7 +590,8 @@ public:
     virtual void flush(Pair& p) = 0;
     // Runs ready handlers; waits at most `wait_ns` when none is ready.
     virtual void run_for(uint64_t wait_ns) = 0;
-    virtual void poll() = 0;
+    // Runs at most one ready handler, without waiting; false if none was.
+    virtual bool poll_one() = 0;
     virtual void shutdown() = 0;
     std::function<void(Pair&)> on_delivery;
 };
@@ -645,10 +683,7 @@ public:
     void flush(Pair& p) override { static_cast<BlynkConn*>(p.a)->flush(); }
     void run_for(uint64_t wait_ns) override { run_io_for(io_, timer_, wait_ns); }
 
-    void poll() override {
-        for (int i = 0; i < 16 && io_.poll_one(); ++i) {
-        }
-    }
+    bool poll_one() override { return io_.poll_one() != 0; }
     void shutdown() override {
         for (auto& c : conns_)
             c->close();
@@ -754,10 +789,7 @@ public:
     void flush(Pair& p) override { want_write(static_cast<Client*>(p.a)); }
     void run_for(uint64_t wait_ns) override { run_io_for(io_, timer_, wait_ns); }
 
-    void poll() override {
-        for (int i = 0; i < 16 && io_.poll_one(); ++i) {
-        }
-    }
+    bool poll_one() override { return io_.poll_one() != 0; }
     void shutdown() override {
         for (auto& c : clients_) {
             c->dead = true;
@@ -898,6 +930,8 @@ int run(const Options& opt) {
     uint64_t t_conn0 = now_ns();
     if (!tr->setup(pairs)) return 3;
     double connect_s = double(now_ns() - t_conn0) / 1e9;
+    // The open loop's timer wakes when asked (the default slack is 50 µs).
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     int conns = 2 * opt.pairs;
 
     uint64_t t_start = now_ns();
@@ -917,11 +951,19 @@ int run(const Options& opt) {
             top_up(p);
     uint64_t issued = 0;
     const double ns_per_msg = open_loop ? 1e9 / opt.rate : 0;
-    std::vector<Pair*> dirty;
-    dirty.reserve(pairs.size());
-    std::vector<uint8_t> is_dirty(pairs.size(), 0);
+    auto due_at = [&](uint64_t i) { return t_start + uint64_t(double(i) * ns_per_msg); };
+    struct Due {
+        Pair* pair;
+        uint64_t sched;
+    };
+    constexpr size_t kMaxBatch = 4096;
+    const uint64_t spin_ns = uint64_t(opt.spin_us * 1000);
+    const uint64_t tick_ns = uint64_t(opt.tick_us * 1000);
+    std::vector<Due> batch;
+    batch.reserve(kMaxBatch);
+    std::vector<uint64_t> flushed_at(pairs.size(), 0);
 
-    for (uint64_t turns = 0;; ++turns) {
+    for (;;) {
         uint64_t now = now_ns();
         if (sink.phase == Phase::Warmup && now >= t_meas) {
             snap(s0);
@@ -948,39 +990,55 @@ int run(const Options& opt) {
             tr->run_for(std::min<uint64_t>(sink.phase == Phase::Warmup ? t_meas - now : t_end - now, 50000000) + 1);
             continue;
         }
-        // Open loop: issue every message due by now (message i is due at
-        // t_start + i * ns_per_msg, for pair i mod N); lag = now - due.
-        uint64_t due = uint64_t(double(now - t_start) / ns_per_msg) + 1;
-        while (issued < due) {
-            uint64_t i = issued++;
-            Pair& p = pairs[i % pairs.size()];
-            if (p.sent - p.recvd >= uint64_t(opt.max_inflight)) {
-                ++sink.c.skipped;
-                continue;
+        // Open loop, driven by a tick. Message i is due at t_start + i *
+        // ns_per_msg, for pair i mod N. Each turn: (1) every message due by
+        // now is written, in due order, one write per pair (several only
+        // when the loop fell behind), and its send lag (its pair's write
+        // time - its due time) recorded; (2) every receiver the kernel
+        // reports readable is read (arrival times are the kernel's stamps,
+        // so reading them a little later changes no latency), stopping early
+        // if a send comes due; (3) the loop sleeps until `tick` after the
+        // next due time when that is more than `spin` away, else goes round
+        // at once. The loop before this one waited in epoll with the gap as
+        // timeout, then sent everything due as one batch (lag = the whole
+        // gap plus the batch), ran up to 16 receive handlers between sends,
+        // and woke for every arrival: on a core it shares with receiving,
+        // those wake-ups and handlers, not the sends, set its send lag.
+        uint64_t next = due_at(issued);
+        if (now >= next) {
+            batch.clear();
+            for (uint64_t sched = next; sched <= now && batch.size() < kMaxBatch; sched = due_at(issued)) {
+                uint64_t i = issued++;
+                Pair& p = pairs[i % pairs.size()];
+                if (p.sent - p.recvd >= uint64_t(opt.max_inflight)) {
+                    ++sink.c.skipped;
+                    continue;
+                }
+                tr->append(p, p.sent++, now);
+                batch.push_back({&p, sched});
             }
-            tr->append(p, p.sent++, now);
-            if (sink.phase == Phase::Measure) {
-                uint64_t sched = t_start + uint64_t(double(i) * ns_per_msg);
-                sink.lag.add(now > sched ? now - sched : 0);
+            for (auto& [p, sched] : batch) {
+                if (flushed_at[p->idx] == 0) {
+                    tr->flush(*p);
+                    flushed_at[p->idx] = now_ns();
+                }
             }
-            if (!is_dirty[p.idx]) {
-                is_dirty[p.idx] = 1;
-                dirty.push_back(&p);
+            for (auto& [p, sched] : batch) {
+                uint64_t t = flushed_at[p->idx];
+                if (sink.phase == Phase::Measure) sink.lag.add(t > sched ? t - sched : 0);
             }
+            for (auto& [p, sched] : batch)
+                flushed_at[p->idx] = 0;
         }
-        for (Pair* p : dirty) {
-            tr->flush(*p);
-            is_dirty[p->idx] = 0;
+        for (int k = 0; k < 4096 && tr->poll_one(); ++k)
+            if (k % 8 == 7 && now_ns() >= due_at(issued)) break;
+        now = now_ns();
+        next = due_at(issued);
+        if (now < next && next + tick_ns - now > spin_ns) {
+            uint64_t gap = next + tick_ns - now;
+            timespec ts{time_t(gap / 1000000000), long(gap % 1000000000)};
+            ::nanosleep(&ts, nullptr);
         }
-        dirty.clear();
-        uint64_t next = t_start + uint64_t(double(issued) * ns_per_msg);
-        uint64_t after = now_ns();
-        // Sleep through long gaps on a timer (timerfd: fine-grained); spin
-        // through short ones so the send lag stays small.
-        if (next > after + 150000)
-            tr->run_for(next - after - 100000);
-        else
-            tr->poll();
     }
     uint64_t sent = 0;
     for (auto& p : pairs) {
@@ -1011,8 +1069,9 @@ int run(const Options& opt) {
     std::printf("  latency us p50 %.1f p99 %.1f p99.9 %.1f max %.1f", us(sink.latency.quantile(0.5)),
                 us(sink.latency.quantile(0.99)), us(sink.latency.quantile(0.999)), us(double(sink.latency.max())));
     if (open_loop)
-        std::printf("; send lag us p50 %.1f p99 %.1f p99.9 %.1f; skipped %llu", us(sink.lag.quantile(0.5)),
-                    us(sink.lag.quantile(0.99)), us(sink.lag.quantile(0.999)), (unsigned long long)c.skipped);
+        std::printf("; send lag us p50 %.1f p99 %.1f p99.9 %.1f (tick %.0f us); skipped %llu",
+                    us(sink.lag.quantile(0.5)), us(sink.lag.quantile(0.99)), us(sink.lag.quantile(0.999)), opt.tick_us,
+                    (unsigned long long)c.skipped);
     std::printf("\n  server RSS %ld -> %ld KiB (RssAnon %ld -> %ld); %d connections logged in in %.2f s (%.0f/s)\n",
                 srv_before.rss_kib, srv_after.rss_kib, srv_before.rss_anon_kib, srv_after.rss_anon_kib, conns,
                 connect_s, connect_s > 0 ? conns / connect_s : 0);
@@ -1029,14 +1088,15 @@ int run(const Options& opt) {
         "srv_cpu_s=%.3f msgs_per_srv_cpu_s=%.0f srv_cpu_pct=%.1f lg_cpu_pct=%.1f lat_p50_us=%.1f "
         "lat_p99_us=%.1f lat_p999_us=%.1f lat_max_us=%.1f lag_p99_us=%.1f skipped=%llu "
         "rss_before_kib=%ld rss_after_kib=%ld rss_anon_after_kib=%ld conn_per_s=%.0f lost=%llu "
-        "reordered=%llu misdelivered=%llu errors=%llu closed=%llu ok=%d\n",
+        "reordered=%llu misdelivered=%llu errors=%llu closed=%llu tick_us=%.0f ok=%d\n",
         opt.label.empty() ? "-" : opt.label.c_str(), opt.proto.c_str(), opt.pairs, open_loop ? 0 : opt.window, opt.rate,
         wall, (unsigned long long)delivered, rate, srv_cpu, per_cpu, wall > 0 ? 100 * srv_cpu / wall : 0,
         wall > 0 ? 100 * lg_cpu / wall : 0, us(sink.latency.quantile(0.5)), us(sink.latency.quantile(0.99)),
         us(sink.latency.quantile(0.999)), us(double(sink.latency.max())), open_loop ? us(sink.lag.quantile(0.99)) : 0.0,
         (unsigned long long)c.skipped, srv_before.rss_kib, srv_after.rss_kib, srv_after.rss_anon_kib,
         connect_s > 0 ? conns / connect_s : 0, (unsigned long long)c.lost, (unsigned long long)c.reordered,
-        (unsigned long long)c.misdelivered, (unsigned long long)c.errors, (unsigned long long)c.closed, ok ? 1 : 0);
+        (unsigned long long)c.misdelivered, (unsigned long long)c.errors, (unsigned long long)c.closed, opt.tick_us,
+        ok ? 1 : 0);
     std::fflush(stdout);
     return ok ? 0 : 1;
 }
@@ -1086,12 +1146,16 @@ int main(int argc, char** argv) {
             o.label = val();
         else if (a == "--max-inflight")
             o.max_inflight = std::stoi(val());
+        else if (a == "--tick-us")
+            o.tick_us = std::stod(val());
+        else if (a == "--spin-us")
+            o.spin_us = std::stod(val());
         else
             usage();
     }
     // Bounded: at most 10 minutes of traffic, 100k pairs, loopback only.
     if (o.port <= 0 || o.pairs < 1 || o.pairs > 100000 || o.duration <= 0 || o.duration > 600 || o.warmup < 0 ||
-        o.warmup > 60 || o.window < 1 || o.rate < 0)
+        o.warmup > 60 || o.window < 1 || o.rate < 0 || o.tick_us < 0 || o.tick_us > 100000)
         usage();
     if (o.tls && o.proto != "blynk") {
         std::fprintf(stderr, "loadgen: --tls is for --proto blynk\n");
