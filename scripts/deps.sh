@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # Installs what blynkd needs from Debian's packages (and, with --test, the
-# test tools and the npm packages of the integration tests). Installs only
-# what is missing, so a prepared machine starts at once. Never prompts.
+# test tools and the npm packages of the integration tests; with --bench, what
+# the full bench/run needs: wrk, nginx, Mosquitto and libmosquitto-dev,
+# python3, taskset). Installs only what is missing (apt-get update only then),
+# so a prepared machine starts at once. Never prompts.
+#
+#   scripts/deps.sh [--test] [--bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_tests=0
-[[ "${1:-}" == "--test" ]] && want_tests=1
+want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_tests=1 ;;
+    --bench) want_bench=1 ;;
+    *) echo "usage: scripts/deps.sh [--test] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 pkgs=(cmake make g++ pkg-config ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
@@ -16,6 +27,12 @@ if (( want_tests )); then
   pkgs+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for tests/fuzz
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
+if (( want_bench )); then
+  # The bench/run side-by-side run (the smoke mode needs none of these beyond
+  # python3 and util-linux, which --test installs). nginx: the HTTP ceiling,
+  # run from a temporary config, never as a service.
+  pkgs+=(wrk nginx mosquitto libmosquitto-dev python3 util-linux)
 fi
 
 missing=()
