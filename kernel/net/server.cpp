@@ -948,7 +948,7 @@ void Session::dispatch() {
     try {
         (*m.fn)(req, reinterpret_cast<blynk_http_responder*>(uintptr_t(id)));
     } catch (const std::exception& e) {
-        spdlog::error("{}: HTTP handler for {} failed: {}", who, path, e.what());
+        spdlog::error("{}: HTTP handler for {} {} failed: {}", who, r.method(), *m.pattern, e.what());  // no token
         srv_.pending_http.erase(id);
         http_->awaiting = 0;
         respond(500, "text/plain;charset=utf-8", "Internal error.", {}, keep_alive_);
