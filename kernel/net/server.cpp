@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <unordered_map>
 #include <vector>
@@ -107,7 +108,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     size_t session_count = 0;
     std::vector<Session*> dirty, flushing;
     bool flush_posted = false;
-    bool stopping = false;
+    std::atomic<bool> stopping{false};  // read by post() from plugin threads
     size_t pending_loads = 0;
     int64_t now_wall = wall_ms();
     int64_t now_mono = mono_ms();
