@@ -32,7 +32,7 @@ run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_SANITIZE=ON -DBLY
 tsan_start=$(date +%s)
 echo "=== build build-tsan (ThreadSanitizer)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_TSAN=ON -DBLYNK_WERROR=ON >/dev/null
-cmake --build build-tsan -j"$jobs" --target blynkd unit_tests storage-sqlite http-api
+cmake --build build-tsan -j"$jobs" --target blynkd unit_tests storage-sqlite http-api kernel-poster-plugin
 echo "=== test build-tsan"
 ctest --test-dir build-tsan --output-on-failure -L tsan --timeout 900
 echo "=== ThreadSanitizer stage: $(( $(date +%s) - tsan_start )) s"
