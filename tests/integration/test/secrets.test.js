@@ -137,7 +137,7 @@ describe('no secret in any log', () => {
     firstOutput = srv.log;
   });
 
-  it('the first start prints the generated administrator password once, on stdout only', () => {
+  it('the first start prints the generated administrator password once, on the terminal', () => {
     const m = firstOutput.match(BANNER);
     assert.ok(m, `no administrator banner in the output:\n${firstOutput}`);
     [, adminEmail, adminPassword] = m;
