@@ -161,6 +161,15 @@ describe('TLS defaults', () => {
     }
   });
 
+  it('[tls] min_version = "1.3" refuses TLS 1.2 and accepts TLS 1.3', async () => {
+    const c = cleanup.add(await Server.start({ name: 'tls-13', config: { tls: { min_version: '1.3' } } }));
+    const v12 = await handshake(c.tlsPort, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'DEFAULT' });
+    assert.equal(v12.ok, false, `TLS 1.2 was accepted: ${JSON.stringify(v12)}`);
+    const v13 = await handshake(c.tlsPort, { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT' });
+    assert.equal(v13.ok, true, `TLS 1.3: ${JSON.stringify(v13)}`);
+    await c.stop();
+  });
+
   it('a restart keeps the generated certificate (it is generated once per install)', async () => {
     const before = new X509Certificate(a.cert()).fingerprint256;
     await a.restart();
