@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every test twice: a Release build, then an
-# AddressSanitizer + UndefinedBehaviorSanitizer build. Installs what is
-# missing first. Exits non-zero if anything fails.
+# AddressSanitizer + UndefinedBehaviorSanitizer build; then the unit tests and
+# the routing/session integration tests under ThreadSanitizer, and a short
+# libFuzzer run of every fuzz target. Installs what is missing first. Exits
+# non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
@@ -24,6 +26,17 @@ run_suite build -DCMAKE_BUILD_TYPE=Release -DBLYNK_WERROR=ON -DBLYNK_BUILD_BENCH
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_SANITIZE=ON -DBLYNK_WERROR=ON
+
+# --- ThreadSanitizer: the unit tests and the routing/session node tests against a TSan
+# blynkd (label "tsan"; tests/tsan/run.sh fails on any report). Only what they need is built.
+tsan_start=$(date +%s)
+echo "=== build build-tsan (ThreadSanitizer)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_TSAN=ON -DBLYNK_WERROR=ON >/dev/null
+cmake --build build-tsan -j"$jobs" --target blynkd unit_tests storage-sqlite http-api kernel-poster-plugin
+echo "=== test build-tsan"
+ctest --test-dir build-tsan --output-on-failure -L tsan --timeout 900
+echo "=== ThreadSanitizer stage: $(( $(date +%s) - tsan_start )) s"
+# --- end of ThreadSanitizer ---
 
 # --- fuzz smoke: every libFuzzer target briefly (tests/fuzz, docs/fuzzing.md) ---
 fuzz_seconds=10

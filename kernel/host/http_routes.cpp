@@ -97,6 +97,7 @@ bool HttpRoutes::match(std::string_view method, std::string_view raw_path, Match
     }
     if (!best) return false;
     out.fn = &best->fn;
+    out.pattern = &best->pattern;
     out.params.clear();
     for (size_t i = 0; i < decoded.size(); ++i)
         if (best->segments[i].param) out.params.push_back(std::move(decoded[i]));

@@ -30,6 +30,8 @@ public:
         const RouteFn* fn = nullptr;
         std::vector<std::string> params;  // decoded {name} segments
         bool path_known = false;          // some route has this path with another method
+        // The route's pattern ("/{token}/get/{pin}"): what a log line may name, never the path.
+        const std::string* pattern = nullptr;
     };
     // Finds the most specific route for a raw (still percent-encoded) path.
     bool match(std::string_view method, std::string_view raw_path, Match& out) const;

@@ -2,6 +2,7 @@
 // hands each its settings and keeps them loaded until the process ends.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -77,7 +78,7 @@ private:
     std::string storage_name_;
     std::vector<Sub> online_subs_, offline_subs_, pin_subs_, login_subs_;
     std::unique_ptr<WorkQueue> events_, worker_;
-    KernelServices* services_ = nullptr;
+    std::atomic<KernelServices*> services_{nullptr};  // read from plugin threads (post_kernel, respond)
     HttpRoutes routes_;
     size_t dropped_events_ = 0;
 };

@@ -110,7 +110,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     size_t session_count = 0;
     std::vector<Session*> dirty, flushing;
     bool flush_posted = false;
-    bool stopping = false;
+    std::atomic<bool> stopping{false};  // read by post() from plugin threads
     size_t pending_loads = 0;
     int64_t now_wall = wall_ms();
     int64_t now_mono = mono_ms();
@@ -952,7 +952,7 @@ void Session::dispatch() {
     try {
         (*m.fn)(req, reinterpret_cast<blynk_http_responder*>(uintptr_t(id)));
     } catch (const std::exception& e) {
-        spdlog::error("{}: HTTP handler for {} failed: {}", who, path, e.what());
+        spdlog::error("{}: HTTP handler for {} {} failed: {}", who, r.method(), *m.pattern, e.what());  // no token
         srv_.pending_http.erase(id);
         http_->awaiting = 0;
         respond(500, "text/plain;charset=utf-8", "Internal error.", {}, keep_alive_);

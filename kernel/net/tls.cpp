@@ -113,7 +113,9 @@ void configure_context(boost::asio::ssl::context& ctx, const TlsFiles& files, co
     SSL_CTX* native = ctx.native_handle();
     SSL_CTX_set_min_proto_version(native, min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
     SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL:!MD5:!DSS:!RC4:!3DES");
+    // TLS 1.2: forward secrecy and AEAD only (no CBC, static RSA, anonymous or NULL suites);
+    // TLS 1.3 suites are all AEAD. Checked by tests/integration/test/tls-defaults.test.js.
+    SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL");
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
     boost::system::error_code ec;
     ctx.use_certificate_chain_file(files.cert, ec);
