@@ -64,6 +64,7 @@ void Router::on_frame(HwConn& c, const codec::Frame& f) {
         return;
     }
     if (settings_.message_quota != 0 && !c.quota.allow(now_(), settings_.message_quota)) {
+        c.over_quota = true;
         if (c.quota.may_report(now_())) c.send_status(f.msg_id, st(Status::QuotaLimit));
         return;
     }

@@ -46,6 +46,7 @@ public:
     uint32_t idle_timeout_ms = 0;  // 0 = never
     uint16_t buff_in = 0;          // what the device can receive; 0 = not reported
     bool login_pending = false;
+    bool over_quota = false;  // set when a frame was dropped for the quota; the transport may pause reading
     QuotaMeter quota;
     std::unique_ptr<std::vector<BridgeChannel>> bridges;  // only once a bridge is set up
 };
