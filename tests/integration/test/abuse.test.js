@@ -380,74 +380,70 @@ describe('one user\'s flood against another user', () => {
     }));
   });
 
-  it(`user A floods from 4 devices (20000 writes and PINGs, far over message_quota ${QUOTA}/s) and is held to the quota (QUOTA_LIMIT, excess dropped, still connected); user B's bridged writes all arrive, in order`, async (t) => {
+  it(`user A floods from 4 devices (writes and PINGs as fast as TCP takes them, far over message_quota ${QUOTA}/s) and is held to the quota (one QUOTA_LIMIT, excess dropped, still connected); user B's bridged writes all arrive, in order`, async (t) => {
     const aTokens = [];
     for (let i = 0; i < 4; i++) aTokens.push(await srv.addDevice('flooder@example.com', `a${i}`));
     const b1Tok = await srv.addDevice('quiet@example.com', 'b1');
     const b2Tok = await srv.addDevice('quiet@example.com', 'b2');
     const as = [];
-    for (const tok of aTokens) as.push(cleanup.add(await srv.login(tok)));
+    // three over plain TCP, one over TLS (both read paths pause a flooder)
+    for (const [i, tok] of aTokens.entries()) as.push(cleanup.add(await srv.login(tok, { tls: i === 3 })));
     const b1 = cleanup.add(await srv.login(b1Tok));
     const b2 = cleanup.add(await srv.login(b2Tok));
     b1.send(Cmd.BRIDGE, 2, [64, 'i', b2Tok]);
     await b1.expectResponse(2, Status.OK);
 
-    // A: 5000 frames per device in 5 writes of 1000, as fast as the socket takes them: nine
-    // HARDWARE writes then one PING, so the PINGs answered OK count what got through.
-    const PER = 5000;
-    const PINGS = PER / 10;
-    const flood = as.map(async (a) => {
-      for (let k = 0; k < PER; k += 1000) {
-        const frames = [];
-        for (let i = k; i < k + 1000; i++) {
-          frames.push(i % 10 === 9 ? frame(Cmd.PING, 1 + i, [])
-            : frame(Cmd.HARDWARE, 1 + i, ['vw', 1, `f${i}`]));
-        }
-        if (!a.sock.write(Buffer.concat(frames))) await new Promise((r) => a.sock.once('drain', r));
+    // A: floods from every device until B is done, as fast as the sockets take it (TCP holds it
+    // back once the server stops reading): chunks of 1000 frames, nine HARDWARE writes then one
+    // PING, so the PINGs answered OK count what got through.
+    let flooding = true;
+    const pushed = as.map(() => 0);
+    const chunk = [];
+    for (let i = 0; i < 1000; i++) {
+      chunk.push(i % 10 === 9 ? frame(Cmd.PING, 1 + i, []) : frame(Cmd.HARDWARE, 1 + i, ['vw', 1, `f${i}`]));
+    }
+    const flood = Buffer.concat(chunk);
+    as.forEach(async (a, k) => {
+      while (flooding && !a.closed) {
+        pushed[k] += 1000;
+        if (!a.sock.write(flood)) await new Promise((r) => a.sock.once('drain', r));
+        else await new Promise((r) => setImmediate(r));
       }
     });
 
-    // B: 40 bridged writes at ~20/s during the flood; each must reach b2 (bounded wait each).
+    // B: 60 bridged writes at ~20/s during the flood; each must reach b2 (bounded wait each).
     const lat = [];
-    for (let i = 0; i < 40; i++) {
-      const t0 = performance.now();
+    const t0 = performance.now();
+    for (let i = 0; i < 60; i++) {
+      const s0 = performance.now();
       b1.send(Cmd.BRIDGE, 100 + i, [64, 'vw', 5, `b${i}`]);
       const f = await b2.expectFrame(3000);
       assert.ok(f.cmd === Cmd.BRIDGE && f.fields[2] === `b${i}`, `b2 expected bridge write b${i}, got ${describeFrame(f)}`);
-      lat.push(performance.now() - t0);
+      lat.push(performance.now() - s0);
       await new Promise((r) => setTimeout(r, 50));
     }
-    await withTimeout(Promise.all(flood), 20000, 'the flood written');
+    flooding = false;
+    const floodSecs = (performance.now() - t0) / 1000;
 
-    // Every flooding device got exactly one QUOTA_LIMIT, most of its PINGs were dropped, and it
-    // is still connected (held to the quota, not cut off).
+    // Every flooding device got exactly one QUOTA_LIMIT, only a quota's worth of its PINGs were
+    // answered, and it is still connected (held to the quota over many sweeps, not cut off).
     const accepted = [];
     for (const [i, a] of as.entries()) {
-      const got = [];
-      try { for (;;) got.push(await a.expectFrame(1500)); } catch { /* quiet for 1.5 s */ }
       assert.ok(!a.closed, `device a${i} was disconnected instead of held to its quota`);
+      const got = a.received;
       const bad = got.filter((f) => f.cmd !== 0 || (f.status !== Status.OK && f.status !== Status.QUOTA_LIMIT));
       assert.deepEqual(bad.map(describeFrame), [], `device a${i}: unexpected frames`);
       const quota = got.filter((f) => f.status === Status.QUOTA_LIMIT);
       assert.equal(quota.length, 1, `device a${i}: one QUOTA_LIMIT (at most one a minute), got ${quota.length}`);
       const oks = got.filter((f) => f.status === Status.OK).length;
       accepted.push(oks);
-      assert.ok(oks < PINGS / 2, `device a${i}: ${oks} of ${PINGS} flooded PINGs were answered; most must be dropped`);
+      // at most QUOTA msgs/s get through, a tenth of them PINGs; generous slack for the seconds' edges
+      const most = Math.ceil((QUOTA / 10) * (floodSecs + 2));
+      assert.ok(oks <= most, `device a${i}: ${oks} PINGs answered in ${floodSecs.toFixed(1)} s, more than the quota allows (${most})`);
+      assert.ok(pushed[i] / 10 > 4 * most, `device a${i}: the flood was too small to prove anything (${pushed[i]} frames)`);
     }
-    // Once its average is back under the quota, a flooder is served again (bounded retries).
-    for (const [i, a] of as.entries()) {
-      const deadline = Date.now() + 30000;
-      for (let id = 60001; ; id++) {
-        assert.ok(Date.now() < deadline, `device a${i} never got below its quota again`);
-        a.send(Cmd.PING, id);
-        try {
-          await a.expectResponse(id, Status.OK, 1000);
-          break;
-        } catch { /* still over quota */ }
-      }
-    }
-    t.diagnostic(`A's flooded PINGs answered per device (of ${PINGS}): ${accepted.join(', ')}; B's bridge latency p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`);
+    t.diagnostic(`A: ${as.length} devices flooded for ${floodSecs.toFixed(1)} s, ${pushed.join(', ')} frames pushed into their sockets; PINGs answered: ${accepted.join(', ')}; B's bridge latency p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`);
+    for (const a of as) a.close();
     b1.end(); b2.end();
-    for (const a of as) a.end();
   });
 });
