@@ -60,6 +60,7 @@ if (args.role === 'flooder') {
       }
     });
   });
+  process.on('disconnect', () => process.exit(0));  // the measuring process is gone
   const socks = await Promise.all(tokens.map(one));
   process.send({ ready: true });
   const t0 = performance.now();
