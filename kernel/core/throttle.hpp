@@ -31,8 +31,9 @@ bool address_in(std::string_view address, const std::vector<AddressRange>& range
 // "[2001:db8::1]:4242" -> "2001:db8::1".
 std::string_view peer_address(std::string_view peer);
 
+// Off unless set (the server sets it from [security], which defaults to 10 / 60 s / 300 s).
 struct LoginThrottleSettings {
-    uint32_t failures = 10;  // refused logins per window that start a block; 0 = off
+    uint32_t failures = 0;  // refused logins per window that start a block; 0 = off
     uint32_t window_s = 60;
     uint32_t block_s = 300;
     uint32_t max_addresses = 10000;    // addresses remembered at once (least recently seen forgotten first)

@@ -350,6 +350,26 @@ describe('login throttling can be turned off or exempt addresses', () => {
     });
   }
 
+  it('with no [security] table the defaults apply: the 10th bad token within 60 s blocks the address for 300 s', async () => {
+    const srv = cleanup.add(await Server.start({ name: 'abuse-defaults' }));
+    const good = await srv.addDevice('ok@example.com', 'dev');
+    const c = cleanup.add(await srv.connect());
+    for (let i = 0; i < 9; i++) {
+      c.send(Cmd.HARDWARE_LOGIN, 100 + i, badToken());
+      await c.expectResponse(100 + i, Status.INVALID_TOKEN);
+    }
+    const ok = await loginStatus(srv, good);
+    assert.equal(ok.status, Status.OK, 'nine failures do not block');
+    ok.c.close();
+    c.send(Cmd.HARDWARE_LOGIN, 200, badToken());
+    await c.expectResponse(200, Status.INVALID_TOKEN);
+    await srv.waitForLog(/127\.0\.0\.1: 10 refused logins within 60 s; logins from this address are refused for 300 s/, 3000);
+    const refused = await loginStatus(srv, good);
+    assert.equal(refused.status, Status.INVALID_TOKEN, 'blocked after the tenth');
+    refused.c.close();
+    c.end();
+  });
+
   it('bad [security] values are refused by `config check` with the key and what is allowed', async () => {
     const cases = [
       [{ login_exempt: ['not-an-ip'] }, /security\.login_exempt: 'not-an-ip' is not an IP address or range/],
