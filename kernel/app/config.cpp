@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "core/throttle.hpp"
+
 #include <toml++/toml.h>
 #include <filesystem>
 #include <set>
@@ -129,11 +131,11 @@ Config load_config(const std::string& path) {
 
     for (auto& [k, v] : root) {
         (void)v;
-        static const std::set<std::string> sections{"server",  "tls",     "hardware", "http",
-                                                    "storage", "logging", "admin",    "plugins"};
+        static const std::set<std::string> sections{"server",  "tls",   "hardware", "http",    "storage",
+                                                    "logging", "admin", "plugins",  "security"};
         if (!sections.count(std::string(k.str())))
             r.fail(std::string(k.str()),
-                   "unknown section; known: admin, hardware, http, logging, plugins, server, storage, tls");
+                   "unknown section; known: admin, hardware, http, logging, plugins, security, server, storage, tls");
     }
 
     auto* server = r.table("server");
@@ -175,6 +177,27 @@ Config load_config(const std::string& path) {
     auto* storage = r.table("storage");
     r.only(storage, "storage", {"pin_flush_interval_ms"});
     r.num(storage, "storage", "pin_flush_interval_ms", c.pin_flush_interval_ms, 10, 60000);
+
+    auto* security = r.table("security");
+    r.only(security, "security",
+           {"login_failures", "login_failure_window", "login_block", "login_tracked_addresses", "login_exempt"});
+    r.num(security, "security", "login_failures", c.login_failures, 0, 1000000);
+    r.num(security, "security", "login_failure_window", c.login_failure_window, 1, 86400);
+    r.num(security, "security", "login_block", c.login_block, 0, 604800);
+    r.num(security, "security", "login_tracked_addresses", c.login_tracked_addresses, 1, 10000000);
+    if (security)
+        if (const toml::node* n = security->get("login_exempt")) {
+            if (!n->is_array())
+                r.fail("security.login_exempt", "must be an array of addresses or ranges (\"10.0.0.0/8\")");
+            for (auto& e : *n->as_array()) {
+                if (!e.is_string())
+                    r.fail("security.login_exempt", "every entry must be a string such as \"10.0.0.0/8\"");
+                core::AddressRange range;
+                std::string why;
+                if (!core::parse_address_range(e.as_string()->get(), range, why)) r.fail("security.login_exempt", why);
+                c.login_exempt.push_back(e.as_string()->get());
+            }
+        }
 
     auto* logging = r.table("logging");
     r.only(logging, "logging", {"level", "folder", "max_file_size_mb", "max_files"});

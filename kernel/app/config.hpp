@@ -37,6 +37,13 @@ struct Config {
 
     uint32_t pin_flush_interval_ms = 1000;
 
+    // [security]: refused hardware logins per address.
+    uint32_t login_failures = 10;  // 0 = no throttling
+    uint32_t login_failure_window = 60;
+    uint32_t login_block = 300;
+    uint32_t login_tracked_addresses = 10000;
+    std::vector<std::string> login_exempt;  // addresses/ranges never throttled
+
     uint32_t http_max_body = 524288;
     uint32_t http_header_limit = 8192;
     uint32_t http_header_timeout = 10;

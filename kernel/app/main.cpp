@@ -21,6 +21,7 @@
 #include "app/config.hpp"
 #include "app/operator_client.hpp"
 #include "core/secrets.hpp"
+#include "core/throttle.hpp"
 #include "host/accounts.hpp"
 #include "host/plugin_host.hpp"
 #include "host/storage_client.hpp"
@@ -398,6 +399,16 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
     rs.message_quota = cfg.message_quota;
     rs.idle_timeout_s = cfg.idle_timeout;
     rs.max_bridges = cfg.max_bridges;
+    rs.login_throttle.failures = cfg.login_failures;
+    rs.login_throttle.window_s = cfg.login_failure_window;
+    rs.login_throttle.block_s = cfg.login_block;
+    rs.login_throttle.max_addresses = cfg.login_tracked_addresses;
+    for (auto& e : cfg.login_exempt) {
+        core::AddressRange range;
+        std::string why;
+        if (core::parse_address_range(e, range, why)) rs.login_throttle.exempt.push_back(range);
+    }
+    rs.warn = [](const std::string& what) { spdlog::warn("{}", what); };
 
     opt.operator_allowed = cfg.admin_allowed_ips;
     opt.operator_token = operator_token(cfg.data_dir);

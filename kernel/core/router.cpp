@@ -44,7 +44,7 @@ bool parse_u32(std::string_view s, uint32_t& out) {
 }  // namespace
 
 Router::Router(Model& model, RouterSettings settings, std::function<int64_t()> now)
-    : model_(model), settings_(settings), now_(std::move(now)) {}
+    : model_(model), settings_(std::move(settings)), now_(std::move(now)), throttle_(settings_.login_throttle) {}
 
 uint32_t Router::idle_for_heartbeat(uint32_t seconds) {
     // ceil(2.3 x seconds) in milliseconds, without floating-point surprises.
@@ -64,6 +64,7 @@ void Router::on_frame(HwConn& c, const codec::Frame& f) {
         return;
     }
     if (settings_.message_quota != 0 && !c.quota.allow(now_(), settings_.message_quota)) {
+        c.over_quota = true;
         if (c.quota.may_report(now_())) c.send_status(f.msg_id, st(Status::QuotaLimit));
         return;
     }
@@ -102,6 +103,16 @@ void Router::on_frame(HwConn& c, const codec::Frame& f) {
 }
 
 void Router::login(HwConn& c, const codec::Frame& f) {
+    // A blocked address is refused before its token is even looked at: the
+    // answer and its timing say nothing about the token.
+    if (throttle_.enabled()) {
+        std::string peer = c.peer();
+        if (throttle_.blocked(peer_address(peer), now_())) {
+            c.send_status(f.msg_id, st(Status::InvalidToken));
+            if (events_) events_->login(false, nullptr, peer, now_());
+            return;
+        }
+    }
     std::string_view token = trim(f.body);
     if (token.size() != 32 || token.find('\0') != std::string_view::npos) {
         refuse_login(c, f.msg_id);
@@ -135,7 +146,15 @@ void Router::login(HwConn& c, const codec::Frame& f) {
 
 void Router::refuse_login(HwConn& c, uint16_t msg_id) {
     c.send_status(msg_id, st(Status::InvalidToken));
-    if (events_) events_->login(false, nullptr, c.peer(), now_());
+    if (!events_ && !throttle_.enabled()) return;
+    std::string peer = c.peer();
+    if (events_) events_->login(false, nullptr, peer, now_());
+    if (throttle_.failure(peer_address(peer), now_()) && settings_.warn) {
+        const LoginThrottleSettings& t = throttle_.settings();
+        settings_.warn(std::string(peer_address(peer)) + ": " + std::to_string(t.failures) + " refused logins within " +
+                       std::to_string(t.window_s) + " s; logins from this address are " + "refused for " +
+                       std::to_string(t.block_s) + " s");
+    }
 }
 
 void Router::complete_login(HwConn& c, Device& d, uint16_t msg_id) {

@@ -15,6 +15,7 @@
 #include "codec/frame.hpp"
 #include "core/model.hpp"
 #include "core/quota.hpp"
+#include "core/throttle.hpp"
 
 namespace blynk::core {
 
@@ -45,6 +46,7 @@ public:
     uint32_t idle_timeout_ms = 0;  // 0 = never
     uint16_t buff_in = 0;          // what the device can receive; 0 = not reported
     bool login_pending = false;
+    bool over_quota = false;  // set when a frame was dropped for the quota; the transport may pause reading
     QuotaMeter quota;
     std::unique_ptr<std::vector<BridgeChannel>> bridges;  // only once a bridge is set up
 };
@@ -84,6 +86,10 @@ struct RouterSettings {
     uint32_t idle_timeout_s = 10;  // base; effective ceil(2.3 x)
     uint32_t max_bridges = 100;
     uint16_t default_buff_in = 255;  // frame limit towards a device that did not report buff-in
+    // Refused logins per address: too many in a window block the address.
+    LoginThrottleSettings login_throttle;
+    // Where the router's warnings go (a block starting); none if unset.
+    std::function<void(const std::string&)> warn;
 };
 
 class Router {
@@ -95,6 +101,7 @@ public:
     void set_events(EventSink* events) { events_ = events; }
     void set_loader(TokenLoader* loader) { loader_ = loader; }
     const RouterSettings& settings() const { return settings_; }
+    const LoginThrottle& login_throttle() const { return throttle_; }
 
     // The read-idle timeout for a heartbeat of `seconds` (the legacy ceil(2.3 x)).
     static uint32_t idle_for_heartbeat(uint32_t seconds);
@@ -141,6 +148,7 @@ private:
     AppFanout* apps_ = nullptr;
     EventSink* events_ = nullptr;
     TokenLoader* loader_ = nullptr;
+    LoginThrottle throttle_;
     std::vector<Device*> dirty_;
     std::string scratch_;
 };

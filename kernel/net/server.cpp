@@ -49,6 +49,7 @@ constexpr size_t kMaxPendingOutput = 1 << 20;
 constexpr size_t kKeepCapacity = 1024;
 // One shared read area per loop: sessions keep only a partial frame.
 constexpr size_t kReadArea = 64 * 1024;
+constexpr int kReadRounds = 1;  // reads of one plain session per loop turn, at most
 constexpr size_t kMaxPendingLoads = 1024;
 // A websocket message carries hardware frames: at most one maximal frame.
 constexpr size_t kWsMaxPayload = 65535 + 5;
@@ -311,6 +312,16 @@ public:
     // Periodic checks (one sweep for every connection; no timer per connection).
     void check_timeouts(uint32_t now) {
         const ServerOptions& o = srv_.opt;
+        if (read_paused_) {
+            // Over its message quota: read again once a sweep (what comes is
+            // dropped anyway; meanwhile TCP holds the flood back, not the loop).
+            // It has just read: the other checks wait for the next sweep
+            // (`now` is older than what the read stamped).
+            read_paused_ = false;
+            over_quota = false;
+            resume_read();
+            return;
+        }
         if (lingering_) {
             if (now - linger_since_ms_ > kLingerMs) close("answered; closing");
             return;
@@ -348,6 +359,15 @@ public:
 
 protected:
     virtual void shutdown_socket() = 0;
+    virtual void resume_read() = 0;
+    // After processing a read: true if reading should pause until the next sweep.
+    bool pause_for_quota() {
+        if (!over_quota) return false;
+        over_quota = false;
+        read_paused_ = true;
+        return true;
+    }
+    bool read_paused_ = false;
     virtual void shutdown_send() = 0;
     virtual tcp::endpoint remote(error_code& ec) const = 0;
 
@@ -623,7 +643,17 @@ private:
     void on_readable() {
         srv_.tick_clock();
         auto& area = srv_.read_area;
-        for (;;) {
+        for (int round = 0;; ++round) {
+            if (round == kReadRounds) {
+                // A peer that keeps the socket full (a flood): let the other
+                // sessions run, then go on reading.
+                begin_op();
+                asio::post(srv_.ioc, [this] {
+                    if (!closed_) on_readable();
+                    done_op();
+                });
+                return;
+            }
             error_code ec;
             size_t n = sock_.read_some(asio::buffer(area.data(), area.size()), ec);
             if (ec == asio::error::would_block || ec == asio::error::try_again) break;
@@ -632,11 +662,12 @@ private:
                 return;
             }
             process(area.data(), n);
-            if (closed_) return;
+            if (closed_ || pause_for_quota()) return;
             if (n < area.size()) break;
         }
         arm_read();
     }
+    void resume_read() override { on_readable(); }
 
     void shutdown_socket() override {
         error_code ec;
@@ -757,6 +788,10 @@ private:
             if (n > 0) {
                 process(area.data(), size_t(n));
                 if (closed_) return;
+                if (pause_for_quota()) {
+                    resume_write();
+                    return;
+                }
                 continue;
             }
             int e = SSL_get_error(ssl_, n);
@@ -792,6 +827,8 @@ private:
             done_op();
         });
     }
+
+    void resume_read() override { on_readable(); }
 
     void resume_write() {
         if (!write_waits_read_) return;
