@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -14,6 +15,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdlib>
 #include <unordered_map>
 #include <vector>
 
@@ -28,6 +30,7 @@
 #include "net/static_files.hpp"
 #include "net/tls.hpp"
 #include "platform/platform.hpp"
+#include "platform/readiness.hpp"
 
 namespace blynk::net {
 
@@ -116,6 +119,15 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     // plugin holds); an answer for an id no longer here is dropped.
     std::unordered_map<uint64_t, Session*> pending_http;
     uint64_t next_http_id = 1;
+    // Session sockets wait in one level-triggered readiness set (where the
+    // platform has one), itself waited on through Asio once per loop turn:
+    // no re-registration per message. Without it (or with
+    // BLYNKD_ASIO_WAITS=1) every session waits through Asio itself.
+    std::unique_ptr<platform::ReadinessSet> ready_set;
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+    std::unique_ptr<asio::posix::basic_stream_descriptor<executor>> ready_wait;
+#endif
+    std::vector<platform::ReadinessSet::Event> ready_events;
 
     Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
          host::WorkQueue& q)
@@ -125,6 +137,11 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
         router.set_events(&plugins);
         router.set_loader(this);
     }
+    ~Impl() {
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+        if (ready_wait) ready_wait->release();  // the set closes its own descriptor
+#endif
+    }
 
     void tick_clock() {
         now_wall = wall_ms();
@@ -133,6 +150,9 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
 
     void bind(std::vector<std::unique_ptr<acceptor_t>>& out, uint16_t port, const char* kind);
     void accept(acceptor_t& a, bool tls_port);
+    void open_ready_set();
+    void arm_ready();
+    void on_ready();
     void schedule_sweep();
     void sweep();
     void schedule_flush();
@@ -154,8 +174,12 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     }
     void respond(blynk_http_responder* responder, const blynk_http_response& response) override;
     void resolve_token(std::string token, std::function<void(bool)> done) override;
-    core::Device* device(std::string_view token) override { return model_ref.find_token(token); }
-    bool app_connected(const core::Device&) override { return false; }  // no app sessions yet
+    core::Device* device(std::string_view token) override {
+        return model_ref.find_token(token);
+    }
+    bool app_connected(const core::Device&) override {
+        return false;
+    }  // no app sessions yet
     bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
     void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override {
         router.api_property(d, pin, property, value);
@@ -163,7 +187,9 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     std::string project_json(const core::Device& d) override;
 
     // OperatorBackend
-    core::Model& model() override { return model_ref; }
+    core::Model& model() override {
+        return model_ref;
+    }
     bool storage_job(std::function<void(const host::StorageClient&)> job, std::function<void()> then) override {
         auto* st = &storage;
         return storage_queue.post([this, st, job = std::move(job), then = std::move(then)] {
@@ -225,6 +251,8 @@ public:
 
     virtual void start() = 0;
     virtual void flush() = 0;
+    // The readiness set reported this session's socket (set mode only).
+    virtual void on_event(bool readable, bool writable) = 0;
 
     void send(uint8_t command, uint16_t msg_id, std::string_view body) override {
         if (closed_) return;
@@ -346,6 +374,52 @@ protected:
     virtual void shutdown_socket() = 0;
     virtual void shutdown_send() = 0;
     virtual tcp::endpoint remote(error_code& ec) const = 0;
+
+    // Moves the socket out of Asio into the loop's readiness set, watched for
+    // reading. False when there is no set (the session waits through Asio).
+    bool join_set(socket_t& sock) {
+        if (!srv_.ready_set) return false;
+        error_code ec;
+        auto fd = sock.release(ec);
+        if (ec) return false;
+        fd_ = int(fd);
+        interest_ = kWatchRead;
+        if (!srv_.ready_set->add(fd_, this)) {
+            platform::socket_close(fd_);
+            fd_ = -1;
+            close("cannot watch the socket");
+        }
+        return true;
+    }
+    // What the set watches the socket for; changed only when it differs.
+    void set_interest(bool read, bool write) {
+        uint8_t want = uint8_t((read ? kWatchRead : 0) | (write ? kWatchWrite : 0));
+        if (fd_ < 0 || want == interest_) return;
+        if (!srv_.ready_set->watch(fd_, this, read, write)) {
+            close("cannot watch the socket");
+            return;
+        }
+        interest_ = want;
+    }
+    // Leaves the set and closes the socket. Events of this batch that still
+    // name the session find it closed (it is deleted by a posted handler).
+    void leave_set() {
+        if (fd_ < 0) return;
+        srv_.ready_set->remove(fd_);
+        platform::socket_close(fd_);
+        fd_ = -1;
+    }
+    tcp::endpoint fd_peer(error_code& ec) const {
+        tcp::endpoint ep;
+        size_t len = ep.capacity();
+        if (fd_ < 0 || !platform::socket_peer(fd_, ep.data(), len)) {
+            ec = asio::error::not_connected;
+            return {};
+        }
+        ep.resize(len);
+        return ep;
+    }
+    static constexpr uint8_t kWatchRead = 1, kWatchWrite = 2;
 
     void queued() {
         if (out_.size() > kMaxPendingOutput) {
@@ -552,6 +626,8 @@ protected:
     std::string partial_;
     std::string out_;
     uint32_t pending_ = 0;
+    int fd_ = -1;  // in the readiness set (-1: Asio waits, or closed)
+    uint8_t interest_ = 0;
     bool tls_ = false;
     Mode mode_ = Mode::Sniff;
     bool lingering_ = false;
@@ -562,8 +638,9 @@ protected:
     bool close_after_flush_ = false;
 };
 
-// Plain TCP: wait for readability, read into the loop's shared area, write
-// without waiting when the socket accepts it.
+// Plain TCP: wait for readability (in the loop's readiness set, or through
+// Asio), read into the loop's shared area, write without waiting when the
+// socket accepts it.
 class PlainSession final : public Session {
 public:
     PlainSession(Server::Impl& srv, socket_t sock) : Session(srv, false), sock_(std::move(sock)) {}
@@ -572,16 +649,28 @@ public:
         error_code ec;
         sock_.non_blocking(true, ec);
         sock_.set_option(tcp::no_delay(true), ec);
+        if (join_set(sock_)) return;
         arm_read();
     }
 
     void flush() override {
         if (writing_ || closed_ || out_.empty()) return;
-        error_code ec;
-        size_t n = sock_.write_some(asio::buffer(out_), ec);
-        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-            close(ec.message());
-            return;
+        size_t n = 0;
+        if (fd_ >= 0) {
+            int err = 0;
+            long r = platform::socket_send(fd_, out_.data(), out_.size(), err);
+            if (r == -2) {
+                close(platform::socket_error_text(err));
+                return;
+            }
+            if (r > 0) n = size_t(r);
+        } else {
+            error_code ec;
+            n = sock_.write_some(asio::buffer(out_), ec);
+            if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+                close(ec.message());
+                return;
+            }
         }
         out_.erase(0, n);
         if (out_.empty()) {
@@ -589,6 +678,10 @@ public:
             return;
         }
         writing_ = true;
+        if (fd_ >= 0) {
+            set_interest(true, true);  // until the peer reads
+            return;
+        }
         begin_op();
         sock_.async_wait(socket_t::wait_write, [this](const error_code& e) {
             writing_ = false;
@@ -600,6 +693,31 @@ public:
             }
             done_op();
         });
+    }
+
+    // One read per ready turn: the set is level-triggered, so what is left
+    // is reported again next turn.
+    void on_event(bool readable, bool writable) override {
+        if (writable && writing_) {
+            writing_ = false;
+            flush();
+            if (closed_) return;
+            if (!writing_) set_interest(true, false);
+        }
+        if (!readable || closed_) return;
+        auto& area = srv_.read_area;
+        int err = 0;
+        long n = platform::socket_recv(fd_, area.data(), area.size(), err);
+        if (n == -1) return;
+        if (n == 0) {
+            close("closed by peer");
+            return;
+        }
+        if (n < 0) {
+            close(platform::socket_error_text(err));
+            return;
+        }
+        process(area.data(), size_t(n));
     }
 
 private:
@@ -635,15 +753,23 @@ private:
     }
 
     void shutdown_socket() override {
+        if (fd_ >= 0) {
+            leave_set();
+            return;
+        }
         error_code ec;
         sock_.close(ec);
     }
     void shutdown_send() override {
+        if (fd_ >= 0) {
+            platform::socket_shutdown_send(fd_);
+            return;
+        }
         error_code ec;
         sock_.shutdown(tcp::socket::shutdown_send, ec);
     }
 
-    tcp::endpoint remote(error_code& ec) const override { return sock_.remote_endpoint(ec); }
+    tcp::endpoint remote(error_code& ec) const override { return fd_ >= 0 ? fd_peer(ec) : sock_.remote_endpoint(ec); }
 
     socket_t sock_;
 };
@@ -664,8 +790,10 @@ public:
         error_code ec;
         sock_.non_blocking(true, ec);
         sock_.set_option(tcp::no_delay(true), ec);
+        bool in_set = join_set(sock_);
+        if (closed_) return;
         ssl_ = SSL_new(srv_.tls->native_handle());
-        if (!ssl_ || SSL_set_fd(ssl_, int(sock_.native_handle())) != 1) {
+        if (!ssl_ || SSL_set_fd(ssl_, in_set ? fd_ : int(sock_.native_handle())) != 1) {
             spdlog::error("{}: cannot set up TLS: {}", peer(), ssl_error());
             close("TLS setup failed");
             return;
@@ -694,6 +822,10 @@ public:
                     write_waits_read_ = true;  // the read path resumes the write
                     return;
                 }
+                if (fd_ >= 0) {
+                    update_interest();
+                    return;
+                }
                 wait(socket_t::wait_write, [this] {
                     writing_ = false;
                     flush();
@@ -708,9 +840,34 @@ public:
             return;
         }
         drained();
+        if (fd_ >= 0 && !closed_) update_interest();
+    }
+
+    void on_event(bool readable, bool writable) override {
+        if (!ready_) {
+            handshake();
+            return;
+        }
+        if (writable) {
+            if (writing_ && !write_waits_read_) {
+                writing_ = false;
+                flush();
+                if (closed_) return;
+            }
+            if (read_waits_write_) {
+                read_waits_write_ = false;
+                readable = true;
+            }
+        }
+        if (readable && !read_waits_write_) on_readable();
+        if (!closed_) update_interest();
     }
 
 private:
+    // Set mode: read interest unless a read waits for writability; write
+    // interest while a write or a read waits for it.
+    void update_interest() { set_interest(!read_waits_write_, (writing_ && !write_waits_read_) || read_waits_write_); }
+
     template <class F>
     void wait(socket_t::wait_type type, F&& then) {
         begin_op();
@@ -731,10 +888,13 @@ private:
         if (r == 1) {
             ready_ = true;
             on_readable();  // the client may have sent its login with the handshake
+            if (fd_ >= 0 && !closed_) update_interest();
             return;
         }
         int e = SSL_get_error(ssl_, r);
-        if (e == SSL_ERROR_WANT_READ)
+        if (fd_ >= 0 && (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE))
+            set_interest(e == SSL_ERROR_WANT_READ, e == SSL_ERROR_WANT_WRITE);
+        else if (e == SSL_ERROR_WANT_READ)
             wait(socket_t::wait_read, [this] { handshake(); });
         else if (e == SSL_ERROR_WANT_WRITE)
             wait(socket_t::wait_write, [this] { handshake(); });
@@ -753,16 +913,26 @@ private:
             if (n > 0) {
                 process(area.data(), size_t(n));
                 if (closed_) return;
+                // Set mode: what the socket still holds is reported next turn;
+                // only what OpenSSL already buffered must be read now.
+                if (fd_ >= 0 && !SSL_has_pending(ssl_)) {
+                    resume_write();
+                    return;
+                }
                 continue;
             }
             int e = SSL_get_error(ssl_, n);
             if (e == SSL_ERROR_WANT_READ) {
                 resume_write();
-                wait(socket_t::wait_read, [this] { on_readable(); });
+                if (fd_ < 0) wait(socket_t::wait_read, [this] { on_readable(); });
                 return;
             }
             if (e == SSL_ERROR_WANT_WRITE) {
                 read_waits_write_ = true;
+                if (fd_ >= 0) {
+                    update_interest();
+                    return;
+                }
                 if (!writing_) {
                     writing_ = true;
                     wait(socket_t::wait_write, [this] {
@@ -801,6 +971,10 @@ private:
             ERR_clear_error();
             SSL_shutdown(ssl_);  // best effort close_notify; never waits
         }
+        if (fd_ >= 0) {
+            leave_set();
+            return;
+        }
         error_code ec;
         sock_.close(ec);
     }
@@ -808,6 +982,10 @@ private:
         if (ssl_ && ready_) {
             ERR_clear_error();
             SSL_shutdown(ssl_);
+        }
+        if (fd_ >= 0) {
+            platform::socket_shutdown_send(fd_);
+            return;
         }
         error_code ec;
         sock_.shutdown(tcp::socket::shutdown_send, ec);
@@ -821,7 +999,7 @@ private:
         return buf;
     }
 
-    tcp::endpoint remote(error_code& ec) const override { return sock_.remote_endpoint(ec); }
+    tcp::endpoint remote(error_code& ec) const override { return fd_ >= 0 ? fd_peer(ec) : sock_.remote_endpoint(ec); }
 
     socket_t sock_;
     SSL* ssl_ = nullptr;
@@ -1107,6 +1285,47 @@ void Server::Impl::accept(acceptor_t& a, bool tls_port) {
     });
 }
 
+void Server::Impl::open_ready_set() {
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+    const char* portable = std::getenv("BLYNKD_ASIO_WAITS");
+    if (portable && *portable && std::string_view(portable) != "0") {
+        spdlog::info("sessions wait through Asio (BLYNKD_ASIO_WAITS)");
+        return;
+    }
+    ready_set = platform::ReadinessSet::open();
+    if (!ready_set) return;
+    ready_wait =
+        std::make_unique<asio::posix::basic_stream_descriptor<executor>>(ioc.get_executor(), ready_set->handle());
+    ready_events.resize(256);
+    arm_ready();
+#endif
+}
+
+// One wait per loop turn for every session socket.
+void Server::Impl::arm_ready() {
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+    ready_wait->async_wait(asio::posix::descriptor_base::wait_read, [this](const error_code& e) {
+        if (e || stopping) return;
+        on_ready();
+        arm_ready();
+    });
+#endif
+}
+
+// Every ready session of this turn, one event each. A session closed by an
+// earlier event of the same batch is still allocated (deletion is posted to
+// the loop, so it runs after this handler) and is skipped; a closed session's
+// socket has left the set, so no later batch names it.
+void Server::Impl::on_ready() {
+    tick_clock();
+    size_t n = ready_set->poll(ready_events.data(), ready_events.size());
+    for (size_t i = 0; i < n; ++i) {
+        auto& ev = ready_events[i];
+        auto* s = static_cast<Session*>(ev.tag);
+        if (!s->is_closed()) s->on_event(ev.readable, ev.writable);
+    }
+}
+
 void Server::Impl::schedule_sweep() {
     sweep_timer.expires_after(std::chrono::milliseconds(250));
     sweep_timer.async_wait([this](const error_code& e) {
@@ -1314,6 +1533,7 @@ void Server::run() {
         s.accept(*a, false);
     for (auto& a : s.tls_acceptors)
         s.accept(*a, true);
+    s.open_ready_set();
     s.schedule_sweep();
     s.schedule_flush();
     s.signals.async_wait([&s](const error_code& e, int sig) {
@@ -1328,6 +1548,9 @@ void Server::run() {
         s.sweep_timer.cancel();
         s.flush_timer.cancel();
         s.accept_retry.cancel();
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+        if (s.ready_wait) s.ready_wait->cancel(ec);
+#endif
         s.close_all();
         s.flush_pins(true);
     });
