@@ -152,7 +152,8 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     void accept(acceptor_t& a, bool tls_port);
     void open_ready_set();
     void arm_ready();
-    void on_ready();
+    void ready_turn();
+    size_t on_ready();
     void schedule_sweep();
     void sweep();
     void schedule_flush();
@@ -1301,29 +1302,42 @@ void Server::Impl::open_ready_set() {
 #endif
 }
 
-// One wait per loop turn for every session socket.
+// One wait for every session socket, re-armed only when a turn found the set
+// idle: while sessions keep it busy, the next turn is posted (behind this
+// turn's output flush), which costs no re-registration and no extra wake-up;
+// Asio still polls its own reactor (accept, timers) between the turns.
 void Server::Impl::arm_ready() {
 #if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
     ready_wait->async_wait(asio::posix::descriptor_base::wait_read, [this](const error_code& e) {
         if (e || stopping) return;
-        on_ready();
-        arm_ready();
+        ready_turn();
     });
 #endif
+}
+
+void Server::Impl::ready_turn() {
+    if (on_ready() == 0) {
+        arm_ready();
+        return;
+    }
+    asio::post(ioc, [this] {
+        if (!stopping) ready_turn();
+    });
 }
 
 // Every ready session of this turn, one event each. A session closed by an
 // earlier event of the same batch is still allocated (deletion is posted to
 // the loop, so it runs after this handler) and is skipped; a closed session's
 // socket has left the set, so no later batch names it.
-void Server::Impl::on_ready() {
-    tick_clock();
+size_t Server::Impl::on_ready() {
     size_t n = ready_set->poll(ready_events.data(), ready_events.size());
+    if (n) tick_clock();
     for (size_t i = 0; i < n; ++i) {
         auto& ev = ready_events[i];
         auto* s = static_cast<Session*>(ev.tag);
         if (!s->is_closed()) s->on_event(ev.readable, ev.writable);
     }
+    return n;
 }
 
 void Server::Impl::schedule_sweep() {
