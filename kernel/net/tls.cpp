@@ -115,6 +115,10 @@ void configure_context(boost::asio::ssl::context& ctx, const TlsFiles& files, co
     SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL:!MD5:!DSS:!RC4:!3DES");
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    // One socket read takes every record that arrived, not a header and then
+    // a body per record; the session drains what OpenSSL buffered
+    // (SSL_has_pending) before it waits for the socket again.
+    SSL_CTX_set_read_ahead(native, 1);
     boost::system::error_code ec;
     ctx.use_certificate_chain_file(files.cert, ec);
     if (ec) fail(files.cert + ": " + ec.message());
