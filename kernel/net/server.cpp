@@ -711,6 +711,7 @@ public:
         long n = platform::socket_recv(fd_, area.data(), area.size(), err);
         if (n == -1) return;
         if (n == 0) {
+            flush();  // what the peer sent before its end is still answered
             close("closed by peer");
             return;
         }
@@ -742,8 +743,13 @@ private:
             error_code ec;
             size_t n = sock_.read_some(asio::buffer(area.data(), area.size()), ec);
             if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+            if (ec == asio::error::eof) {
+                flush();  // what the peer sent before its end is still answered
+                close("closed by peer");
+                return;
+            }
             if (ec) {
-                close(ec == asio::error::eof ? "closed by peer" : ec.message());
+                close(ec.message());
                 return;
             }
             process(area.data(), n);
@@ -945,9 +951,13 @@ private:
                 }
                 return;
             }
-            close(e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-                      ? std::string("closed by peer")
-                      : "TLS read failed: " + ssl_error());
+            if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+                // The peer's end may arrive with its last records: answer them first.
+                flush();
+                close("closed by peer");
+                return;
+            }
+            close("TLS read failed: " + ssl_error());
             return;
         }
         // A busy peer: let other sessions run, then continue with what
