@@ -280,11 +280,14 @@ public:
     void close(std::string_view reason) override {
         if (closed_) return;
         closed_ = true;
-        if (device)
-            spdlog::debug("{}: device {} {}-{} disconnected: {}", peer(), device->user->email, device->dash_id,
-                          device->id, reason);
-        else
-            spdlog::debug("{}: connection closed: {}", peer(), reason);
+        // peer() asks the socket: only when the line is written.
+        if (spdlog::should_log(spdlog::level::debug)) {
+            if (device)
+                spdlog::debug("{}: device {} {}-{} disconnected: {}", peer(), device->user->email, device->dash_id,
+                              device->id, reason);
+            else
+                spdlog::debug("{}: connection closed: {}", peer(), reason);
+        }
         if (http_ && http_->awaiting) srv_.pending_http.erase(http_->awaiting);
         srv_.router.on_close(*this);
         shutdown_socket();
