@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -15,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <unordered_map>
 #include <vector>
 
@@ -29,6 +31,7 @@
 #include "net/static_files.hpp"
 #include "net/tls.hpp"
 #include "platform/platform.hpp"
+#include "platform/readiness.hpp"
 
 namespace blynk::net {
 
@@ -121,6 +124,15 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     // plugin holds); an answer for an id no longer here is dropped.
     std::unordered_map<uint64_t, Session*> pending_http;
     uint64_t next_http_id = 1;
+    // Session sockets wait in one level-triggered readiness set (where the
+    // platform has one), itself waited on through Asio once per loop turn:
+    // no re-registration per message. Without it (or with
+    // BLYNKD_ASIO_WAITS=1) every session waits through Asio itself.
+    std::unique_ptr<platform::ReadinessSet> ready_set;
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+    std::unique_ptr<asio::posix::basic_stream_descriptor<executor>> ready_wait;
+#endif
+    std::vector<platform::ReadinessSet::Event> ready_events;
 
     Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
          host::WorkQueue& q)
@@ -130,6 +142,11 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
         router.set_events(&plugins);
         router.set_loader(this);
     }
+    ~Impl() {
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+        if (ready_wait) ready_wait->release();  // the set closes its own descriptor
+#endif
+    }
 
     void tick_clock() {
         now_wall = wall_ms();
@@ -138,6 +155,10 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
 
     void bind(std::vector<std::unique_ptr<acceptor_t>>& out, uint16_t port, const char* kind);
     void accept(acceptor_t& a, bool tls_port);
+    void open_ready_set();
+    void arm_ready();
+    void ready_turn();
+    size_t on_ready();
     void schedule_sweep();
     void sweep();
     void schedule_flush();
@@ -159,8 +180,13 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     }
     void respond(blynk_http_responder* responder, const blynk_http_response& response) override;
     void resolve_token(std::string token, std::function<void(bool)> done) override;
-    core::Device* device(std::string_view token) override { return model_ref.find_token(token); }
-    bool app_connected(const core::Device&) override { return false; }  // no app sessions yet
+    core::Device* device(std::string_view token) override {
+        return model_ref.find_token(token);
+    }
+    // No app sessions yet.
+    bool app_connected(const core::Device&) override {
+        return false;
+    }
     bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
     void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override {
         router.api_property(d, pin, property, value);
@@ -168,7 +194,9 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     std::string project_json(const core::Device& d) override;
 
     // OperatorBackend
-    core::Model& model() override { return model_ref; }
+    core::Model& model() override {
+        return model_ref;
+    }
     bool storage_job(std::function<void(const host::StorageClient&)> job, std::function<void()> then) override {
         auto* st = &storage;
         return storage_queue.post([this, st, job = std::move(job), then = std::move(then)] {
@@ -230,6 +258,8 @@ public:
 
     virtual void start() = 0;
     virtual void flush() = 0;
+    // The readiness set reported this session's socket (set mode only).
+    virtual void on_event(bool readable, bool writable) = 0;
 
     void send(uint8_t command, uint16_t msg_id, std::string_view body) override {
         if (closed_) return;
@@ -256,11 +286,14 @@ public:
     void close(std::string_view reason) override {
         if (closed_) return;
         closed_ = true;
-        if (device)
-            spdlog::debug("{}: device {} {}-{} disconnected: {}", peer(), device->user->email, device->dash_id,
-                          device->id, reason);
-        else
-            spdlog::debug("{}: connection closed: {}", peer(), reason);
+        // peer() asks the socket: only when the line is written.
+        if (spdlog::should_log(spdlog::level::debug)) {
+            if (device)
+                spdlog::debug("{}: device {} {}-{} disconnected: {}", peer(), device->user->email, device->dash_id,
+                              device->id, reason);
+            else
+                spdlog::debug("{}: connection closed: {}", peer(), reason);
+        }
         if (http_ && http_->awaiting) srv_.pending_http.erase(http_->awaiting);
         srv_.router.on_close(*this);
         shutdown_socket();
@@ -370,6 +403,52 @@ protected:
     bool read_paused_ = false;
     virtual void shutdown_send() = 0;
     virtual tcp::endpoint remote(error_code& ec) const = 0;
+
+    // Moves the socket out of Asio into the loop's readiness set, watched for
+    // reading. False when there is no set (the session waits through Asio).
+    bool join_set(socket_t& sock) {
+        if (!srv_.ready_set) return false;
+        error_code ec;
+        auto fd = sock.release(ec);
+        if (ec) return false;
+        fd_ = int(fd);
+        interest_ = kWatchRead;
+        if (!srv_.ready_set->add(fd_, this)) {
+            platform::socket_close(fd_);
+            fd_ = -1;
+            close("cannot watch the socket");
+        }
+        return true;
+    }
+    // What the set watches the socket for; changed only when it differs.
+    void set_interest(bool read, bool write) {
+        uint8_t want = uint8_t((read ? kWatchRead : 0) | (write ? kWatchWrite : 0));
+        if (fd_ < 0 || want == interest_) return;
+        if (!srv_.ready_set->watch(fd_, this, read, write)) {
+            close("cannot watch the socket");
+            return;
+        }
+        interest_ = want;
+    }
+    // Leaves the set and closes the socket. Events of this batch that still
+    // name the session find it closed (it is deleted by a posted handler).
+    void leave_set() {
+        if (fd_ < 0) return;
+        srv_.ready_set->remove(fd_);
+        platform::socket_close(fd_);
+        fd_ = -1;
+    }
+    tcp::endpoint fd_peer(error_code& ec) const {
+        tcp::endpoint ep;
+        size_t len = ep.capacity();
+        if (fd_ < 0 || !platform::socket_peer(fd_, ep.data(), len)) {
+            ec = asio::error::not_connected;
+            return {};
+        }
+        ep.resize(len);
+        return ep;
+    }
+    static constexpr uint8_t kWatchRead = 1, kWatchWrite = 2;
 
     void queued() {
         if (out_.size() > kMaxPendingOutput) {
@@ -576,6 +655,8 @@ protected:
     std::string partial_;
     std::string out_;
     uint32_t pending_ = 0;
+    int fd_ = -1;  // in the readiness set (-1: Asio waits, or closed)
+    uint8_t interest_ = 0;
     bool tls_ = false;
     Mode mode_ = Mode::Sniff;
     bool lingering_ = false;
@@ -586,8 +667,9 @@ protected:
     bool close_after_flush_ = false;
 };
 
-// Plain TCP: wait for readability, read into the loop's shared area, write
-// without waiting when the socket accepts it.
+// Plain TCP: wait for readability (in the loop's readiness set, or through
+// Asio), read into the loop's shared area, write without waiting when the
+// socket accepts it.
 class PlainSession final : public Session {
 public:
     PlainSession(Server::Impl& srv, socket_t sock) : Session(srv, false), sock_(std::move(sock)) {}
@@ -596,16 +678,28 @@ public:
         error_code ec;
         sock_.non_blocking(true, ec);
         sock_.set_option(tcp::no_delay(true), ec);
+        if (join_set(sock_)) return;
         arm_read();
     }
 
     void flush() override {
         if (writing_ || closed_ || out_.empty()) return;
-        error_code ec;
-        size_t n = sock_.write_some(asio::buffer(out_), ec);
-        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-            close(ec.message());
-            return;
+        size_t n = 0;
+        if (fd_ >= 0) {
+            int err = 0;
+            long r = platform::socket_send(fd_, out_.data(), out_.size(), err);
+            if (r == -2) {
+                close(platform::socket_error_text(err));
+                return;
+            }
+            if (r > 0) n = size_t(r);
+        } else {
+            error_code ec;
+            n = sock_.write_some(asio::buffer(out_), ec);
+            if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+                close(ec.message());
+                return;
+            }
         }
         out_.erase(0, n);
         if (out_.empty()) {
@@ -613,6 +707,10 @@ public:
             return;
         }
         writing_ = true;
+        if (fd_ >= 0) {
+            set_interest(!read_paused_, true);  // until the peer reads
+            return;
+        }
         begin_op();
         sock_.async_wait(socket_t::wait_write, [this](const error_code& e) {
             writing_ = false;
@@ -624,6 +722,34 @@ public:
             }
             done_op();
         });
+    }
+
+    // One read per ready turn: the set is level-triggered, so what is left
+    // is reported again next turn.
+    void on_event(bool readable, bool writable) override {
+        if (writable && writing_) {
+            writing_ = false;
+            flush();
+            if (closed_) return;
+            if (!writing_) set_interest(!read_paused_, false);
+        }
+        if (!readable || closed_) return;
+        auto& area = srv_.read_area;
+        int err = 0;
+        long n = platform::socket_recv(fd_, area.data(), area.size(), err);
+        if (n == -1) return;
+        if (n == 0) {
+            flush();  // what the peer sent before its end is still answered
+            close("closed by peer");
+            return;
+        }
+        if (n < 0) {
+            close(platform::socket_error_text(err));
+            return;
+        }
+        process(area.data(), size_t(n));
+        // Over its message quota: no read interest until the next sweep.
+        if (!closed_ && pause_for_quota()) set_interest(false, writing_);
     }
 
 private:
@@ -657,8 +783,13 @@ private:
             error_code ec;
             size_t n = sock_.read_some(asio::buffer(area.data(), area.size()), ec);
             if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+            if (ec == asio::error::eof) {
+                flush();  // what the peer sent before its end is still answered
+                close("closed by peer");
+                return;
+            }
             if (ec) {
-                close(ec == asio::error::eof ? "closed by peer" : ec.message());
+                close(ec.message());
                 return;
             }
             process(area.data(), n);
@@ -667,18 +798,32 @@ private:
         }
         arm_read();
     }
-    void resume_read() override { on_readable(); }
+    void resume_read() override {
+        if (fd_ >= 0) {
+            set_interest(true, writing_);  // level-triggered: what waits is reported next turn
+            return;
+        }
+        on_readable();
+    }
 
     void shutdown_socket() override {
+        if (fd_ >= 0) {
+            leave_set();
+            return;
+        }
         error_code ec;
         sock_.close(ec);
     }
     void shutdown_send() override {
+        if (fd_ >= 0) {
+            platform::socket_shutdown_send(fd_);
+            return;
+        }
         error_code ec;
         sock_.shutdown(tcp::socket::shutdown_send, ec);
     }
 
-    tcp::endpoint remote(error_code& ec) const override { return sock_.remote_endpoint(ec); }
+    tcp::endpoint remote(error_code& ec) const override { return fd_ >= 0 ? fd_peer(ec) : sock_.remote_endpoint(ec); }
 
     socket_t sock_;
 };
@@ -699,8 +844,10 @@ public:
         error_code ec;
         sock_.non_blocking(true, ec);
         sock_.set_option(tcp::no_delay(true), ec);
+        bool in_set = join_set(sock_);
+        if (closed_) return;
         ssl_ = SSL_new(srv_.tls->native_handle());
-        if (!ssl_ || SSL_set_fd(ssl_, int(sock_.native_handle())) != 1) {
+        if (!ssl_ || SSL_set_fd(ssl_, in_set ? fd_ : int(sock_.native_handle())) != 1) {
             spdlog::error("{}: cannot set up TLS: {}", peer(), ssl_error());
             close("TLS setup failed");
             return;
@@ -729,6 +876,10 @@ public:
                     write_waits_read_ = true;  // the read path resumes the write
                     return;
                 }
+                if (fd_ >= 0) {
+                    update_interest();
+                    return;
+                }
                 wait(socket_t::wait_write, [this] {
                     writing_ = false;
                     flush();
@@ -743,9 +894,36 @@ public:
             return;
         }
         drained();
+        if (fd_ >= 0 && !closed_) update_interest();
+    }
+
+    void on_event(bool readable, bool writable) override {
+        if (!ready_) {
+            handshake();
+            return;
+        }
+        if (writable) {
+            if (writing_ && !write_waits_read_) {
+                writing_ = false;
+                flush();
+                if (closed_) return;
+            }
+            if (read_waits_write_) {
+                read_waits_write_ = false;
+                readable = true;
+            }
+        }
+        if (readable && !read_waits_write_ && !read_paused_) on_readable();
+        if (!closed_) update_interest();
     }
 
 private:
+    // Set mode: read interest unless a read waits for writability; write
+    // interest while a write or a read waits for it.
+    void update_interest() {
+        set_interest(!read_waits_write_ && !read_paused_, (writing_ && !write_waits_read_) || read_waits_write_);
+    }
+
     template <class F>
     void wait(socket_t::wait_type type, F&& then) {
         begin_op();
@@ -766,10 +944,13 @@ private:
         if (r == 1) {
             ready_ = true;
             on_readable();  // the client may have sent its login with the handshake
+            if (fd_ >= 0 && !closed_) update_interest();
             return;
         }
         int e = SSL_get_error(ssl_, r);
-        if (e == SSL_ERROR_WANT_READ)
+        if (fd_ >= 0 && (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE))
+            set_interest(e == SSL_ERROR_WANT_READ, e == SSL_ERROR_WANT_WRITE);
+        else if (e == SSL_ERROR_WANT_READ)
             wait(socket_t::wait_read, [this] { handshake(); });
         else if (e == SSL_ERROR_WANT_WRITE)
             wait(socket_t::wait_write, [this] { handshake(); });
@@ -790,6 +971,13 @@ private:
                 if (closed_) return;
                 if (pause_for_quota()) {
                     resume_write();
+                    if (fd_ >= 0 && !closed_) update_interest();  // no read interest until the sweep
+                    return;
+                }
+                // Set mode: what the socket still holds is reported next turn;
+                // only what OpenSSL already buffered must be read now.
+                if (fd_ >= 0 && !SSL_has_pending(ssl_)) {
+                    resume_write();
                     return;
                 }
                 continue;
@@ -797,11 +985,15 @@ private:
             int e = SSL_get_error(ssl_, n);
             if (e == SSL_ERROR_WANT_READ) {
                 resume_write();
-                wait(socket_t::wait_read, [this] { on_readable(); });
+                if (fd_ < 0) wait(socket_t::wait_read, [this] { on_readable(); });
                 return;
             }
             if (e == SSL_ERROR_WANT_WRITE) {
                 read_waits_write_ = true;
+                if (fd_ >= 0) {
+                    update_interest();
+                    return;
+                }
                 if (!writing_) {
                     writing_ = true;
                     wait(socket_t::wait_write, [this] {
@@ -813,9 +1005,13 @@ private:
                 }
                 return;
             }
-            close(e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-                      ? std::string("closed by peer")
-                      : "TLS read failed: " + ssl_error());
+            if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+                // The peer's end may arrive with its last records: answer them first.
+                flush();
+                close("closed by peer");
+                return;
+            }
+            close("TLS read failed: " + ssl_error());
             return;
         }
         // A busy peer: let other sessions run, then continue with what
@@ -828,7 +1024,10 @@ private:
         });
     }
 
-    void resume_read() override { on_readable(); }
+    void resume_read() override {
+        if (fd_ >= 0) update_interest();
+        on_readable();  // OpenSSL may hold records the socket no longer reports
+    }
 
     void resume_write() {
         if (!write_waits_read_) return;
@@ -842,6 +1041,10 @@ private:
             ERR_clear_error();
             SSL_shutdown(ssl_);  // best effort close_notify; never waits
         }
+        if (fd_ >= 0) {
+            leave_set();
+            return;
+        }
         error_code ec;
         sock_.close(ec);
     }
@@ -849,6 +1052,10 @@ private:
         if (ssl_ && ready_) {
             ERR_clear_error();
             SSL_shutdown(ssl_);
+        }
+        if (fd_ >= 0) {
+            platform::socket_shutdown_send(fd_);
+            return;
         }
         error_code ec;
         sock_.shutdown(tcp::socket::shutdown_send, ec);
@@ -862,7 +1069,7 @@ private:
         return buf;
     }
 
-    tcp::endpoint remote(error_code& ec) const override { return sock_.remote_endpoint(ec); }
+    tcp::endpoint remote(error_code& ec) const override { return fd_ >= 0 ? fd_peer(ec) : sock_.remote_endpoint(ec); }
 
     socket_t sock_;
     SSL* ssl_ = nullptr;
@@ -1159,6 +1366,60 @@ void Server::Impl::accept(acceptor_t& a, bool tls_port) {
         s->start();
         accept(a, tls_port);
     });
+}
+
+void Server::Impl::open_ready_set() {
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+    const char* portable = std::getenv("BLYNKD_ASIO_WAITS");
+    if (portable && *portable && std::string_view(portable) != "0") {
+        spdlog::info("sessions wait through Asio (BLYNKD_ASIO_WAITS)");
+        return;
+    }
+    ready_set = platform::ReadinessSet::open();
+    if (!ready_set) return;
+    ready_wait =
+        std::make_unique<asio::posix::basic_stream_descriptor<executor>>(ioc.get_executor(), ready_set->handle());
+    ready_events.resize(256);
+    arm_ready();
+#endif
+}
+
+// One wait for every session socket, re-armed only when a turn found the set
+// idle: while sessions keep it busy, the next turn is posted (behind this
+// turn's output flush), which costs no re-registration and no extra wake-up;
+// Asio still polls its own reactor (accept, timers) between the turns.
+void Server::Impl::arm_ready() {
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+    ready_wait->async_wait(asio::posix::descriptor_base::wait_read, [this](const error_code& e) {
+        if (e || stopping) return;
+        ready_turn();
+    });
+#endif
+}
+
+void Server::Impl::ready_turn() {
+    if (on_ready() == 0) {
+        arm_ready();
+        return;
+    }
+    asio::post(ioc, [this] {
+        if (!stopping) ready_turn();
+    });
+}
+
+// Every ready session of this turn, one event each. A session closed by an
+// earlier event of the same batch is still allocated (deletion is posted to
+// the loop, so it runs after this handler) and is skipped; a closed session's
+// socket has left the set, so no later batch names it.
+size_t Server::Impl::on_ready() {
+    size_t n = ready_set->poll(ready_events.data(), ready_events.size());
+    if (n) tick_clock();
+    for (size_t i = 0; i < n; ++i) {
+        auto& ev = ready_events[i];
+        auto* s = static_cast<Session*>(ev.tag);
+        if (!s->is_closed()) s->on_event(ev.readable, ev.writable);
+    }
+    return n;
 }
 
 void Server::Impl::schedule_sweep() {
@@ -1488,6 +1749,7 @@ void Server::run() {
         s.accept(*a, false);
     for (auto& a : s.tls_acceptors)
         s.accept(*a, true);
+    s.open_ready_set();
     s.schedule_sweep();
     s.schedule_flush();
     s.signals.async_wait([&s](const error_code& e, int sig) {
@@ -1502,6 +1764,9 @@ void Server::run() {
         s.sweep_timer.cancel();
         s.flush_timer.cancel();
         s.accept_retry.cancel();
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+        if (s.ready_wait) s.ready_wait->cancel(ec);
+#endif
         s.close_all();
         s.flush_pins(true);
     });

@@ -117,6 +117,10 @@ void configure_context(boost::asio::ssl::context& ctx, const TlsFiles& files, co
     // TLS 1.3 suites are all AEAD. Checked by tests/integration/test/tls-defaults.test.js.
     SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL");
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    // One socket read takes every record that arrived, not a header and then
+    // a body per record; the session drains what OpenSSL buffered
+    // (SSL_has_pending) before it waits for the socket again.
+    SSL_CTX_set_read_ahead(native, 1);
     boost::system::error_code ec;
     ctx.use_certificate_chain_file(files.cert, ec);
     if (ec) fail(files.cert + ": " + ec.message());

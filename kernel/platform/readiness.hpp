@@ -1,0 +1,57 @@
+// A readiness source for many sockets that does not re-register per wait:
+// a level-triggered set (epoll on Linux) that sockets join once and leave once,
+// with write interest only while output is pending. The set's own descriptor
+// becomes readable while any member is ready, so one wait on it (through the
+// event loop) covers every member. Where no such set exists, open() returns
+// nullptr and callers keep waiting per socket through the event loop.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace blynk::platform {
+
+class ReadinessSet {
+public:
+    struct Event {
+        void* tag;
+        bool readable;  // also set on hang-up and error: the next read reports them
+        bool writable;
+    };
+
+    // A new set, or nullptr where the platform has none.
+    static std::unique_ptr<ReadinessSet> open();
+    ~ReadinessSet();
+    ReadinessSet(const ReadinessSet&) = delete;
+    ReadinessSet& operator=(const ReadinessSet&) = delete;
+
+    // Readable while any member is ready.
+    int handle() const { return fd_; }
+    // Adds `fd` with read interest; events carry `tag`. False on failure.
+    bool add(int fd, void* tag);
+    // Changes what `fd` is watched for. False on failure.
+    bool watch(int fd, void* tag, bool read, bool write);
+    // Removes `fd` (before it is closed); events already returned may still name its tag.
+    void remove(int fd);
+    // The members ready now, without blocking; at most `max` of them.
+    size_t poll(Event* out, size_t max);
+
+private:
+    explicit ReadinessSet(int fd) : fd_(fd) {}
+    int fd_;
+};
+
+// Non-blocking socket calls on a raw descriptor (POSIX; used with the set).
+// recv/send return the byte count, 0 for end of stream (recv), -1 for "would
+// block" and -2 for an error, whose text goes to `error`.
+long socket_recv(int fd, char* buf, size_t n, int& error);
+long socket_send(int fd, const char* buf, size_t n, int& error);
+void socket_shutdown_send(int fd);
+void socket_close(int fd);
+// The peer's address into `addr` (capacity `len`, set to the length used).
+bool socket_peer(int fd, void* addr, size_t& len);
+// Text of an error number from socket_recv/socket_send.
+const char* socket_error_text(int error);
+
+}  // namespace blynk::platform
