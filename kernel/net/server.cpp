@@ -54,6 +54,9 @@ constexpr size_t kKeepCapacity = 1024;
 constexpr size_t kReadArea = 64 * 1024;
 constexpr int kReadRounds = 1;  // reads of one plain session per loop turn, at most
 constexpr size_t kMaxPendingLoads = 1024;
+// A readiness turn with this many ready sessions posts the next turn instead
+// of re-arming the wait (more are likely ready by then).
+constexpr size_t kBusyTurn = 8;
 // A websocket message carries hardware frames: at most one maximal frame.
 constexpr size_t kWsMaxPayload = 65535 + 5;
 // How long a connection that was answered and is closing keeps draining input.
@@ -1398,7 +1401,7 @@ void Server::Impl::arm_ready() {
 }
 
 void Server::Impl::ready_turn() {
-    if (on_ready() == 0) {
+    if (on_ready() < kBusyTurn) {
         arm_ready();
         return;
     }
