@@ -38,7 +38,7 @@ struct Config {
     uint32_t pin_flush_interval_ms = 1000;
 
     // [security]: refused hardware logins per address.
-    uint32_t login_failures = 10;  // 0 = no throttling
+    uint32_t login_failures = 30;  // 0 = no throttling
     uint32_t login_failure_window = 60;
     uint32_t login_block = 300;
     uint32_t login_tracked_addresses = 10000;

@@ -149,6 +149,11 @@ void Router::refuse_login(HwConn& c, uint16_t msg_id) {
     if (!events_ && !throttle_.enabled()) return;
     std::string peer = c.peer();
     if (events_) events_->login(false, nullptr, peer, now_());
+    token_refused(peer);
+}
+
+void Router::token_refused(std::string_view peer) {
+    if (!throttle_.enabled()) return;
     if (throttle_.failure(peer_address(peer), now_()) && settings_.warn) {
         const LoginThrottleSettings& t = throttle_.settings();
         settings_.warn(std::string(peer_address(peer)) + ": " + std::to_string(t.failures) + " refused logins within " +

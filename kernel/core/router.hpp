@@ -102,6 +102,13 @@ public:
     void set_loader(TokenLoader* loader) { loader_ = loader; }
     const RouterSettings& settings() const { return settings_; }
     const LoginThrottle& login_throttle() const { return throttle_; }
+    // The login throttle for tokens presented elsewhere (the HTTP API's token
+    // lookups): whether `peer` ("ip:port") is blocked now, and a refused token
+    // from it (counted; the warning when it starts a block).
+    bool peer_blocked(std::string_view peer) {
+        return throttle_.enabled() && throttle_.blocked(peer_address(peer), now_());
+    }
+    void token_refused(std::string_view peer);
 
     // The read-idle timeout for a heartbeat of `seconds` (the legacy ceil(2.3 x)).
     static uint32_t idle_for_heartbeat(uint32_t seconds);

@@ -127,6 +127,8 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     // plugin holds); an answer for an id no longer here is dropped.
     std::unordered_map<uint64_t, Session*> pending_http;
     uint64_t next_http_id = 1;
+    // While a plugin's HTTP handler runs: the request's peer ("ip:port").
+    std::string http_peer;
     // Session sockets wait in one level-triggered readiness set (where the
     // platform has one), itself waited on through Asio once per loop turn:
     // no re-registration per message. Without it (or with
@@ -1196,9 +1198,12 @@ void Session::dispatch() {
     srv_.pending_http[id] = this;
     http_->awaiting = id;
     http_->awaiting_since_ms = uint32_t(srv_.now_mono);
+    srv_.http_peer = who;  // tokens the handler has the kernel look up count for this address
     try {
         (*m.fn)(req, reinterpret_cast<blynk_http_responder*>(uintptr_t(id)));
+        srv_.http_peer.clear();
     } catch (const std::exception& e) {
+        srv_.http_peer.clear();
         spdlog::error("{}: HTTP handler for {} {} failed: {}", who, r.method(), *m.pattern, e.what());  // no token
         srv_.pending_http.erase(id);
         http_->awaiting = 0;
@@ -1228,9 +1233,18 @@ void Server::Impl::respond(blynk_http_responder* responder, const blynk_http_res
     });
 }
 
-void Server::Impl::resolve_token(std::string token, std::function<void(bool)> done) {
+void Server::Impl::resolve_token(std::string token, std::function<void(bool)> answer) {
+    // Called from an HTTP handler: the login throttle applies to its address
+    // (blocked: refused without a lookup; an unknown token counts).
+    std::string peer = http_peer;
+    if (!peer.empty() && router.peer_blocked(peer)) return answer(false);
+    auto done = [this, peer, answer](bool found) {
+        if (!found && !peer.empty()) router.token_refused(peer);
+        answer(found);
+    };
     if (model_ref.find_token(token)) return done(true);
-    if (token.size() != 32 || pending_loads >= kMaxPendingLoads) return done(false);
+    if (token.size() != 32) return done(false);
+    if (pending_loads >= kMaxPendingLoads) return answer(false);
     auto data = std::make_shared<core::LoadedData>();
     auto* st = &storage;
     bool queued = storage_queue.post([this, st, token, data, done] {
@@ -1258,7 +1272,7 @@ void Server::Impl::resolve_token(std::string token, std::function<void(bool)> do
             done(model_ref.find_token(token) != nullptr);
         });
     });
-    if (!queued) return done(false);
+    if (!queued) return answer(false);
     ++pending_loads;
 }
 

@@ -321,6 +321,42 @@ describe('repeated bad tokens from one address ([security])', () => {
   });
 });
 
+describe('bad tokens over the HTTP API count toward the same throttle', () => {
+  let srv;
+  const FAILS = 4;
+  before(async () => {
+    srv = cleanup.add(await Server.start({
+      name: 'abuse-throttle-http',
+      config: {
+        security: { login_failures: FAILS, login_failure_window: 60, login_block: 300 },
+        plugins: { enabled: ['storage-sqlite', 'http-api'] },
+      },
+    }));
+  });
+
+  it(`${FAILS} unknown tokens on /TOKEN/isHardwareConnected block the address: the valid token gets "Invalid token." over HTTP and INVALID_TOKEN as a device login; one warning, no token logged`, async () => {
+    const good = await srv.addDevice('http-victim@example.com', 'dev');
+    const get = async (tok) => {
+      const r = await fetch(`http://127.0.0.1:${srv.hwPort}/${tok}/isHardwareConnected`, { signal: AbortSignal.timeout(5000) });
+      return { status: r.status, text: await r.text() };
+    };
+    assert.deepEqual(await get(good), { status: 200, text: 'false' }, 'the valid token works before the block');
+    const bads = [];
+    for (let i = 0; i < FAILS; i++) {
+      bads.push(badToken());
+      assert.deepEqual(await get(bads[i]), { status: 400, text: 'Invalid token.' });
+    }
+    await srv.waitForLog(/127\.0\.0\.1: 4 refused logins within 60 s; logins from this address are refused for 300 s/, 3000);
+    assert.deepEqual(await get(good), { status: 400, text: 'Invalid token.' }, 'the valid token while blocked');
+    const hw = await loginStatus(srv, good);
+    assert.equal(hw.status, Status.INVALID_TOKEN, 'a device login from the blocked address');
+    hw.c.close();
+    const warnings = srv.log.split('\n').filter((l) => /refused logins within/.test(l));
+    assert.equal(warnings.length, 1, `one warning per block:\n${warnings.join('\n')}`);
+    for (const tok of [...bads, good]) assert.ok(!srv.allLogs.includes(tok), 'a token was written to the log');
+  });
+});
+
 describe('login throttling can be turned off or exempt addresses', () => {
   const servers = {};
   before(async () => {
@@ -350,22 +386,22 @@ describe('login throttling can be turned off or exempt addresses', () => {
     });
   }
 
-  it('with no [security] table the defaults apply: the 10th bad token within 60 s blocks the address for 300 s', async () => {
+  it('with no [security] table the defaults apply: the 30th bad token within 60 s blocks the address for 300 s', async () => {
     const srv = cleanup.add(await Server.start({ name: 'abuse-defaults' }));
     const good = await srv.addDevice('ok@example.com', 'dev');
     const c = cleanup.add(await srv.connect());
-    for (let i = 0; i < 9; i++) {
+    for (let i = 0; i < 29; i++) {
       c.send(Cmd.HARDWARE_LOGIN, 100 + i, badToken());
       await c.expectResponse(100 + i, Status.INVALID_TOKEN);
     }
     const ok = await loginStatus(srv, good);
-    assert.equal(ok.status, Status.OK, 'nine failures do not block');
+    assert.equal(ok.status, Status.OK, '29 failures do not block');
     ok.c.close();
     c.send(Cmd.HARDWARE_LOGIN, 200, badToken());
     await c.expectResponse(200, Status.INVALID_TOKEN);
-    await srv.waitForLog(/127\.0\.0\.1: 10 refused logins within 60 s; logins from this address are refused for 300 s/, 3000);
+    await srv.waitForLog(/127\.0\.0\.1: 30 refused logins within 60 s; logins from this address are refused for 300 s/, 3000);
     const refused = await loginStatus(srv, good);
-    assert.equal(refused.status, Status.INVALID_TOKEN, 'blocked after the tenth');
+    assert.equal(refused.status, Status.INVALID_TOKEN, 'blocked after the 30th');
     refused.c.close();
     c.end();
   });

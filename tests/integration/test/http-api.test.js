@@ -38,7 +38,8 @@ const ZBARIMG = which('zbarimg');
 before(async () => {
   srv = cleanup.add(await Server.start({
     name: 'http-api',
-    config: { plugins: { enabled: ['storage-sqlite', 'http-api'] } },
+    // Bad tokens on purpose, many of them: the login throttle (abuse.test.js) is off here.
+    config: { plugins: { enabled: ['storage-sqlite', 'http-api'] }, security: { login_failures: 0 } },
   }));
   base = `http://127.0.0.1:${srv.hwPort}`;
   token = await srv.addDevice('http@example.com', 'http-dev');
