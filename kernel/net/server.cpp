@@ -87,6 +87,24 @@ namespace {
 blynk_str bs(std::string_view s) {
     return blynk_str{s.data(), s.size()};
 }
+
+// A failed token lookup (storage thread only): one line per new error, then
+// at most one a minute with the count of repeats.
+void log_lookup_failure(const std::string& error) {
+    static std::string last_error;
+    static std::chrono::steady_clock::time_point last_log;
+    static uint64_t repeats = 0;
+    auto now = std::chrono::steady_clock::now();
+    if (error != last_error || now - last_log >= std::chrono::minutes(1)) {
+        spdlog::error("storage: token lookup failed: {}{}", error,
+                      repeats ? " (" + std::to_string(repeats) + " more since the last report)" : "");
+        last_error = error;
+        last_log = now;
+        repeats = 0;
+    } else {
+        ++repeats;
+    }
+}
 }  // namespace
 
 // An HTTP answer handed over from a handler (possibly another thread).
@@ -291,7 +309,6 @@ public:
     void close(std::string_view reason) override {
         if (closed_) return;
         closed_ = true;
-        // peer() asks the socket: only when the line is written.
         if (spdlog::should_log(spdlog::level::debug)) {
             if (device)
                 spdlog::debug("{}: device {} {}-{} disconnected: {}", peer(), device->user->email, device->dash_id,
@@ -319,7 +336,9 @@ public:
     }
     bool is_closed() const override { return closed_; }
     // Asked of the socket when needed (logs, login), not stored per connection.
+    // The peer's address, as seen at accept (a reset socket no longer knows it).
     std::string peer() const override {
+        if (peer_.port() != 0) return endpoint_text(peer_);
         error_code ec;
         tcp::endpoint ep = remote(ec);
         return ec ? std::string("unknown peer") : endpoint_text(ep);
@@ -660,7 +679,8 @@ protected:
     std::string partial_;
     std::string out_;
     uint32_t pending_ = 0;
-    int fd_ = -1;  // in the readiness set (-1: Asio waits, or closed)
+    int fd_ = -1;         // in the readiness set (-1: Asio waits, or closed)
+    tcp::endpoint peer_;  // port 0: unknown
     uint8_t interest_ = 0;
     bool tls_ = false;
     Mode mode_ = Mode::Sniff;
@@ -681,6 +701,7 @@ public:
 
     void start() override {
         error_code ec;
+        peer_ = sock_.remote_endpoint(ec);
         sock_.non_blocking(true, ec);
         sock_.set_option(tcp::no_delay(true), ec);
         if (join_set(sock_)) return;
@@ -847,6 +868,7 @@ public:
 
     void start() override {
         error_code ec;
+        peer_ = sock_.remote_endpoint(ec);
         sock_.non_blocking(true, ec);
         sock_.set_option(tcp::no_delay(true), ec);
         bool in_set = join_set(sock_);
@@ -1251,20 +1273,7 @@ void Server::Impl::resolve_token(std::string token, std::function<void(bool)> an
         try {
             st->load_by_token(token, *data);
         } catch (const std::exception& e) {
-            // Storage thread only; one line per new error, then one a minute.
-            static std::string last_error;
-            static std::chrono::steady_clock::time_point last_log;
-            static uint64_t repeats = 0;
-            auto now = std::chrono::steady_clock::now();
-            if (e.what() != last_error || now - last_log >= std::chrono::minutes(1)) {
-                spdlog::error("storage: token lookup failed: {}{}", e.what(),
-                              repeats ? " (" + std::to_string(repeats) + " more since the last report)" : "");
-                last_error = e.what();
-                last_log = now;
-                repeats = 0;
-            } else {
-                ++repeats;
-            }
+            log_lookup_failure(e.what());
         }
         asio::post(ioc, [this, token, data, done] {
             --pending_loads;
@@ -1681,20 +1690,7 @@ bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<voi
         try {
             found = st->load_by_token(token, *data);
         } catch (const std::exception& e) {
-            // Storage thread only; one line per new error, then one a minute.
-            static std::string last_error;
-            static std::chrono::steady_clock::time_point last_log;
-            static uint64_t repeats = 0;
-            auto now = std::chrono::steady_clock::now();
-            if (e.what() != last_error || now - last_log >= std::chrono::minutes(1)) {
-                spdlog::error("storage: token lookup failed: {}{}", e.what(),
-                              repeats ? " (" + std::to_string(repeats) + " more since the last report)" : "");
-                last_error = e.what();
-                last_log = now;
-                repeats = 0;
-            } else {
-                ++repeats;
-            }
+            log_lookup_failure(e.what());
         }
         asio::post(ioc, [this, s, data, found, done] {
             --pending_loads;
