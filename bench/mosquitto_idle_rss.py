@@ -16,12 +16,8 @@ idle_rss.py does. Linux only (a benchmark tool).
 import argparse, os, resource, shutil, socket, struct, subprocess, sys, tempfile, time
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from idle_rss import rss_kib  # noqa: E402  (the same VmRSS reading as blynkd's side)
 
 
 def listening(port, timeout=30.0):
