@@ -88,22 +88,46 @@ blynk_str bs(std::string_view s) {
     return blynk_str{s.data(), s.size()};
 }
 
-// A failed token lookup (storage thread only): one line per new error, then
-// at most one a minute with the count of repeats.
-void log_lookup_failure(const std::string& error) {
-    static std::string last_error;
-    static std::chrono::steady_clock::time_point last_log;
-    static uint64_t repeats = 0;
-    auto now = std::chrono::steady_clock::now();
-    if (error != last_error || now - last_log >= std::chrono::minutes(1)) {
-        spdlog::error("storage: token lookup failed: {}{}", error,
-                      repeats ? " (" + std::to_string(repeats) + " more since the last report)" : "");
-        last_error = error;
-        last_log = now;
-        repeats = 0;
-    } else {
-        ++repeats;
+// A run of storage errors: one log line per new error, then at most one a
+// minute while the same error repeats; counts the ones held back.
+struct RepeatedError {
+    bool active = false;
+    std::string last;
+    std::chrono::steady_clock::time_point logged{};
+    uint64_t held = 0;
+
+    // Whether `error` is to be logged now; if so, `held_back` is how many were
+    // not logged since the last line.
+    bool admit(const std::string& error, uint64_t& held_back) {
+        auto now = std::chrono::steady_clock::now();
+        if (active && error == last && now - logged < std::chrono::minutes(1)) {
+            ++held;
+            return false;
+        }
+        held_back = held;
+        active = true;
+        last = error;
+        logged = now;
+        held = 0;
+        return true;
     }
+    // Ends the run; returns how many were held back since the last line.
+    uint64_t reset() {
+        uint64_t h = held;
+        active = false;
+        last.clear();
+        held = 0;
+        return h;
+    }
+};
+
+// A failed token lookup (storage thread only).
+void log_lookup_failure(const std::string& error) {
+    static RepeatedError repeated;
+    uint64_t held = 0;
+    if (repeated.admit(error, held))
+        spdlog::error("storage: token lookup failed: {}{}", error,
+                      held ? " (" + std::to_string(held) + " more since the last report)" : "");
 }
 }  // namespace
 
@@ -1484,12 +1508,8 @@ struct FlushBacklog {
     std::vector<blynk::Device> states;
     std::atomic<bool> pending{false};
     std::atomic<bool> retry_queued{false};
-    // Failure logging (storage thread): one line per new error, then at most
-    // one a minute while the same error repeats.
-    std::string last_error;
-    std::chrono::steady_clock::time_point last_log{};
-    uint64_t repeats = 0;
-    bool failing = false;
+    // Failure logging (storage thread).
+    RepeatedError errors;
     bool final_logged = false;
 };
 
@@ -1538,7 +1558,6 @@ std::string backlog_pin_key(const blynk::Pin& p) {
 // Logs a failed store unless the same error was logged less than a minute ago.
 void log_store_failure(FlushBacklog& b, const std::string& error, size_t pins, size_t states, int64_t interval_ms,
                        bool final_flush) {
-    auto now = std::chrono::steady_clock::now();
     if (final_flush) {
         if (b.final_logged) return;
         b.final_logged = true;
@@ -1546,19 +1565,13 @@ void log_store_failure(FlushBacklog& b, const std::string& error, size_t pins, s
                       pins, states, error);
         return;
     }
-    if (b.failing && error == b.last_error && now - b.last_log < std::chrono::minutes(1)) {
-        ++b.repeats;
-        return;
-    }
+    uint64_t held = 0;
+    if (!b.errors.admit(error, held)) return;
     spdlog::error(
         "storage: {} pin values and the state of {} devices not stored yet: {}; kept in memory, retrying "
         "every {} ms{}",
         pins, states, error, interval_ms,
-        b.repeats ? " (failed " + std::to_string(b.repeats) + " more times since the last report)" : "");
-    b.failing = true;
-    b.last_error = error;
-    b.last_log = now;
-    b.repeats = 0;
+        held ? " (failed " + std::to_string(held) + " more times since the last report)" : "");
 }
 
 }  // namespace
@@ -1657,14 +1670,11 @@ void Server::Impl::flush_pins(bool final_flush) {
         b.pending = !b.pins.empty() || !b.states.empty();
         if (!error.empty()) {
             log_store_failure(b, error, n_pins, n_states, interval_ms, final_flush);
-        } else if (b.failing) {
-            spdlog::info(
-                "storage: works again; stored {} pin values and the state of {} devices kept in memory{}", n_pins,
-                n_states,
-                b.repeats ? " (" + std::to_string(b.repeats) + " more failed attempts since the last report)" : "");
-            b.failing = false;
-            b.last_error.clear();
-            b.repeats = 0;
+        } else if (b.errors.active) {
+            uint64_t held = b.errors.reset();
+            spdlog::info("storage: works again; stored {} pin values and the state of {} devices kept in memory{}",
+                         n_pins, n_states,
+                         held ? " (" + std::to_string(held) + " more failed attempts since the last report)" : "");
         }
         // A big batch (many devices at once) leaves freed memory in this
         // thread's heap arena: give it back instead of holding it at rest.
