@@ -159,6 +159,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     size_t session_count = 0;
     std::vector<Session*> dirty, flushing;
     bool flush_posted = false;
+    bool in_ready_turn = false;         // output marked now is flushed at the turn's end
     std::atomic<bool> stopping{false};  // read by post() from plugin threads
     size_t pending_loads = 0;
     int64_t now_wall = wall_ms();
@@ -1347,7 +1348,7 @@ void Server::Impl::mark_dirty(Session* s) {
     if (s->in_dirty_) return;
     s->in_dirty_ = true;
     dirty.push_back(s);
-    if (!flush_posted) {
+    if (!flush_posted && !in_ready_turn) {
         flush_posted = true;
         asio::post(ioc, [this] { flush_all(); });
     }
@@ -1448,7 +1449,13 @@ void Server::Impl::arm_ready() {
 }
 
 void Server::Impl::ready_turn() {
-    if (on_ready() < kBusyTurn) {
+    // The turn's output goes out at its end, in this handler: a posted flush
+    // would cost the loop another (non-blocking) poll of the reactor per turn.
+    in_ready_turn = true;
+    size_t n = on_ready();
+    in_ready_turn = false;
+    if (!dirty.empty()) flush_all();
+    if (n < kBusyTurn) {
         arm_ready();
         return;
     }
