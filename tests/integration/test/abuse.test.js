@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import {
-  Server, Cmd, Status, Cleanup, frame, describeFrame, withTimeout,
+  Server, Cmd, Status, Cleanup, frame, describeFrame, withTimeout, INFO_JS,
 } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
@@ -504,5 +505,67 @@ describe('one user\'s flood against another user', () => {
     t.diagnostic(`A: ${as.length} devices flooded for ${floodSecs.toFixed(1)} s, ${pushed.join(', ')} frames pushed into their sockets; PINGs answered: ${accepted.join(', ')}; B's bridge latency p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`);
     for (const a of as) a.close();
     b1.end(); b2.end();
+  });
+});
+
+describe('a peer that does not read', () => {
+  const CAP = 1 << 20;  // the server's output cap per connection (kMaxPendingOutput)
+  let srv;
+  before(async () => {
+    srv = cleanup.add(await Server.start({ name: 'abuse-noread', config: { hardware: { message_quota: 0 } } }));
+  });
+
+  it('a device that stops reading while bridged writes pile up for it is closed once 1 MiB waits for it (log names it and the amount); what it got is in order; the sender and the server go on; memory stays bounded', async (t) => {
+    const aTok = await srv.addDevice('noread@example.com', 'sender');
+    const bTok = await srv.addDevice('noread@example.com', 'sink');
+    const a = cleanup.add(await srv.login(aTok));
+    const b = cleanup.add(await srv.login(bTok));
+    // B announces buff-in 4096 (as the libraries do), so 3 KB bridged writes are delivered to it.
+    b.send(Cmd.INTERNAL, 2, INFO_JS);
+    await b.expectResponse(2, Status.OK);
+    a.send(Cmd.BRIDGE, 2, [64, 'i', bTok]);
+    await a.expectResponse(2, Status.OK);
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8'))[1]);
+    const rssBefore = rss();
+
+    b.sock.pause();  // B's kernel buffers fill, then the server's queue for B grows
+    const from = srv.log.length;
+    const value = (i) => `${i}:`.padEnd(3000, 'x');
+    const rejected = srv.waitForLog(new RegExp(`127\\.0\\.0\\.1:${b.localPort}: the peer does not read \\((\\d+) bytes pending\\); closing`), 60000, from);
+    let seen = null;
+    rejected.then((m) => { seen = m; }, () => {});
+    // Bounded: 48 MB at most (far more than the kernel's buffers on both sides plus the cap).
+    let sent = 0;
+    for (let i = 0; i < 16000 && !seen; i++) {
+      const ok = a.sock.write(frame(Cmd.BRIDGE, 1000 + (i % 60000), [64, 'vw', 1, value(i)]));
+      sent++;
+      if (!ok) await withTimeout(new Promise((resolve) => a.sock.once('drain', resolve)), 10000, 'the server to read the sender');
+    }
+    const m = await rejected;
+    const pending = Number(m[1]);
+    assert.ok(pending > CAP && pending <= CAP + 70000, `pending ${pending} B at the close, expected just over ${CAP}`);
+
+    // B reads again: it gets what the kernel held, in order, then the end of the stream.
+    b.sock.resume();
+    const got = await b.expectClose(20000);
+    const idx = got.filter((f) => f.cmd === Cmd.BRIDGE).map((f) => Number(f.fields[2].split(':')[0]));
+    assert.ok(idx.length > 0, 'B got nothing before the close');
+    idx.forEach((v, k) => assert.equal(v, k, `B's ${k}th write is #${v}: reordered or lost in the middle`));
+
+    // The sender is still served; the server's memory did not follow the pile-up.
+    // Writes that came after the close are answered DEVICE_NOT_IN_NETWORK; then the PING.
+    a.send(Cmd.PING, 7);
+    for (;;) {
+      const f = await a.expectFrame(10000);
+      if (f.cmd === 0 && f.msgId === 7) {
+        assert.equal(f.status, Status.OK);
+        break;
+      }
+      assert.ok(f.cmd === 0 && f.status === Status.DEVICE_NOT_IN_NETWORK, `the sender got ${describeFrame(f)}`);
+    }
+    assert.ok(!a.closed);
+    const grew = rss() - rssBefore;
+    assert.ok(grew < 64 * 1024, `server RSS grew by ${grew} KiB while B did not read`);
+    t.diagnostic(`sent ${sent} writes of 3000 B; closed with ${pending} B pending; B got ${idx.length} before the end; server RSS +${grew} KiB`);
   });
 });

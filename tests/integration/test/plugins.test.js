@@ -6,8 +6,9 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { Server, Cleanup, BUILD_DIR, SOURCE_DIR, BLYNKD_BIN, PLUGIN_DIR, mkTmp } from '../lib/harness.js';
+import { Server, Cleanup, BUILD_DIR, SOURCE_DIR, BLYNKD_BIN, PLUGIN_DIR, mkTmp, withTimeout } from '../lib/harness.js';
 import { makeDevice } from '../lib/blynklib.js';
 
 const cleanup = new Cleanup();
@@ -148,6 +149,46 @@ describe('plugins the server refuses to start with', () => {
     const res = await fetch(`http://127.0.0.1:${srv.hwPort}/route-clash/ping`);
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'pong');
+    await srv.stop();
+  });
+
+  it('a handler that never answers: 504 after http.request_timeout (1 s) and the connection closes; one warning; other requests are served meanwhile; a late answer is dropped', async () => {
+    const so = requireTestPlugin('route-clash-plugin.so');
+    const srv = cleanup.add(await Server.start({
+      name: 'route-never',
+      config: { plugins: { enabled: ['storage-sqlite', so] }, http: { request_timeout: 1 } },
+    }));
+    const from = srv.log.length;
+    const started = Date.now();
+    let answeredAt = 0;
+    let written;
+    const sent = new Promise((resolve) => { written = resolve; });
+    const pending = withTimeout(new Promise((resolve, reject) => {
+      let got = '';
+      const sock = net.connect({ host: '127.0.0.1', port: srv.hwPort }, () => {
+        sock.write('GET /route-clash/never HTTP/1.1\r\nHost: x\r\n\r\n', written);
+      });
+      sock.on('data', (d) => { if (!answeredAt) answeredAt = Date.now(); got += d.toString(); });
+      sock.on('error', reject);
+      sock.on('close', () => resolve(got));
+    }), 10000, 'the 504 and the close');
+    // While that request waits for its handler, other requests are served.
+    await withTimeout(sent, 5000, 'the request written');
+    const ping = await fetch(`http://127.0.0.1:${srv.hwPort}/route-clash/ping`);
+    assert.equal(await ping.text(), 'pong');
+    assert.equal(answeredAt, 0, 'the 504 came before a request served meanwhile');
+    const raw = await pending;
+    const waited = answeredAt - started;
+    assert.match(raw, /^HTTP\/1\.1 504 /, raw);
+    assert.match(raw, /The request took too long\./);
+    assert.ok(waited >= 1000 && waited < 1000 + 3000, `answered after ${waited} ms, expected 1 s + one sweep`);
+    await srv.waitForLog(/a handler did not answer within 1 s/, 2000, from);
+    // The plugin answers the abandoned request now: the kernel drops it, serves the rest.
+    const rel = await fetch(`http://127.0.0.1:${srv.hwPort}/route-clash/release`);
+    assert.equal(await rel.text(), 'released 1');
+    const again = await fetch(`http://127.0.0.1:${srv.hwPort}/route-clash/ping`);
+    assert.equal(await again.text(), 'pong');
+    assert.equal(srv.log.slice(from).match(/did not answer/g).length, 1, srv.log.slice(from));
     await srv.stop();
   });
 
