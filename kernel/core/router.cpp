@@ -130,11 +130,13 @@ void Router::login(HwConn& c, const codec::Frame& f) {
     std::string tok(token);
     c.login_pending = true;
     HwConn* conn = &c;
-    bool queued = loader_->load(tok, c, [this, conn, msg_id, tok](bool) {
+    bool queued = loader_->load(tok, c, [this, conn, msg_id, tok](LoadResult r) {
         conn->login_pending = false;
         if (conn->device) return;
         if (Device* d = model_.find_token(tok))
             complete_login(*conn, *d, msg_id);
+        else if (r == LoadResult::Failed)
+            conn->send_status(msg_id, st(Status::ServerError));  // not the device's fault: no throttle count
         else
             refuse_login(*conn, msg_id);
     });
@@ -320,9 +322,13 @@ void Router::bridge(HwConn& c, const codec::Frame& f) {
         uint16_t msg_id = f.msg_id;
         std::string tok(token), bpin(pin);
         HwConn* conn = &c;
-        if (!loader_->load(tok, c, [this, conn, msg_id, tok, bpin](bool) {
+        if (!loader_->load(tok, c, [this, conn, msg_id, tok, bpin](LoadResult r) {
                 if (!conn->device) return;
-                bridge_init(*conn, msg_id, bpin, model_.find_token(tok));
+                Device* target = model_.find_token(tok);
+                if (!target && r == LoadResult::Failed)
+                    conn->send_status(msg_id, st(Status::ServerError));  // storage could not say
+                else
+                    bridge_init(*conn, msg_id, bpin, target);
             }))
             c.send_status(f.msg_id, st(Status::ServerError));
         return;

@@ -72,13 +72,20 @@ public:
 };
 
 // Asynchronous token resolution through storage (a token not in memory).
+// What a token lookup in storage came to.
+enum class LoadResult {
+    Found,    // the token's user is in the model now
+    Unknown,  // storage answered: no such token
+    Failed,   // storage could not answer (I/O error...): says nothing about the token
+};
+
 class TokenLoader {
 public:
     virtual ~TokenLoader() = default;
     // Loads the user owning `token` off the I/O thread, merges it into the
-    // model on this shard, then calls done(found) if `conn` is still open.
+    // model on this shard, then calls done(result) if `conn` is still open.
     // Returns false if too many loads are pending.
-    virtual bool load(std::string token, HwConn& conn, std::function<void(bool)> done) = 0;
+    virtual bool load(std::string token, HwConn& conn, std::function<void(LoadResult)> done) = 0;
 };
 
 struct RouterSettings {

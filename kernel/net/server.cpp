@@ -215,7 +215,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     void mark_dirty(Session* s);
     void close_all();
     void evict(const blynk::Device& gone);
-    bool load(std::string token, core::HwConn& conn, std::function<void(bool)> done) override;
+    bool load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) override;
 
     // host::KernelServices
     bool on_kernel_thread() const override {
@@ -1285,8 +1285,9 @@ void Server::Impl::resolve_token(std::string token, std::function<void(bool)> an
     // (blocked: refused without a lookup; an unknown token counts).
     std::string peer = http_peer;
     if (!peer.empty() && router.peer_blocked(peer)) return answer(false);
-    auto done = [this, peer, answer](bool found) {
-        if (!found && !peer.empty()) router.token_refused(peer);
+    // `failed`: storage could not answer, which says nothing about the token.
+    auto done = [this, peer, answer](bool found, bool failed = false) {
+        if (!found && !failed && !peer.empty()) router.token_refused(peer);
         answer(found);
     };
     if (model_ref.find_token(token)) return done(true);
@@ -1295,15 +1296,17 @@ void Server::Impl::resolve_token(std::string token, std::function<void(bool)> an
     auto data = std::make_shared<core::LoadedData>();
     auto* st = &storage;
     bool queued = storage_queue.post([this, st, token, data, done] {
+        bool failed = false;
         try {
             st->load_by_token(token, *data);
         } catch (const std::exception& e) {
             log_lookup_failure(e.what());
+            failed = true;
         }
-        asio::post(ioc, [this, token, data, done] {
+        asio::post(ioc, [this, token, data, done, failed] {
             --pending_loads;
             model_ref.merge(std::move(*data));
-            done(model_ref.find_token(token) != nullptr);
+            done(model_ref.find_token(token) != nullptr, failed);
         });
     });
     if (!queued) return answer(false);
@@ -1697,23 +1700,24 @@ void Server::Impl::flush_pins(bool final_flush) {
     if (!storage_queue.post_always(job)) job();
 }
 
-bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<void(bool)> done) {
+bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) {
     if (pending_loads >= kMaxPendingLoads) return false;
     auto* s = static_cast<Session*>(&conn);
     auto data = std::make_shared<core::LoadedData>();
     auto* st = &storage;
     bool queued = storage_queue.post([this, st, token, data, s, done] {
-        bool found = false;
+        auto result = core::LoadResult::Unknown;
         try {
-            found = st->load_by_token(token, *data);
+            if (st->load_by_token(token, *data)) result = core::LoadResult::Found;
         } catch (const std::exception& e) {
             log_lookup_failure(e.what());
+            result = core::LoadResult::Failed;
         }
-        asio::post(ioc, [this, s, data, found, done] {
+        asio::post(ioc, [this, s, data, result, done] {
             --pending_loads;
             model_ref.merge(std::move(*data));
             if (!s->is_closed()) {
-                done(found);
+                done(result);
                 s->resume();
             }
             s->done_op();

@@ -99,11 +99,11 @@ struct Loader final : core::TokenLoader {
         std::string token;
         FakeConn* conn;
         uint16_t msg_id;
-        std::function<void(bool)> done;
+        std::function<void(core::LoadResult)> done;
     };
     World* w = nullptr;
     std::vector<Pending> pending;
-    bool load(std::string token, core::HwConn& conn, std::function<void(bool)> done) override;
+    bool load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) override;
 };
 
 struct Events final : core::EventSink, core::AppFanout {
@@ -220,12 +220,13 @@ struct World {
         return s;
     }
 
-    void complete_loads() {
+    // `fail`: storage cannot answer (an I/O error); nothing is merged.
+    void complete_loads(bool fail) {
         auto pending = std::move(loader.pending);
         loader.pending.clear();
         for (auto& p : pending) {
             bool found = false;
-            if (p.token == kTokenD || p.token == kTokenE) {
+            if (!fail && (p.token == kTokenD || p.token == kTokenE)) {
                 core::LoadedData data;
                 auto u = std::make_unique<core::User>();
                 u->email = p.token == kTokenD ? "me@example.com" : "late@example.com";
@@ -242,7 +243,7 @@ struct World {
             if (p.conn->is_closed()) continue;  // the loader's contract: only open connections hear back
             cur = Cause{true, p.conn, nullptr, p.msg_id, false};
             bool was_in = p.conn->device != nullptr;
-            p.done(found);
+            p.done(fail ? core::LoadResult::Failed : found ? core::LoadResult::Found : core::LoadResult::Unknown);
             if (!was_in && p.conn->device) FUZZ_CHECK(p.conn->device->token == p.token && !p.conn->device->removed);
             cur = Cause{};
             check_model();
@@ -368,7 +369,7 @@ void FakeConn::close(std::string_view) {
     w_.router.on_close(*this);
 }
 
-bool Loader::load(std::string token, core::HwConn& conn, std::function<void(bool)> done) {
+bool Loader::load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) {
     FUZZ_CHECK(token.size() == 32);
     FUZZ_CHECK(&conn == w->cur.conn);
     if (pending.size() >= 2) return false;
@@ -448,8 +449,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 w.now_ms += t < 200 ? int64_t(t) * 10 : int64_t(t - 199) * 15000;
                 break;
             }
-            case 5:  // storage answers every pending token load
-                w.complete_loads();
+            case 5:  // storage answers every pending token load (or fails them all: high bit)
+                w.complete_loads((op & 0x80) != 0);
                 break;
             case 6: {  // the HTTP API (a plugin) writes a pin or sets a property
                 uint8_t sub = in.byte();

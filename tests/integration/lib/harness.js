@@ -31,7 +31,7 @@ export const Cmd = Object.freeze({
 });
 export const Status = Object.freeze({
   OK: 200, QUOTA_LIMIT: 1, ILLEGAL_COMMAND: 2, USER_ALREADY_REGISTERED: 4, NOT_ALLOWED: 6,
-  DEVICE_NOT_IN_NETWORK: 7, INVALID_TOKEN: 9, ILLEGAL_COMMAND_BODY: 11,
+  DEVICE_NOT_IN_NETWORK: 7, INVALID_TOKEN: 9, ILLEGAL_COMMAND_BODY: 11, SERVER_ERROR: 19,
 });
 
 // Live servers of this process, killed on exit even if a test forgot to.

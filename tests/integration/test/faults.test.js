@@ -21,7 +21,7 @@ import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { Server, Cmd, Cleanup, withTimeout } from '../lib/harness.js';
+import { Server, Cmd, Status, Cleanup, withTimeout, describeFrame } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -494,6 +494,16 @@ describe('the database file system turns read-only (ext4 errors=remount-ro), the
         // While nothing is mounted there, a retry must not create a new, empty database in
         // the bare mount point (and then drop the devices it does not find there).
         await srv.waitForLog(/is not there any more \(is its folder mounted\?\)/, 10000, from);
+        // A device whose token is not in memory cannot be looked up now: SERVER_ERROR (the
+        // libraries retry), not INVALID_TOKEN, and its address gets no nearer to a block.
+        for (let i = 0; i < 3; i++) {
+          const c = cleanup.add(await srv.connect());
+          c.send(Cmd.HARDWARE_LOGIN, 1, [`${'C'.repeat(31)}${i}`]);
+          const f = await c.expectFrame(10000);
+          assert.ok(f.cmd === 0 && f.msgId === 1 && f.status === Status.SERVER_ERROR,
+            `a login while storage cannot look tokens up: ${describeFrame(f)}`);
+          c.close();
+        }
         x = await run('e2fsck', ['-fy', img]);
         assert.ok(x.code === 0 || x.code === 1, `e2fsck: ${show(x)}`);
         x = await ns.exec('losetup', ['-f', '--show', img]);

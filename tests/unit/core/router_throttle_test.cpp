@@ -33,12 +33,13 @@ public:
 
 // Counts storage lookups; answers "not found" at once.
 struct CountingLoader : core::TokenLoader {
-    bool load(std::string, core::HwConn&, std::function<void(bool)> done) override {
+    bool load(std::string, core::HwConn&, std::function<void(core::LoadResult)> done) override {
         ++loads;
-        done(false);
+        done(result);
         return true;
     }
     int loads = 0;
+    core::LoadResult result = core::LoadResult::Unknown;
 };
 
 const std::string kGood = "GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG";
@@ -119,4 +120,21 @@ TEST_F(ThrottledRouter, MalformedTokensCountAsFailuresToo) {
     EXPECT_NE(warnings[0].find("2001:db8::7"), std::string::npos);
     Conn d("[2001:db8::7]:4001");
     EXPECT_EQ(login(d, kGood), uint16_t(Status::InvalidToken));
+}
+
+// Storage that cannot answer says nothing about the token: the device is told
+// SERVER_ERROR (it retries), and its address is not moved toward a block.
+TEST_F(ThrottledRouter, FailedLookupsAreServerErrorsAndDoNotCount) {
+    loader.result = core::LoadResult::Failed;
+    Conn c("192.0.2.50:6000");
+    for (int i = 0; i < 10; ++i)
+        EXPECT_EQ(login(c, std::string(32, char('a' + i))), uint16_t(Status::ServerError));
+    EXPECT_EQ(loader.loads, 10);
+    EXPECT_TRUE(warnings.empty());
+    EXPECT_FALSE(c.closed);
+
+    // Storage works again: the address logs in at once.
+    loader.result = core::LoadResult::Unknown;
+    Conn d("192.0.2.50:6001");
+    EXPECT_EQ(login(d, kGood), uint16_t(Status::Ok));
 }
