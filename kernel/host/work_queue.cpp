@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 namespace blynk::host {
 
 WorkQueue::WorkQueue(std::string name, size_t capacity) : name_(std::move(name)), capacity_(capacity) {
@@ -57,6 +59,8 @@ void WorkQueue::run() {
             fn = std::move(queue_.front());
             queue_.pop_front();
         }
+        job_since_ms_.store(steady_ms(), std::memory_order_relaxed);
+        job_.store(++jobs_, std::memory_order_release);
         try {
             fn();
         } catch (const std::exception& e) {
@@ -64,7 +68,20 @@ void WorkQueue::run() {
         } catch (...) {
             spdlog::error("{} worker: unhandled error", name_);
         }
+        job_.store(0, std::memory_order_release);
     }
+}
+
+WorkQueue::Running WorkQueue::running() const {
+    Running r;
+    r.job = job_.load(std::memory_order_acquire);
+    if (r.job) r.since_ms = job_since_ms_.load(std::memory_order_relaxed);
+    return r;
+}
+
+int64_t WorkQueue::steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace blynk::host

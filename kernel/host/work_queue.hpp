@@ -2,8 +2,10 @@
 // events, plugin jobs) runs, never on an I/O thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -28,6 +30,17 @@ public:
     size_t size() const;
     const std::string& name() const { return name_; }
 
+    // The job running now (any thread may ask): its number (1, 2, ...) and
+    // when it started (steady clock, ms); {0, 0} while the thread waits.
+    struct Running {
+        uint64_t job = 0;
+        int64_t since_ms = 0;
+    };
+    Running running() const;
+
+    // The clock of Running::since_ms.
+    static int64_t steady_ms();
+
 private:
     void run();
 
@@ -37,6 +50,9 @@ private:
     std::condition_variable cv_;
     std::deque<std::function<void()>> queue_;
     bool stopping_ = false;
+    std::atomic<uint64_t> job_{0};          // number of the running job; 0: none
+    std::atomic<int64_t> job_since_ms_{0};  // written before job_, read after it
+    uint64_t jobs_ = 0;                     // the worker's own count
     std::thread thread_;
 };
 

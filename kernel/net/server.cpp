@@ -61,6 +61,8 @@ constexpr size_t kBusyTurn = 8;
 constexpr size_t kWsMaxPayload = 65535 + 5;
 // How long a connection that was answered and is closing keeps draining input.
 constexpr uint32_t kLingerMs = 2000;
+// A storage call running this long is reported as hanging.
+constexpr int64_t kStorageStallMs = 5000;
 
 int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -159,8 +161,10 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     size_t session_count = 0;
     std::vector<Session*> dirty, flushing;
     bool flush_posted = false;
-    bool in_ready_turn = false;         // output marked now is flushed at the turn's end
-    std::atomic<bool> stopping{false};  // read by post() from plugin threads
+    bool in_ready_turn = false;
+    uint64_t stalled_job = 0;                         // the storage job last reported as hanging; 0: none
+    int64_t stall_since_ms = 0, stall_warned_ms = 0;  // output marked now is flushed at the turn's end
+    std::atomic<bool> stopping{false};                // read by post() from plugin threads
     size_t pending_loads = 0;
     int64_t now_wall = wall_ms();
     int64_t now_mono = mono_ms();
@@ -209,6 +213,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     size_t on_ready();
     void schedule_sweep();
     void sweep();
+    void check_storage_stall();
     void schedule_flush();
     void flush_pins(bool final_flush);
     void flush_all();
@@ -1499,6 +1504,31 @@ void Server::Impl::sweep() {
         Session* next = s->next_;
         s->check_timeouts(now);
         s = next;
+    }
+    check_storage_stall();
+}
+
+// A storage call that does not return (a frozen file system, a hung network
+// disk) is no error anyone would see: say so, once per call and then once a
+// minute, and again when it returns. Meanwhile devices keep working from
+// memory; logins of tokens not in memory and account changes wait.
+void Server::Impl::check_storage_stall() {
+    host::WorkQueue::Running r = storage_queue.running();
+    int64_t now = host::WorkQueue::steady_ms();
+    if (r.job && now - r.since_ms >= kStorageStallMs) {
+        if (r.job != stalled_job || now - stall_warned_ms >= 60000) {
+            spdlog::warn(
+                "storage: a call has been running for {} s and has not returned (a frozen or very slow "
+                "disk?); devices keep working from memory, logins of devices not in memory and account "
+                "changes wait; {} more storage jobs queued",
+                (now - r.since_ms) / 1000, storage_queue.size());
+            if (r.job != stalled_job) stall_since_ms = r.since_ms;
+            stalled_job = r.job;
+            stall_warned_ms = now;
+        }
+    } else if (stalled_job && r.job != stalled_job) {
+        spdlog::warn("storage: the call that hung returned after about {} s", (now - stall_since_ms) / 1000);
+        stalled_job = 0;
     }
 }
 

@@ -433,46 +433,62 @@ async function canMount() {
   return r.code === 0 ? null : `unshare -m / mount tmpfs not possible here: ${r.stderr.trim()}`;
 }
 
+/**
+ * A fresh 64 MB ext4 image loop-mounted (mount options `opts`) on <tmp>/db in a private mount
+ * namespace; its loop devices are detached by the cleanup. Skips the test (and returns null)
+ * where that cannot be done.
+ */
+async function mountExt4(t, name, opts) {
+  const dir = path.join(cleanup.add(Server.create({ name })).dir);
+  const img = path.join(dir, 'db.img');
+  const dbDir = path.join(dir, 'db');
+  mkdirSync(dbDir);
+  let r = await run('truncate', ['-s', '64M', img]);
+  assert.equal(r.code, 0, show(r));
+  r = await run('mkfs.ext4', ['-q', '-F', img]);
+  assert.equal(r.code, 0, show(r));
+  let ns;
+  try {
+    ns = await MountNs.start(`mount -o ${opts} "$1" "$2"`, [img, dbDir]);
+  } catch (e) {
+    t.skip(`cannot loop-mount an ext4 image here: ${e.message}`);
+    return null;
+  }
+  cleanup.add(() => ns.close());
+  const loopDevs = [];
+  cleanup.add(async () => {
+    // Loop devices outlive the namespace when still attached: detach ours.
+    for (const l of loopDevs) await run('losetup', ['-d', l]);
+  });
+  const src = await ns.exec('findmnt', ['-no', 'SOURCE', dbDir]);
+  assert.equal(src.code, 0, show(src));
+  const dev = path.basename(src.stdout.trim());
+  loopDevs.push(`/dev/${dev}`);
+  return { ns, img, dbDir, dev, loopDevs };
+}
+
+/** Why ext4-on-a-loop-device tests cannot run here (root, mount namespaces, tools), or null. */
+async function ext4Skip(tools = []) {
+  let skip = await canMount();
+  if (!skip) {
+    for (const tool of ['mkfs.ext4', 'e2fsck', 'losetup', ...tools]) {
+      const r = await run('sh', ['-c', `command -v ${tool}`]);
+      if (r.code !== 0) skip = `${tool} not installed`;
+    }
+  }
+  if (!skip && !existsSync('/dev/loop-control')) skip = 'no loop devices (/dev/loop-control)';
+  return skip;
+}
+
 describe('the database file system turns read-only (ext4 errors=remount-ro), then is repaired', () => {
   let skip = null;
-  before(async () => {
-    skip = await canMount();
-    if (!skip) {
-      for (const tool of ['mkfs.ext4', 'e2fsck', 'losetup']) {
-        const r = await run('sh', ['-c', `command -v ${tool}`]);
-        if (r.code !== 0) skip = `${tool} not installed`;
-      }
-    }
-    if (!skip && !existsSync('/dev/loop-control')) skip = 'no loop devices (/dev/loop-control)';
-  });
+  before(async () => { skip = await ext4Skip(); });
 
   it('pins served from memory, account changes refused, one clear log line; after repair the backlog is stored', async (t) => {
     if (skip) { t.skip(skip); return; }
-    const dir = path.join(cleanup.add(Server.create({ name: 'faults-ro-img' })).dir);
-    const img = path.join(dir, 'db.img');
-    const dbDir = path.join(dir, 'db');
-    mkdirSync(dbDir);
-    let r = await run('truncate', ['-s', '64M', img]);
-    assert.equal(r.code, 0, show(r));
-    r = await run('mkfs.ext4', ['-q', '-F', img]);
-    assert.equal(r.code, 0, show(r));
-    let ns;
-    try {
-      ns = await MountNs.start('mount -o loop,errors=remount-ro "$1" "$2"', [img, dbDir]);
-    } catch (e) {
-      t.skip(`cannot loop-mount an ext4 image here: ${e.message}`);
-      return;
-    }
-    cleanup.add(() => ns.close());
-    const loopDevs = [];
-    cleanup.add(async () => {
-      // Loop devices outlive the namespace when still attached: detach ours.
-      for (const l of loopDevs) await run('losetup', ['-d', l]);
-    });
-    const src = await ns.exec('findmnt', ['-no', 'SOURCE', dbDir]);
-    assert.equal(src.code, 0, show(src));
-    const dev = path.basename(src.stdout.trim());
-    loopDevs.push(`/dev/${dev}`);
+    const m = await mountExt4(t, 'faults-ro-img', 'loop,errors=remount-ro');
+    if (!m) return;
+    const { ns, img, dbDir, dev, loopDevs } = m;
     const trigger = `/sys/fs/ext4/${dev}/trigger_fs_error`;
     if (!existsSync(trigger)) { t.skip(`${trigger} missing: this kernel cannot be told to fail ext4`); return; }
     await outageScenario({
@@ -514,6 +530,56 @@ describe('the database file system turns read-only (ext4 errors=remount-ro), the
         assert.equal(x.code, 0, show(x));
       },
     });
+    await ns.close();
+  });
+});
+
+describe('the database file system freezes (fsfreeze), then thaws', () => {
+  let skip = null;
+  before(async () => { skip = await ext4Skip(['fsfreeze']); });
+
+  it('a storage call that hangs is reported (once, with how long), devices keep working from memory, and after the thaw its return is reported and the values are stored', async (t) => {
+    if (skip) { t.skip(skip); return; }
+    const m = await mountExt4(t, 'faults-freeze-img', 'loop');
+    if (!m) return;
+    const { ns, dbDir } = m;
+    const dbPath = path.join(dbDir, 'blynk.db');
+    const srv = cleanup.add(await Server.start({
+      name: 'freeze',
+      wrap: ns.wrap,
+      config: serverConfig({ plugins: { 'storage-sqlite': { path: dbPath } } }),
+    }));
+    const email = 'freeze@faults.test';
+    const token = await srv.addDevice(email, 'dev');
+    await update(srv, token, 1, 'before');
+    await waitFor(async () => (await storedPin(ns, dbPath, email, 1)) === 'before', 10000, 'V1=before stored');
+
+    const from = srv.log.length;
+    let frozen = true;
+    cleanup.add(async () => { if (frozen) await ns.exec('fsfreeze', ['--unfreeze', dbDir]); });
+    let r = await ns.exec('fsfreeze', ['--freeze', dbDir]);
+    assert.equal(r.code, 0, show(r));
+    // The next flush blocks in the kernel until the thaw; the server goes on from memory.
+    await update(srv, token, 1, 'frozen-1');
+    const hung = await srv.waitForLog(/storage: a call has been running for (\d+) s and has not returned[^\n]*/, 20000, from);
+    assert.ok(Number(hung[1]) >= 5, hung[0]);
+    await update(srv, token, 1, 'frozen-2');
+    assert.deepEqual(await readPin(srv, token, 1), { status: 200, value: 'frozen-2' });
+    const c = cleanup.add(await srv.login(token));  // in memory: no lookup needed
+    await c.ping(2);
+    c.send(Cmd.HARDWARE, 3, ['vw', 2, 'frozen-hw']);
+    await c.ping(4);
+    assert.equal((srv.log.slice(from).match(/has not returned/g) || []).length, 1, srv.log.slice(from));
+
+    r = await ns.exec('fsfreeze', ['--unfreeze', dbDir]);
+    assert.equal(r.code, 0, show(r));
+    frozen = false;
+    await srv.waitForLog(/storage: the call that hung returned after about \d+ s/, 10000, from);
+    await waitFor(async () => (await storedPin(ns, dbPath, email, 1)) === 'frozen-2', 10000, 'V1=frozen-2 stored');
+    await waitFor(async () => (await storedPin(ns, dbPath, email, 2)) === 'frozen-hw', 10000, 'V2=frozen-hw stored');
+    c.close();
+    await srv.stop();
+    assert.equal(await integrityCheck(dbPath, ns), 'ok');
     await ns.close();
   });
 });
