@@ -21,7 +21,9 @@ public:
     virtual bool on_kernel_thread() const = 0;
     virtual bool post(std::function<void()> fn) = 0;
     virtual void respond(blynk_http_responder* responder, const blynk_http_response& response) = 0;
-    virtual void resolve_token(std::string token, std::function<void(bool)> done) = 0;
+    // done(BLYNK_OK), done(BLYNK_NOT_FOUND), or done(BLYNK_ERROR) when storage
+    // cannot answer now (failing, or too many lookups queued).
+    virtual void resolve_token(std::string token, std::function<void(int status)> done) = 0;
     virtual core::Device* device(std::string_view token) = 0;
     virtual bool app_connected(const core::Device& d) = 0;
     // `<t>w\0pin\0value`: stored, forwarded with message id 111. False if the

@@ -89,7 +89,7 @@ void host_resolve_token(void* ctx, blynk_str token, void (*done)(void*, int), vo
         return;
     }
     k->resolve_token(std::string(token.data ? token.data : "", token.data ? token.size : 0),
-                     [done, arg](bool found) { done(arg, found ? BLYNK_OK : BLYNK_NOT_FOUND); });
+                     [done, arg](int status) { done(arg, status); });
 }
 
 std::string_view sv_of(blynk_str s) {

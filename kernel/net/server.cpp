@@ -232,7 +232,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
         return true;
     }
     void respond(blynk_http_responder* responder, const blynk_http_response& response) override;
-    void resolve_token(std::string token, std::function<void(bool)> done) override;
+    void resolve_token(std::string token, std::function<void(int)> done) override;
     core::Device* device(std::string_view token) override {
         return model_ref.find_token(token);
     }
@@ -1285,19 +1285,22 @@ void Server::Impl::respond(blynk_http_responder* responder, const blynk_http_res
     });
 }
 
-void Server::Impl::resolve_token(std::string token, std::function<void(bool)> answer) {
+void Server::Impl::resolve_token(std::string token, std::function<void(int)> answer) {
     // Called from an HTTP handler: the login throttle applies to its address
     // (blocked: refused without a lookup; an unknown token counts).
     std::string peer = http_peer;
-    if (!peer.empty() && router.peer_blocked(peer)) return answer(false);
-    // `failed`: storage could not answer, which says nothing about the token.
+    if (!peer.empty() && router.peer_blocked(peer)) return answer(BLYNK_NOT_FOUND);
+    // `failed`: storage could not answer, which says nothing about the token
+    // (BLYNK_ERROR; no throttle count).
     auto done = [this, peer, answer](bool found, bool failed = false) {
-        if (!found && !failed && !peer.empty()) router.token_refused(peer);
-        answer(found);
+        if (found) return answer(BLYNK_OK);
+        if (failed) return answer(BLYNK_ERROR);
+        if (!peer.empty()) router.token_refused(peer);
+        answer(BLYNK_NOT_FOUND);
     };
     if (model_ref.find_token(token)) return done(true);
     if (token.size() != 32) return done(false);
-    if (pending_loads >= kMaxPendingLoads) return answer(false);
+    if (pending_loads >= kMaxPendingLoads) return answer(BLYNK_ERROR);
     auto data = std::make_shared<core::LoadedData>();
     auto* st = &storage;
     bool queued = storage_queue.post([this, st, token, data, done] {
@@ -1314,7 +1317,7 @@ void Server::Impl::resolve_token(std::string token, std::function<void(bool)> an
             done(model_ref.find_token(token) != nullptr, failed);
         });
     });
-    if (!queued) return answer(false);
+    if (!queued) return answer(BLYNK_ERROR);
     ++pending_loads;
 }
 

@@ -35,6 +35,8 @@ using namespace http_api;
 
 // The legacy answers (http-api.md §2), byte for byte.
 constexpr std::string_view kInvalidToken = "Invalid token.";
+// The kernel could not look the token up (storage failing or too busy).
+constexpr std::string_view kStorageUnavailable = "Storage is not available; try again later.";
 constexpr std::string_view kWrongPin = "Wrong pin format.";
 constexpr std::string_view kNoPin = "Requested pin doesn't exist in the app.";
 constexpr std::string_view kNoValues = "No pin for update provided.";
@@ -229,9 +231,11 @@ private:
     void with_device(std::string_view token, const Responder& res, DeviceFn fn) const {
         if (!token_format_ok(token)) return res.text(400, kInvalidToken);
         std::string tok(token);
-        kernel().resolve_token(tok, [tok, res, fn = std::move(fn)](bool found) {
+        kernel().lookup_token(tok, [tok, res, fn = std::move(fn)](blynk::Kernel::TokenLookup r) {
             try {
-                if (!found) return res.text(400, kInvalidToken);
+                if (r == blynk::Kernel::TokenLookup::Unavailable)
+                    return res.respond(503, "text/plain;charset=utf-8", kStorageUnavailable, {{"Retry-After", "5"}});
+                if (r != blynk::Kernel::TokenLookup::Found) return res.text(400, kInvalidToken);
                 fn(tok, res);
             } catch (const std::exception& e) {
                 res.text(500, e.what());

@@ -70,6 +70,7 @@ struct Kernel {
     bool defer_resolve = false;
     bool refuse_pool = false;
     bool fail_property = false;
+    bool storage_down = false;  // unknown tokens: the kernel cannot tell (BLYNK_ERROR)
     std::vector<std::function<void()>> pending_resolves, pool;
     std::vector<std::string> resolve_calls;
     std::vector<Write> writes;
@@ -77,7 +78,7 @@ struct Kernel {
     std::string project = R"({"id":1,"name":"My Dashboard","widgets":[]})";
     void reset() {
         devices.clear();
-        defer_resolve = refuse_pool = fail_property = false;
+        defer_resolve = refuse_pool = fail_property = storage_down = false;
         pending_resolves.clear();
         pool.clear();
         resolve_calls.clear();
@@ -133,7 +134,9 @@ int host_post(void*, void (*fn)(void*), void* arg) {
 void host_resolve(void*, blynk_str token, void (*done)(void*, int), void* arg) {
     std::string t = s(token);
     K.resolve_calls.push_back(t);
-    auto finish = [t, done, arg] { done(arg, K.devices.count(t) ? BLYNK_OK : BLYNK_NOT_FOUND); };
+    auto finish = [t, done, arg] {
+        done(arg, K.devices.count(t) ? BLYNK_OK : K.storage_down ? BLYNK_ERROR : BLYNK_NOT_FOUND);
+    };
     if (K.defer_resolve)
         K.pending_resolves.push_back(finish);
     else
@@ -414,6 +417,23 @@ TEST_F(HttpApi, UnknownTokenIsInvalidOnEveryRoute) {
     }
     EXPECT_EQ(K.resolve_calls.size(), 13u);
     EXPECT_TRUE(K.writes.empty());
+}
+
+// Storage cannot look a token up (failing, or too busy): 503 with Retry-After,
+// never "Invalid token." (which would tell the client its token is wrong).
+TEST_F(HttpApi, AnUnavailableLookupIs503NotInvalidToken) {
+    K.storage_down = true;
+    for (auto& a : {get("/" + UNKNOWN + "/get/v1"), get("/" + UNKNOWN + "/update/v1?value=1"),
+                    get("/" + UNKNOWN + "/isHardwareConnected")}) {
+        EXPECT_TEXT(a, 503, "Storage is not available; try again later.");
+        bool retry_after = false;
+        for (auto& [k, v] : a->headers)
+            retry_after = retry_after || (k == "Retry-After" && v == "5");
+        EXPECT_TRUE(retry_after);
+    }
+    EXPECT_TRUE(K.writes.empty());
+    // A token the kernel has in memory is served as usual meanwhile.
+    EXPECT_ANSWER(get("/" + T1 + "/isHardwareConnected"), 200, kJson, "false");
 }
 
 TEST_F(HttpApi, TokenComesBeforePinAndBody) {

@@ -177,8 +177,9 @@ typedef struct blynk_host_v1 {
      * called (route handlers already run there). BLYNK_ERROR if stopping. */
     int (*post_kernel)(void* ctx, void (*fn)(void* arg), void* arg);
     /* Kernel thread only. Looks a device token up (asking storage if it is not
-     * in memory) and calls done(arg, status) on the kernel thread: BLYNK_OK or
-     * BLYNK_NOT_FOUND. May call done before returning. */
+     * in memory) and calls done(arg, status) on the kernel thread: BLYNK_OK,
+     * BLYNK_NOT_FOUND, or BLYNK_ERROR when it cannot be told now (storage is
+     * failing or too busy). May call done before returning. */
     void (*resolve_token)(void* ctx, blynk_str token, void (*done)(void* arg, int status), void* arg);
     /* Kernel thread only, for a resolved token; BLYNK_NOT_FOUND otherwise. */
     int (*device_info)(void* ctx, blynk_str token, blynk_device_info* out);

@@ -495,14 +495,23 @@ public:
     }
     // Looks the token up (asking storage when needed); done(found) runs on the kernel thread.
     void resolve_token(std::string_view token, std::function<void(bool)> done) const {
-        if (!h_ || !BLYNK_HAS_FIELD(h_, resolve_token) || !h_->resolve_token) return done(false);
-        auto* box = new std::function<void(bool)>(std::move(done));
+        lookup_token(token, [done = std::move(done)](TokenLookup r) { done(r == TokenLookup::Found); });
+    }
+    // The same, telling "not found" from "cannot be told now" (storage failing
+    // or too busy: answer 503, not "invalid token").
+    enum class TokenLookup { Found, NotFound, Unavailable };
+    void lookup_token(std::string_view token, std::function<void(TokenLookup)> done) const {
+        if (!h_ || !BLYNK_HAS_FIELD(h_, resolve_token) || !h_->resolve_token) return done(TokenLookup::Unavailable);
+        auto* box = new std::function<void(TokenLookup)>(std::move(done));
         h_->resolve_token(
             h_->ctx, slice(token),
             [](void* arg, int status) {
-                std::unique_ptr<std::function<void(bool)>> f(static_cast<std::function<void(bool)>*>(arg));
+                std::unique_ptr<std::function<void(TokenLookup)>> f(
+                    static_cast<std::function<void(TokenLookup)>*>(arg));
                 try {
-                    (*f)(status == BLYNK_OK);
+                    (*f)(status == BLYNK_OK          ? TokenLookup::Found
+                         : status == BLYNK_NOT_FOUND ? TokenLookup::NotFound
+                                                     : TokenLookup::Unavailable);
                 } catch (...) {
                 }
             },
