@@ -225,26 +225,25 @@ def main():
     b = mem.get("blynkd", {})
     hg = num(http.get(("blynkd", "get", "pinned"), {}), "reqs_per_s")
     hn = num(http.get(("nginx", "static", "pinned"), {}), "reqs_per_s")
-    pct = [100.0]
-    one = [1.0]
 
     def pr(server, other, scenario, scale):
+        """Median and per-round figures of server/other (pinned), times scale (100 for %)."""
         xs = per_round((server, scenario, "pinned"), (other, scenario, "pinned"), "msgs_per_srv_cpu_s")
-        return median(xs) * scale[0], [x * scale[0] for x in xs]
+        return median(xs) * scale, [x * scale for x in xs]
 
     # name, median, per-round figures, op, target, unit
     rows = [
-        ("pipelined: blynkd / raw forwarder", *pr("blynkd", "raw", "pipelined", pct), ">=", 60, "%"),
-        ("pipelined: blynkd / Mosquitto", *pr("blynkd", "mosquitto", "pipelined", one), ">=", 45, "×"),
-        ("device-like: blynkd / raw forwarder", *pr("blynkd", "raw", "device-like", pct), ">=", 95, "%"),
-        ("device-like: blynkd / Mosquitto", *pr("blynkd", "mosquitto", "device-like", one), ">=", 1.4, "×"),
+        ("pipelined: blynkd / raw forwarder", *pr("blynkd", "raw", "pipelined", 100), ">=", 60, "%"),
+        ("pipelined: blynkd / Mosquitto", *pr("blynkd", "mosquitto", "pipelined", 1), ">=", 45, "×"),
+        ("device-like: blynkd / raw forwarder", *pr("blynkd", "raw", "device-like", 100), ">=", 95, "%"),
+        ("device-like: blynkd / Mosquitto", *pr("blynkd", "mosquitto", "device-like", 1), ">=", 1.4, "×"),
         ("latency-100k: blynkd p99 / raw p99 (rounds with send lag p99 ≤ 100 µs in both runs)",
          median(lat_valid), lat_all, "<=", 1.25, "×"),
         ("latency-100k: load generator send lag p99 (blynkd runs), µs", median(figs("blynkd", "latency-100k", "lag_p99_us")),
          figs("blynkd", "latency-100k", "lag_p99_us"), "<=", 100, ""),
         ("latency-100k: load generator send lag p99 (raw runs), µs", median(figs("raw", "latency-100k", "lag_p99_us")),
          figs("raw", "latency-100k", "lag_p99_us"), "<=", 100, ""),
-        ("TLS pipelined: blynkd TLS / blynkd plain", *pr("blynkd-tls", "blynkd", "pipelined", pct), ">=", 50, "%"),
+        ("TLS pipelined: blynkd TLS / blynkd plain", *pr("blynkd-tls", "blynkd", "pipelined", 100), ">=", 50, "%"),
         ("HTTP /TOKEN/get/V1: blynkd / nginx requests/s", 100 * ratio(hg, hn), [], ">=", 80, "%"),
         ("idle RssAnon, KiB", num(b, "rss_anon_kib"), [], "<=", 4000, ""),
         ("idle plain connection, B of RSS", num(mem.get("idle_rss_plain", {}), "per_conn_b"), [], "<=", 735, ""),

@@ -71,7 +71,6 @@ public:
     virtual void login(bool ok, const Device*, std::string_view peer, int64_t at_ms) = 0;
 };
 
-// Asynchronous token resolution through storage (a token not in memory).
 // What a token lookup in storage came to.
 enum class LoadResult {
     Found,    // the token's user is in the model now
@@ -79,6 +78,7 @@ enum class LoadResult {
     Failed,   // storage could not answer (I/O error...): says nothing about the token
 };
 
+// Asynchronous token resolution through storage (a token not in memory).
 class TokenLoader {
 public:
     virtual ~TokenLoader() = default;

@@ -161,9 +161,9 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     size_t session_count = 0;
     std::vector<Session*> dirty, flushing;
     bool flush_posted = false;
-    bool in_ready_turn = false;
+    bool in_ready_turn = false;                       // output marked now is flushed at the turn's end
     uint64_t stalled_job = 0;                         // the storage job last reported as hanging; 0: none
-    int64_t stall_since_ms = 0, stall_warned_ms = 0;  // output marked now is flushed at the turn's end
+    int64_t stall_since_ms = 0, stall_warned_ms = 0;  // when it started; when it was last reported
     std::atomic<bool> stopping{false};                // read by post() from plugin threads
     size_t pending_loads = 0;
     int64_t now_wall = wall_ms();
