@@ -512,7 +512,8 @@ describe('the database file system turns read-only (ext4 errors=remount-ro), the
         // the bare mount point (and then drop the devices it does not find there).
         await srv.waitForLog(/is not there any more \(is its folder mounted\?\)/, 10000, from);
         // A device whose token is not in memory cannot be looked up now: SERVER_ERROR (the
-        // libraries retry), not INVALID_TOKEN, and its address gets no nearer to a block.
+        // libraries retry), not INVALID_TOKEN; the HTTP API says 503. (That such failures do
+        // not count toward the login throttle is checked by unit.ThrottledRouter.*.)
         for (let i = 0; i < 3; i++) {
           const c = cleanup.add(await srv.connect());
           c.send(Cmd.HARDWARE_LOGIN, 1, [`${'C'.repeat(31)}${i}`]);
