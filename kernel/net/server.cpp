@@ -68,9 +68,10 @@ int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
+// The storage watchdog compares WorkQueue::Running::since_ms with now_mono:
+// one clock for both.
 int64_t mono_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
+    return host::WorkQueue::steady_ms();
 }
 
 std::string endpoint_text(const tcp::endpoint& ep) {
@@ -1517,7 +1518,7 @@ void Server::Impl::sweep() {
 // memory; logins of tokens not in memory and account changes wait.
 void Server::Impl::check_storage_stall() {
     host::WorkQueue::Running r = storage_queue.running();
-    int64_t now = host::WorkQueue::steady_ms();
+    int64_t now = now_mono;  // ticked by the sweep
     if (r.job && now - r.since_ms >= kStorageStallMs) {
         if (r.job != stalled_job || now - stall_warned_ms >= 60000) {
             spdlog::warn(

@@ -468,6 +468,15 @@ async function mountExt4(t, name, opts) {
   return { ns, img, dbDir, dev, loopDevs };
 }
 
+/** An 8 MB tmpfs on <tmp>/db in a private mount namespace (closed by the cleanup). */
+async function mountTmpfs(name) {
+  const dbDir = path.join(cleanup.add(Server.create({ name })).dir, 'db');
+  mkdirSync(dbDir);
+  const ns = await MountNs.start('mount -t tmpfs -o size=8m tmpfs "$1"', [dbDir]);
+  cleanup.add(() => ns.close());
+  return { ns, dbDir };
+}
+
 /** Why ext4-on-a-loop-device tests cannot run here (root, mount namespaces, tools), or null. */
 async function ext4Skip(tools = []) {
   let skip = await canMount();
@@ -595,11 +604,7 @@ describe('the database file system is full, then has room again', () => {
 
   it('pins served from memory, account changes refused, one clear log line; with room again the backlog is stored', async (t) => {
     if (skip) { t.skip(skip); return; }
-    const dir = cleanup.add(Server.create({ name: 'faults-full-dir' })).dir;
-    const dbDir = path.join(dir, 'db');
-    mkdirSync(dbDir);
-    const ns = await MountNs.start('mount -t tmpfs -o size=8m tmpfs "$1"', [dbDir]);
-    cleanup.add(() => ns.close());
+    const { ns, dbDir } = await mountTmpfs('faults-full-dir');
     const filler = path.join(dbDir, 'filler');
     await outageScenario({
       name: 'full',
@@ -620,11 +625,7 @@ describe('the database file system is full, then has room again', () => {
 
   it('kill -9 while the disk is full, restart with room: acknowledged changes there, refused ones not, store intact', async (t) => {
     if (skip) { t.skip(skip); return; }
-    const dir = cleanup.add(Server.create({ name: 'faults-fullkill-dir' })).dir;
-    const dbDir = path.join(dir, 'db');
-    mkdirSync(dbDir);
-    const ns = await MountNs.start('mount -t tmpfs -o size=8m tmpfs "$1"', [dbDir]);
-    cleanup.add(() => ns.close());
+    const { ns, dbDir } = await mountTmpfs('faults-fullkill-dir');
     const dbPath = path.join(dbDir, 'blynk.db');
     const srv = cleanup.add(await Server.start({
       name: 'fullkill', wrap: ns.wrap,
