@@ -25,7 +25,8 @@ pkgs=(cmake make g++ pkg-config ca-certificates
 if (( want_tests )); then
   pkgs+=(libgtest-dev clang-format curl python3 util-linux)  # curl: HTTP tests; python3 + taskset: bench
   pkgs+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for tests/fuzz
-  pkgs+=(openssl e2fsprogs)  # TLS defaults test (openssl s_client); faults test (mkfs.ext4, e2fsck)
+  pkgs+=(openssl e2fsprogs mount)  # TLS defaults test (openssl s_client); faults test (mkfs.ext4, e2fsck, losetup;
+                                  # unshare, nsenter, findmnt, fsfreeze come with util-linux)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
