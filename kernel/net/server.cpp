@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -178,14 +179,26 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     // While a plugin's HTTP handler runs: the request's peer ("ip:port").
     std::string http_peer;
     // Session sockets wait in one level-triggered readiness set (where the
-    // platform has one), itself waited on through Asio once per loop turn:
-    // no re-registration per message. Without it (or with
-    // BLYNKD_ASIO_WAITS=1) every session waits through Asio itself.
+    // platform has one): no re-registration per message. Where the set can
+    // watch Asio's own reactor (Linux), the loop blocks in the set's wait and
+    // polls Asio only when its reactor or the notifier (work posted by other
+    // threads) is ready: one wait per wake-up, as a bare forwarder. Otherwise
+    // (or with BLYNKD_SET_IN_ASIO=1) the set is waited on through Asio once
+    // per loop turn. Without a set (or with BLYNKD_ASIO_WAITS=1) every session
+    // waits through Asio itself.
     std::unique_ptr<platform::ReadinessSet> ready_set;
 #if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
     std::unique_ptr<asio::posix::basic_stream_descriptor<executor>> ready_wait;
 #endif
     std::vector<platform::ReadinessSet::Event> ready_events;
+    // The set's loop (see above). Written before other threads can see it.
+    std::atomic<bool> set_loop{false};
+    std::atomic<std::thread::id> loop_thread{};
+    // Work queued on Asio from the loop's thread outside Asio (a turn):
+    // Asio is polled at the turn's end (its reactor is not woken for it).
+    bool asio_pending = false;
+    // Tags of the set's members that are not sessions.
+    static inline char asio_tag = 0, notify_tag = 0;
 
     Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
          host::WorkQueue& q)
@@ -211,7 +224,8 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     void open_ready_set();
     void arm_ready();
     void ready_turn();
-    size_t on_ready();
+    void run_set_loop();
+    size_t on_ready(size_t n);
     void schedule_sweep();
     void sweep();
     void check_storage_stall();
@@ -225,12 +239,24 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
 
     // host::KernelServices
     bool on_kernel_thread() const override {
-        return const_cast<asio::io_context&>(ioc).get_executor().running_in_this_thread();
+        return const_cast<asio::io_context&>(ioc).get_executor().running_in_this_thread() ||
+               std::this_thread::get_id() == loop_thread.load(std::memory_order_relaxed);
     }
     bool post(std::function<void()> fn) override {
         if (stopping) return false;
-        asio::post(ioc, std::move(fn));
+        defer(std::move(fn));
         return true;
+    }
+    // Queues `fn` on the loop (any thread): everything the kernel posts goes
+    // through here, so the set's loop learns of it.
+    template <class F>
+    void defer(F&& fn) {
+        asio::post(ioc, std::forward<F>(fn));
+        if (!set_loop.load(std::memory_order_acquire)) return;
+        if (std::this_thread::get_id() == loop_thread.load(std::memory_order_relaxed))
+            asio_pending = true;
+        else
+            ready_set->notify();
     }
     void respond(blynk_http_responder* responder, const blynk_http_response& response) override;
     void resolve_token(std::string token, std::function<void(int)> done) override;
@@ -255,7 +281,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
         auto* st = &storage;
         return storage_queue.post([this, st, job = std::move(job), then = std::move(then)] {
             job(*st);
-            asio::post(ioc, then);
+            defer(then);
         });
     }
     void close_device(core::Device& d, std::string_view why) override {
@@ -358,7 +384,7 @@ public:
         prev_ = next_ = nullptr;
         --srv_.session_count;
         ++pending_;
-        asio::post(srv_.ioc, [this] { done_op(); });
+        srv_.defer([this] { done_op(); });
     }
     void reject(std::string_view reason) override {
         if (closed_) return;
@@ -831,7 +857,7 @@ private:
                 // A peer that keeps the socket full (a flood): let the other
                 // sessions run, then go on reading.
                 begin_op();
-                asio::post(srv_.ioc, [this] {
+                srv_.defer([this] {
                     if (!closed_) on_readable();
                     done_op();
                 });
@@ -1076,7 +1102,7 @@ private:
         // OpenSSL already holds (epoll would not report it).
         resume_write();
         begin_op();
-        asio::post(srv_.ioc, [this] {
+        srv_.defer([this] {
             if (!closed_) on_readable();
             done_op();
         });
@@ -1277,7 +1303,7 @@ void Server::Impl::respond(blynk_http_responder* responder, const blynk_http_res
         a.headers.emplace_back(std::move(k), std::move(v));
     }
     uint64_t id = uint64_t(reinterpret_cast<uintptr_t>(responder));
-    asio::post(ioc, [this, id, a = std::move(a)] {
+    defer([this, id, a = std::move(a)] {
         auto it = pending_http.find(id);
         if (it == pending_http.end()) return;  // answered already, timed out, or the client left
         Session* s = it->second;
@@ -1312,7 +1338,7 @@ void Server::Impl::resolve_token(std::string token, std::function<void(int)> ans
             log_lookup_failure(e.what());
             failed = true;
         }
-        asio::post(ioc, [this, token, data, done, failed] {
+        defer([this, token, data, done, failed] {
             --pending_loads;
             model_ref.merge(std::move(*data));
             done(model_ref.find_token(token) != nullptr, failed);
@@ -1362,7 +1388,7 @@ void Server::Impl::mark_dirty(Session* s) {
     dirty.push_back(s);
     if (!flush_posted && !in_ready_turn) {
         flush_posted = true;
-        asio::post(ioc, [this] { flush_all(); });
+        defer([this] { flush_all(); });
     }
 }
 
@@ -1431,18 +1457,41 @@ void Server::Impl::accept(acceptor_t& a, bool tls_port) {
     });
 }
 
+namespace {
+bool env_flag(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v && std::string_view(v) != "0";
+}
+}  // namespace
+
 void Server::Impl::open_ready_set() {
 #if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
-    const char* portable = std::getenv("BLYNKD_ASIO_WAITS");
-    if (portable && *portable && std::string_view(portable) != "0") {
-        spdlog::info("sessions wait through Asio (BLYNKD_ASIO_WAITS)");
+    if (env_flag("BLYNKD_ASIO_WAITS")) {
+        spdlog::info("event loop: every socket waits through Asio (BLYNKD_ASIO_WAITS)");
         return;
     }
     ready_set = platform::ReadinessSet::open();
     if (!ready_set) return;
+    ready_events.resize(256);
+    // Asio's reactor is the set that watches a listener (Asio registers a
+    // socket with its reactor when it opens it).
+    int reactor = -1;
+    if (!env_flag("BLYNKD_SET_IN_ASIO"))
+        for (auto* list : {&plain_acceptors, &tls_acceptors})
+            for (auto& a : *list)
+                if (reactor < 0) reactor = ready_set->find_set_watching(int(a->native_handle()));
+    if (reactor >= 0 && ready_set->add(reactor, &asio_tag)) {
+        if (ready_set->add_notifier(&notify_tag)) {
+            loop_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
+            set_loop.store(true, std::memory_order_release);
+            spdlog::info("event loop: sockets wait in one readiness set, Asio's reactor inside it");
+            return;
+        }
+        ready_set->remove(reactor);
+    }
+    spdlog::info("event loop: sockets wait in one readiness set, waited on through Asio");
     ready_wait =
         std::make_unique<asio::posix::basic_stream_descriptor<executor>>(ioc.get_executor(), ready_set->handle());
-    ready_events.resize(256);
     arm_ready();
 #endif
 }
@@ -1464,27 +1513,53 @@ void Server::Impl::ready_turn() {
     // The turn's output goes out at its end, in this handler: a posted flush
     // would cost the loop another (non-blocking) poll of the reactor per turn.
     in_ready_turn = true;
-    size_t n = on_ready();
+    size_t n = on_ready(ready_set->poll(ready_events.data(), ready_events.size()));
     in_ready_turn = false;
     if (!dirty.empty()) flush_all();
     if (n < kBusyTurn) {
         arm_ready();
         return;
     }
-    asio::post(ioc, [this] {
+    defer([this] {
         if (!stopping) ready_turn();
     });
 }
 
+// The set's own loop: one blocking wait per wake-up; Asio runs (accept,
+// timers, signals, posted work) when its reactor or the notifier is among
+// the ready members, or when this turn queued work on it. Work queued in a
+// way that reaches neither still runs by the next timer (the sweep, every
+// 250 ms). Ends when the server stops; Asio then finishes on its own.
+void Server::Impl::run_set_loop() {
+    asio_pending = true;  // what was queued before the loop started
+    while (!stopping) {
+        size_t n = ready_set->wait(ready_events.data(), ready_events.size(), asio_pending ? 0 : -1);
+        in_ready_turn = true;
+        on_ready(n);
+        in_ready_turn = false;
+        if (!dirty.empty()) flush_all();
+        if (asio_pending) {
+            ioc.poll();
+            asio_pending = false;  // the poll ran what its handlers queued
+            if (ioc.stopped()) break;
+        }
+    }
+    set_loop.store(false, std::memory_order_release);
+}
+
 // Every ready session of this turn, one event each. A session closed by an
 // earlier event of the same batch is still allocated (deletion is posted to
-// the loop, so it runs after this handler) and is skipped; a closed session's
+// the loop, so it runs after this turn) and is skipped; a closed session's
 // socket has left the set, so no later batch names it.
-size_t Server::Impl::on_ready() {
-    size_t n = ready_set->poll(ready_events.data(), ready_events.size());
+size_t Server::Impl::on_ready(size_t n) {
     if (n) tick_clock();
     for (size_t i = 0; i < n; ++i) {
         auto& ev = ready_events[i];
+        if (ev.tag == &asio_tag || ev.tag == &notify_tag) {
+            if (ev.tag == &notify_tag) ready_set->drain_notifier();
+            asio_pending = true;
+            continue;
+        }
         auto* s = static_cast<Session*>(ev.tag);
         if (!s->is_closed()) s->on_event(ev.readable, ev.writable);
     }
@@ -1703,7 +1778,7 @@ void Server::Impl::flush_pins(bool final_flush) {
             for (size_t i = 0; i < gone.size(); ++i)
                 if (gone[i]) removed->push_back((*states)[i]);
             if (!removed->empty() && !final_flush)
-                asio::post(ioc, [this, removed] {
+                defer([this, removed] {
                     for (auto& r : *removed)
                         evict(r);
                 });
@@ -1747,7 +1822,7 @@ bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<voi
             log_lookup_failure(e.what());
             result = core::LoadResult::Failed;
         }
-        asio::post(ioc, [this, s, data, result, done] {
+        defer([this, s, data, result, done] {
             --pending_loads;
             model_ref.merge(std::move(*data));
             if (!s->is_closed()) {
@@ -1840,6 +1915,7 @@ void Server::run() {
     });
     spdlog::info("server ready ({} users, {} devices in memory; RSS {} KiB)", s.model_ref.user_count(),
                  s.model_ref.device_count(), platform::resident_bytes() / 1024);
+    if (s.set_loop) s.run_set_loop();
     s.ioc.run();
     // Token lookups still queued for storage post their results back here.
     s.storage_queue.stop();

@@ -1,7 +1,12 @@
 #include "platform/readiness.hpp"
 
 #if defined(__linux__)
+#include <dirent.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #endif
 #if !defined(_WIN32)
 #include <sys/socket.h>
@@ -22,6 +27,7 @@ std::unique_ptr<ReadinessSet> ReadinessSet::open() {
 }
 
 ReadinessSet::~ReadinessSet() {
+    if (notify_fd_ >= 0) ::close(notify_fd_);
     ::close(fd_);
 }
 
@@ -44,14 +50,11 @@ void ReadinessSet::remove(int fd) {
     ::epoll_ctl(fd_, EPOLL_CTL_DEL, fd, &ev);
 }
 
-size_t ReadinessSet::poll(Event* out, size_t max) {
+size_t ReadinessSet::wait(Event* out, size_t max, int timeout_ms) {
     constexpr size_t kChunk = 256;
     epoll_event evs[kChunk];
-    int n;
-    do {
-        n = ::epoll_wait(fd_, evs, int(max < kChunk ? max : kChunk), 0);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) return 0;
+    int n = ::epoll_wait(fd_, evs, int(max < kChunk ? max : kChunk), timeout_ms);
+    if (n <= 0) return 0;  // EINTR included: the caller waits again
     for (int i = 0; i < n; ++i) {
         uint32_t e = evs[i].events;
         out[i].tag = evs[i].data.ptr;
@@ -59,6 +62,60 @@ size_t ReadinessSet::poll(Event* out, size_t max) {
         out[i].writable = (e & (EPOLLOUT | EPOLLERR)) != 0;
     }
     return size_t(n);
+}
+
+bool ReadinessSet::add_notifier(void* tag) {
+    if (notify_fd_ >= 0) return false;
+    notify_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (notify_fd_ < 0) return false;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = tag;
+    if (::epoll_ctl(fd_, EPOLL_CTL_ADD, notify_fd_, &ev) == 0) return true;
+    ::close(notify_fd_);
+    notify_fd_ = -1;
+    return false;
+}
+
+void ReadinessSet::notify() {
+    uint64_t one = 1;
+    // Fails only when the counter is full: then it is readable anyway.
+    [[maybe_unused]] ssize_t r = ::write(notify_fd_, &one, sizeof one);
+}
+
+void ReadinessSet::drain_notifier() {
+    uint64_t count;
+    [[maybe_unused]] ssize_t r = ::read(notify_fd_, &count, sizeof count);
+}
+
+// Every epoll instance lists what it watches in /proc/self/fdinfo/<fd>, one
+// "tfd: <descriptor> events: ..." line per member.
+int ReadinessSet::find_set_watching(int member) const {
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (!dir) return -1;
+    int found = -1;
+    char path[64], link[64], line[256];
+    while (dirent* e = ::readdir(dir)) {
+        char* end = nullptr;
+        long fd = std::strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end || fd == ::dirfd(dir) || fd == fd_) continue;
+        std::snprintf(path, sizeof path, "/proc/self/fd/%ld", fd);
+        ssize_t len = ::readlink(path, link, sizeof link - 1);
+        if (len <= 0) continue;
+        link[len] = 0;
+        if (std::strcmp(link, "anon_inode:[eventpoll]") != 0) continue;
+        std::snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", fd);
+        FILE* f = std::fopen(path, "re");
+        if (!f) continue;
+        while (found < 0 && std::fgets(line, sizeof line, f)) {
+            int tfd = -1;
+            if (std::sscanf(line, "tfd: %d", &tfd) == 1 && tfd == member) found = int(fd);
+        }
+        std::fclose(f);
+        if (found >= 0) break;
+    }
+    ::closedir(dir);
+    return found;
 }
 
 #else
@@ -74,8 +131,16 @@ bool ReadinessSet::watch(int, void*, bool, bool) {
     return false;
 }
 void ReadinessSet::remove(int) {}
-size_t ReadinessSet::poll(Event*, size_t) {
+size_t ReadinessSet::wait(Event*, size_t, int) {
     return 0;
+}
+bool ReadinessSet::add_notifier(void*) {
+    return false;
+}
+void ReadinessSet::notify() {}
+void ReadinessSet::drain_notifier() {}
+int ReadinessSet::find_set_watching(int) const {
+    return -1;
 }
 
 #endif

@@ -35,11 +35,27 @@ public:
     // Removes `fd` (before it is closed); events already returned may still name its tag.
     void remove(int fd);
     // The members ready now, without blocking; at most `max` of them.
-    size_t poll(Event* out, size_t max);
+    size_t poll(Event* out, size_t max) { return wait(out, max, 0); }
+    // Waits up to `timeout_ms` (-1: without limit) until a member is ready;
+    // returns the members ready (0 on timeout or interruption by a signal).
+    size_t wait(Event* out, size_t max, int timeout_ms);
+
+    // A member that other threads can make ready (notify), for work they hand
+    // to the thread that waits. Its events carry `tag`; drain_notifier()
+    // makes it quiet again. False where it cannot be made.
+    bool add_notifier(void* tag);
+    void notify();  // any thread
+    void drain_notifier();
+
+    // The descriptor of another readiness set of this process that watches
+    // `member`, or -1. Lets this set wait on the event loop's own set (Asio's
+    // epoll): then one wait covers both.
+    int find_set_watching(int member) const;
 
 private:
     explicit ReadinessSet(int fd) : fd_(fd) {}
     int fd_;
+    int notify_fd_ = -1;
 };
 
 // Non-blocking socket calls on a raw descriptor (POSIX; used with the set).

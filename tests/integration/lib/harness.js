@@ -106,8 +106,10 @@ export function requireBinary() {
  *   const srv = await Server.start({ config: { hardware: { idle_timeout: 1 } } });
  */
 export class Server {
-  constructor(dir, config, extraToml, wrap = []) {
+  constructor(dir, config, extraToml, wrap = [], env = {}) {
     this.dir = dir;
+    // Extra environment variables of the server process.
+    this.env = env;
     // A command line blynkd runs under (e.g. ['nsenter', '-t', PID, '-m', '--'] to run it in
     // another mount namespace); the server and cli() both use it.
     this.wrap = wrap;
@@ -125,7 +127,7 @@ export class Server {
   }
 
   /** Writes the config into a fresh temp dir without starting anything. */
-  static create({ config = {}, extraToml = '', name = 'it', wrap = [] } = {}) {
+  static create({ config = {}, extraToml = '', name = 'it', wrap = [], env = {} } = {}) {
     requireBinary();
     const dir = mkdtempSync(path.join(tmpdir(), `blynkd-${name}-`));
     const base = {
@@ -139,7 +141,7 @@ export class Server {
       plugins: { dir: PLUGIN_DIR, enabled: ['storage-sqlite'] },
     };
     const merged = deepMerge(base, config);
-    const srv = new Server(dir, merged, extraToml, wrap);
+    const srv = new Server(dir, merged, extraToml, wrap, env);
     writeFileSync(srv.configPath, `# written by tests/integration/lib/harness.js\n${renderToml(merged)}\n${extraToml}\n`);
     return srv;
   }
@@ -170,6 +172,7 @@ export class Server {
     const [bin, ...pre] = [...this.wrap, BLYNKD_BIN];
     const proc = spawn(bin, [...pre, '--config', this.configPath], {
       cwd: this.dir,
+      env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
