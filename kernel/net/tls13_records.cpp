@@ -1,0 +1,525 @@
+#include "net/tls13_records.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace blynk::net {
+
+namespace {
+
+// Alert descriptions (RFC 8446 §6).
+constexpr uint8_t kCloseNotify = 0, kUnexpectedMessage = 10, kBadRecordMac = 20, kRecordOverflow = 22,
+                  kIllegalParameter = 47, kDecodeError = 50, kProtocolVersion = 70, kInternalError = 80,
+                  kUserCanceled = 90;
+// Content types and the one handshake message accepted after the handshake.
+constexpr uint8_t kAlert = 21, kHandshake = 22, kApplicationData = 23, kKeyUpdate = 24;
+constexpr size_t kTag = 16, kIv = 12, kHeader = 5;
+
+// ---- what OpenSSL tells us during the handshake -----------------------------
+
+struct Capture {
+    uint8_t client[48];
+    uint8_t server[48];
+    uint8_t client_len = 0;
+    uint8_t server_len = 0;
+    bool server_logged = false;  // SERVER_TRAFFIC_SECRET_0 was derived
+    bool key_update = false;     // a KeyUpdate went through OpenSSL (either way)
+    uint32_t records = 0;        // records written since SERVER_TRAFFIC_SECRET_0
+};
+
+void wipe_capture(Capture* c) {
+    if (!c) return;
+    OPENSSL_cleanse(c, sizeof *c);
+    delete c;
+}
+
+void free_capture(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+    wipe_capture(static_cast<Capture*>(ptr));
+}
+
+int capture_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_capture);
+    return index;
+}
+
+Capture* capture_of(const SSL* ssl) {
+    int index = capture_index();
+    return index < 0 ? nullptr : static_cast<Capture*>(SSL_get_ex_data(ssl, index));
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// "LABEL <client random hex> <secret hex>": the secret into `dst` (0 length if malformed).
+uint8_t parse_secret(std::string_view line, uint8_t* dst) {
+    size_t sp = line.rfind(' ');
+    if (sp == std::string_view::npos) return 0;
+    std::string_view hex = line.substr(sp + 1);
+    if (hex.empty() || hex.size() % 2 || hex.size() > 2 * 48) return 0;
+    for (size_t i = 0; i < hex.size() / 2; ++i) {
+        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            OPENSSL_cleanse(dst, 48);
+            return 0;
+        }
+        dst[i] = uint8_t(hi << 4 | lo);
+    }
+    return uint8_t(hex.size() / 2);
+}
+
+void keylog(const SSL* ssl, const char* line) {
+    Capture* c = capture_of(ssl);
+    if (!c || !line) return;
+    std::string_view l(line);
+    constexpr std::string_view kServer = "SERVER_TRAFFIC_SECRET_0 ", kClient = "CLIENT_TRAFFIC_SECRET_0 ";
+    if (l.substr(0, kServer.size()) == kServer) {
+        c->server_len = parse_secret(l, c->server);
+        c->server_logged = true;
+        c->records = 0;
+    } else if (l.substr(0, kClient.size()) == kClient) {
+        c->client_len = parse_secret(l, c->client);
+    }
+}
+
+void message(int write_p, int, int content_type, const void* buf, size_t len, SSL*, void* arg) {
+    auto* c = static_cast<Capture*>(arg);
+    if (!c) return;
+    if (content_type == SSL3_RT_HEADER && write_p && c->server_logged) ++c->records;
+    if (content_type == SSL3_RT_HANDSHAKE && len > 0 && static_cast<const uint8_t*>(buf)[0] == kKeyUpdate)
+        c->key_update = true;
+}
+
+void drop_capture(SSL* ssl) {
+    int index = capture_index();
+    if (index < 0) return;
+    wipe_capture(static_cast<Capture*>(SSL_get_ex_data(ssl, index)));
+    SSL_set_ex_data(ssl, index, nullptr);
+    SSL_set_msg_callback(ssl, nullptr);
+    SSL_set_msg_callback_arg(ssl, nullptr);
+}
+
+// ---- crypto ------------------------------------------------------------------
+
+using Suite = Tls13Records::Suite;
+
+// Fetched once: an implicit fetch at every EVP_CipherInit is slow in OpenSSL 3.0.
+const EVP_CIPHER* cipher_of(Suite s) {
+    static EVP_CIPHER* const ciphers[3] = {EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr),
+                                           EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr),
+                                           EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr)};
+    return ciphers[int(s)];
+}
+
+// One AEAD context per suite and thread, re-keyed for every record, so that
+// connections own none.
+struct ThreadContexts {
+    EVP_CIPHER_CTX* ctx[3] = {};
+    ~ThreadContexts() {
+        for (auto* c : ctx)
+            EVP_CIPHER_CTX_free(c);
+    }
+};
+
+EVP_CIPHER_CTX* context_of(Suite s) {
+    thread_local ThreadContexts t;
+    EVP_CIPHER_CTX*& c = t.ctx[int(s)];
+    if (!c) {
+        const EVP_CIPHER* cipher = cipher_of(s);
+        c = cipher ? EVP_CIPHER_CTX_new() : nullptr;
+        if (c && EVP_CipherInit_ex2(c, cipher, nullptr, nullptr, 1, nullptr) != 1) {
+            EVP_CIPHER_CTX_free(c);
+            c = nullptr;
+        }
+    }
+    return c;
+}
+
+// Encrypts buf[0, len) in place and writes the tag; or (decrypt) checks `tag`
+// and decrypts in place. The AAD is the record header.
+bool aead(bool encrypt, Suite s, const uint8_t* key, const uint8_t* nonce, const uint8_t* header, uint8_t* buf,
+          size_t len, uint8_t* tag) {
+    EVP_CIPHER_CTX* c = context_of(s);
+    int outl = 0;
+    if (!c || EVP_CipherInit_ex2(c, nullptr, key, nonce, encrypt ? 1 : 0, nullptr) != 1) return false;
+    if (EVP_CipherUpdate(c, nullptr, &outl, header, int(kHeader)) != 1) return false;
+    if (len && EVP_CipherUpdate(c, buf, &outl, buf, int(len)) != 1) return false;
+    if (!encrypt && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, int(kTag), tag) != 1) return false;
+    if (EVP_CipherFinal_ex(c, buf + len, &outl) != 1) return false;
+    return !encrypt || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, int(kTag), tag) == 1;
+}
+
+// HKDF-Expand-Label(secret, label, "", out_len) for out_len ≤ the hash length
+// (one HMAC block: T(1) = HMAC(secret, HkdfLabel || 0x01)).
+bool expand_label(Suite s, const uint8_t* secret, size_t secret_len, std::string_view label, uint8_t* out,
+                  size_t out_len) {
+    uint8_t info[2 + 1 + 6 + 16 + 1 + 1];
+    if (label.size() > 16) return false;
+    size_t n = 0;
+    info[n++] = uint8_t(out_len >> 8);
+    info[n++] = uint8_t(out_len);
+    info[n++] = uint8_t(6 + label.size());
+    std::memcpy(info + n, "tls13 ", 6);
+    n += 6;
+    std::memcpy(info + n, label.data(), label.size());
+    n += label.size();
+    info[n++] = 0;  // empty context
+    info[n++] = 1;  // HKDF-Expand block counter
+    uint8_t t[EVP_MAX_MD_SIZE];
+    unsigned int t_len = 0;
+    const EVP_MD* md = s == Suite::Aes256GcmSha384 ? EVP_sha384() : EVP_sha256();
+    bool ok = HMAC(md, secret, int(secret_len), info, n, t, &t_len) != nullptr && t_len >= out_len;
+    if (ok) std::memcpy(out, t, out_len);
+    OPENSSL_cleanse(t, sizeof t);
+    return ok;
+}
+
+void make_nonce(const uint8_t* iv, uint64_t seq, uint8_t* nonce) {
+    std::memcpy(nonce, iv, kIv);
+    for (int i = 0; i < 8; ++i)
+        nonce[4 + i] ^= uint8_t(seq >> (56 - 8 * i));
+}
+
+std::string alert_text(const char* prefix, uint8_t alert) {
+    return std::string(prefix) + SSL_alert_desc_string_long(alert) + " (" + std::to_string(alert) + ")";
+}
+
+}  // namespace
+
+// ---- capture -------------------------------------------------------------------
+
+void tls13_prepare_context(SSL_CTX* ctx) {
+    capture_index();
+    cipher_of(Suite::Aes128GcmSha256);
+    SSL_CTX_set_keylog_callback(ctx, keylog);
+}
+
+void tls13_prepare(SSL* ssl) {
+    int index = capture_index();
+    if (index < 0) return;
+    drop_capture(ssl);
+    auto* c = new Capture();
+    if (SSL_set_ex_data(ssl, index, c) != 1) {
+        wipe_capture(c);
+        return;
+    }
+    SSL_set_msg_callback(ssl, message);
+    SSL_set_msg_callback_arg(ssl, c);
+    SSL_set_read_ahead(ssl, 0);
+}
+
+void tls13_release(SSL* ssl) {
+    drop_capture(ssl);
+    SSL_set_read_ahead(ssl, SSL_CTX_get_read_ahead(SSL_get_SSL_CTX(ssl)));
+}
+
+// ---- the record layer -------------------------------------------------------------
+
+std::unique_ptr<Tls13Records> Tls13Records::take_over(SSL* ssl) {
+    Capture* c = capture_of(ssl);
+    if (!c || !SSL_is_server(ssl) || SSL_version(ssl) != TLS1_3_VERSION || !SSL_is_init_finished(ssl)) return nullptr;
+    // OpenSSL must hold no byte we would have to decrypt, and the keys must be
+    // the first application keys with the write sequence we counted.
+    if (SSL_has_pending(ssl) || SSL_pending(ssl) > 0 || SSL_get_shutdown(ssl) != 0) return nullptr;
+    if (c->key_update || SSL_get_key_update_type(ssl) != SSL_KEY_UPDATE_NONE) return nullptr;
+    if (SSL_get_early_data_status(ssl) == SSL_EARLY_DATA_ACCEPTED) return nullptr;
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+    if (!cipher) return nullptr;
+    Suite suite;
+    switch (SSL_CIPHER_get_protocol_id(cipher)) {
+        case 0x1301:
+            suite = Suite::Aes128GcmSha256;
+            break;
+        case 0x1302:
+            suite = Suite::Aes256GcmSha384;
+            break;
+        case 0x1303:
+            suite = Suite::Chacha20Poly1305Sha256;
+            break;
+        default:
+            return nullptr;  // CCM suites
+    }
+    size_t hash_len = suite == Suite::Aes256GcmSha384 ? 48 : 32;
+    if (!c->server_logged || c->server_len != hash_len || c->client_len != hash_len || !cipher_of(suite))
+        return nullptr;
+    std::unique_ptr<Tls13Records> r(new Tls13Records(suite, c->client, c->server));
+    if (r->status_ != Status::Ok) return nullptr;
+    r->write_.seq = c->records;
+    drop_capture(ssl);
+    // Freed without a close_notify, OpenSSL would drop the session from its cache.
+    SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    return r;
+}
+
+std::unique_ptr<Tls13Records> Tls13Records::for_test(Suite suite, std::string_view read_secret,
+                                                     std::string_view write_secret) {
+    size_t hash_len = suite == Suite::Aes256GcmSha384 ? 48 : 32;
+    if (read_secret.size() != hash_len || write_secret.size() != hash_len || !cipher_of(suite)) return nullptr;
+    std::unique_ptr<Tls13Records> r(new Tls13Records(suite, reinterpret_cast<const uint8_t*>(read_secret.data()),
+                                                     reinterpret_cast<const uint8_t*>(write_secret.data())));
+    if (r->status_ != Status::Ok) return nullptr;
+    return r;
+}
+
+Tls13Records::Tls13Records(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret)
+    : suite_(suite),
+      hash_len_(suite == Suite::Aes256GcmSha384 ? 48 : 32),
+      key_len_(suite == Suite::Aes128GcmSha256 ? 16 : 32) {
+    std::memcpy(read_.secret, read_secret, hash_len_);
+    std::memcpy(write_.secret, write_secret, hash_len_);
+    derive(read_);
+    derive(write_);
+}
+
+Tls13Records::~Tls13Records() {
+    drop_partial();
+    OPENSSL_cleanse(&read_, sizeof read_);
+    OPENSSL_cleanse(&write_, sizeof write_);
+    OPENSSL_cleanse(hs_, sizeof hs_);
+}
+
+void Tls13Records::derive(Direction& d) {
+    d.seq = 0;
+    if (!expand_label(suite_, d.secret, hash_len_, "key", d.key, key_len_) ||
+        !expand_label(suite_, d.secret, hash_len_, "iv", d.iv, kIv)) {
+        status_ = Status::Failed;
+        error_ = "internal error: key derivation failed";
+    }
+}
+
+void Tls13Records::update(Direction& d) {
+    uint8_t next[48];
+    if (!expand_label(suite_, d.secret, hash_len_, "traffic upd", next, hash_len_)) {
+        status_ = Status::Failed;
+        error_ = "internal error: key update failed";
+        return;
+    }
+    std::memcpy(d.secret, next, hash_len_);
+    OPENSSL_cleanse(next, sizeof next);
+    derive(d);
+}
+
+size_t Tls13Records::buffered() const {
+    return size_t(hdr_have_) + body_have_;
+}
+
+void Tls13Records::drop_partial() {
+    if (body_) OPENSSL_cleanse(body_.get(), body_len_);
+    body_.reset();
+    body_len_ = body_have_ = 0;
+    hdr_have_ = 0;
+}
+
+void Tls13Records::seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
+    size_t inner = n + 1 + padding;
+    size_t at = out.size();
+    out.resize(at + kHeader + inner + kTag);
+    auto* p = reinterpret_cast<uint8_t*>(&out[at]);
+    p[0] = kApplicationData;
+    p[1] = 3;
+    p[2] = 3;
+    p[3] = uint8_t((inner + kTag) >> 8);
+    p[4] = uint8_t(inner + kTag);
+    if (n) std::memcpy(p + kHeader, data, n);
+    p[kHeader + n] = type;
+    std::memset(p + kHeader + n + 1, 0, padding);
+    uint8_t nonce[kIv];
+    make_nonce(write_.iv, write_.seq, nonce);
+    if (!aead(true, suite_, write_.key, nonce, p, p + kHeader, inner, p + kHeader + inner)) {
+        out.resize(at);
+        status_ = Status::Failed;
+        error_ = "internal error: encryption failed";
+        return;
+    }
+    ++write_.seq;
+}
+
+void Tls13Records::send_key_update(bool request, std::string& out) {
+    const char msg[5] = {char(kKeyUpdate), 0, 0, 1, char(request ? 1 : 0)};
+    seal_raw(kHandshake, msg, sizeof msg, 0, out);
+    update(write_);
+}
+
+void Tls13Records::seal(const char* data, size_t n, std::string& out) {
+    while (n > 0) {
+        size_t chunk = std::min(n, kMaxPlain);
+        if (write_.seq + 1 >= write_limit_) send_key_update(false, out);
+        seal_raw(kApplicationData, data, chunk, 0, out);
+        data += chunk;
+        n -= chunk;
+    }
+}
+
+void Tls13Records::close_notify(std::string& out) {
+    if (write_.seq + 1 >= write_limit_) send_key_update(false, out);
+    const char alert[2] = {1, char(kCloseNotify)};
+    seal_raw(kAlert, alert, sizeof alert, 0, out);
+}
+
+void Tls13Records::seal_record_for_test(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
+    seal_raw(type, data, n, padding, out);
+    if (type == kHandshake && n == 5 && uint8_t(data[0]) == kKeyUpdate) update(write_);
+}
+
+void Tls13Records::set_write_record_limit_for_test(uint64_t limit) {
+    write_limit_ = std::max<uint64_t>(limit, 2);
+}
+
+bool Tls13Records::fail(uint8_t alert, const char* why, std::string& out) {
+    if (status_ != Status::Ok) return false;
+    status_ = Status::Failed;
+    error_ = why;
+    drop_partial();
+    OPENSSL_cleanse(hs_, sizeof hs_);
+    hs_have_ = 0;
+    const char msg[2] = {2, char(alert)};  // fatal
+    seal_raw(kAlert, msg, sizeof msg, 0, out);
+    status_ = Status::Failed;
+    return false;
+}
+
+Tls13Records::Status Tls13Records::open(char* data, size_t n, Sink deliver, std::string& out) {
+    // The record's ciphertext length from its header, or 0 after a failure.
+    auto check_header = [&](const uint8_t* h) -> size_t {
+        if (h[0] != kApplicationData) {
+            fail(kUnexpectedMessage,
+                 h[0] == 20 ? "unexpected_message: a change_cipher_spec record after the handshake"
+                            : "unexpected_message: a record of outer type other than application_data",
+                 out);
+            return 0;
+        }
+        if (h[1] != 3 || h[2] != 3) {
+            fail(kProtocolVersion, "protocol_version: a record version other than 0x0303", out);
+            return 0;
+        }
+        size_t len = size_t(h[3]) << 8 | h[4];
+        if (len > kMaxRecord - kHeader) {
+            fail(kRecordOverflow, "record_overflow: a record longer than 2^14 + 256 bytes", out);
+            return 0;
+        }
+        if (len < kTag) {
+            fail(kBadRecordMac, "bad_record_mac: a record shorter than its tag", out);
+            return 0;
+        }
+        return len;
+    };
+
+    while (n > 0 && status_ == Status::Ok) {
+        if (hdr_have_ > 0 || (n < kHeader && !body_)) {
+            if (hdr_have_ < kHeader) {  // completing a header
+                size_t take = std::min(kHeader - hdr_have_, n);
+                std::memcpy(hdr_ + hdr_have_, data, take);
+                hdr_have_ = uint8_t(hdr_have_ + take);
+                data += take;
+                n -= take;
+                if (hdr_have_ < kHeader) break;
+                size_t len = check_header(hdr_);
+                if (!len) break;
+                body_.reset(new char[len]);
+                body_len_ = uint16_t(len);
+                body_have_ = 0;
+                continue;
+            }
+            size_t take = std::min<size_t>(body_len_ - body_have_, n);  // completing a body
+            std::memcpy(body_.get() + body_have_, data, take);
+            body_have_ = uint16_t(body_have_ + take);
+            data += take;
+            n -= take;
+            if (body_have_ < body_len_) break;
+            uint8_t header[kHeader];
+            std::memcpy(header, hdr_, kHeader);
+            std::unique_ptr<char[]> body = std::move(body_);
+            size_t len = body_len_;
+            body_len_ = body_have_ = 0;
+            hdr_have_ = 0;
+            record(header, body.get(), len, deliver, out);
+            OPENSSL_cleanse(body.get(), len);
+            continue;
+        }
+        // A record starting in `data`: opened in place if it is all there.
+        auto* h = reinterpret_cast<const uint8_t*>(data);
+        size_t len = check_header(h);
+        if (!len) break;
+        if (n < kHeader + len) {
+            std::memcpy(hdr_, h, kHeader);
+            hdr_have_ = kHeader;
+            body_.reset(new char[len]);
+            body_len_ = uint16_t(len);
+            body_have_ = uint16_t(n - kHeader);
+            std::memcpy(body_.get(), data + kHeader, body_have_);
+            break;
+        }
+        uint8_t header[kHeader];
+        std::memcpy(header, h, kHeader);
+        record(header, data + kHeader, len, deliver, out);
+        data += kHeader + len;
+        n -= kHeader + len;
+    }
+    return status_;
+}
+
+bool Tls13Records::record(const uint8_t* header, char* body, size_t len, Sink& deliver, std::string& out) {
+    auto* p = reinterpret_cast<uint8_t*>(body);
+    size_t clen = len - kTag;
+    uint8_t nonce[kIv];
+    make_nonce(read_.iv, read_.seq, nonce);
+    if (!aead(false, suite_, read_.key, nonce, header, p, clen, p + clen))
+        return fail(kBadRecordMac, "bad_record_mac: a record failed authentication", out);
+    if (++read_.seq == 0) return fail(kUnexpectedMessage, "unexpected_message: read sequence number wrapped", out);
+    size_t i = clen;
+    while (i > 0 && p[i - 1] == 0)
+        --i;
+    if (i == 0) return fail(kUnexpectedMessage, "unexpected_message: a record without content type", out);
+    uint8_t type = p[i - 1];
+    size_t m = i - 1;
+    if (m > kMaxPlain) return fail(kRecordOverflow, "record_overflow: a plaintext longer than 2^14 bytes", out);
+    if (hs_have_ && type != kHandshake)
+        return fail(kUnexpectedMessage, "unexpected_message: a record inside a split handshake message", out);
+    switch (type) {
+        case kApplicationData:
+            if (m) deliver(body, m);
+            return true;
+        case kAlert:
+            if (m != 2) return fail(kDecodeError, "decode_error: an alert record not of 2 bytes", out);
+            if (p[1] == kUserCanceled) return true;
+            status_ = p[1] == kCloseNotify ? Status::Closed : Status::Failed;
+            error_ = alert_text("peer sent alert: ", p[1]);
+            drop_partial();
+            return false;
+        case kHandshake:
+            return handshake(body, m, out);
+        default:
+            return fail(kUnexpectedMessage, "unexpected_message: an unknown inner content type", out);
+    }
+}
+
+bool Tls13Records::handshake(const char* p, size_t n, std::string& out) {
+    if (n == 0) return fail(kUnexpectedMessage, "unexpected_message: an empty handshake record", out);
+    while (n > 0) {
+        hs_[hs_have_++] = uint8_t(*p++);
+        --n;
+        if (hs_have_ == 1 && hs_[0] != kKeyUpdate)
+            return fail(kUnexpectedMessage, "unexpected_message: a handshake message other than KeyUpdate", out);
+        if (hs_have_ == 4 && (hs_[1] || hs_[2] || hs_[3] != 1))
+            return fail(kDecodeError, "decode_error: a KeyUpdate not of length 1", out);
+        if (hs_have_ < 5) continue;
+        bool requested = hs_[4] == 1;
+        if (hs_[4] > 1) return fail(kIllegalParameter, "illegal_parameter: KeyUpdate request_update not 0 or 1", out);
+        if (n > 0) return fail(kUnexpectedMessage, "unexpected_message: a KeyUpdate not at the end of its record", out);
+        hs_have_ = 0;
+        update(read_);
+        if (requested && status_ == Status::Ok) send_key_update(false, out);
+        return status_ == Status::Ok;
+    }
+    return true;  // a KeyUpdate split across records: the rest comes next
+}
+
+}  // namespace blynk::net
