@@ -1,0 +1,754 @@
+// The TLS 1.3 record layer (kernel/net/tls13_records.hpp) against a real
+// OpenSSL client: a client SSL and a server SSL joined by memory BIOs, the
+// server handshake by OpenSSL (prepared with tls13_prepare), then take_over;
+// the client then talks to our record layer. Also records crafted by a second
+// Tls13Records keyed with the swapped secrets (for_test).
+#include "net/tls13_records.hpp"
+
+#include <gtest/gtest.h>
+#include <malloc.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using blynk::net::Tls13Records;
+using Status = Tls13Records::Status;
+using Suite = Tls13Records::Suite;
+
+// A self-signed EC P-256 certificate, made once.
+struct Identity {
+    EVP_PKEY* key = nullptr;
+    X509* cert = nullptr;
+    Identity() {
+        key = EVP_EC_gen("P-256");
+        cert = X509_new();
+        X509_set_version(cert, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+        X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+        X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+        X509_set_pubkey(cert, key);
+        X509_NAME* name = X509_get_subject_name(cert);
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("test"), -1, -1, 0);
+        X509_set_issuer_name(cert, name);
+        X509_sign(cert, key, EVP_sha256());
+    }
+    ~Identity() {
+        X509_free(cert);
+        EVP_PKEY_free(key);
+    }
+};
+
+const Identity& identity() {
+    static Identity id;
+    return id;
+}
+
+// The client's view of the traffic secrets (its own keylog), to check that no
+// error text holds them.
+std::vector<std::string> g_client_keylog;
+
+void client_keylog(const SSL*, const char* line) {
+    g_client_keylog.emplace_back(line);
+}
+
+struct Options {
+    const char* suite = nullptr;  // client TLS 1.3 ciphersuites, or the default list
+    int tickets = -1;             // server SSL_CTX_set_num_tickets, or OpenSSL's default (2)
+    int client_max = 0;           // client max protocol version
+};
+
+std::string drain(BIO* b) {
+    std::string s;
+    char buf[4096];
+    int n;
+    while ((n = BIO_read(b, buf, sizeof buf)) > 0)
+        s.append(buf, size_t(n));
+    return s;
+}
+
+// A client SSL and a server SSL over memory BIOs; after handshake(), either
+// `records` continues the server side or (TLS 1.2) the server SSL does.
+struct Pair {
+    SSL_CTX* sctx = nullptr;
+    SSL_CTX* cctx = nullptr;
+    SSL* server = nullptr;
+    SSL* client = nullptr;
+    BIO* s_in = nullptr;   // what the server reads (owned by server)
+    BIO* s_out = nullptr;  // what the server wrote
+    BIO* c_in = nullptr;
+    BIO* c_out = nullptr;
+    std::unique_ptr<Tls13Records> records;
+    std::string early;  // bytes the server SSL left in its input after the handshake
+
+    explicit Pair(const Options& o = {}) {
+        g_client_keylog.clear();
+        sctx = SSL_CTX_new(TLS_server_method());
+        // As kernel/net/tls.cpp configure_context does.
+        SSL_CTX_set_min_proto_version(sctx, TLS1_2_VERSION);
+        SSL_CTX_set_options(sctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+        SSL_CTX_set_cipher_list(sctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL");
+        SSL_CTX_set_mode(sctx, SSL_MODE_RELEASE_BUFFERS);
+        SSL_CTX_set_read_ahead(sctx, 1);
+        SSL_CTX_use_certificate(sctx, identity().cert);
+        SSL_CTX_use_PrivateKey(sctx, identity().key);
+        if (o.tickets >= 0) SSL_CTX_set_num_tickets(sctx, size_t(o.tickets));
+        blynk::net::tls13_prepare_context(sctx);
+
+        cctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, nullptr);
+        SSL_CTX_set_keylog_callback(cctx, client_keylog);
+        if (o.suite) SSL_CTX_set_ciphersuites(cctx, o.suite);
+        if (o.client_max) SSL_CTX_set_max_proto_version(cctx, o.client_max);
+
+        server = SSL_new(sctx);
+        client = SSL_new(cctx);
+        s_in = BIO_new(BIO_s_mem());
+        s_out = BIO_new(BIO_s_mem());
+        c_in = BIO_new(BIO_s_mem());
+        c_out = BIO_new(BIO_s_mem());
+        BIO_set_mem_eof_return(s_in, -1);
+        BIO_set_mem_eof_return(c_in, -1);
+        SSL_set_bio(server, s_in, s_out);
+        SSL_set_bio(client, c_in, c_out);
+        SSL_set_accept_state(server);
+        SSL_set_connect_state(client);
+        blynk::net::tls13_prepare(server);
+    }
+    ~Pair() {
+        SSL_free(client);
+        if (server) SSL_free(server);
+        SSL_CTX_free(cctx);
+        SSL_CTX_free(sctx);
+    }
+
+    // Moves everything between the SSLs until both handshakes are done.
+    // `client_first` is written by the client as soon as its handshake is done
+    // (before the server read its Finished): it must stay unread by OpenSSL.
+    void handshake(const std::string& client_first = "") {
+        bool c_done = false, s_done = false;
+        for (int i = 0; i < 20 && !(c_done && s_done); ++i) {
+            if (!c_done && SSL_do_handshake(client) == 1) {
+                c_done = true;
+                if (!client_first.empty()) {
+                    ASSERT_EQ(SSL_write(client, client_first.data(), int(client_first.size())),
+                              int(client_first.size()));
+                }
+            }
+            std::string c2s = drain(c_out);
+            BIO_write(s_in, c2s.data(), int(c2s.size()));
+            if (!s_done && SSL_do_handshake(server) == 1) s_done = true;
+            std::string s2c = drain(s_out);
+            if (!s_done || SSL_version(server) != TLS1_3_VERSION)
+                BIO_write(c_in, s2c.data(), int(s2c.size()));
+            else
+                to_client_ = s2c;  // tickets: sent once we know who continues
+        }
+        ASSERT_TRUE(c_done && s_done);
+    }
+    // handshake(), then take_over; on success the server SSL is freed and its
+    // pending output (session tickets) goes to the client.
+    void take_over(const std::string& client_first = "") {
+        handshake(client_first);
+        records = Tls13Records::take_over(server);
+        BIO_write(c_in, to_client_.data(), int(to_client_.size()));
+        to_client_.clear();
+        if (records) {
+            early = drain(s_in);
+            SSL_free(server);
+            server = nullptr;
+        }
+    }
+
+    // The client sends `data`; returns its ciphertext.
+    std::string client_write(const std::string& data) {
+        if (!data.empty()) {
+            EXPECT_EQ(SSL_write(client, data.data(), int(data.size())), int(data.size()));
+        }
+        return drain(c_out);
+    }
+    // Feeds ciphertext to our record layer in pieces of `piece` bytes (0: all at
+    // once); the plaintext delivered is appended to `plain`, replies go to the client.
+    Status server_open(std::string wire, std::string& plain, size_t piece = 0) {
+        std::string out;
+        Status st = Status::Ok;
+        auto sink = [&](const char* p, size_t n) { plain.append(p, n); };
+        if (!piece) piece = wire.size() ? wire.size() : 1;
+        for (size_t at = 0; at < wire.size(); at += piece) {
+            size_t n = std::min(piece, wire.size() - at);
+            st = records->open(&wire[at], n, sink, out);
+        }
+        if (wire.empty()) st = records->open(nullptr, 0, sink, out);
+        BIO_write(c_in, out.data(), int(out.size()));
+        return st;
+    }
+    // Our record layer sends `data` (seal) to the client.
+    void server_send(const std::string& data) {
+        std::string out;
+        records->seal(data.data(), data.size(), out);
+        BIO_write(c_in, out.data(), int(out.size()));
+    }
+    // What the client reads until it would block: the bytes, and the last
+    // SSL_read result / SSL_get_error.
+    std::string client_read(int* last = nullptr, int* err = nullptr) {
+        std::string s;
+        char buf[16384];
+        for (;;) {
+            int n = SSL_read(client, buf, sizeof buf);
+            if (n > 0) {
+                s.append(buf, size_t(n));
+                continue;
+            }
+            if (last) *last = n;
+            if (err) *err = SSL_get_error(client, n);
+            break;
+        }
+        return s;
+    }
+
+private:
+    std::string to_client_;
+};
+
+std::string pattern(size_t n, unsigned seed = 1) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i)
+        s[i] = char((i * 31 + seed * 7 + (i >> 8)) & 0xFF);
+    return s;
+}
+
+// No secret of the client's keylog (hex), nor its bytes, in `text`.
+void expect_no_secret(const std::string& text) {
+    ASSERT_FALSE(g_client_keylog.empty());
+    for (auto& line : g_client_keylog) {
+        std::string hex = line.substr(line.rfind(' ') + 1);
+        EXPECT_EQ(text.find(hex), std::string::npos);
+        std::string bytes;
+        for (size_t i = 0; i + 1 < hex.size(); i += 2)
+            bytes += char(std::stoi(hex.substr(i, 2), nullptr, 16));
+        EXPECT_EQ(text.find(bytes.substr(0, 8)), std::string::npos);
+    }
+}
+
+// ---- over a real handshake: every suite, with and without tickets ----------------
+
+struct Param {
+    const char* suite;
+    int tickets;
+};
+
+class Tls13Handshake : public ::testing::TestWithParam<Param> {
+protected:
+    Options opts() const { return Options{GetParam().suite, GetParam().tickets, 0}; }
+    // Records OpenSSL wrote under the server's application key (one per ticket).
+    uint64_t expected_write_seq() const { return GetParam().tickets < 0 ? 2 : uint64_t(GetParam().tickets); }
+};
+
+TEST_P(Tls13Handshake, TakesOverWithTheRightSequenceNumbers) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    EXPECT_EQ(p.records->read_sequence(), 0u);
+    EXPECT_EQ(p.records->write_sequence(), expected_write_seq());
+    EXPECT_EQ(p.records->buffered(), 0u);
+    EXPECT_TRUE(p.early.empty());
+}
+
+TEST_P(Tls13Handshake, DataBothWays) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    unsigned seed = 0;
+    for (size_t n : {size_t(0), size_t(1), size_t(16384), size_t(16385), size_t(100000)}) {
+        SCOPED_TRACE(n);
+        std::string down = pattern(n, ++seed);
+        std::string out;
+        p.records->seal(down.data(), down.size(), out);
+        size_t records = (n + 16383) / 16384;
+        EXPECT_EQ(out.size(), n + records * (5 + 1 + 16));
+        BIO_write(p.c_in, out.data(), int(out.size()));
+        int last = 0, err = 0;
+        EXPECT_EQ(p.client_read(&last, &err), down);
+        EXPECT_EQ(err, SSL_ERROR_WANT_READ);
+
+        std::string up = pattern(n, ++seed), plain;
+        EXPECT_EQ(p.server_open(p.client_write(up), plain), Status::Ok);
+        EXPECT_EQ(plain, up);
+        EXPECT_EQ(p.records->buffered(), 0u);
+    }
+}
+
+TEST_P(Tls13Handshake, ClientKeyUpdateNotRequested) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    std::string plain;
+    ASSERT_EQ(p.server_open(p.client_write("before"), plain), Status::Ok);
+    ASSERT_EQ(SSL_key_update(p.client, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    std::string out;
+    std::string wire = p.client_write("after");
+    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+    ASSERT_EQ(p.records->open(wire.data(), wire.size(), sink, out), Status::Ok);
+    EXPECT_EQ(plain, "beforeafter");
+    EXPECT_TRUE(out.empty());  // nothing to answer
+    EXPECT_EQ(p.records->read_sequence(), 1u);
+    p.server_send("reply");
+    EXPECT_EQ(p.client_read(), "reply");
+}
+
+TEST_P(Tls13Handshake, ClientKeyUpdateRequestedIsAnswered) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    std::string plain;
+    ASSERT_EQ(SSL_key_update(p.client, SSL_KEY_UPDATE_REQUESTED), 1);
+    uint64_t wseq = p.records->write_sequence();
+    std::string out;
+    std::string wire = p.client_write("x");
+    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+    ASSERT_EQ(p.records->open(wire.data(), wire.size(), sink, out), Status::Ok);
+    EXPECT_EQ(plain, "x");
+    EXPECT_EQ(out.size(), 5u + 5 + 1 + 16);  // our KeyUpdate(update_not_requested)
+    EXPECT_EQ(p.records->write_sequence(), 0u);
+    EXPECT_NE(wseq, p.records->write_sequence() + 1);
+    BIO_write(p.c_in, out.data(), int(out.size()));
+    p.server_send("under the new key");
+    EXPECT_EQ(p.client_read(), "under the new key");
+    // and the client keeps writing under its new key
+    plain.clear();
+    EXPECT_EQ(p.server_open(p.client_write("more"), plain), Status::Ok);
+    EXPECT_EQ(plain, "more");
+}
+
+TEST_P(Tls13Handshake, OurOwnKeyUpdateAfterTheRecordLimit) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    p.records->set_write_record_limit_for_test(4);
+    std::string expect;
+    for (int i = 0; i < 12; ++i) {
+        std::string m = "message " + std::to_string(i);
+        p.server_send(m);
+        expect += m;
+        EXPECT_LT(p.records->write_sequence(), 4u);
+    }
+    EXPECT_EQ(p.client_read(), expect);
+    std::string plain;
+    EXPECT_EQ(p.server_open(p.client_write("still fine"), plain), Status::Ok);
+    EXPECT_EQ(plain, "still fine");
+    // close_notify at the limit too
+    std::string out;
+    p.records->close_notify(out);
+    BIO_write(p.c_in, out.data(), int(out.size()));
+    int last = 1, err = 0;
+    p.client_read(&last, &err);
+    EXPECT_EQ(err, SSL_ERROR_ZERO_RETURN);
+}
+
+TEST_P(Tls13Handshake, InputOneByteAtATimeAndInOneChunk) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    std::string wire, expect;
+    for (size_t n : {1, 100, 16384, 5000}) {
+        std::string m = pattern(n, unsigned(n));
+        wire += p.client_write(m);
+        expect += m;
+    }
+    std::string first_half = wire.substr(0, wire.size() / 2), plain;
+    // one byte at a time: a partial record is held, nothing after the end
+    std::string out;
+    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+    size_t max_buffered = 0;
+    for (size_t i = 0; i < wire.size(); ++i) {
+        ASSERT_EQ(p.records->open(&wire[i], 1, sink, out), Status::Ok);
+        max_buffered = std::max(max_buffered, p.records->buffered());
+    }
+    EXPECT_EQ(plain, expect);
+    EXPECT_EQ(p.records->buffered(), 0u);
+    EXPECT_GT(max_buffered, 16384u);
+    EXPECT_TRUE(out.empty());
+    // the same again in one chunk, and in pieces of 7
+    plain.clear();
+    std::string again;
+    for (size_t n : {1, 100, 16384, 5000})
+        again += p.client_write(pattern(n, unsigned(n)));
+    EXPECT_EQ(p.server_open(again, plain), Status::Ok);
+    EXPECT_EQ(plain, expect);
+    plain.clear();
+    again.clear();
+    for (size_t n : {1, 100, 16384, 5000})
+        again += p.client_write(pattern(n, unsigned(n)));
+    EXPECT_EQ(p.server_open(again, plain, 7), Status::Ok);
+    EXPECT_EQ(plain, expect);
+    EXPECT_EQ(p.records->buffered(), 0u);
+}
+
+TEST_P(Tls13Handshake, FlippedCiphertextByteIsBadRecordMac) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    std::string wire = p.client_write("hello world"), plain;
+    wire[8] ^= 1;
+    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
+    EXPECT_TRUE(plain.empty());
+    EXPECT_NE(p.records->error().find("bad_record_mac"), std::string::npos) << p.records->error();
+    expect_no_secret(p.records->error());
+    // the client reads our fatal alert
+    ERR_clear_error();
+    int last = 1, err = 0;
+    p.client_read(&last, &err);
+    EXPECT_EQ(err, SSL_ERROR_SSL);
+    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_SSLV3_ALERT_BAD_RECORD_MAC);
+    ERR_clear_error();
+    // and further input is ignored
+    std::string out;
+    std::string more = "anything";
+    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+    EXPECT_EQ(p.records->open(more.data(), more.size(), sink, out), Status::Failed);
+    EXPECT_TRUE(out.empty());
+}
+
+TEST_P(Tls13Handshake, OversizedRecordIsRecordOverflow) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    std::string plain;
+    // 2^14 + 257 bytes announced: refused from the header alone
+    std::string wire = {23, 3, 3, char(0x41), char(0x01)};
+    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
+    EXPECT_NE(p.records->error().find("record_overflow"), std::string::npos) << p.records->error();
+    EXPECT_EQ(p.records->buffered(), 0u);
+    ERR_clear_error();
+    int last = 1, err = 0;
+    p.client_read(&last, &err);
+    EXPECT_EQ(err, SSL_ERROR_SSL);
+    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_TLSV1_ALERT_RECORD_OVERFLOW);
+    ERR_clear_error();
+}
+
+TEST_P(Tls13Handshake, ChangeCipherSpecAfterTheHandshakeFails) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    std::string plain;
+    std::string wire = {20, 3, 3, 0, 1, 1};
+    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
+    EXPECT_NE(p.records->error().find("unexpected_message"), std::string::npos);
+    ERR_clear_error();
+    int last = 1, err = 0;
+    p.client_read(&last, &err);
+    EXPECT_EQ(err, SSL_ERROR_SSL);
+    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_SSLV3_ALERT_UNEXPECTED_MESSAGE);
+    ERR_clear_error();
+}
+
+TEST_P(Tls13Handshake, ClientCloseNotifyIsClosed) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    std::string plain;
+    std::string wire = p.client_write("last words");
+    SSL_shutdown(p.client);
+    wire += drain(p.c_out);
+    wire += "trailing garbage after close_notify";
+    EXPECT_EQ(p.server_open(wire, plain), Status::Closed);
+    EXPECT_EQ(plain, "last words");
+    EXPECT_NE(p.records->error().find("close"), std::string::npos) << p.records->error();
+    std::string out;
+    std::string more = p.client_write("");
+    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+    EXPECT_EQ(p.records->open(more.data(), more.size(), sink, out), Status::Closed);
+}
+
+TEST_P(Tls13Handshake, OurCloseNotifyEndsTheClientsStream) {
+    Pair p(opts());
+    p.take_over();
+    ASSERT_NE(p.records, nullptr);
+    p.server_send("bye");
+    std::string out;
+    p.records->close_notify(out);
+    BIO_write(p.c_in, out.data(), int(out.size()));
+    int last = 1, err = 0;
+    EXPECT_EQ(p.client_read(&last, &err), "bye");
+    EXPECT_EQ(last, 0);
+    EXPECT_EQ(err, SSL_ERROR_ZERO_RETURN);
+}
+
+TEST_P(Tls13Handshake, ClientDataRightAfterItsFinishedIsLeftToUs) {
+    Pair p(opts());
+    p.take_over("sent with the client's Finished");
+    ASSERT_NE(p.records, nullptr);
+    EXPECT_FALSE(p.early.empty());  // OpenSSL (read-ahead off) did not read it
+    std::string plain;
+    EXPECT_EQ(p.server_open(p.early, plain), Status::Ok);
+    EXPECT_EQ(plain, "sent with the client's Finished");
+}
+
+std::string param_name(const ::testing::TestParamInfo<Param>& info) {
+    std::string s = info.param.suite;
+    s = s.substr(4);  // "TLS_"
+    for (auto& c : s)
+        if (c == '_') c = 'x';
+    return s + (info.param.tickets < 0 ? "_tickets" : "_notickets");
+}
+
+INSTANTIATE_TEST_SUITE_P(Suites, Tls13Handshake,
+                         ::testing::Values(Param{"TLS_AES_128_GCM_SHA256", -1}, Param{"TLS_AES_128_GCM_SHA256", 0},
+                                           Param{"TLS_AES_256_GCM_SHA384", -1}, Param{"TLS_AES_256_GCM_SHA384", 0},
+                                           Param{"TLS_CHACHA20_POLY1305_SHA256", -1},
+                                           Param{"TLS_CHACHA20_POLY1305_SHA256", 0}),
+                         param_name);
+
+// ---- what is not taken over ------------------------------------------------------------
+
+TEST(Tls13TakeOver, Tls12StaysWithOpenSsl) {
+    Pair p(Options{nullptr, -1, TLS1_2_VERSION});
+    p.take_over();
+    EXPECT_EQ(p.records, nullptr);
+    ASSERT_NE(p.server, nullptr);
+    EXPECT_EQ(SSL_version(p.server), TLS1_2_VERSION);
+    blynk::net::tls13_release(p.server);
+    EXPECT_EQ(SSL_get_read_ahead(p.server), 1);
+    blynk::net::tls13_release(p.server);  // twice is harmless
+    // OpenSSL carries on both ways.
+    std::string up = pattern(40000);
+    std::string wire = p.client_write(up);
+    BIO_write(p.s_in, wire.data(), int(wire.size()));
+    std::string got;
+    char buf[16384];
+    int n;
+    while ((n = SSL_read(p.server, buf, sizeof buf)) > 0)
+        got.append(buf, size_t(n));
+    EXPECT_EQ(got, up);
+    ASSERT_EQ(SSL_write(p.server, "down", 4), 4);
+    std::string s2c = drain(p.s_out);
+    BIO_write(p.c_in, s2c.data(), int(s2c.size()));
+    EXPECT_EQ(p.client_read(), "down");
+}
+
+TEST(Tls13TakeOver, CcmSuiteStaysWithOpenSsl) {
+    Pair p(Options{"TLS_AES_128_CCM_SHA256", -1, 0});
+    SSL_CTX_set_ciphersuites(p.sctx, "TLS_AES_128_CCM_SHA256:TLS_AES_128_GCM_SHA256");
+    SSL_set_ciphersuites(p.server, "TLS_AES_128_CCM_SHA256:TLS_AES_128_GCM_SHA256");
+    p.take_over();
+    ASSERT_EQ(p.records, nullptr);
+    blynk::net::tls13_release(p.server);
+    ASSERT_EQ(SSL_write(p.server, "ccm", 3), 3);
+    std::string s2c = drain(p.s_out);
+    BIO_write(p.c_in, s2c.data(), int(s2c.size()));
+    EXPECT_EQ(p.client_read(), "ccm");
+}
+
+TEST(Tls13TakeOver, UnpreparedSslIsNotTakenOver) {
+    Pair p;
+    blynk::net::tls13_release(p.server);  // drops the capture state
+    p.take_over();
+    EXPECT_EQ(p.records, nullptr);
+}
+
+// ---- crafted records (a peer keyed with the swapped secrets) ----------------------------
+
+struct Peers {
+    std::unique_ptr<Tls13Records> us, peer;
+    std::string out, plain;
+    explicit Peers(Suite s = Suite::Aes128GcmSha256) {
+        size_t h = s == Suite::Aes256GcmSha384 ? 48 : 32;
+        std::string client(h, 'c'), server(h, 's');
+        us = Tls13Records::for_test(s, client, server);
+        peer = Tls13Records::for_test(s, server, client);
+    }
+    std::string craft(uint8_t type, const std::string& data, size_t padding = 0) {
+        std::string w;
+        peer->seal_record_for_test(type, data.data(), data.size(), padding, w);
+        return w;
+    }
+    Status feed(std::string w) {
+        auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+        return us->open(w.data(), w.size(), sink, out);
+    }
+    // What the peer reads of `out` (our answers).
+    Status peer_reads(std::string& got) {
+        std::string ignored;
+        auto sink = [&](const char* d, size_t n) { got.append(d, n); };
+        Status st = peer->open(out.data(), out.size(), sink, ignored);
+        out.clear();
+        return st;
+    }
+};
+
+const std::string kKeyUpdateNotRequested = {24, 0, 0, 1, 0};
+const std::string kKeyUpdateRequested = {24, 0, 0, 1, 1};
+
+TEST(Tls13Crafted, ForTestChecksSecretLengths) {
+    EXPECT_EQ(Tls13Records::for_test(Suite::Aes128GcmSha256, std::string(48, 'a'), std::string(48, 'b')), nullptr);
+    EXPECT_EQ(Tls13Records::for_test(Suite::Aes256GcmSha384, std::string(32, 'a'), std::string(32, 'b')), nullptr);
+    EXPECT_NE(Tls13Records::for_test(Suite::Aes256GcmSha384, std::string(48, 'a'), std::string(48, 'b')), nullptr);
+}
+
+TEST(Tls13Crafted, EmptyApplicationDataAndPadding) {
+    Peers t;
+    EXPECT_EQ(t.feed(t.craft(23, "")), Status::Ok);
+    EXPECT_EQ(t.feed(t.craft(23, "padded", 200)), Status::Ok);
+    // the largest record: 2^14 content, type, 239 zeros and the tag are 2^14 + 256 bytes
+    EXPECT_EQ(t.feed(t.craft(23, std::string(16384, 'm'), 239)), Status::Ok);
+    EXPECT_TRUE(t.plain == "padded" + std::string(16384, 'm'));
+    EXPECT_EQ(t.us->read_sequence(), 3u);
+}
+
+TEST(Tls13Crafted, AllZeroPlaintextIsUnexpectedMessage) {
+    Peers t;
+    EXPECT_EQ(t.feed(t.craft(0, "", 10)), Status::Failed);
+    EXPECT_NE(t.us->error().find("unexpected_message"), std::string::npos);
+    std::string got;
+    EXPECT_EQ(t.peer_reads(got), Status::Failed);  // our alert
+    EXPECT_NE(t.peer->error().find("unexpected"), std::string::npos) << t.peer->error();
+}
+
+TEST(Tls13Crafted, PlaintextOver16384IsRecordOverflow) {
+    Peers t;
+    EXPECT_EQ(t.feed(t.craft(23, std::string(16385, 'x'))), Status::Failed);
+    EXPECT_NE(t.us->error().find("record_overflow"), std::string::npos);
+    EXPECT_TRUE(t.plain.empty());
+}
+
+TEST(Tls13Crafted, Alerts) {
+    Peers t;
+    EXPECT_EQ(t.feed(t.craft(21, std::string{1, 90})), Status::Ok);  // user_canceled: ignored
+    EXPECT_EQ(t.feed(t.craft(23, "x")), Status::Ok);
+    Peers f;
+    EXPECT_EQ(f.feed(f.craft(21, std::string{2, 40})), Status::Failed);
+    EXPECT_NE(f.us->error().find("handshake failure"), std::string::npos) << f.us->error();
+    EXPECT_TRUE(f.out.empty());  // no alert in answer to an alert
+    Peers d;
+    EXPECT_EQ(d.feed(d.craft(21, std::string{1, 0, 0})), Status::Failed);
+    EXPECT_NE(d.us->error().find("decode_error"), std::string::npos);
+}
+
+TEST(Tls13Crafted, OtherHandshakeMessagesAreUnexpected) {
+    Peers t;
+    EXPECT_EQ(t.feed(t.craft(22, std::string{4, 0, 0, 2, 0, 0})), Status::Failed);  // NewSessionTicket
+    EXPECT_NE(t.us->error().find("unexpected_message"), std::string::npos);
+    Peers e;
+    EXPECT_EQ(e.feed(e.craft(22, "")), Status::Failed);
+    Peers u;
+    EXPECT_EQ(u.feed(u.craft(99, "x")), Status::Failed);  // unknown content type
+}
+
+TEST(Tls13Crafted, KeyUpdateChecks) {
+    Peers bad;
+    EXPECT_EQ(bad.feed(bad.craft(22, std::string{24, 0, 0, 1, 2})), Status::Failed);
+    EXPECT_NE(bad.us->error().find("illegal_parameter"), std::string::npos);
+    Peers len;
+    EXPECT_EQ(len.feed(len.craft(22, std::string{24, 0, 0, 2, 0, 0})), Status::Failed);
+    EXPECT_NE(len.us->error().find("decode_error"), std::string::npos);
+    Peers trailing;  // KeyUpdate followed by another message in the same record
+    EXPECT_EQ(trailing.feed(trailing.craft(22, kKeyUpdateNotRequested + kKeyUpdateNotRequested)), Status::Failed);
+    EXPECT_NE(trailing.us->error().find("unexpected_message"), std::string::npos);
+}
+
+TEST(Tls13Crafted, KeyUpdateSplitAcrossRecords) {
+    Peers t;
+    EXPECT_EQ(t.feed(t.craft(23, "a")), Status::Ok);
+    EXPECT_EQ(t.feed(t.craft(22, std::string{24, 0})), Status::Ok);
+    EXPECT_EQ(t.feed(t.craft(22, std::string{0, 1, 0})), Status::Ok);
+    EXPECT_EQ(t.us->read_sequence(), 0u);  // the read key changed
+    EXPECT_TRUE(t.out.empty());
+    // (crafted in two pieces, the peer did not switch: its next record is refused)
+    EXPECT_EQ(t.feed(t.craft(23, "b")), Status::Failed);
+    EXPECT_NE(t.us->error().find("bad_record_mac"), std::string::npos);
+    EXPECT_EQ(t.plain, "a");
+
+    Peers s;
+    EXPECT_EQ(s.feed(s.craft(22, std::string{24, 0})), Status::Ok);
+    // application data inside a split handshake message
+    EXPECT_EQ(s.feed(s.craft(23, "x")), Status::Failed);
+    EXPECT_NE(s.us->error().find("split handshake"), std::string::npos);
+}
+
+TEST(Tls13Crafted, KeyUpdateBothWays) {
+    Peers t;
+    std::string w;
+    t.peer->seal_record_for_test(22, kKeyUpdateRequested.data(), 5, 0, w);
+    t.peer->seal("new key", 7, w);
+    EXPECT_EQ(t.feed(w), Status::Ok);
+    EXPECT_EQ(t.plain, "new key");
+    EXPECT_EQ(t.us->read_sequence(), 1u);
+    ASSERT_FALSE(t.out.empty());  // our KeyUpdate answer
+    t.us->seal("reply", 5, t.out);
+    std::string got;
+    EXPECT_EQ(t.peer_reads(got), Status::Ok);  // the peer follows our KeyUpdate
+    EXPECT_EQ(got, "reply");
+    EXPECT_EQ(t.peer->read_sequence(), 1u);
+}
+
+TEST(Tls13Crafted, EverySuiteRoundTrips) {
+    for (Suite s : {Suite::Aes128GcmSha256, Suite::Aes256GcmSha384, Suite::Chacha20Poly1305Sha256}) {
+        Peers t(s);
+        std::string w, big = pattern(70000);
+        t.peer->seal(big.data(), big.size(), w);
+        EXPECT_EQ(t.feed(w), Status::Ok);
+        EXPECT_EQ(t.plain, big);
+    }
+}
+
+TEST(Tls13Crafted, WrongVersionAndShortRecord) {
+    Peers t;
+    std::string w = t.craft(23, "x");
+    w[2] = 1;
+    EXPECT_EQ(t.feed(w), Status::Failed);
+    EXPECT_NE(t.us->error().find("protocol_version"), std::string::npos);
+    Peers s;
+    EXPECT_EQ(s.feed(std::string{23, 3, 3, 0, 15}), Status::Failed);
+    EXPECT_NE(s.us->error().find("bad_record_mac"), std::string::npos);
+}
+
+// ---- size and cost --------------------------------------------------------------
+
+// An idle connection's record layer is one heap block: no cipher context, no
+// buffer (the error text is empty, a partial header is held inside the object).
+TEST(Tls13Cost, IdleObjectIsSmall) {
+    const std::string a(48, 'a'), b(48, 'b');
+    auto r = Tls13Records::for_test(Suite::Aes256GcmSha384, a, b);
+    std::string out;
+    r->seal("x", 1, out);
+    std::string in = "a partial record";
+    auto sink = [](const char*, size_t) {};
+    ASSERT_EQ(r->open(&in[0], 3, sink, out), Status::Ok);
+    EXPECT_EQ(r->buffered(), 3u);
+    EXPECT_TRUE(r->error().empty());
+    std::printf("[ info ] sizeof(Tls13Records) = %zu bytes, its heap block: malloc_usable_size = %zu bytes\n",
+                sizeof(Tls13Records), malloc_usable_size(r.get()));
+    EXPECT_LE(sizeof(Tls13Records), 320u);
+}
+
+TEST(Tls13Cost, NanosecondsPerSmallRecord) {
+    for (Suite s : {Suite::Aes128GcmSha256, Suite::Aes256GcmSha384, Suite::Chacha20Poly1305Sha256}) {
+        Peers t(s);
+        const int kRecords = 20000;
+        std::string msg(64, 'm'), wire;
+        wire.reserve(kRecords * (64 + 22));
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < kRecords; ++i)
+            t.peer->seal(msg.data(), msg.size(), wire);
+        auto t1 = std::chrono::steady_clock::now();
+        size_t delivered = 0;
+        auto sink = [&](const char*, size_t n) { delivered += n; };
+        EXPECT_EQ(t.us->open(wire.data(), wire.size(), sink, t.out), Status::Ok);
+        auto t2 = std::chrono::steady_clock::now();
+        EXPECT_EQ(delivered, size_t(kRecords) * 64);
+        auto ns = [&](auto a, auto b) { return std::chrono::duration<double, std::nano>(b - a).count() / kRecords; };
+        std::printf("[ info ] suite %d, 64-byte records: seal %.0f ns/record, open %.0f ns/record\n", int(s),
+                    ns(t0, t1), ns(t1, t2));
+    }
+}
+
+}  // namespace
