@@ -14,8 +14,7 @@ namespace {
 
 // Alert descriptions (RFC 8446 §6).
 constexpr uint8_t kCloseNotify = 0, kUnexpectedMessage = 10, kBadRecordMac = 20, kRecordOverflow = 22,
-                  kIllegalParameter = 47, kDecodeError = 50, kProtocolVersion = 70, kInternalError = 80,
-                  kUserCanceled = 90;
+                  kIllegalParameter = 47, kDecodeError = 50, kProtocolVersion = 70, kUserCanceled = 90;
 // Content types and the one handshake message accepted after the handshake.
 constexpr uint8_t kAlert = 21, kHandshake = 22, kApplicationData = 23, kKeyUpdate = 24;
 constexpr size_t kTag = 16, kIv = 12, kHeader = 5;
@@ -119,37 +118,53 @@ const EVP_CIPHER* cipher_of(Suite s) {
     return ciphers[int(s)];
 }
 
-// One AEAD context per suite and thread, re-keyed for every record, so that
-// connections own none.
+// One AEAD context per suite, direction and thread, re-keyed for each record,
+// so that connections own none. A context remembers the last key it was given:
+// consecutive records under one key (a burst on one connection) only set the
+// nonce, as OpenSSL's own TLS 1.3 record layer does per record.
 struct ThreadContexts {
-    EVP_CIPHER_CTX* ctx[3] = {};
+    struct Slot {
+        EVP_CIPHER_CTX* ctx = nullptr;
+        bool keyed = false;
+        uint8_t key[32];
+    };
+    Slot slot[3][2];
     ~ThreadContexts() {
-        for (auto* c : ctx)
-            EVP_CIPHER_CTX_free(c);
+        for (auto& by_suite : slot)
+            for (auto& s : by_suite) {
+                EVP_CIPHER_CTX_free(s.ctx);
+                OPENSSL_cleanse(s.key, sizeof s.key);
+            }
     }
 };
 
-EVP_CIPHER_CTX* context_of(Suite s) {
-    thread_local ThreadContexts t;
-    EVP_CIPHER_CTX*& c = t.ctx[int(s)];
-    if (!c) {
-        const EVP_CIPHER* cipher = cipher_of(s);
-        c = cipher ? EVP_CIPHER_CTX_new() : nullptr;
-        if (c && EVP_CipherInit_ex2(c, cipher, nullptr, nullptr, 1, nullptr) != 1) {
-            EVP_CIPHER_CTX_free(c);
-            c = nullptr;
-        }
-    }
-    return c;
-}
-
 // Encrypts buf[0, len) in place and writes the tag; or (decrypt) checks `tag`
 // and decrypts in place. The AAD is the record header.
-bool aead(bool encrypt, Suite s, const uint8_t* key, const uint8_t* nonce, const uint8_t* header, uint8_t* buf,
-          size_t len, uint8_t* tag) {
-    EVP_CIPHER_CTX* c = context_of(s);
+bool aead(bool encrypt, Suite s, const uint8_t* key, size_t key_len, const uint8_t* nonce, const uint8_t* header,
+          uint8_t* buf, size_t len, uint8_t* tag) {
+    thread_local ThreadContexts t;
+    ThreadContexts::Slot& slot = t.slot[int(s)][encrypt ? 1 : 0];
+    if (!slot.ctx) {
+        const EVP_CIPHER* cipher = cipher_of(s);
+        slot.ctx = cipher ? EVP_CIPHER_CTX_new() : nullptr;
+        if (!slot.ctx) return false;
+        if (EVP_CipherInit_ex2(slot.ctx, cipher, nullptr, nullptr, encrypt ? 1 : 0, nullptr) != 1) {
+            EVP_CIPHER_CTX_free(slot.ctx);
+            slot.ctx = nullptr;
+            return false;
+        }
+    }
+    EVP_CIPHER_CTX* c = slot.ctx;
+    bool same_key = slot.keyed && CRYPTO_memcmp(slot.key, key, key_len) == 0;
     int outl = 0;
-    if (!c || EVP_CipherInit_ex2(c, nullptr, key, nonce, encrypt ? 1 : 0, nullptr) != 1) return false;
+    if (EVP_CipherInit_ex2(c, nullptr, same_key ? nullptr : key, nonce, encrypt ? 1 : 0, nullptr) != 1) {
+        slot.keyed = false;
+        return false;
+    }
+    if (!same_key) {
+        std::memcpy(slot.key, key, key_len);
+        slot.keyed = true;
+    }
     if (EVP_CipherUpdate(c, nullptr, &outl, header, int(kHeader)) != 1) return false;
     if (len && EVP_CipherUpdate(c, buf, &outl, buf, int(len)) != 1) return false;
     if (!encrypt && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, int(kTag), tag) != 1) return false;
@@ -333,7 +348,7 @@ void Tls13Records::seal_raw(uint8_t type, const char* data, size_t n, size_t pad
     std::memset(p + kHeader + n + 1, 0, padding);
     uint8_t nonce[kIv];
     make_nonce(write_.iv, write_.seq, nonce);
-    if (!aead(true, suite_, write_.key, nonce, p, p + kHeader, inner, p + kHeader + inner)) {
+    if (!aead(true, suite_, write_.key, key_len_, nonce, p, p + kHeader, inner, p + kHeader + inner)) {
         out.resize(at);
         status_ = Status::Failed;
         error_ = "internal error: encryption failed";
@@ -471,7 +486,7 @@ bool Tls13Records::record(const uint8_t* header, char* body, size_t len, Sink& d
     size_t clen = len - kTag;
     uint8_t nonce[kIv];
     make_nonce(read_.iv, read_.seq, nonce);
-    if (!aead(false, suite_, read_.key, nonce, header, p, clen, p + clen))
+    if (!aead(false, suite_, read_.key, key_len_, nonce, header, p, clen, p + clen))
         return fail(kBadRecordMac, "bad_record_mac: a record failed authentication", out);
     if (++read_.seq == 0) return fail(kUnexpectedMessage, "unexpected_message: read sequence number wrapped", out);
     size_t i = clen;
