@@ -253,3 +253,64 @@ write(T, "unknown", '[nope]\nx = 1\n')
 write(T, "tls_half", '[tls]\ncert = "a.pem"\nmin_version = "1.3"\n')
 write(T, "bad_syntax", '[server\nhardware_port = = 1\n"unterminated\n')
 write(T, "empty", "")
+
+# --- fuzz_tls13_records: [suite|limit] [4 x u16 piece sizes] then ops ---------
+# (the record bytes are sealed by the harness's peer, so the seeds hold no
+# ciphertext: op 0 raw bytes, 1 type pad chunk, 2 data chunk, 3 u16 xor,
+# 4 our data chunk, 5 KeyUpdate request bit; see fuzz_tls13_records.cpp)
+T = "fuzz_tls13_records"
+
+
+def chunk(data):
+    data = b(data)
+    if len(data) < 255:
+        return bytes([len(data)]) + data
+    return b"\xff" + struct.pack(">H", len(data)) + data
+
+
+def tls(first, pieces, *ops):
+    return bytes([first]) + struct.pack(">4H", *pieces) + b"".join(ops)
+
+
+def raw(data):
+    return b"\x00" + chunk(data)
+
+
+def record(type_, pad, data):
+    return bytes([1, type_, pad]) + chunk(data)
+
+
+def up(data):
+    return b"\x02" + chunk(data)
+
+
+def flip(at, x):
+    return b"\x03" + struct.pack(">HB", at, x)
+
+
+def down(data):
+    return b"\x04" + chunk(data)
+
+
+def key_update(requested):
+    return bytes([5, requested])
+
+
+for suite in range(3):
+    write(T, f"data_suite{suite}", tls(suite, (0, 0, 0, 0), up("hello"), down("world"), up(""), up("x" * 300)))
+write(T, "split_pieces", tls(0, (1, 7, 300, 0), up("a" * 100), up("b" * 5000), up("c")))
+write(T, "big_records", tls(1, (4096, 0, 0, 0), up("d" * 16385), record(23, 239, "e" * 16384)))
+write(T, "padding", tls(2, (0, 0, 0, 0), record(23, 200, "padded"), record(23, 0, "")))
+write(T, "key_update_requested", tls(0, (3, 0, 0, 0), up("before"), key_update(1), up("after"), down("reply")))
+write(T, "key_update_not_requested", tls(1, (0, 0, 0, 0), key_update(0), up("after")))
+write(T, "key_update_split", tls(0, (0, 0, 0, 0), record(22, 0, b"\x18\x00"), record(22, 0, b"\x00\x01\x00")))
+write(T, "key_update_bad", tls(0, (0, 0, 0, 0), record(22, 0, b"\x18\x00\x00\x01\x02")))
+write(T, "our_key_updates", tls(0x80, (0, 0, 0, 0), down("1"), down("2"), down("3"), down("4"), up("x"), down("5")))
+write(T, "alerts", tls(0, (0, 0, 0, 0), record(21, 0, b"\x01\x5a"), up("still"), record(21, 0, b"\x01\x00"),
+                       up("ignored")))
+write(T, "fatal_alert", tls(2, (0, 0, 0, 0), record(21, 0, b"\x02\x28")))
+write(T, "new_session_ticket", tls(0, (0, 0, 0, 0), record(22, 0, b"\x04\x00\x00\x02\x00\x00")))
+write(T, "no_content_type", tls(0, (0, 0, 0, 0), record(0, 12, "")))
+write(T, "change_cipher_spec", tls(0, (0, 0, 0, 0), raw(b"\x14\x03\x03\x00\x01\x01")))
+write(T, "overflow_header", tls(1, (0, 0, 0, 0), up("ok"), raw(b"\x17\x03\x03\x41\x01")))
+write(T, "flipped_byte", tls(0, (0, 0, 0, 0), up("data"), flip(8, 1), down("answer")))

@@ -1,0 +1,151 @@
+// Fuzzes the TLS 1.3 record layer (kernel/net/tls13_records.hpp): a
+// Tls13Records keyed with fixed test secrets ("us", the server) reads a byte
+// stream cut at input-chosen points; a second one keyed with the swapped
+// secrets ("peer", the client) builds valid records from the input, so the
+// fuzzer gets past the AEAD tag. Input (seeds written by gen_corpus.py):
+//   byte 0       suite (% 3) and, bit 7, a write-record limit of 3 for us
+//   4 x u16      piece sizes the stream is fed in, in turn (0: all the rest)
+//   then ops, until the input ends (op byte % 6):
+//     0 chunk          raw bytes into the stream
+//     1 type pad chunk a record sealed by the peer with inner type `type`
+//                      and `pad` zero bytes (a KeyUpdate switches its key)
+//     2 chunk          application data sealed by the peer (seal: split at 2^14)
+//     3 u16 byte       xor `byte` into the stream at u16 % size
+//     4 chunk          we seal application data (checked by the peer)
+//     5 byte           a KeyUpdate from the peer, request_update = byte & 1
+// Checks: a status other than Ok sticks and adds nothing more to `out`; an
+// error text iff not Ok; each delivery 1..2^14 bytes; buffered() < a record;
+// a stream of untouched application-data records is delivered exactly, any
+// other stream delivers a prefix of the peer's application data; the
+// peer reads everything we wrote (our data, KeyUpdate answers, alerts)
+// without an error of its own.
+#include <string>
+#include <string_view>
+
+#include "fuzz_util.hpp"
+#include "net/tls13_records.hpp"
+
+using blynk::net::Tls13Records;
+using Status = Tls13Records::Status;
+using Suite = Tls13Records::Suite;
+
+namespace {
+
+// A record the peer seals with inner type 23 that we must accept as is.
+bool acceptable_data(size_t n, size_t pad) {
+    return n <= Tls13Records::kMaxPlain && n + 1 + pad + 16 <= Tls13Records::kMaxRecord - 5;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    blynk::fuzz::Input in(data, size);
+    uint8_t first = in.byte();
+    auto suite = Suite(first % 3);
+    size_t hash = suite == Suite::Aes256GcmSha384 ? 48 : 32;
+    const std::string client(hash, '\x5a'), server(hash, '\xa5');
+    auto us = Tls13Records::for_test(suite, client, server);
+    auto peer = Tls13Records::for_test(suite, server, client);
+    FUZZ_CHECK(us && peer);
+    if (first & 0x80) us->set_write_record_limit_for_test(3);
+    size_t pieces[4];
+    for (auto& p : pieces)
+        p = in.u16();
+
+    // 1. The stream the peer sends, and what we send meanwhile (in time order).
+    std::string stream, down, sent_up, sent_down;
+    bool clean = true;        // only untouched application data (and KeyUpdates) in the stream
+    bool predictable = true;  // no record of inner type 0 (its content's last non-zero byte becomes the type)
+    while (!in.empty()) {
+        switch (in.byte() % 6) {
+            case 0: {
+                std::string_view c = in.chunk();
+                stream.append(c);
+                clean = clean && c.empty();
+                break;
+            }
+            case 1: {
+                uint8_t type = in.byte(), pad = in.byte();
+                std::string_view c = in.chunk();
+                if (c.size() > Tls13Records::kMaxPlain + 1) c = c.substr(0, Tls13Records::kMaxPlain + 1);
+                peer->seal_record_for_test(type, c.data(), c.size(), pad, stream);
+                predictable = predictable && type != 0;
+                if (type == 23 && acceptable_data(c.size(), pad))
+                    sent_up.append(c);
+                else
+                    clean = false;
+                break;
+            }
+            case 2: {
+                std::string_view c = in.chunk();
+                peer->seal(c.data(), c.size(), stream);
+                sent_up.append(c);
+                break;
+            }
+            case 3: {
+                size_t at = in.u16();
+                uint8_t x = in.byte();
+                if (!stream.empty() && x) {
+                    stream[at % stream.size()] ^= char(x);
+                    clean = false;
+                }
+                break;
+            }
+            case 4: {
+                std::string_view c = in.chunk();
+                us->seal(c.data(), c.size(), down);
+                sent_down.append(c);
+                break;
+            }
+            case 5: {
+                const char ku[5] = {24, 0, 0, 1, char(in.byte() & 1)};
+                peer->seal_record_for_test(22, ku, sizeof ku, 0, stream);
+                break;
+            }
+        }
+    }
+
+    // 2. We read the stream in pieces.
+    std::string got;
+    auto deliver = [&](const char* p, size_t n) {
+        FUZZ_CHECK(n > 0 && n <= Tls13Records::kMaxPlain);
+        got.append(p, n);
+    };
+    Status st = Status::Ok;
+    size_t at = 0;
+    for (int i = 0; at < stream.size(); ++i) {
+        size_t n = pieces[i % 4];
+        if (n == 0 || n > stream.size() - at) n = stream.size() - at;
+        size_t down_before = down.size();
+        Status prev = st;
+        st = us->open(&stream[at], n, deliver, down);
+        if (prev != Status::Ok) {
+            FUZZ_CHECK(st == prev);
+            FUZZ_CHECK(down.size() == down_before);
+        }
+        FUZZ_CHECK(us->buffered() < Tls13Records::kMaxRecord);
+        FUZZ_CHECK(us->error().empty() == (st == Status::Ok));
+        at += n;
+    }
+    if (clean) {
+        FUZZ_CHECK(st == Status::Ok);
+        FUZZ_CHECK(got == sent_up);
+        FUZZ_CHECK(us->buffered() == 0);
+    } else if (predictable) {
+        // Only authenticated records in sequence are delivered: a prefix of what the peer sent.
+        FUZZ_CHECK(got.size() <= sent_up.size() && sent_up.compare(0, got.size(), got) == 0);
+    }
+
+    // 3. The peer reads all we wrote: our data, KeyUpdate answers, a fatal alert.
+    std::string peer_got, peer_out;
+    Status ps = peer->open(
+        &down[0], down.size(), [&](const char* p, size_t n) { peer_got.append(p, n); }, peer_out);
+    FUZZ_CHECK(peer_out.empty());
+    FUZZ_CHECK(peer_got == sent_down);
+    if (ps != Status::Ok) {
+        FUZZ_CHECK(ps == Status::Failed && us->error().size() && st == Status::Failed);
+        FUZZ_CHECK(peer->error().rfind("peer sent alert", 0) == 0);
+    }
+    FUZZ_CHECK(peer->buffered() == 0);
+    return 0;
+}
