@@ -34,7 +34,7 @@ namespace blynk::net {
 void tls13_prepare_context(ssl_ctx_st* ctx);
 
 // On each new server SSL of such a context, before its handshake: attaches the
-// per-connection capture state (~130 bytes), a message callback counting the
+// per-connection capture state (~100 bytes), a message callback counting the
 // records OpenSSL writes under the server's application key, and turns
 // read-ahead off so that OpenSSL reads no byte past the client's Finished.
 void tls13_prepare(ssl_st* ssl);
@@ -61,7 +61,7 @@ public:
     // (no allocation); the callable must outlive the call it is passed to.
     class Sink {
     public:
-        template <class F>
+        template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Sink>>>
         Sink(F&& f)  // NOLINT(google-explicit-constructor): meant to take lambdas
             : obj_(const_cast<void*>(static_cast<const void*>(&f))),
               call_([](void* o, const char* p, size_t n) { (*static_cast<std::remove_reference_t<F>*>(o))(p, n); }) {}
@@ -115,7 +115,7 @@ public:
     // handshake: only KeyUpdate (it may be split across records but must end
     // its record; no other record type in between); anything else → Failed
     // with unexpected_message. After Closed or Failed, returns that status
-    // again and ignores `data`.
+    // again and ignores `data`; after Failed, send `out` and close the socket.
     Status open(char* data, size_t n, Sink deliver, std::string& out);
 
     // Appends application-data records carrying `data` (≤ 2^14 plaintext bytes

@@ -90,6 +90,20 @@ struct Pair {
     std::string early;  // bytes the server SSL left in its input after the handshake
 
     explicit Pair(const Options& o = {}) {
+        make_contexts(o);
+        make_ssls();
+    }
+    // A second connection on the contexts of `first`, resuming `session` (if any).
+    Pair(const Pair& first, SSL_SESSION* session) {
+        g_client_keylog.clear();
+        sctx = first.sctx;
+        cctx = first.cctx;
+        SSL_CTX_up_ref(sctx);
+        SSL_CTX_up_ref(cctx);
+        make_ssls();
+        if (session) SSL_set_session(client, session);
+    }
+    void make_contexts(const Options& o) {
         g_client_keylog.clear();
         sctx = SSL_CTX_new(TLS_server_method());
         // As kernel/net/tls.cpp configure_context does.
@@ -108,7 +122,8 @@ struct Pair {
         SSL_CTX_set_keylog_callback(cctx, client_keylog);
         if (o.suite) SSL_CTX_set_ciphersuites(cctx, o.suite);
         if (o.client_max) SSL_CTX_set_max_proto_version(cctx, o.client_max);
-
+    }
+    void make_ssls() {
         server = SSL_new(sctx);
         client = SSL_new(cctx);
         s_in = BIO_new(BIO_s_mem());
@@ -426,6 +441,7 @@ TEST_P(Tls13Handshake, OversizedRecordIsRecordOverflow) {
     std::string wire = {23, 3, 3, char(0x41), char(0x01)};
     EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
     EXPECT_NE(p.records->error().find("record_overflow"), std::string::npos) << p.records->error();
+    expect_no_secret(p.records->error());
     EXPECT_EQ(p.records->buffered(), 0u);
     ERR_clear_error();
     int last = 1, err = 0;
@@ -463,6 +479,7 @@ TEST_P(Tls13Handshake, ClientCloseNotifyIsClosed) {
     EXPECT_EQ(p.server_open(wire, plain), Status::Closed);
     EXPECT_EQ(plain, "last words");
     EXPECT_NE(p.records->error().find("close"), std::string::npos) << p.records->error();
+    expect_no_secret(p.records->error());
     std::string out;
     std::string more = p.client_write("");
     auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
@@ -481,6 +498,29 @@ TEST_P(Tls13Handshake, OurCloseNotifyEndsTheClientsStream) {
     EXPECT_EQ(p.client_read(&last, &err), "bye");
     EXPECT_EQ(last, 0);
     EXPECT_EQ(err, SSL_ERROR_ZERO_RETURN);
+}
+
+TEST_P(Tls13Handshake, ResumedSessionIsTakenOverToo) {
+    if (GetParam().tickets == 0) GTEST_SKIP() << "no ticket, no resumption";
+    Pair first(opts());
+    first.take_over();
+    ASSERT_NE(first.records, nullptr);
+    first.server_send("first");
+    EXPECT_EQ(first.client_read(), "first");  // the client also takes the tickets
+    SSL_SESSION* session = SSL_get1_session(first.client);
+    ASSERT_NE(session, nullptr);
+    ASSERT_EQ(SSL_SESSION_is_resumable(session), 1);
+    // the first server SSL was freed without a close_notify: its session must stay usable
+    Pair second(first, session);
+    SSL_SESSION_free(session);
+    second.take_over();
+    EXPECT_EQ(SSL_session_reused(second.client), 1);
+    ASSERT_NE(second.records, nullptr);
+    second.server_send("second");
+    EXPECT_EQ(second.client_read(), "second");
+    std::string plain;
+    EXPECT_EQ(second.server_open(second.client_write("up"), plain), Status::Ok);
+    EXPECT_EQ(plain, "up");
 }
 
 TEST_P(Tls13Handshake, ClientDataRightAfterItsFinishedIsLeftToUs) {
