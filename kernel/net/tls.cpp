@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "net/tls13_records.hpp"
 #include "platform/platform.hpp"
 
 namespace blynk::net {
@@ -121,6 +122,9 @@ void configure_context(boost::asio::ssl::context& ctx, const TlsFiles& files, co
     // a body per record; the session drains what OpenSSL buffered
     // (SSL_has_pending) before it waits for the socket again.
     SSL_CTX_set_read_ahead(native, 1);
+    // TLS 1.3 connections may continue with our record layer after the
+    // handshake (server.cpp, TlsSession): it captures their traffic secrets.
+    tls13_prepare_context(native);
     boost::system::error_code ec;
     ctx.use_certificate_chain_file(files.cert, ec);
     if (ec) fail(files.cert + ": " + ec.message());

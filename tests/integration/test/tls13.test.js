@@ -1,0 +1,157 @@
+// TLS 1.3 connections continue with the kernel's own record layer after OpenSSL's handshake
+// (docs/security.md, "TLS"): real clients must not notice. Node's TLS client (every TLS 1.3
+// suite, session resumption with the tickets OpenSSL sent before the take-over, a megabyte each
+// way), openssl s_client's KeyUpdate in both forms, a TLS 1.2 client beside them, and a forged
+// record (the connection is closed with a log line naming the peer; the server goes on).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Server, Cmd, Status, Cleanup, RawClient, frame, responseFrame, withTimeout } from '../lib/harness.js';
+
+const cleanup = new Cleanup();
+let srv;
+let tokA;
+let tokB;
+
+function which(cmd) {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+const OPENSSL = which('openssl');
+
+before(async () => {
+  srv = cleanup.add(await Server.start({ name: 'tls13', config: { hardware: { max_bridges: 5, message_quota: 0 } } }));
+  tokA = await srv.addDevice('owner@example.com', 'device-a');
+  tokB = await srv.addDevice('owner@example.com', 'device-b');
+});
+after(() => cleanup.run());
+
+const tlsOpts = () => ({ ca: srv.cert(), servername: 'localhost', checkServerIdentity: () => undefined });
+
+/** a → b over a bridge: `count` writes of `size` bytes each (b reports a 4 KB buffer), all
+ * arriving in order at b. */
+async function bridgeTraffic(a, b, count, size, tag) {
+  b.send(Cmd.INTERNAL, 3, ['ver', '0.5.4', 'buff-in', '4096', 'dev', 'js']);
+  await b.expectResponse(3, Status.OK);
+  a.send(Cmd.BRIDGE, 2, [1, 'i', tokB]);
+  await a.expectResponse(2, Status.OK);
+  const value = (i) => `${tag}${i}:`.padEnd(size, 'x');
+  for (let i = 0; i < count; i++) a.send(Cmd.BRIDGE, 100 + (i % 60000), [1, 'vw', 7, value(i)]);
+  for (let i = 0; i < count; i++) {
+    const f = await b.expectFrame();
+    assert.equal(f.cmd, Cmd.BRIDGE);
+    assert.equal(f.body.toString('utf8'), `vw\x007\x00${value(i)}`, `write ${i} of ${count}`);
+  }
+  // and the other way: every ping of b is answered, in order
+  for (let i = 0; i < 20; i++) b.send(Cmd.PING, 500 + i);
+  for (let i = 0; i < 20; i++) await b.expectResponse(500 + i, Status.OK);
+}
+
+describe('TLS 1.3 after the handshake (the kernel\'s record layer)', () => {
+  for (const suite of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']) {
+    it(`${suite}: a megabyte from device to device through the server, pings answered`, async () => {
+      const opts = { tls: true, tlsOptions: { ciphers: suite, minVersion: 'TLSv1.3' } };
+      const a = cleanup.add(await srv.login(tokA, { ...opts }));
+      const b = cleanup.add(await srv.login(tokB, { ...opts }));
+      assert.equal(a.sock.getProtocol(), 'TLSv1.3');
+      assert.equal(a.sock.getCipher().standardName, suite);
+      await bridgeTraffic(a, b, 1200, 900, suite.slice(4, 10));
+      a.end();
+      b.end();
+    });
+  }
+
+  it('a TLS 1.2 connection (OpenSSL to the end) and a TLS 1.3 one carry the same traffic', async () => {
+    const a = cleanup.add(await srv.login(tokA, { tls: true, tlsOptions: { maxVersion: 'TLSv1.2' } }));
+    const b = cleanup.add(await srv.login(tokB, { tls: true }));
+    assert.equal(a.sock.getProtocol(), 'TLSv1.2');
+    assert.equal(b.sock.getProtocol(), 'TLSv1.3');
+    await bridgeTraffic(a, b, 1200, 900, 'mixed');
+    a.end();
+    b.end();
+  });
+
+  it('a session ticket from one connection resumes the next, which then works', async () => {
+    const session = await withTimeout(new Promise((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: srv.tlsPort, ...tlsOpts() });
+      s.once('session', (t) => { resolve(t); s.destroy(); });
+      s.once('error', reject);
+    }), 5000, 'a session ticket');
+    const c = cleanup.add(await srv.connect({ tls: true, tlsOptions: { session } }));
+    assert.equal(c.sock.isSessionReused(), true, 'the session was resumed');
+    await c.login(tokA);
+    for (let i = 0; i < 10; i++) c.send(Cmd.PING, 10 + i);
+    for (let i = 0; i < 10; i++) await c.expectResponse(10 + i, Status.OK);
+    c.end();
+  });
+
+  it('openssl s_client: KeyUpdate with and without update_requested; the server answers under the new keys',
+    { skip: OPENSSL ? false : 'openssl not installed' }, async () => {
+      const p = spawn(OPENSSL, ['s_client', '-connect', `127.0.0.1:${srv.tlsPort}`, '-tls1_3', '-CAfile',
+        srv.certPath, '-servername', 'localhost'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = Buffer.alloc(0);
+      let err = '';
+      const waiters = [];
+      const check = () => { for (const w of [...waiters]) w(); };
+      p.stdout.on('data', (d) => { out = Buffer.concat([out, d]); check(); });
+      p.stderr.on('data', (d) => { err += d; check(); });
+      const exited = new Promise((resolve) => p.on('close', (code) => { resolve(code); check(); }));
+      const until = (what, cond) => withTimeout(new Promise((resolve) => {
+        const w = () => { if (cond()) { waiters.splice(waiters.indexOf(w), 1); resolve(); } };
+        waiters.push(w);
+        w();
+      }), 5000, `${what}; stdout ${out.length} bytes; stderr: ${err}`);
+      const status = (id) => responseFrame(id, Status.OK);
+      try {
+        await until('the handshake', () => out.includes('Verify return code: 0'));
+        p.stdin.write(frame(Cmd.HARDWARE_LOGIN, 1, [tokA]));
+        await until('the login answer', () => out.includes(status(1)));
+        // s_client sends each KeyUpdate with its next write; a chunk of stdin that starts with
+        // K (update requested) or k (not requested) is the command, nothing else.
+        let id = 2;
+        for (const cmd of ['K\n', 'k\n', 'K\n']) {
+          const before = (err.match(/KEYUPDATE/g) || []).length;
+          p.stdin.write(cmd);
+          await until('s_client took the command', () => (err.match(/KEYUPDATE/g) || []).length > before);
+          p.stdin.write(frame(Cmd.PING, id, null));
+          await until(`the answer to ping ${id} after ${cmd.trim()}`, () => out.includes(status(id)));
+          id += 1;
+        }
+        p.stdin.end();  // s_client then closes (close_notify)
+        assert.equal(await withTimeout(exited, 5000, 's_client exit'), 0, err);
+        assert.doesNotMatch(err, /error|alert/i);
+        assert.doesNotMatch(srv.log, /TLS: /, 'no TLS error on the server');
+      } finally {
+        p.kill('SIGKILL');
+      }
+    });
+
+  it('a forged record closes that connection with a log line naming it; others go on', async () => {
+    const other = cleanup.add(await srv.login(tokB, { tls: true }));
+    const raw = net.connect(srv.tlsPort, '127.0.0.1');
+    const s = tls.connect({ socket: raw, ...tlsOpts() });
+    await withTimeout(new Promise((resolve, reject) => { s.once('secureConnect', resolve); s.once('error', reject); }),
+      5000, 'handshake');
+    // a login answered: the server is past the handshake (the client's Finished went out
+    // through the TLS layer; a record written under it could overtake it)
+    const c = new RawClient(s);
+    await c.login(tokA);
+    const local = `127.0.0.1:${raw.localPort}`;
+    const closed = new Promise((resolve) => raw.once('close', resolve));
+    s.on('error', () => {});
+    // an application-data record whose tag cannot be right, written under the TLS layer
+    const forged = Buffer.alloc(5 + 40, 0x5a);
+    forged.set([0x17, 0x03, 0x03, 0x00, 40]);
+    raw.write(forged);
+    await withTimeout(closed, 5000, 'the server closing the connection');
+    await srv.waitForLog(new RegExp(`${local.replace(/\./g, '\\.')}: TLS: bad_record_mac`), 5000);
+    other.send(Cmd.PING, 9);
+    await other.expectResponse(9, Status.OK);
+    other.end();
+  });
+});
