@@ -5,12 +5,15 @@
 // Tls13Records keyed with the swapped secrets (for_test).
 #include "net/tls13_records.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -547,6 +550,69 @@ INSTANTIATE_TEST_SUITE_P(Suites, Tls13Handshake,
                                            Param{"TLS_CHACHA20_POLY1305_SHA256", -1},
                                            Param{"TLS_CHACHA20_POLY1305_SHA256", 0}),
                          param_name);
+
+// As the server uses it: the server SSL on a non-blocking socket (SSL_set_fd),
+// the client on the other end of a socketpair; after take_over our record
+// layer reads and writes the socket itself.
+TEST(Tls13Socket, TakeOverOnANonBlockingSocket) {
+    Pair ctxs;  // (its contexts; its own SSLs stay unused)
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    for (int fd : fds)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    SSL* server = SSL_new(ctxs.sctx);
+    SSL* client = SSL_new(ctxs.cctx);
+    SSL_set_fd(server, fds[0]);
+    SSL_set_fd(client, fds[1]);
+    SSL_set_accept_state(server);
+    SSL_set_connect_state(client);
+    blynk::net::tls13_prepare(server);
+    bool c_done = false, s_done = false;
+    const std::string first = "with the client's Finished";
+    for (int i = 0; i < 50 && !s_done; ++i) {
+        if (!c_done && SSL_do_handshake(client) == 1) {
+            c_done = true;
+            ASSERT_EQ(SSL_write(client, first.data(), int(first.size())), int(first.size()));
+        }
+        if (SSL_do_handshake(server) == 1) s_done = true;
+    }
+    ASSERT_TRUE(c_done && s_done);
+    auto records = Tls13Records::take_over(server);
+    ASSERT_NE(records, nullptr);
+    SSL_free(server);
+    EXPECT_EQ(records->write_sequence(), 2u);
+
+    std::string plain, out;
+    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+    auto read_socket = [&] {
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(fds[0], buf, sizeof buf)) > 0) {
+            EXPECT_EQ(records->open(buf, size_t(n), sink, out), Status::Ok);
+        }
+    };
+    read_socket();
+    EXPECT_EQ(plain, first);
+    std::string up = pattern(50000);
+    ASSERT_EQ(SSL_write(client, up.data(), int(up.size())), int(up.size()));
+    plain.clear();
+    read_socket();
+    EXPECT_EQ(plain, up);
+
+    std::string down = pattern(30000, 5);
+    records->seal(down.data(), down.size(), out);
+    ASSERT_EQ(write(fds[0], out.data(), out.size()), ssize_t(out.size()));
+    std::string got;
+    char buf[16384];
+    int n;
+    while ((n = SSL_read(client, buf, sizeof buf)) > 0)
+        got.append(buf, size_t(n));
+    EXPECT_EQ(SSL_get_error(client, n), SSL_ERROR_WANT_READ);
+    EXPECT_EQ(got, down);
+    SSL_free(client);
+    close(fds[0]);
+    close(fds[1]);
+}
 
 // ---- what is not taken over ------------------------------------------------------------
 
