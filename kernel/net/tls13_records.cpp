@@ -329,7 +329,7 @@ size_t Tls13Records::buffered() const {
 void Tls13Records::drop_partial() {
     if (body_) OPENSSL_cleanse(body_.get(), body_len_);
     body_.reset();
-    body_len_ = body_have_ = 0;
+    body_len_ = body_have_ = body_cap_ = 0;
     hdr_have_ = 0;
 }
 
@@ -427,6 +427,22 @@ Tls13Records::Status Tls13Records::open(char* data, size_t n, Sink deliver, std:
         return len;
     };
 
+    // The buffer of a partial record completed in this call: reused if another
+    // partial record starts before the call ends (a stream read in pieces that
+    // end mid-record allocates once), freed at the end of the call.
+    std::unique_ptr<char[]> spare;
+    size_t spare_cap = 0;
+    auto start_body = [&](size_t len) {
+        if (spare && spare_cap >= len) {
+            body_ = std::move(spare);
+            body_cap_ = uint16_t(spare_cap);
+        } else {
+            body_.reset(new char[len]);
+            body_cap_ = uint16_t(len);
+        }
+        body_len_ = uint16_t(len);
+    };
+
     while (n > 0 && status_ == Status::Ok) {
         if (hdr_have_ > 0 || (n < kHeader && !body_)) {
             if (hdr_have_ < kHeader) {  // completing a header
@@ -438,8 +454,7 @@ Tls13Records::Status Tls13Records::open(char* data, size_t n, Sink deliver, std:
                 if (hdr_have_ < kHeader) break;
                 size_t len = check_header(hdr_);
                 if (!len) break;
-                body_.reset(new char[len]);
-                body_len_ = uint16_t(len);
+                start_body(len);
                 body_have_ = 0;
                 continue;
             }
@@ -451,12 +466,13 @@ Tls13Records::Status Tls13Records::open(char* data, size_t n, Sink deliver, std:
             if (body_have_ < body_len_) break;
             uint8_t header[kHeader];
             std::memcpy(header, hdr_, kHeader);
-            std::unique_ptr<char[]> body = std::move(body_);
+            spare = std::move(body_);
+            spare_cap = body_cap_;
             size_t len = body_len_;
-            body_len_ = body_have_ = 0;
+            body_len_ = body_have_ = body_cap_ = 0;
             hdr_have_ = 0;
-            record(header, body.get(), len, deliver, out);
-            OPENSSL_cleanse(body.get(), len);
+            record(header, spare.get(), len, deliver, out);
+            OPENSSL_cleanse(spare.get(), len);
             continue;
         }
         // A record starting in `data`: opened in place if it is all there.
@@ -466,8 +482,7 @@ Tls13Records::Status Tls13Records::open(char* data, size_t n, Sink deliver, std:
         if (n < kHeader + len) {
             std::memcpy(hdr_, h, kHeader);
             hdr_have_ = kHeader;
-            body_.reset(new char[len]);
-            body_len_ = uint16_t(len);
+            start_body(len);
             body_have_ = uint16_t(n - kHeader);
             std::memcpy(body_.get(), data + kHeader, body_have_);
             break;

@@ -169,7 +169,7 @@ private:
     uint8_t hash_len_;
     uint8_t key_len_;
     // A partial record: its header (hdr_have_ of 5 bytes), then its body in
-    // body_ (allocated with the length the header announced).
+    // body_ (body_cap_ ≥ the length the header announced, body_len_).
     uint8_t hdr_[5]{};
     uint8_t hdr_have_ = 0;
     // A handshake message split across records (a KeyUpdate is 5 bytes).
@@ -177,6 +177,7 @@ private:
     uint8_t hs_have_ = 0;
     uint16_t body_len_ = 0;
     uint16_t body_have_ = 0;
+    uint16_t body_cap_ = 0;
     std::unique_ptr<char[]> body_;
     std::string error_;
 };

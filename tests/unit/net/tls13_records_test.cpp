@@ -408,6 +408,14 @@ TEST_P(Tls13Handshake, InputOneByteAtATimeAndInOneChunk) {
     EXPECT_EQ(p.server_open(again, plain, 7), Status::Ok);
     EXPECT_EQ(plain, expect);
     EXPECT_EQ(p.records->buffered(), 0u);
+    // pieces of 1000: whole records opened in place between partial ones
+    plain.clear();
+    again.clear();
+    for (size_t n : {1, 100, 16384, 5000, 3, 16384})
+        again += p.client_write(pattern(n, unsigned(n)));
+    EXPECT_EQ(p.server_open(again, plain, 1000), Status::Ok);
+    EXPECT_EQ(plain, expect + pattern(3, 3) + pattern(16384, 16384));
+    EXPECT_EQ(p.records->buffered(), 0u);
 }
 
 TEST_P(Tls13Handshake, FlippedCiphertextByteIsBadRecordMac) {
