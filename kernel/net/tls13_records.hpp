@@ -116,6 +116,9 @@ public:
     // its record; no other record type in between); anything else → Failed
     // with unexpected_message. After Closed or Failed, returns that status
     // again and ignores `data`; after Failed, send `out` and close the socket.
+    // `deliver` may call seal() and close_notify() on this object (their
+    // records come before anything open() appends to `out` afterwards), never
+    // open().
     Status open(char* data, size_t n, Sink deliver, std::string& out);
 
     // Appends application-data records carrying `data` (≤ 2^14 plaintext bytes
