@@ -102,8 +102,9 @@ public:
     Tls13Records& operator=(const Tls13Records&) = delete;
 
     // Ciphertext from the socket, any amount (it may end mid-record: the
-    // partial record is kept in a buffer of its exact size, freed once the
-    // record is complete). `data` is writable: complete records are decrypted
+    // partial record is kept in a buffer of the record's size, reused for the
+    // next partial record of the same call, freed when the call ends with no
+    // partial record). `data` is writable: complete records are decrypted
     // in place. Every record given is processed; the plaintext of each
     // non-empty application-data record is passed to `deliver` (pointing into
     // `data` or the partial-record buffer, valid during the call only).
