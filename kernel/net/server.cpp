@@ -31,7 +31,7 @@
 #include "net/operator_api.hpp"
 #include "net/static_files.hpp"
 #include "net/tls.hpp"
-#include "net/tls13_records.hpp"
+#include "net/tls_records.hpp"
 #include "platform/platform.hpp"
 #include "platform/readiness.hpp"
 
@@ -915,7 +915,7 @@ private:
 
 // TLS over the same readiness model as plain TCP. OpenSSL does the handshake,
 // reading and writing the non-blocking socket itself. A TLS 1.3 connection in
-// the readiness set then continues with our own record layer (Tls13Records)
+// the readiness set then continues with our own record layer (TlsRecords)
 // and the SSL object is freed: an idle connection keeps a few hundred bytes
 // of keys instead of OpenSSL's ~15 KB. Others (TLS 1.2, Asio waits) stay
 // with OpenSSL: decrypted bytes land in the loop's shared read area and
@@ -942,7 +942,7 @@ public:
             return;
         }
         SSL_set_accept_state(ssl_);
-        if (in_set) tls13_prepare(ssl_);  // the record layer needs the set: it does its own socket I/O
+        if (in_set) tls_records_prepare(ssl_);  // the record layer needs the set: it does its own socket I/O
         handshake();
     }
 
@@ -1050,12 +1050,12 @@ private:
             if (fd_ >= 0) {
                 // OpenSSL has written everything of the handshake (its session
                 // tickets too) and read nothing past the client's Finished.
-                records_ = Tls13Records::take_over(ssl_);
+                records_ = TlsRecords::take_over(ssl_);
                 if (records_) {
                     SSL_free(ssl_);
                     ssl_ = nullptr;
                 } else {
-                    tls13_release(ssl_);
+                    tls_records_release(ssl_);
                 }
             }
             on_readable();  // the client may have sent its login with the handshake
@@ -1228,9 +1228,9 @@ private:
             sealed_ += answer.size();
             srv_.mark_dirty(this);
         }
-        if (status != Tls13Records::Status::Ok) {
+        if (status != TlsRecords::Status::Ok) {
             flush_records();
-            if (status == Tls13Records::Status::Closed) {
+            if (status == TlsRecords::Status::Closed) {
                 close("closed by peer");
             } else {
                 spdlog::info("{}: TLS: {}; closing", peer(), records_->error());
@@ -1288,7 +1288,7 @@ private:
 
     socket_t sock_;
     SSL* ssl_ = nullptr;
-    std::unique_ptr<Tls13Records> records_;
+    std::unique_ptr<TlsRecords> records_;
     size_t sealed_ = 0;
     int retry_len_ = 0;
     bool ready_ = false;

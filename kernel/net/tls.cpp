@@ -12,7 +12,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "net/tls13_records.hpp"
+#include "net/tls_records.hpp"
 #include "platform/platform.hpp"
 
 namespace blynk::net {
@@ -124,7 +124,7 @@ void configure_context(boost::asio::ssl::context& ctx, const TlsFiles& files, co
     SSL_CTX_set_read_ahead(native, 1);
     // TLS 1.3 connections may continue with our record layer after the
     // handshake (server.cpp, TlsSession): it captures their traffic secrets.
-    tls13_prepare_context(native);
+    tls_records_prepare_context(native);
     boost::system::error_code ec;
     ctx.use_certificate_chain_file(files.cert, ec);
     if (ec) fail(files.cert + ": " + ec.message());

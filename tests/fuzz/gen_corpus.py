@@ -254,11 +254,11 @@ write(T, "tls_half", '[tls]\ncert = "a.pem"\nmin_version = "1.3"\n')
 write(T, "bad_syntax", '[server\nhardware_port = = 1\n"unterminated\n')
 write(T, "empty", "")
 
-# --- fuzz_tls13_records: [suite|limit] [4 x u16 piece sizes] then ops ---------
+# --- fuzz_tls_records: [suite|limit] [4 x u16 piece sizes] then ops ---------
 # (the record bytes are sealed by the harness's peer, so the seeds hold no
 # ciphertext: op 0 raw bytes, 1 type pad chunk, 2 data chunk, 3 u16 xor,
-# 4 our data chunk, 5 KeyUpdate request bit; see fuzz_tls13_records.cpp)
-T = "fuzz_tls13_records"
+# 4 our data chunk, 5 KeyUpdate request bit; see fuzz_tls_records.cpp)
+T = "fuzz_tls_records"
 
 
 def chunk(data):

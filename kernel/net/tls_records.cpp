@@ -1,4 +1,4 @@
-#include "net/tls13_records.hpp"
+#include "net/tls_records.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -108,7 +108,7 @@ void drop_capture(SSL* ssl) {
 
 // ---- crypto ------------------------------------------------------------------
 
-using Suite = Tls13Records::Suite;
+using Suite = TlsRecords::Suite;
 
 // Fetched once: an implicit fetch at every EVP_CipherInit is slow in OpenSSL 3.0.
 const EVP_CIPHER* cipher_of(Suite s) {
@@ -211,13 +211,13 @@ std::string alert_text(const char* prefix, uint8_t alert) {
 
 // ---- capture -------------------------------------------------------------------
 
-void tls13_prepare_context(SSL_CTX* ctx) {
+void tls_records_prepare_context(SSL_CTX* ctx) {
     capture_index();
     cipher_of(Suite::Aes128GcmSha256);
     SSL_CTX_set_keylog_callback(ctx, keylog);
 }
 
-void tls13_prepare(SSL* ssl) {
+void tls_records_prepare(SSL* ssl) {
     int index = capture_index();
     if (index < 0) return;
     drop_capture(ssl);
@@ -231,14 +231,14 @@ void tls13_prepare(SSL* ssl) {
     SSL_set_read_ahead(ssl, 0);
 }
 
-void tls13_release(SSL* ssl) {
+void tls_records_release(SSL* ssl) {
     drop_capture(ssl);
     SSL_set_read_ahead(ssl, SSL_CTX_get_read_ahead(SSL_get_SSL_CTX(ssl)));
 }
 
 // ---- the record layer -------------------------------------------------------------
 
-std::unique_ptr<Tls13Records> Tls13Records::take_over(SSL* ssl) {
+std::unique_ptr<TlsRecords> TlsRecords::take_over(SSL* ssl) {
     Capture* c = capture_of(ssl);
     if (!c || !SSL_is_server(ssl) || SSL_version(ssl) != TLS1_3_VERSION || !SSL_is_init_finished(ssl)) return nullptr;
     // OpenSSL must hold no byte we would have to decrypt, and the keys must be
@@ -265,7 +265,7 @@ std::unique_ptr<Tls13Records> Tls13Records::take_over(SSL* ssl) {
     size_t hash_len = suite == Suite::Aes256GcmSha384 ? 48 : 32;
     if (!c->server_logged || c->server_len != hash_len || c->client_len != hash_len || !cipher_of(suite))
         return nullptr;
-    std::unique_ptr<Tls13Records> r(new Tls13Records(suite, c->client, c->server));
+    std::unique_ptr<TlsRecords> r(new TlsRecords(suite, c->client, c->server));
     if (r->status_ != Status::Ok) return nullptr;
     r->write_.seq = c->records;
     drop_capture(ssl);
@@ -274,17 +274,17 @@ std::unique_ptr<Tls13Records> Tls13Records::take_over(SSL* ssl) {
     return r;
 }
 
-std::unique_ptr<Tls13Records> Tls13Records::for_test(Suite suite, std::string_view read_secret,
-                                                     std::string_view write_secret) {
+std::unique_ptr<TlsRecords> TlsRecords::for_test(Suite suite, std::string_view read_secret,
+                                                 std::string_view write_secret) {
     size_t hash_len = suite == Suite::Aes256GcmSha384 ? 48 : 32;
     if (read_secret.size() != hash_len || write_secret.size() != hash_len || !cipher_of(suite)) return nullptr;
-    std::unique_ptr<Tls13Records> r(new Tls13Records(suite, reinterpret_cast<const uint8_t*>(read_secret.data()),
-                                                     reinterpret_cast<const uint8_t*>(write_secret.data())));
+    std::unique_ptr<TlsRecords> r(new TlsRecords(suite, reinterpret_cast<const uint8_t*>(read_secret.data()),
+                                                 reinterpret_cast<const uint8_t*>(write_secret.data())));
     if (r->status_ != Status::Ok) return nullptr;
     return r;
 }
 
-Tls13Records::Tls13Records(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret)
+TlsRecords::TlsRecords(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret)
     : suite_(suite),
       hash_len_(suite == Suite::Aes256GcmSha384 ? 48 : 32),
       key_len_(suite == Suite::Aes128GcmSha256 ? 16 : 32) {
@@ -294,14 +294,14 @@ Tls13Records::Tls13Records(Suite suite, const uint8_t* read_secret, const uint8_
     derive(write_);
 }
 
-Tls13Records::~Tls13Records() {
+TlsRecords::~TlsRecords() {
     drop_partial();
     OPENSSL_cleanse(&read_, sizeof read_);
     OPENSSL_cleanse(&write_, sizeof write_);
     OPENSSL_cleanse(hs_, sizeof hs_);
 }
 
-void Tls13Records::derive(Direction& d) {
+void TlsRecords::derive(Direction& d) {
     d.seq = 0;
     if (!expand_label(suite_, d.secret, hash_len_, "key", d.key, key_len_) ||
         !expand_label(suite_, d.secret, hash_len_, "iv", d.iv, kIv)) {
@@ -310,7 +310,7 @@ void Tls13Records::derive(Direction& d) {
     }
 }
 
-void Tls13Records::update(Direction& d) {
+void TlsRecords::update(Direction& d) {
     uint8_t next[48];
     if (!expand_label(suite_, d.secret, hash_len_, "traffic upd", next, hash_len_)) {
         status_ = Status::Failed;
@@ -322,18 +322,18 @@ void Tls13Records::update(Direction& d) {
     derive(d);
 }
 
-size_t Tls13Records::buffered() const {
+size_t TlsRecords::buffered() const {
     return size_t(hdr_have_) + body_have_;
 }
 
-void Tls13Records::drop_partial() {
+void TlsRecords::drop_partial() {
     if (body_) OPENSSL_cleanse(body_.get(), body_len_);
     body_.reset();
     body_len_ = body_have_ = body_cap_ = 0;
     hdr_have_ = 0;
 }
 
-void Tls13Records::seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
+void TlsRecords::seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
     size_t inner = n + 1 + padding;
     size_t at = out.size();
     out.resize(at + kHeader + inner + kTag);
@@ -357,13 +357,13 @@ void Tls13Records::seal_raw(uint8_t type, const char* data, size_t n, size_t pad
     ++write_.seq;
 }
 
-void Tls13Records::send_key_update(bool request, std::string& out) {
+void TlsRecords::send_key_update(bool request, std::string& out) {
     const char msg[5] = {char(kKeyUpdate), 0, 0, 1, char(request ? 1 : 0)};
     seal_raw(kHandshake, msg, sizeof msg, 0, out);
     update(write_);
 }
 
-void Tls13Records::seal(const char* data, size_t n, std::string& out) {
+void TlsRecords::seal(const char* data, size_t n, std::string& out) {
     while (n > 0) {
         size_t chunk = std::min(n, kMaxPlain);
         if (write_.seq + 1 >= write_limit_) send_key_update(false, out);
@@ -373,22 +373,22 @@ void Tls13Records::seal(const char* data, size_t n, std::string& out) {
     }
 }
 
-void Tls13Records::close_notify(std::string& out) {
+void TlsRecords::close_notify(std::string& out) {
     if (write_.seq + 1 >= write_limit_) send_key_update(false, out);
     const char alert[2] = {1, char(kCloseNotify)};
     seal_raw(kAlert, alert, sizeof alert, 0, out);
 }
 
-void Tls13Records::seal_record_for_test(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
+void TlsRecords::seal_record_for_test(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
     seal_raw(type, data, n, padding, out);
     if (type == kHandshake && n == 5 && uint8_t(data[0]) == kKeyUpdate) update(write_);
 }
 
-void Tls13Records::set_write_record_limit_for_test(uint64_t limit) {
+void TlsRecords::set_write_record_limit_for_test(uint64_t limit) {
     write_limit_ = std::max<uint64_t>(limit, 2);
 }
 
-bool Tls13Records::fail(uint8_t alert, const char* why, std::string& out) {
+bool TlsRecords::fail(uint8_t alert, const char* why, std::string& out) {
     if (status_ != Status::Ok) return false;
     status_ = Status::Failed;
     error_ = why;
@@ -401,7 +401,7 @@ bool Tls13Records::fail(uint8_t alert, const char* why, std::string& out) {
     return false;
 }
 
-Tls13Records::Status Tls13Records::open(char* data, size_t n, Sink deliver, std::string& out) {
+TlsRecords::Status TlsRecords::open(char* data, size_t n, Sink deliver, std::string& out) {
     // The record's ciphertext length from its header, or 0 after a failure.
     auto check_header = [&](const uint8_t* h) -> size_t {
         if (h[0] != kApplicationData) {
@@ -496,7 +496,7 @@ Tls13Records::Status Tls13Records::open(char* data, size_t n, Sink deliver, std:
     return status_;
 }
 
-bool Tls13Records::record(const uint8_t* header, char* body, size_t len, Sink& deliver, std::string& out) {
+bool TlsRecords::record(const uint8_t* header, char* body, size_t len, Sink& deliver, std::string& out) {
     auto* p = reinterpret_cast<uint8_t*>(body);
     size_t clen = len - kTag;
     uint8_t nonce[kIv];
@@ -531,7 +531,7 @@ bool Tls13Records::record(const uint8_t* header, char* body, size_t len, Sink& d
     }
 }
 
-bool Tls13Records::handshake(const char* p, size_t n, std::string& out) {
+bool TlsRecords::handshake(const char* p, size_t n, std::string& out) {
     if (n == 0) return fail(kUnexpectedMessage, "unexpected_message: an empty handshake record", out);
     while (n > 0) {
         hs_[hs_have_++] = uint8_t(*p++);

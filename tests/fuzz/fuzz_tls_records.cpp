@@ -1,5 +1,5 @@
-// Fuzzes the TLS 1.3 record layer (kernel/net/tls13_records.hpp): a
-// Tls13Records keyed with fixed test secrets ("us", the server) reads a byte
+// Fuzzes the TLS 1.3 record layer (kernel/net/tls_records.hpp): a
+// TlsRecords keyed with fixed test secrets ("us", the server) reads a byte
 // stream cut at input-chosen points; a second one keyed with the swapped
 // secrets ("peer", the client) builds valid records from the input, so the
 // fuzzer gets past the AEAD tag. Input (seeds written by gen_corpus.py):
@@ -23,17 +23,17 @@
 #include <string_view>
 
 #include "fuzz_util.hpp"
-#include "net/tls13_records.hpp"
+#include "net/tls_records.hpp"
 
-using blynk::net::Tls13Records;
-using Status = Tls13Records::Status;
-using Suite = Tls13Records::Suite;
+using blynk::net::TlsRecords;
+using Status = TlsRecords::Status;
+using Suite = TlsRecords::Suite;
 
 namespace {
 
 // A record the peer seals with inner type 23 that we must accept as is.
 bool acceptable_data(size_t n, size_t pad) {
-    return n <= Tls13Records::kMaxPlain && n + 1 + pad + 16 <= Tls13Records::kMaxRecord - 5;
+    return n <= TlsRecords::kMaxPlain && n + 1 + pad + 16 <= TlsRecords::kMaxRecord - 5;
 }
 
 }  // namespace
@@ -44,8 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto suite = Suite(first % 3);
     size_t hash = suite == Suite::Aes256GcmSha384 ? 48 : 32;
     const std::string client(hash, '\x5a'), server(hash, '\xa5');
-    auto us = Tls13Records::for_test(suite, client, server);
-    auto peer = Tls13Records::for_test(suite, server, client);
+    auto us = TlsRecords::for_test(suite, client, server);
+    auto peer = TlsRecords::for_test(suite, server, client);
     FUZZ_CHECK(us && peer);
     if (first & 0x80) us->set_write_record_limit_for_test(3);
     size_t pieces[4];
@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             case 1: {
                 uint8_t type = in.byte(), pad = in.byte();
                 std::string_view c = in.chunk();
-                if (c.size() > Tls13Records::kMaxPlain + 1) c = c.substr(0, Tls13Records::kMaxPlain + 1);
+                if (c.size() > TlsRecords::kMaxPlain + 1) c = c.substr(0, TlsRecords::kMaxPlain + 1);
                 peer->seal_record_for_test(type, c.data(), c.size(), pad, stream);
                 predictable = predictable && type != 0;
                 if (type == 23 && acceptable_data(c.size(), pad))
@@ -108,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // 2. We read the stream in pieces.
     std::string got;
     auto deliver = [&](const char* p, size_t n) {
-        FUZZ_CHECK(n > 0 && n <= Tls13Records::kMaxPlain);
+        FUZZ_CHECK(n > 0 && n <= TlsRecords::kMaxPlain);
         got.append(p, n);
     };
     Status st = Status::Ok;
@@ -123,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             FUZZ_CHECK(st == prev);
             FUZZ_CHECK(down.size() == down_before);
         }
-        FUZZ_CHECK(us->buffered() < Tls13Records::kMaxRecord);
+        FUZZ_CHECK(us->buffered() < TlsRecords::kMaxRecord);
         FUZZ_CHECK(us->error().empty() == (st == Status::Ok));
         at += n;
     }

@@ -1,9 +1,9 @@
-// The TLS 1.3 record layer (kernel/net/tls13_records.hpp) against a real
+// The TLS 1.3 record layer (kernel/net/tls_records.hpp) against a real
 // OpenSSL client: a client SSL and a server SSL joined by memory BIOs, the
-// server handshake by OpenSSL (prepared with tls13_prepare), then take_over;
+// server handshake by OpenSSL (prepared with tls_records_prepare), then take_over;
 // the client then talks to our record layer. Also records crafted by a second
-// Tls13Records keyed with the swapped secrets (for_test).
-#include "net/tls13_records.hpp"
+// TlsRecords keyed with the swapped secrets (for_test).
+#include "net/tls_records.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -23,9 +23,9 @@
 
 namespace {
 
-using blynk::net::Tls13Records;
-using Status = Tls13Records::Status;
-using Suite = Tls13Records::Suite;
+using blynk::net::TlsRecords;
+using Status = TlsRecords::Status;
+using Suite = TlsRecords::Suite;
 
 // A self-signed EC P-256 certificate, made once.
 struct Identity {
@@ -89,7 +89,7 @@ struct Pair {
     BIO* s_out = nullptr;  // what the server wrote
     BIO* c_in = nullptr;
     BIO* c_out = nullptr;
-    std::unique_ptr<Tls13Records> records;
+    std::unique_ptr<TlsRecords> records;
     std::string early;  // bytes the server SSL left in its input after the handshake
 
     explicit Pair(const Options& o = {}) {
@@ -118,7 +118,7 @@ struct Pair {
         SSL_CTX_use_certificate(sctx, identity().cert);
         SSL_CTX_use_PrivateKey(sctx, identity().key);
         if (o.tickets >= 0) SSL_CTX_set_num_tickets(sctx, size_t(o.tickets));
-        blynk::net::tls13_prepare_context(sctx);
+        blynk::net::tls_records_prepare_context(sctx);
 
         cctx = SSL_CTX_new(TLS_client_method());
         SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, nullptr);
@@ -139,7 +139,7 @@ struct Pair {
         SSL_set_bio(client, c_in, c_out);
         SSL_set_accept_state(server);
         SSL_set_connect_state(client);
-        blynk::net::tls13_prepare(server);
+        blynk::net::tls_records_prepare(server);
     }
     ~Pair() {
         SSL_free(client);
@@ -176,7 +176,7 @@ struct Pair {
     // pending output (session tickets) goes to the client.
     void take_over(const std::string& client_first = "") {
         handshake(client_first);
-        records = Tls13Records::take_over(server);
+        records = TlsRecords::take_over(server);
         BIO_write(c_in, to_client_.data(), int(to_client_.size()));
         to_client_.clear();
         if (records) {
@@ -574,7 +574,7 @@ TEST(Tls13Socket, TakeOverOnANonBlockingSocket) {
     SSL_set_fd(client, fds[1]);
     SSL_set_accept_state(server);
     SSL_set_connect_state(client);
-    blynk::net::tls13_prepare(server);
+    blynk::net::tls_records_prepare(server);
     bool c_done = false, s_done = false;
     const std::string first = "with the client's Finished";
     for (int i = 0; i < 50 && !s_done; ++i) {
@@ -585,7 +585,7 @@ TEST(Tls13Socket, TakeOverOnANonBlockingSocket) {
         if (SSL_do_handshake(server) == 1) s_done = true;
     }
     ASSERT_TRUE(c_done && s_done);
-    auto records = Tls13Records::take_over(server);
+    auto records = TlsRecords::take_over(server);
     ASSERT_NE(records, nullptr);
     SSL_free(server);
     EXPECT_EQ(records->write_sequence(), 2u);
@@ -630,9 +630,9 @@ TEST(Tls13TakeOver, Tls12StaysWithOpenSsl) {
     EXPECT_EQ(p.records, nullptr);
     ASSERT_NE(p.server, nullptr);
     EXPECT_EQ(SSL_version(p.server), TLS1_2_VERSION);
-    blynk::net::tls13_release(p.server);
+    blynk::net::tls_records_release(p.server);
     EXPECT_EQ(SSL_get_read_ahead(p.server), 1);
-    blynk::net::tls13_release(p.server);  // twice is harmless
+    blynk::net::tls_records_release(p.server);  // twice is harmless
     // OpenSSL carries on both ways.
     std::string up = pattern(40000);
     std::string wire = p.client_write(up);
@@ -655,7 +655,7 @@ TEST(Tls13TakeOver, CcmSuiteStaysWithOpenSsl) {
     SSL_set_ciphersuites(p.server, "TLS_AES_128_CCM_SHA256:TLS_AES_128_GCM_SHA256");
     p.take_over();
     ASSERT_EQ(p.records, nullptr);
-    blynk::net::tls13_release(p.server);
+    blynk::net::tls_records_release(p.server);
     ASSERT_EQ(SSL_write(p.server, "ccm", 3), 3);
     std::string s2c = drain(p.s_out);
     BIO_write(p.c_in, s2c.data(), int(s2c.size()));
@@ -664,7 +664,7 @@ TEST(Tls13TakeOver, CcmSuiteStaysWithOpenSsl) {
 
 TEST(Tls13TakeOver, UnpreparedSslIsNotTakenOver) {
     Pair p;
-    blynk::net::tls13_release(p.server);  // drops the capture state
+    blynk::net::tls_records_release(p.server);  // drops the capture state
     p.take_over();
     EXPECT_EQ(p.records, nullptr);
 }
@@ -672,13 +672,13 @@ TEST(Tls13TakeOver, UnpreparedSslIsNotTakenOver) {
 // ---- crafted records (a peer keyed with the swapped secrets) ----------------------------
 
 struct Peers {
-    std::unique_ptr<Tls13Records> us, peer;
+    std::unique_ptr<TlsRecords> us, peer;
     std::string out, plain;
     explicit Peers(Suite s = Suite::Aes128GcmSha256) {
         size_t h = s == Suite::Aes256GcmSha384 ? 48 : 32;
         std::string client(h, 'c'), server(h, 's');
-        us = Tls13Records::for_test(s, client, server);
-        peer = Tls13Records::for_test(s, server, client);
+        us = TlsRecords::for_test(s, client, server);
+        peer = TlsRecords::for_test(s, server, client);
     }
     std::string craft(uint8_t type, const std::string& data, size_t padding = 0) {
         std::string w;
@@ -703,9 +703,9 @@ const std::string kKeyUpdateNotRequested = {24, 0, 0, 1, 0};
 const std::string kKeyUpdateRequested = {24, 0, 0, 1, 1};
 
 TEST(Tls13Crafted, ForTestChecksSecretLengths) {
-    EXPECT_EQ(Tls13Records::for_test(Suite::Aes128GcmSha256, std::string(48, 'a'), std::string(48, 'b')), nullptr);
-    EXPECT_EQ(Tls13Records::for_test(Suite::Aes256GcmSha384, std::string(32, 'a'), std::string(32, 'b')), nullptr);
-    EXPECT_NE(Tls13Records::for_test(Suite::Aes256GcmSha384, std::string(48, 'a'), std::string(48, 'b')), nullptr);
+    EXPECT_EQ(TlsRecords::for_test(Suite::Aes128GcmSha256, std::string(48, 'a'), std::string(48, 'b')), nullptr);
+    EXPECT_EQ(TlsRecords::for_test(Suite::Aes256GcmSha384, std::string(32, 'a'), std::string(32, 'b')), nullptr);
+    EXPECT_NE(TlsRecords::for_test(Suite::Aes256GcmSha384, std::string(48, 'a'), std::string(48, 'b')), nullptr);
 }
 
 TEST(Tls13Crafted, EmptyApplicationDataAndPadding) {
@@ -831,7 +831,7 @@ TEST(Tls13Crafted, WrongVersionAndShortRecord) {
 // buffer (the error text is empty, a partial header is held inside the object).
 TEST(Tls13Cost, IdleObjectIsSmall) {
     const std::string a(48, 'a'), b(48, 'b');
-    auto r = Tls13Records::for_test(Suite::Aes256GcmSha384, a, b);
+    auto r = TlsRecords::for_test(Suite::Aes256GcmSha384, a, b);
     std::string out;
     r->seal("x", 1, out);
     std::string in = "a partial record";
@@ -839,9 +839,9 @@ TEST(Tls13Cost, IdleObjectIsSmall) {
     ASSERT_EQ(r->open(&in[0], 3, sink, out), Status::Ok);
     EXPECT_EQ(r->buffered(), 3u);
     EXPECT_TRUE(r->error().empty());
-    std::printf("[ info ] sizeof(Tls13Records) = %zu bytes, its heap block: malloc_usable_size = %zu bytes\n",
-                sizeof(Tls13Records), malloc_usable_size(r.get()));
-    EXPECT_LE(sizeof(Tls13Records), 320u);
+    std::printf("[ info ] sizeof(TlsRecords) = %zu bytes, its heap block: malloc_usable_size = %zu bytes\n",
+                sizeof(TlsRecords), malloc_usable_size(r.get()));
+    EXPECT_LE(sizeof(TlsRecords), 320u);
 }
 
 // Prints what a small record costs (not a pass/fail check): a burst of records of
@@ -871,8 +871,8 @@ TEST(Tls13Cost, NanosecondsPerSmallRecord) {
         auto t2 = Clock::now();
         // in turn: two connections with different keys
         std::string c1(s == Suite::Aes256GcmSha384 ? 48 : 32, '1'), c2(c1.size(), '2'), sv(c1.size(), 's');
-        auto a = Tls13Records::for_test(s, c1, sv), a_peer = Tls13Records::for_test(s, sv, c1);
-        auto b = Tls13Records::for_test(s, c2, sv), b_peer = Tls13Records::for_test(s, sv, c2);
+        auto a = TlsRecords::for_test(s, c1, sv), a_peer = TlsRecords::for_test(s, sv, c1);
+        auto b = TlsRecords::for_test(s, c2, sv), b_peer = TlsRecords::for_test(s, sv, c2);
         std::string wa, wb, outa, outb;
         wa.resize(kRecords * 50);
         wa.clear();

@@ -5,14 +5,14 @@
 // cannot take over, stay with OpenSSL.
 //
 // Use, on a server SSL_CTX / SSL:
-//   tls13_prepare_context(ctx);            // once per SSL_CTX
-//   tls13_prepare(ssl);                    // per SSL, before its handshake
+//   tls_records_prepare_context(ctx);            // once per SSL_CTX
+//   tls_records_prepare(ssl);                    // per SSL, before its handshake
 //   ... SSL_do_handshake(ssl) until it returns 1 ...
-//   if (auto rec = Tls13Records::take_over(ssl)) { SSL_free(ssl); /* use rec */ }
-//   else tls13_release(ssl);               // stays with OpenSSL
+//   if (auto rec = TlsRecords::take_over(ssl)) { SSL_free(ssl); /* use rec */ }
+//   else tls_records_release(ssl);               // stays with OpenSSL
 //
 // The capture uses the SSL_CTX's keylog callback and each prepared SSL's
-// message callback (until take_over or tls13_release), so neither can serve
+// message callback (until take_over or tls_records_release), so neither can serve
 // another purpose. No secret is ever logged or put in an error text.
 #pragma once
 
@@ -31,24 +31,24 @@ namespace blynk::net {
 // Once on a server SSL_CTX, before its first connection: installs the keylog
 // callback that captures the TLS 1.3 application traffic secrets of prepared
 // SSLs (SSLs without capture state are ignored; TLS 1.2 lines are ignored).
-void tls13_prepare_context(ssl_ctx_st* ctx);
+void tls_records_prepare_context(ssl_ctx_st* ctx);
 
 // On each new server SSL of such a context, before its handshake: attaches the
 // per-connection capture state (~100 bytes), a message callback counting the
 // records OpenSSL writes under the server's application key, and turns
 // read-ahead off so that OpenSSL reads no byte past the client's Finished.
-void tls13_prepare(ssl_st* ssl);
+void tls_records_prepare(ssl_st* ssl);
 
 // When take_over() returned nullptr (TLS 1.2, ...) and OpenSSL keeps the
 // connection: wipes and drops the capture state, removes the message callback
 // and restores the SSL_CTX's read-ahead setting. Harmless if called twice or
 // on an SSL never prepared.
-void tls13_release(ssl_st* ssl);
+void tls_records_release(ssl_st* ssl);
 
 // The record layer of one TLS 1.3 server connection. Not thread-safe (one
 // connection, one thread at a time); the AEAD contexts are per thread and
 // shared by every connection of the thread, so an idle connection owns none.
-class Tls13Records {
+class TlsRecords {
 public:
     enum class Suite : uint8_t { Aes128GcmSha256, Aes256GcmSha384, Chacha20Poly1305Sha256 };
     enum class Status : uint8_t {
@@ -80,26 +80,26 @@ public:
     static constexpr uint64_t kWriteRecordLimit = uint64_t(1) << 24;
 
     // Right after SSL_do_handshake() returned 1 on a server SSL prepared with
-    // tls13_prepare(): the record layer that continues this connection, or
+    // tls_records_prepare(): the record layer that continues this connection, or
     // nullptr when it cannot (not TLS 1.3, a suite not implemented here, secrets
     // not captured, early data, a key update seen, OpenSSL holds unread bytes).
     // On success the capture state is wiped and dropped, the SSL is marked shut
     // down (so freeing it keeps its session valid for resumption), and the
     // caller frees the SSL and talks to the socket itself; bytes OpenSSL had
     // written (session tickets) must have been sent before the first seal().
-    // On nullptr nothing is changed: call tls13_release().
-    static std::unique_ptr<Tls13Records> take_over(ssl_st* ssl);
+    // On nullptr nothing is changed: call tls_records_release().
+    static std::unique_ptr<TlsRecords> take_over(ssl_st* ssl);
 
     // For tests and the fuzzer: a record layer keyed directly. `read_secret` is
     // the peer's application traffic secret, `write_secret` ours (each of the
     // suite's hash length: 32, or 48 for AES-256-GCM-SHA384; otherwise
     // nullptr). A peer for it is for_test(suite, write_secret, read_secret).
-    static std::unique_ptr<Tls13Records> for_test(Suite suite, std::string_view read_secret,
-                                                  std::string_view write_secret);
+    static std::unique_ptr<TlsRecords> for_test(Suite suite, std::string_view read_secret,
+                                                std::string_view write_secret);
 
-    ~Tls13Records();  // wipes secrets, keys and any buffered bytes
-    Tls13Records(const Tls13Records&) = delete;
-    Tls13Records& operator=(const Tls13Records&) = delete;
+    ~TlsRecords();  // wipes secrets, keys and any buffered bytes
+    TlsRecords(const TlsRecords&) = delete;
+    TlsRecords& operator=(const TlsRecords&) = delete;
 
     // Ciphertext from the socket, any amount (it may end mid-record: the
     // partial record is kept in a buffer of the record's size, reused for the
@@ -156,7 +156,7 @@ private:
         uint64_t seq;
     };
 
-    Tls13Records(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret);
+    TlsRecords(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret);
     void derive(Direction& d);
     void update(Direction& d);
     void seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out);
