@@ -1,8 +1,10 @@
 #include "net/tls_records.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -12,12 +14,16 @@ namespace blynk::net {
 
 namespace {
 
-// Alert descriptions (RFC 8446 §6).
+// Alert levels and descriptions (RFC 8446 §6, RFC 5246 §7.2).
+constexpr uint8_t kWarning = 1, kFatal = 2;
 constexpr uint8_t kCloseNotify = 0, kUnexpectedMessage = 10, kBadRecordMac = 20, kRecordOverflow = 22,
-                  kIllegalParameter = 47, kDecodeError = 50, kProtocolVersion = 70, kUserCanceled = 90;
-// Content types and the one handshake message accepted after the handshake.
-constexpr uint8_t kAlert = 21, kHandshake = 22, kApplicationData = 23, kKeyUpdate = 24;
-constexpr size_t kTag = 16, kIv = 12, kHeader = 5;
+                  kIllegalParameter = 47, kDecodeError = 50, kProtocolVersion = 70, kUserCanceled = 90,
+                  kNoRenegotiation = 100;
+// Content types and the handshake messages accepted after the handshake
+// (TLS 1.3: KeyUpdate; TLS 1.2: a ClientHello, refused).
+constexpr uint8_t kChangeCipherSpec = 20, kAlert = 21, kHandshake = 22, kApplicationData = 23, kKeyUpdate = 24,
+                  kClientHello = 1;
+constexpr size_t kTag = 16, kIv = 12, kHeader = 5, kExplicitNonce = 8;
 
 // ---- what OpenSSL tells us during the handshake -----------------------------
 
@@ -29,6 +35,13 @@ struct Capture {
     bool server_logged = false;  // SERVER_TRAFFIC_SECRET_0 was derived
     bool key_update = false;     // a KeyUpdate went through OpenSSL (either way)
     uint32_t records = 0;        // records written since SERVER_TRAFFIC_SECRET_0
+    // TLS 1.2: ChangeCipherSpec records read and written, and the records
+    // read and written after the last one of each direction (its Finished,
+    // so 1 each after a handshake): the sequence numbers to continue with.
+    uint8_t ccs_read = 0;
+    uint8_t ccs_written = 0;
+    uint32_t read_after_ccs = 0;
+    uint32_t written_after_ccs = 0;
 };
 
 void wipe_capture(Capture* c) {
@@ -92,7 +105,21 @@ void keylog(const SSL* ssl, const char* line) {
 void message(int write_p, int, int content_type, const void* buf, size_t len, SSL*, void* arg) {
     auto* c = static_cast<Capture*>(arg);
     if (!c) return;
-    if (content_type == SSL3_RT_HEADER && write_p && c->server_logged) ++c->records;
+    // Record headers, either way (TLS 1.2 counts from a ChangeCipherSpec
+    // record's header: OpenSSL 3.0 reports the content of a CCS it writes,
+    // not of one it reads).
+    if (content_type == SSL3_RT_HEADER && len >= 1) {
+        if (write_p && c->server_logged) ++c->records;
+        bool ccs = static_cast<const uint8_t*>(buf)[0] == SSL3_RT_CHANGE_CIPHER_SPEC;
+        uint8_t& ccs_count = write_p ? c->ccs_written : c->ccs_read;
+        uint32_t& after = write_p ? c->written_after_ccs : c->read_after_ccs;
+        if (ccs) {
+            ccs_count = uint8_t(std::min(ccs_count + 1, 255));
+            after = 0;
+        } else if (ccs_count) {
+            ++after;
+        }
+    }
     if (content_type == SSL3_RT_HANDSHAKE && len > 0 && static_cast<const uint8_t*>(buf)[0] == kKeyUpdate)
         c->key_update = true;
 }
@@ -139,9 +166,10 @@ struct ThreadContexts {
 };
 
 // Encrypts buf[0, len) in place and writes the tag; or (decrypt) checks `tag`
-// and decrypts in place. The AAD is the record header.
-bool aead(bool encrypt, Suite s, const uint8_t* key, size_t key_len, const uint8_t* nonce, const uint8_t* header,
-          uint8_t* buf, size_t len, uint8_t* tag) {
+// and decrypts in place. The AAD is the record header (TLS 1.3) or seq_num ||
+// type || version || length (TLS 1.2).
+bool aead(bool encrypt, Suite s, const uint8_t* key, size_t key_len, const uint8_t* nonce, const uint8_t* aad,
+          size_t aad_len, uint8_t* buf, size_t len, uint8_t* tag) {
     thread_local ThreadContexts t;
     ThreadContexts::Slot& slot = t.slot[int(s)][encrypt ? 1 : 0];
     if (!slot.ctx) {
@@ -165,7 +193,7 @@ bool aead(bool encrypt, Suite s, const uint8_t* key, size_t key_len, const uint8
         std::memcpy(slot.key, key, key_len);
         slot.keyed = true;
     }
-    if (EVP_CipherUpdate(c, nullptr, &outl, header, int(kHeader)) != 1) return false;
+    if (EVP_CipherUpdate(c, nullptr, &outl, aad, int(aad_len)) != 1) return false;
     if (len && EVP_CipherUpdate(c, buf, &outl, buf, int(len)) != 1) return false;
     if (!encrypt && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, int(kTag), tag) != 1) return false;
     if (EVP_CipherFinal_ex(c, buf + len, &outl) != 1) return false;
@@ -203,6 +231,61 @@ void make_nonce(const uint8_t* iv, uint64_t seq, uint8_t* nonce) {
         nonce[4 + i] ^= uint8_t(seq >> (56 - 8 * i));
 }
 
+void put_u64(uint8_t* p, uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+        p[i] = uint8_t(v >> (56 - 8 * i));
+}
+
+// TLS 1.2 AAD (RFC 5246 §6.2.3.3): seq_num || type || version || length.
+void make_aad12(uint64_t seq, uint8_t type, size_t len, uint8_t* aad) {
+    put_u64(aad, seq);
+    aad[8] = type;
+    aad[9] = 3;
+    aad[10] = 3;
+    aad[11] = uint8_t(len >> 8);
+    aad[12] = uint8_t(len);
+}
+
+// Fetched once, as the ciphers.
+EVP_KDF* tls1_prf() {
+    static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "TLS1-PRF", nullptr);
+    return kdf;
+}
+
+// The TLS 1.2 key block (RFC 5246 §6.3): PRF(master_secret, "key expansion",
+// server_random || client_random) with the suite's hash.
+bool key_block12(Suite s, const uint8_t* master, size_t master_len, const uint8_t* client_random,
+                 const uint8_t* server_random, uint8_t* out, size_t out_len) {
+    EVP_KDF* kdf = tls1_prf();
+    if (!kdf) return false;
+    EVP_KDF_CTX* k = EVP_KDF_CTX_new(kdf);
+    if (!k) return false;
+    uint8_t seed[13 + 32 + 32];
+    std::memcpy(seed, "key expansion", 13);
+    std::memcpy(seed + 13, server_random, 32);
+    std::memcpy(seed + 45, client_random, 32);
+    char digest[8];
+    std::memcpy(digest, s == Suite::Aes256GcmSha384 ? "SHA384" : "SHA256", 7);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, const_cast<uint8_t*>(master), master_len),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, seed, sizeof seed),
+        OSSL_PARAM_construct_end(),
+    };
+    bool ok = EVP_KDF_derive(k, out, out_len, params) == 1;
+    EVP_KDF_CTX_free(k);
+    return ok;
+}
+
+size_t key_len_of(Suite s) {
+    return s == Suite::Aes128GcmSha256 ? 16 : 32;
+}
+
+// TLS 1.2: the implicit IV of a direction (GCM salt, or ChaCha20's full IV).
+size_t iv_len12(Suite s) {
+    return s == Suite::Chacha20Poly1305Sha256 ? 12 : 4;
+}
+
 std::string alert_text(const char* prefix, uint8_t alert) {
     return std::string(prefix) + SSL_alert_desc_string_long(alert) + " (" + std::to_string(alert) + ")";
 }
@@ -214,6 +297,7 @@ std::string alert_text(const char* prefix, uint8_t alert) {
 void tls_records_prepare_context(SSL_CTX* ctx) {
     capture_index();
     cipher_of(Suite::Aes128GcmSha256);
+    tls1_prf();
     SSL_CTX_set_keylog_callback(ctx, keylog);
 }
 
@@ -240,34 +324,97 @@ void tls_records_release(SSL* ssl) {
 
 std::unique_ptr<TlsRecords> TlsRecords::take_over(SSL* ssl) {
     Capture* c = capture_of(ssl);
-    if (!c || !SSL_is_server(ssl) || SSL_version(ssl) != TLS1_3_VERSION || !SSL_is_init_finished(ssl)) return nullptr;
+    if (!c || !SSL_is_server(ssl) || !SSL_is_init_finished(ssl)) return nullptr;
+    int version = SSL_version(ssl);
+    if (version != TLS1_3_VERSION && version != TLS1_2_VERSION) return nullptr;
     // OpenSSL must hold no byte we would have to decrypt, and the keys must be
-    // the first application keys with the write sequence we counted.
+    // the first application keys with the sequence numbers we counted.
     if (SSL_has_pending(ssl) || SSL_pending(ssl) > 0 || SSL_get_shutdown(ssl) != 0) return nullptr;
-    if (c->key_update || SSL_get_key_update_type(ssl) != SSL_KEY_UPDATE_NONE) return nullptr;
-    if (SSL_get_early_data_status(ssl) == SSL_EARLY_DATA_ACCEPTED) return nullptr;
     const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
     if (!cipher) return nullptr;
     Suite suite;
-    switch (SSL_CIPHER_get_protocol_id(cipher)) {
-        case 0x1301:
-            suite = Suite::Aes128GcmSha256;
-            break;
-        case 0x1302:
-            suite = Suite::Aes256GcmSha384;
-            break;
-        case 0x1303:
-            suite = Suite::Chacha20Poly1305Sha256;
-            break;
-        default:
-            return nullptr;  // CCM suites
+    uint16_t id = SSL_CIPHER_get_protocol_id(cipher);
+    if (version == TLS1_3_VERSION) {
+        if (c->key_update || SSL_get_key_update_type(ssl) != SSL_KEY_UPDATE_NONE) return nullptr;
+        if (SSL_get_early_data_status(ssl) == SSL_EARLY_DATA_ACCEPTED) return nullptr;
+        switch (id) {
+            case 0x1301:
+                suite = Suite::Aes128GcmSha256;
+                break;
+            case 0x1302:
+                suite = Suite::Aes256GcmSha384;
+                break;
+            case 0x1303:
+                suite = Suite::Chacha20Poly1305Sha256;
+                break;
+            default:
+                return nullptr;  // CCM suites
+        }
+    } else {
+        // One ChangeCipherSpec each way (none of a renegotiation), its
+        // Finished after it at least, no renegotiation under way.
+        if (c->ccs_read != 1 || c->ccs_written != 1 || c->read_after_ccs == 0 || c->written_after_ccs == 0)
+            return nullptr;
+        if (SSL_renegotiate_pending(ssl)) return nullptr;
+        switch (id) {
+            case 0xC02B:  // ECDHE-ECDSA-AES128-GCM-SHA256
+            case 0xC02F:  // ECDHE-RSA-AES128-GCM-SHA256
+                suite = Suite::Aes128GcmSha256;
+                break;
+            case 0xC02C:  // ECDHE-ECDSA-AES256-GCM-SHA384
+            case 0xC030:  // ECDHE-RSA-AES256-GCM-SHA384
+                suite = Suite::Aes256GcmSha384;
+                break;
+            case 0xCCA8:  // ECDHE-RSA-CHACHA20-POLY1305
+            case 0xCCA9:  // ECDHE-ECDSA-CHACHA20-POLY1305
+                suite = Suite::Chacha20Poly1305Sha256;
+                break;
+            default:
+                return nullptr;  // CBC, CCM, DHE or static-RSA suites: not configured here
+        }
     }
-    size_t hash_len = suite == Suite::Aes256GcmSha384 ? 48 : 32;
-    if (!c->server_logged || c->server_len != hash_len || c->client_len != hash_len || !cipher_of(suite))
-        return nullptr;
-    std::unique_ptr<TlsRecords> r(new TlsRecords(suite, c->client, c->server));
+    if (!cipher_of(suite)) return nullptr;
+    SSL_SESSION* session = SSL_get_session(ssl);
+    if (!session) return nullptr;
+    std::unique_ptr<TlsRecords> r;
+    if (version == TLS1_3_VERSION) {
+        size_t hash_len = suite == Suite::Aes256GcmSha384 ? 48 : 32;
+        if (!c->server_logged || c->server_len != hash_len || c->client_len != hash_len) return nullptr;
+        r.reset(new TlsRecords(suite, Version::Tls13));
+        r->key13(c->client, c->server);
+        r->write_.seq = c->records;
+    } else {
+        uint8_t master[48], client_random[32], server_random[32];
+        size_t key_len = key_len_of(suite), iv_len = iv_len12(suite);
+        uint8_t block[2 * 32 + 2 * 12];
+        size_t block_len = 2 * key_len + 2 * iv_len;
+        bool ok = SSL_SESSION_get_master_key(session, master, sizeof master) == sizeof master &&
+                  SSL_get_client_random(ssl, client_random, sizeof client_random) == sizeof client_random &&
+                  SSL_get_server_random(ssl, server_random, sizeof server_random) == sizeof server_random &&
+                  key_block12(suite, master, sizeof master, client_random, server_random, block, block_len);
+        if (ok) {
+            // client_write_key, server_write_key, client_write_IV, server_write_IV
+            uint8_t client[44], server[44];
+            std::memcpy(client, block, key_len);
+            std::memcpy(server, block + key_len, key_len);
+            std::memcpy(client + key_len, block + 2 * key_len, iv_len);
+            std::memcpy(server + key_len, block + 2 * key_len + iv_len, iv_len);
+            r.reset(new TlsRecords(suite, Version::Tls12));
+            r->key12(client, server);
+            r->read_.seq = c->read_after_ccs;
+            r->write_.seq = c->written_after_ccs;
+            OPENSSL_cleanse(client, sizeof client);
+            OPENSSL_cleanse(server, sizeof server);
+        }
+        OPENSSL_cleanse(master, sizeof master);
+        OPENSSL_cleanse(block, sizeof block);
+        if (!ok) return nullptr;
+    }
     if (r->status_ != Status::Ok) return nullptr;
-    r->write_.seq = c->records;
+    // A max_fragment_length the client asked for (RFC 6066) holds both ways.
+    uint8_t mfl = SSL_SESSION_get_max_fragment_length(session);
+    if (mfl >= TLSEXT_max_fragment_length_512 && mfl <= TLSEXT_max_fragment_length_4096)
+        r->max_plain_ = uint16_t(512u << (mfl - TLSEXT_max_fragment_length_512));
     drop_capture(ssl);
     // Freed without a close_notify, OpenSSL would drop the session from its cache.
     SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
@@ -275,23 +422,47 @@ std::unique_ptr<TlsRecords> TlsRecords::take_over(SSL* ssl) {
 }
 
 std::unique_ptr<TlsRecords> TlsRecords::for_test(Suite suite, std::string_view read_secret,
-                                                 std::string_view write_secret) {
-    size_t hash_len = suite == Suite::Aes256GcmSha384 ? 48 : 32;
-    if (read_secret.size() != hash_len || write_secret.size() != hash_len || !cipher_of(suite)) return nullptr;
-    std::unique_ptr<TlsRecords> r(new TlsRecords(suite, reinterpret_cast<const uint8_t*>(read_secret.data()),
-                                                 reinterpret_cast<const uint8_t*>(write_secret.data())));
+                                                 std::string_view write_secret, Version version) {
+    if (!cipher_of(suite)) return nullptr;
+    std::unique_ptr<TlsRecords> r(new TlsRecords(suite, version));
+    auto* rd = reinterpret_cast<const uint8_t*>(read_secret.data());
+    auto* wr = reinterpret_cast<const uint8_t*>(write_secret.data());
+    if (version == Version::Tls13) {
+        size_t hash_len = suite == Suite::Aes256GcmSha384 ? 48 : 32;
+        if (read_secret.size() != hash_len || write_secret.size() != hash_len) return nullptr;
+        r->key13(rd, wr);
+    } else {
+        size_t len = key_len_of(suite) + iv_len12(suite);
+        if (read_secret.size() != len || write_secret.size() != len) return nullptr;
+        r->key12(rd, wr);
+    }
     if (r->status_ != Status::Ok) return nullptr;
     return r;
 }
 
-TlsRecords::TlsRecords(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret)
+TlsRecords::TlsRecords(Suite suite, Version version)
     : suite_(suite),
+      version_(version),
       hash_len_(suite == Suite::Aes256GcmSha384 ? 48 : 32),
-      key_len_(suite == Suite::Aes128GcmSha256 ? 16 : 32) {
+      key_len_(uint8_t(key_len_of(suite))),
+      iv_len_(uint8_t(version == Version::Tls13 ? kIv : iv_len12(suite))) {}
+
+void TlsRecords::key13(const uint8_t* read_secret, const uint8_t* write_secret) {
     std::memcpy(read_.secret, read_secret, hash_len_);
     std::memcpy(write_.secret, write_secret, hash_len_);
     derive(read_);
     derive(write_);
+}
+
+void TlsRecords::key12(const uint8_t* read_key_iv, const uint8_t* write_key_iv) {
+    std::memcpy(read_.key, read_key_iv, key_len_);
+    std::memcpy(read_.iv, read_key_iv + key_len_, iv_len_);
+    std::memcpy(write_.key, write_key_iv, key_len_);
+    std::memcpy(write_.iv, write_key_iv + key_len_, iv_len_);
+}
+
+size_t TlsRecords::explicit_nonce() const {
+    return version_ == Version::Tls12 && suite_ != Suite::Chacha20Poly1305Sha256 ? kExplicitNonce : 0;
 }
 
 TlsRecords::~TlsRecords() {
@@ -334,21 +505,36 @@ void TlsRecords::drop_partial() {
 }
 
 void TlsRecords::seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
-    size_t inner = n + 1 + padding;
+    bool v12 = version_ == Version::Tls12;
+    if (v12) padding = 0;
+    size_t ex = explicit_nonce();
+    size_t inner = v12 ? n : n + 1 + padding;  // what is encrypted
+    size_t body = ex + inner + kTag;
     size_t at = out.size();
-    out.resize(at + kHeader + inner + kTag);
+    out.resize(at + kHeader + body);
     auto* p = reinterpret_cast<uint8_t*>(&out[at]);
-    p[0] = kApplicationData;
+    p[0] = v12 ? type : kApplicationData;
     p[1] = 3;
     p[2] = 3;
-    p[3] = uint8_t((inner + kTag) >> 8);
-    p[4] = uint8_t(inner + kTag);
-    if (n) std::memcpy(p + kHeader, data, n);
-    p[kHeader + n] = type;
-    std::memset(p + kHeader + n + 1, 0, padding);
-    uint8_t nonce[kIv];
-    make_nonce(write_.iv, write_.seq, nonce);
-    if (!aead(true, suite_, write_.key, key_len_, nonce, p, p + kHeader, inner, p + kHeader + inner)) {
+    p[3] = uint8_t(body >> 8);
+    p[4] = uint8_t(body);
+    uint8_t* text = p + kHeader + ex;
+    if (n) std::memcpy(text, data, n);
+    if (!v12) {
+        text[n] = type;
+        std::memset(text + n + 1, 0, padding);
+    }
+    uint8_t nonce[kIv], aad12[13];
+    if (ex) {  // TLS 1.2 AES-GCM: salt || explicit nonce, our sequence number (sent)
+        std::memcpy(nonce, write_.iv, 4);
+        put_u64(nonce + 4, write_.seq);
+        std::memcpy(p + kHeader, nonce + 4, kExplicitNonce);
+    } else {
+        make_nonce(write_.iv, write_.seq, nonce);
+    }
+    if (v12) make_aad12(write_.seq, type, n, aad12);
+    if (!aead(true, suite_, write_.key, key_len_, nonce, v12 ? aad12 : p, v12 ? sizeof aad12 : kHeader, text, inner,
+              text + inner)) {
         out.resize(at);
         status_ = Status::Failed;
         error_ = "internal error: encryption failed";
@@ -364,9 +550,10 @@ void TlsRecords::send_key_update(bool request, std::string& out) {
 }
 
 void TlsRecords::seal(const char* data, size_t n, std::string& out) {
+    bool v13 = version_ == Version::Tls13;
     while (n > 0) {
-        size_t chunk = std::min(n, kMaxPlain);
-        if (write_.seq + 1 >= write_limit_) send_key_update(false, out);
+        size_t chunk = std::min<size_t>(n, max_plain_);
+        if (v13 && write_.seq + 1 >= write_limit_) send_key_update(false, out);
         seal_raw(kApplicationData, data, chunk, 0, out);
         data += chunk;
         n -= chunk;
@@ -374,14 +561,14 @@ void TlsRecords::seal(const char* data, size_t n, std::string& out) {
 }
 
 void TlsRecords::close_notify(std::string& out) {
-    if (write_.seq + 1 >= write_limit_) send_key_update(false, out);
-    const char alert[2] = {1, char(kCloseNotify)};
+    if (version_ == Version::Tls13 && write_.seq + 1 >= write_limit_) send_key_update(false, out);
+    const char alert[2] = {char(kWarning), char(kCloseNotify)};
     seal_raw(kAlert, alert, sizeof alert, 0, out);
 }
 
 void TlsRecords::seal_record_for_test(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
     seal_raw(type, data, n, padding, out);
-    if (type == kHandshake && n == 5 && uint8_t(data[0]) == kKeyUpdate) update(write_);
+    if (version_ == Version::Tls13 && type == kHandshake && n == 5 && uint8_t(data[0]) == kKeyUpdate) update(write_);
 }
 
 void TlsRecords::set_write_record_limit_for_test(uint64_t limit) {
@@ -395,38 +582,47 @@ bool TlsRecords::fail(uint8_t alert, const char* why, std::string& out) {
     drop_partial();
     OPENSSL_cleanse(hs_, sizeof hs_);
     hs_have_ = 0;
-    const char msg[2] = {2, char(alert)};  // fatal
+    hs_skip_ = 0;
+    const char msg[2] = {char(kFatal), char(alert)};
     seal_raw(kAlert, msg, sizeof msg, 0, out);
     status_ = Status::Failed;
     return false;
 }
 
-TlsRecords::Status TlsRecords::open(char* data, size_t n, Sink deliver, std::string& out) {
-    // The record's ciphertext length from its header, or 0 after a failure.
-    auto check_header = [&](const uint8_t* h) -> size_t {
-        if (h[0] != kApplicationData) {
-            fail(kUnexpectedMessage,
-                 h[0] == 20 ? "unexpected_message: a change_cipher_spec record after the handshake"
-                            : "unexpected_message: a record of outer type other than application_data",
-                 out);
-            return 0;
-        }
-        if (h[1] != 3 || h[2] != 3) {
-            fail(kProtocolVersion, "protocol_version: a record version other than 0x0303", out);
-            return 0;
-        }
-        size_t len = size_t(h[3]) << 8 | h[4];
-        if (len > kMaxRecord - kHeader) {
-            fail(kRecordOverflow, "record_overflow: a record longer than 2^14 + 256 bytes", out);
-            return 0;
-        }
-        if (len < kTag) {
-            fail(kBadRecordMac, "bad_record_mac: a record shorter than its tag", out);
-            return 0;
-        }
-        return len;
-    };
+// The record's ciphertext length from its header, or 0 after a failure.
+size_t TlsRecords::check_header(const uint8_t* h, std::string& out) {
+    bool v12 = version_ == Version::Tls12;
+    if (h[0] == kChangeCipherSpec) {
+        fail(kUnexpectedMessage, "unexpected_message: a change_cipher_spec record after the handshake", out);
+        return 0;
+    }
+    if (v12 ? h[0] != kAlert && h[0] != kHandshake && h[0] != kApplicationData : h[0] != kApplicationData) {
+        fail(kUnexpectedMessage,
+             v12 ? "unexpected_message: a record of unknown content type"
+                 : "unexpected_message: a record of outer type other than application_data",
+             out);
+        return 0;
+    }
+    if (h[1] != 3 || h[2] != 3) {
+        fail(kProtocolVersion, "protocol_version: a record version other than 0x0303", out);
+        return 0;
+    }
+    size_t len = size_t(h[3]) << 8 | h[4];
+    if (len > (v12 ? kMaxRecord12 : kMaxRecord) - kHeader) {
+        fail(kRecordOverflow,
+             v12 ? "record_overflow: a record longer than 2^14 + 2048 bytes"
+                 : "record_overflow: a record longer than 2^14 + 256 bytes",
+             out);
+        return 0;
+    }
+    if (len < explicit_nonce() + kTag) {
+        fail(kBadRecordMac, "bad_record_mac: a record shorter than its nonce and tag", out);
+        return 0;
+    }
+    return len;
+}
 
+TlsRecords::Status TlsRecords::open(char* data, size_t n, Sink deliver, std::string& out) {
     // The buffer of a partial record completed in this call: reused if another
     // partial record starts before the call ends (a stream read in pieces that
     // end mid-record allocates once), freed at the end of the call.
@@ -452,7 +648,7 @@ TlsRecords::Status TlsRecords::open(char* data, size_t n, Sink deliver, std::str
                 data += take;
                 n -= take;
                 if (hdr_have_ < kHeader) break;
-                size_t len = check_header(hdr_);
+                size_t len = check_header(hdr_, out);
                 if (!len) break;
                 start_body(len);
                 body_have_ = 0;
@@ -477,7 +673,7 @@ TlsRecords::Status TlsRecords::open(char* data, size_t n, Sink deliver, std::str
         }
         // A record starting in `data`: opened in place if it is all there.
         auto* h = reinterpret_cast<const uint8_t*>(data);
-        size_t len = check_header(h);
+        size_t len = check_header(h, out);
         if (!len) break;
         if (n < kHeader + len) {
             std::memcpy(hdr_, h, kHeader);
@@ -497,11 +693,12 @@ TlsRecords::Status TlsRecords::open(char* data, size_t n, Sink deliver, std::str
 }
 
 bool TlsRecords::record(const uint8_t* header, char* body, size_t len, Sink& deliver, std::string& out) {
+    if (version_ == Version::Tls12) return record12(header, body, len, deliver, out);
     auto* p = reinterpret_cast<uint8_t*>(body);
     size_t clen = len - kTag;
     uint8_t nonce[kIv];
     make_nonce(read_.iv, read_.seq, nonce);
-    if (!aead(false, suite_, read_.key, key_len_, nonce, header, p, clen, p + clen))
+    if (!aead(false, suite_, read_.key, key_len_, nonce, header, kHeader, p, clen, p + clen))
         return fail(kBadRecordMac, "bad_record_mac: a record failed authentication", out);
     if (++read_.seq == 0) return fail(kUnexpectedMessage, "unexpected_message: read sequence number wrapped", out);
     size_t i = clen;
@@ -510,7 +707,7 @@ bool TlsRecords::record(const uint8_t* header, char* body, size_t len, Sink& del
     if (i == 0) return fail(kUnexpectedMessage, "unexpected_message: a record without content type", out);
     uint8_t type = p[i - 1];
     size_t m = i - 1;
-    if (m > kMaxPlain) return fail(kRecordOverflow, "record_overflow: a plaintext longer than 2^14 bytes", out);
+    if (m > max_plain_) return fail(kRecordOverflow, "record_overflow: a plaintext longer than allowed", out);
     if (hs_have_ && type != kHandshake)
         return fail(kUnexpectedMessage, "unexpected_message: a record inside a split handshake message", out);
     switch (type) {
@@ -550,6 +747,78 @@ bool TlsRecords::handshake(const char* p, size_t n, std::string& out) {
         return status_ == Status::Ok;
     }
     return true;  // a KeyUpdate split across records: the rest comes next
+}
+
+bool TlsRecords::record12(const uint8_t* header, char* body, size_t len, Sink& deliver, std::string& out) {
+    auto* p = reinterpret_cast<uint8_t*>(body);
+    size_t ex = explicit_nonce();
+    size_t m = len - ex - kTag;
+    uint8_t nonce[kIv], aad[13];
+    if (ex) {  // salt || the explicit nonce the peer sent
+        std::memcpy(nonce, read_.iv, 4);
+        std::memcpy(nonce + 4, p, kExplicitNonce);
+    } else {
+        make_nonce(read_.iv, read_.seq, nonce);
+    }
+    make_aad12(read_.seq, header[0], m, aad);
+    uint8_t* text = p + ex;
+    if (!aead(false, suite_, read_.key, key_len_, nonce, aad, sizeof aad, text, m, text + m))
+        return fail(kBadRecordMac, "bad_record_mac: a record failed authentication", out);
+    if (++read_.seq == 0) return fail(kUnexpectedMessage, "unexpected_message: read sequence number wrapped", out);
+    if (m > max_plain_) return fail(kRecordOverflow, "record_overflow: a plaintext longer than allowed", out);
+    uint8_t type = header[0];
+    if (hs_have_ && type != kHandshake)
+        return fail(kUnexpectedMessage, "unexpected_message: a record inside a split handshake message", out);
+    switch (type) {
+        case kApplicationData:
+            if (m) deliver(reinterpret_cast<char*>(text), m);
+            return true;
+        case kAlert:
+            if (m != 2) return fail(kDecodeError, "decode_error: an alert record not of 2 bytes", out);
+            if (text[0] == kWarning && text[1] != kCloseNotify) return true;  // as OpenSSL: ignored
+            if (text[0] != kWarning && text[0] != kFatal)
+                return fail(kIllegalParameter, "illegal_parameter: an alert of unknown level", out);
+            status_ = text[0] == kWarning ? Status::Closed : Status::Failed;
+            error_ = alert_text("peer sent alert: ", text[1]);
+            if (refused_renegotiation_ && status_ == Status::Failed)
+                error_ += " after we refused its renegotiation (no_renegotiation)";
+            drop_partial();
+            return false;
+        default:  // kHandshake (check_header let no other type through)
+            return handshake12(reinterpret_cast<char*>(text), m, out);
+    }
+}
+
+// A client's ClientHello after the handshake is a renegotiation: skipped and
+// answered with a warning no_renegotiation, as OpenSSL does with
+// SSL_OP_NO_RENEGOTIATION (RFC 5246 §7.2.2; the client decides what next).
+bool TlsRecords::handshake12(const char* p, size_t n, std::string& out) {
+    if (n == 0) return fail(kUnexpectedMessage, "unexpected_message: an empty handshake record", out);
+    while (n > 0) {
+        if (hs_have_ < 4) {
+            hs_[hs_have_++] = uint8_t(*p++);
+            --n;
+            if (hs_have_ == 1 && hs_[0] != kClientHello)
+                return fail(kUnexpectedMessage, "unexpected_message: a handshake message other than ClientHello", out);
+            if (hs_have_ < 4) continue;
+            hs_skip_ = uint32_t(hs_[1]) << 16 | uint32_t(hs_[2]) << 8 | hs_[3];
+            if (hs_skip_ > kMaxClientHello)
+                return fail(kIllegalParameter, "illegal_parameter: a renegotiation ClientHello too long", out);
+        } else {
+            size_t take = std::min<size_t>(hs_skip_, n);
+            hs_skip_ -= uint32_t(take);
+            p += take;
+            n -= take;
+        }
+        if (hs_skip_ > 0) continue;
+        hs_have_ = 0;
+        OPENSSL_cleanse(hs_, sizeof hs_);
+        refused_renegotiation_ = true;
+        const char alert[2] = {char(kWarning), char(kNoRenegotiation)};
+        seal_raw(kAlert, alert, sizeof alert, 0, out);
+        if (status_ != Status::Ok) return false;
+    }
+    return true;
 }
 
 }  // namespace blynk::net
