@@ -1,18 +1,21 @@
-// Fuzzes the TLS 1.3 record layer (kernel/net/tls_records.hpp): a
-// TlsRecords keyed with fixed test secrets ("us", the server) reads a byte
-// stream cut at input-chosen points; a second one keyed with the swapped
-// secrets ("peer", the client) builds valid records from the input, so the
-// fuzzer gets past the AEAD tag. Input (seeds written by gen_corpus.py):
-//   byte 0       suite (% 3) and, bit 7, a write-record limit of 3 for us
+// Fuzzes the TLS record layer (kernel/net/tls_records.hpp), TLS 1.3 and 1.2:
+// a TlsRecords keyed with fixed test secrets or keys ("us", the server) reads
+// a byte stream cut at input-chosen points; a second one keyed with the
+// swapped secrets ("peer", the client) builds valid records from the input,
+// so the fuzzer gets past the AEAD tag. Input (seeds written by gen_corpus.py):
+//   byte 0       suite (% 3), bit 6: TLS 1.2 (else 1.3), bit 7: a
+//                write-record limit of 3 for us (TLS 1.3: our KeyUpdates)
 //   4 x u16      piece sizes the stream is fed in, in turn (0: all the rest)
 //   then ops, until the input ends (op byte % 6):
 //     0 chunk          raw bytes into the stream
 //     1 type pad chunk a record sealed by the peer with inner type `type`
-//                      and `pad` zero bytes (a KeyUpdate switches its key)
+//                      and `pad` zero bytes (a KeyUpdate switches its key);
+//                      TLS 1.2: of type `type` (pad ignored)
 //     2 chunk          application data sealed by the peer (seal: split at 2^14)
 //     3 u16 byte       xor `byte` into the stream at u16 % size
 //     4 chunk          we seal application data (checked by the peer)
 //     5 byte           a KeyUpdate from the peer, request_update = byte & 1
+//                      (TLS 1.2: a handshake record we refuse)
 // Checks: a status other than Ok sticks and adds nothing more to `out`; an
 // error text iff not Ok; each delivery 1..2^14 bytes; buffered() < a record;
 // a stream of untouched application-data records is delivered exactly, any
@@ -28,11 +31,13 @@
 using blynk::net::TlsRecords;
 using Status = TlsRecords::Status;
 using Suite = TlsRecords::Suite;
+using Version = TlsRecords::Version;
 
 namespace {
 
-// A record the peer seals with inner type 23 that we must accept as is.
-bool acceptable_data(size_t n, size_t pad) {
+// A record the peer seals with (inner) type 23 that we must accept as is.
+bool acceptable_data(Version v, size_t n, size_t pad) {
+    if (v == Version::Tls12) return n <= TlsRecords::kMaxPlain;
     return n <= TlsRecords::kMaxPlain && n + 1 + pad + 16 <= TlsRecords::kMaxRecord - 5;
 }
 
@@ -42,10 +47,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     blynk::fuzz::Input in(data, size);
     uint8_t first = in.byte();
     auto suite = Suite(first % 3);
-    size_t hash = suite == Suite::Aes256GcmSha384 ? 48 : 32;
-    const std::string client(hash, '\x5a'), server(hash, '\xa5');
-    auto us = TlsRecords::for_test(suite, client, server);
-    auto peer = TlsRecords::for_test(suite, server, client);
+    Version v = first & 0x40 ? Version::Tls12 : Version::Tls13;
+    size_t len = v == Version::Tls12
+                     ? (suite == Suite::Aes128GcmSha256 ? 16 : 32) + (suite == Suite::Chacha20Poly1305Sha256 ? 12 : 4)
+                 : suite == Suite::Aes256GcmSha384 ? 48
+                                                   : 32;
+    const std::string client(len, '\x5a'), server(len, '\xa5');
+    auto us = TlsRecords::for_test(suite, client, server, v);
+    auto peer = TlsRecords::for_test(suite, server, client, v);
+    const size_t max_record = v == Version::Tls12 ? TlsRecords::kMaxRecord12 : TlsRecords::kMaxRecord;
     FUZZ_CHECK(us && peer);
     if (first & 0x80) us->set_write_record_limit_for_test(3);
     size_t pieces[4];
@@ -69,8 +79,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 std::string_view c = in.chunk();
                 if (c.size() > TlsRecords::kMaxPlain + 1) c = c.substr(0, TlsRecords::kMaxPlain + 1);
                 peer->seal_record_for_test(type, c.data(), c.size(), pad, stream);
-                predictable = predictable && type != 0;
-                if (type == 23 && acceptable_data(c.size(), pad))
+                predictable = predictable && (type != 0 || v == Version::Tls12);
+                if (type == 23 && acceptable_data(v, c.size(), pad))
                     sent_up.append(c);
                 else
                     clean = false;
@@ -100,6 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             case 5: {
                 const char ku[5] = {24, 0, 0, 1, char(in.byte() & 1)};
                 peer->seal_record_for_test(22, ku, sizeof ku, 0, stream);
+                if (v == Version::Tls12) clean = false;
                 break;
             }
         }
@@ -123,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             FUZZ_CHECK(st == prev);
             FUZZ_CHECK(down.size() == down_before);
         }
-        FUZZ_CHECK(us->buffered() < TlsRecords::kMaxRecord);
+        FUZZ_CHECK(us->buffered() < max_record);
         FUZZ_CHECK(us->error().empty() == (st == Status::Ok));
         at += n;
     }

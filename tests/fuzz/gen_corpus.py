@@ -314,3 +314,32 @@ write(T, "no_content_type", tls(0, (0, 0, 0, 0), record(0, 12, "")))
 write(T, "change_cipher_spec", tls(0, (0, 0, 0, 0), raw(b"\x14\x03\x03\x00\x01\x01")))
 write(T, "overflow_header", tls(1, (0, 0, 0, 0), up("ok"), raw(b"\x17\x03\x03\x41\x01")))
 write(T, "flipped_byte", tls(0, (0, 0, 0, 0), up("data"), flip(8, 1), down("answer")))
+
+
+# TLS 1.2 (bit 6 of the first byte; the suite is still first % 3): record
+# types are outer types, a ClientHello is a refused renegotiation.
+def v12(suite):
+    return next(f for f in range(0x40, 0x80) if f % 3 == suite)
+
+
+for suite in range(3):
+    write(T, f"tls12_data_suite{suite}", tls(v12(suite), (0, 0, 0, 0), up("hello"), down("world"), up(""),
+                                             up("x" * 300)))
+write(T, "tls12_split_pieces", tls(v12(0), (1, 7, 1000, 0), up("a" * 100), up("b" * 5000), up("c")))
+write(T, "tls12_big_records", tls(v12(1), (4096, 0, 0, 0), up("d" * 16385), record(23, 0, "e" * 16384),
+                                  record(23, 0, "f" * 16385)))
+write(T, "tls12_alerts", tls(v12(2), (0, 0, 0, 0), record(21, 0, b"\x01\x5a"), record(21, 0, b"\x01\x64"),
+                             up("still"), record(21, 0, b"\x01\x00"), up("ignored")))
+write(T, "tls12_fatal_alert", tls(v12(0), (0, 0, 0, 0), record(21, 0, b"\x02\x28")))
+write(T, "tls12_alert_bad", tls(v12(0), (0, 0, 0, 0), record(21, 0, b"\x03\x00"), record(21, 0, b"\x01")))
+write(T, "tls12_renegotiation", tls(v12(0), (0, 0, 0, 0), up("before"), record(22, 0, b"\x01\x00\x00\x04abcd"),
+                                    up("after"), down("reply")))
+write(T, "tls12_renegotiation_split", tls(v12(2), (3, 0, 0, 0), record(22, 0, b"\x01\x00"),
+                                          record(22, 0, b"\x00\x06ab"), record(22, 0, b"cdef\x01\x00\x00\x00"),
+                                          up("after")))
+write(T, "tls12_handshake_other", tls(v12(1), (0, 0, 0, 0), record(22, 0, b"\x00\x00\x00\x00")))
+write(T, "tls12_key_update", tls(v12(1), (0, 0, 0, 0), key_update(1)))
+write(T, "tls12_change_cipher_spec", tls(v12(0), (0, 0, 0, 0), up("ok"), raw(b"\x14\x03\x03\x00\x01\x01")))
+write(T, "tls12_overflow_header", tls(v12(1), (0, 0, 0, 0), up("ok"), raw(b"\x17\x03\x03\x48\x01")))
+write(T, "tls12_flipped_byte", tls(v12(0), (0, 0, 0, 0), up("data"), flip(8, 1), down("answer")))
+write(T, "tls12_short_record", tls(v12(0), (0, 0, 0, 0), raw(b"\x17\x03\x03\x00\x17" + b"\x00" * 23)))
