@@ -1,11 +1,14 @@
-// TLS 1.3 connections continue with the kernel's own record layer after OpenSSL's handshake
-// (docs/security.md, "TLS"): real clients must not notice. Node's TLS client (every TLS 1.3
-// suite, session resumption with the tickets OpenSSL sent before the take-over, a megabyte each
-// way), openssl s_client's KeyUpdate in both forms, a TLS 1.2 client beside them, and a forged
-// record (the connection is closed with a log line naming the peer; the server goes on).
+// TLS 1.3 and TLS 1.2 connections continue with the kernel's own record layer after OpenSSL's
+// handshake (docs/security.md, "TLS after the handshake"): real clients must not notice. Node's
+// TLS client (every TLS 1.3 suite and every TLS 1.2 suite of the server's RSA certificate,
+// session resumption with the tickets OpenSSL sent before the take-over and, in TLS 1.2, by
+// session ID, a megabyte each way), openssl s_client's KeyUpdate in both forms (TLS 1.3) and a
+// renegotiation attempt (TLS 1.2: refused, the connection closed with a log line), and forged
+// records (the connection is closed with a log line naming the peer; the server goes on).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { constants as cryptoConstants } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Server, Cmd, Status, Cleanup, RawClient, frame, responseFrame, withTimeout } from '../lib/harness.js';
@@ -25,7 +28,7 @@ function which(cmd) {
 const OPENSSL = which('openssl');
 
 before(async () => {
-  srv = cleanup.add(await Server.start({ name: 'tls13', config: { hardware: { max_bridges: 5, message_quota: 0 } } }));
+  srv = cleanup.add(await Server.start({ name: 'tls-records', config: { hardware: { max_bridges: 5, message_quota: 0 } } }));
   tokA = await srv.addDevice('owner@example.com', 'device-a');
   tokB = await srv.addDevice('owner@example.com', 'device-b');
 });
@@ -52,7 +55,7 @@ async function bridgeTraffic(a, b, count, size, tag) {
   for (let i = 0; i < 20; i++) await b.expectResponse(500 + i, Status.OK);
 }
 
-describe('TLS 1.3 after the handshake (the kernel\'s record layer)', () => {
+describe('TLS 1.3 and 1.2 after the handshake (the kernel\'s record layer)', () => {
   for (const suite of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']) {
     it(`${suite}: a megabyte from device to device through the server, pings answered`, async () => {
       const opts = { tls: true, tlsOptions: { ciphers: suite, minVersion: 'TLSv1.3' } };
@@ -66,7 +69,7 @@ describe('TLS 1.3 after the handshake (the kernel\'s record layer)', () => {
     });
   }
 
-  it('a TLS 1.2 connection (OpenSSL to the end) and a TLS 1.3 one carry the same traffic', async () => {
+  it('a TLS 1.2 connection and a TLS 1.3 one (both on the kernel\'s record layer) carry the same traffic', async () => {
     const a = cleanup.add(await srv.login(tokA, { tls: true, tlsOptions: { maxVersion: 'TLSv1.2' } }));
     const b = cleanup.add(await srv.login(tokB, { tls: true }));
     assert.equal(a.sock.getProtocol(), 'TLSv1.2');
@@ -75,6 +78,38 @@ describe('TLS 1.3 after the handshake (the kernel\'s record layer)', () => {
     a.end();
     b.end();
   });
+
+  for (const suite of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305']) {
+    it(`TLS 1.2 ${suite}: a megabyte from device to device through the server, pings answered`, async () => {
+      const opts = { tls: true, tlsOptions: { ciphers: suite, maxVersion: 'TLSv1.2' } };
+      const a = cleanup.add(await srv.login(tokA, { ...opts }));
+      const b = cleanup.add(await srv.login(tokB, { ...opts }));
+      assert.equal(a.sock.getProtocol(), 'TLSv1.2');
+      assert.equal(a.sock.getCipher().name, suite);
+      await bridgeTraffic(a, b, 1200, 900, suite.slice(10, 16));
+      a.end();
+      b.end();
+    });
+  }
+
+  for (const [how, secureOptions] of [['a session ticket', 0], ['a session ID', cryptoConstants.SSL_OP_NO_TICKET]]) {
+    it(`TLS 1.2: ${how} from one connection resumes the next, which then works`, async () => {
+      const opts = { maxVersion: 'TLSv1.2', secureOptions };
+      const first = cleanup.add(await srv.login(tokA, { tls: true, tlsOptions: opts }));
+      assert.equal(first.sock.getProtocol(), 'TLSv1.2');
+      first.send(Cmd.PING, 5);
+      await first.expectResponse(5, Status.OK);
+      const session = first.sock.getSession();
+      assert.ok(session, 'a session to resume');
+      first.end();
+      const c = cleanup.add(await srv.connect({ tls: true, tlsOptions: { ...opts, session } }));
+      assert.equal(c.sock.isSessionReused(), true, 'the session was resumed');
+      await c.login(tokA);
+      for (let i = 0; i < 10; i++) c.send(Cmd.PING, 10 + i);
+      for (let i = 0; i < 10; i++) await c.expectResponse(10 + i, Status.OK);
+      c.end();
+    });
+  }
 
   it('a session ticket from one connection resumes the next, which then works', async () => {
     const session = await withTimeout(new Promise((resolve, reject) => {
@@ -131,27 +166,73 @@ describe('TLS 1.3 after the handshake (the kernel\'s record layer)', () => {
       }
     });
 
-  it('a forged record closes that connection with a log line naming it; others go on', async () => {
-    const other = cleanup.add(await srv.login(tokB, { tls: true }));
-    const raw = net.connect(srv.tlsPort, '127.0.0.1');
-    const s = tls.connect({ socket: raw, ...tlsOpts() });
-    await withTimeout(new Promise((resolve, reject) => { s.once('secureConnect', resolve); s.once('error', reject); }),
-      5000, 'handshake');
-    // a login answered: the server is past the handshake (the client's Finished went out
-    // through the TLS layer; a record written under it could overtake it)
-    const c = new RawClient(s);
-    await c.login(tokA);
-    const local = `127.0.0.1:${raw.localPort}`;
-    const closed = new Promise((resolve) => raw.once('close', resolve));
-    s.on('error', () => {});
-    // an application-data record whose tag cannot be right, written under the TLS layer
-    const forged = Buffer.alloc(5 + 40, 0x5a);
-    forged.set([0x17, 0x03, 0x03, 0x00, 40]);
-    raw.write(forged);
-    await withTimeout(closed, 5000, 'the server closing the connection');
-    await srv.waitForLog(new RegExp(`${local.replace(/\./g, '\\.')}: TLS: bad_record_mac`), 5000);
+  it('openssl s_client -tls1_2: a renegotiation is refused (no_renegotiation), the client gives up, '
+    + 'the server closes with a log line and goes on', { skip: OPENSSL ? false : 'openssl not installed' }, async () => {
+    const other = cleanup.add(await srv.login(tokB, { tls: true, tlsOptions: { maxVersion: 'TLSv1.2' } }));
+    const from = srv.log.length;
+    const p = spawn(OPENSSL, ['s_client', '-connect', `127.0.0.1:${srv.tlsPort}`, '-tls1_2', '-CAfile',
+      srv.certPath, '-servername', 'localhost'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = Buffer.alloc(0);
+    let err = '';
+    const waiters = [];
+    const check = () => { for (const w of [...waiters]) w(); };
+    p.stdout.on('data', (d) => { out = Buffer.concat([out, d]); check(); });
+    p.stderr.on('data', (d) => { err += d; check(); });
+    const exited = new Promise((resolve) => p.on('close', (code) => { resolve(code); check(); }));
+    const until = (what, cond) => withTimeout(new Promise((resolve) => {
+      const w = () => { if (cond()) { waiters.splice(waiters.indexOf(w), 1); resolve(); } };
+      waiters.push(w);
+      w();
+    }), 5000, `${what}; stdout ${out.length} bytes; stderr: ${err}`);
+    try {
+      await until('the handshake', () => out.includes('Verify return code: 0'));
+      assert.match(out.toString('latin1'), /Protocol *: TLSv1\.2/);
+      p.stdin.write(frame(Cmd.HARDWARE_LOGIN, 1, [tokA]));
+      await until('the login answer', () => out.includes(responseFrame(1, Status.OK)));
+      // R: s_client sends its ClientHello at once (or with its next write), reads our warning
+      // no_renegotiation, sends a fatal handshake_failure and exits
+      p.stdin.on('error', () => {});
+      let gone = false;
+      exited.then(() => { gone = true; });
+      p.stdin.write('R\n');
+      await until('s_client took the command', () => err.includes('RENEGOTIATING'));
+      if (!gone) p.stdin.write(frame(Cmd.PING, 2, null));
+      await withTimeout(exited, 5000, `s_client exit; stderr: ${err}`);
+      assert.match(err, /no renegotiation/i, 's_client saw our no_renegotiation alert');
+      assert.ok(!out.includes(responseFrame(2, Status.OK)), 'no answer to the ping after the refusal');
+      const m = await srv.waitForLog(/(127\.0\.0\.1:\d+): TLS: peer sent alert: handshake failure \(40\) after we refused its renegotiation/, 5000, from);
+      assert.ok(m[1]);
+    } finally {
+      p.kill('SIGKILL');
+    }
     other.send(Cmd.PING, 9);
     await other.expectResponse(9, Status.OK);
     other.end();
   });
+
+  for (const version of ['TLSv1.3', 'TLSv1.2']) {
+    it(`a forged ${version} record closes that connection with a log line naming it; others go on`, async () => {
+      const other = cleanup.add(await srv.login(tokB, { tls: true }));
+      const raw = net.connect(srv.tlsPort, '127.0.0.1');
+      const s = tls.connect({ socket: raw, ...tlsOpts(), minVersion: version, maxVersion: version });
+      await withTimeout(new Promise((resolve, reject) => { s.once('secureConnect', resolve); s.once('error', reject); }),
+        5000, 'handshake');
+      // a login answered: the server is past the handshake (the client's Finished went out
+      // through the TLS layer; a record written under it could overtake it)
+      const c = new RawClient(s);
+      await c.login(tokA);
+      const local = `127.0.0.1:${raw.localPort}`;
+      const closed = new Promise((resolve) => raw.once('close', resolve));
+      s.on('error', () => {});
+      // an application-data record whose tag cannot be right, written under the TLS layer
+      const forged = Buffer.alloc(5 + 40, 0x5a);
+      forged.set([0x17, 0x03, 0x03, 0x00, 40]);
+      raw.write(forged);
+      await withTimeout(closed, 5000, 'the server closing the connection');
+      await srv.waitForLog(new RegExp(`${local.replace(/\./g, '\\.')}: TLS: bad_record_mac`), 5000);
+      other.send(Cmd.PING, 9);
+      await other.expectResponse(9, Status.OK);
+      other.end();
+    });
+  }
 });
