@@ -160,7 +160,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     timer_t flush_timer{ioc.get_executor()};
     timer_t accept_retry{ioc.get_executor()};
     std::array<char, kReadArea> read_area{};
-    std::string seal_area, tls_answer;  // TLS 1.3 records being made (reused: no allocation per flush)
+    std::string seal_area, tls_answer;  // TLS records being made (reused: no allocation per flush)
     Session* sessions = nullptr;        // intrusive list of every live session
     size_t session_count = 0;
     std::vector<Session*> dirty, flushing;
@@ -914,10 +914,10 @@ private:
 };
 
 // TLS over the same readiness model as plain TCP. OpenSSL does the handshake,
-// reading and writing the non-blocking socket itself. A TLS 1.3 connection in
+// reading and writing the non-blocking socket itself. A TLS 1.3 or 1.2 connection in
 // the readiness set then continues with our own record layer (TlsRecords)
 // and the SSL object is freed: an idle connection keeps a few hundred bytes
-// of keys instead of OpenSSL's ~15 KB. Others (TLS 1.2, Asio waits) stay
+// of keys instead of OpenSSL's ~15 KB. Others (CCM suites, Asio waits) stay
 // with OpenSSL: decrypted bytes land in the loop's shared read area and
 // OpenSSL's buffers are released while idle. Asio's ssl::stream would add
 // ~70 KB of buffers per connection.

@@ -122,8 +122,9 @@ void configure_context(boost::asio::ssl::context& ctx, const TlsFiles& files, co
     // a body per record; the session drains what OpenSSL buffered
     // (SSL_has_pending) before it waits for the socket again.
     SSL_CTX_set_read_ahead(native, 1);
-    // TLS 1.3 connections may continue with our record layer after the
-    // handshake (server.cpp, TlsSession): it captures their traffic secrets.
+    // TLS 1.3 and TLS 1.2 (AEAD) connections may continue with our record
+    // layer after the handshake (server.cpp, TlsSession): it captures their
+    // keys. Renegotiation stays refused there too (a warning no_renegotiation).
     tls_records_prepare_context(native);
     boost::system::error_code ec;
     ctx.use_certificate_chain_file(files.cert, ec);
