@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "platform/platform.hpp"
+
 namespace blynk::host {
 
 WorkQueue::WorkQueue(std::string name, size_t capacity) : name_(std::move(name)), capacity_(capacity) {
@@ -50,6 +52,9 @@ void WorkQueue::stop() {
 }
 
 void WorkQueue::run() {
+    // Storage work waits behind the event loop's when they share a core: a
+    // second's batch of pin values must not hold up the routing of the next.
+    platform::lower_thread_priority();
     for (;;) {
         std::function<void()> fn;
         {

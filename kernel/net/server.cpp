@@ -65,6 +65,13 @@ constexpr size_t kWsMaxPayload = 65535 + 5;
 constexpr uint32_t kLingerMs = 2000;
 // A storage call running this long is reported as hanging.
 constexpr int64_t kStorageStallMs = 5000;
+// Devices whose changes one loop turn copies for storage (a few µs each):
+// a flush of many devices is spread over turns, so traffic waits ~0.5 ms at
+// most instead of the whole copy (40 ms for 10,000 devices on a slow VM).
+constexpr size_t kFlushSlice = 128;
+// A big batch leaves freed memory in the storage thread's heap arena; it is
+// given back (malloc_trim) at most this often, not after every big batch.
+constexpr int64_t kTrimIntervalMs = 30000;
 
 int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -144,6 +151,7 @@ struct HttpAnswer {
 };
 
 struct FlushBacklog;  // pin values and device states storage has not taken yet (see flush_pins)
+struct FlushBatch;    // a flush being copied from the model, a slice per loop turn
 
 struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     ServerOptions opt;
@@ -173,6 +181,10 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     int64_t now_wall = wall_ms();
     int64_t now_mono = mono_ms();
     std::vector<core::Device*> dirty_devices;
+    std::unique_ptr<FlushBatch> flush_batch;  // being copied; null when none
+    // Work that waits for the next loop turn, so that what is ready meanwhile
+    // runs first (see next_turn).
+    std::vector<std::function<void()>> after_turn;
     std::shared_ptr<FlushBacklog> flush_backlog;
     // Requests waiting for a handler's answer, by id (the responder handle a
     // plugin holds); an answer for an id no longer here is dropped.
@@ -210,11 +222,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
         router.set_events(&plugins);
         router.set_loader(this);
     }
-    ~Impl() {
-#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
-        if (ready_wait) ready_wait->release();  // the set closes its own descriptor
-#endif
-    }
+    ~Impl();  // defined where FlushBatch is complete
 
     void tick_clock() {
         now_wall = wall_ms();
@@ -233,6 +241,8 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     void check_storage_stall();
     void schedule_flush();
     void flush_pins(bool final_flush);
+    void flush_slice(bool all);
+    void next_turn(std::function<void()> fn);
     void flush_all();
     void mark_dirty(Session* s);
     void close_all();
@@ -1666,9 +1676,16 @@ void Server::Impl::ready_turn() {
 void Server::Impl::run_set_loop() {
     asio_pending = true;  // what was queued before the loop started
     while (!stopping) {
-        size_t n = ready_set->wait(ready_events.data(), ready_events.size(), asio_pending ? 0 : -1);
+        bool more = asio_pending || !after_turn.empty();
+        size_t n = ready_set->wait(ready_events.data(), ready_events.size(), more ? 0 : -1);
         in_ready_turn = true;
         on_ready(n);
+        if (!after_turn.empty()) {
+            auto work = std::move(after_turn);
+            after_turn.clear();
+            for (auto& fn : work)
+                fn();
+        }
         in_ready_turn = false;
         if (!dirty.empty()) flush_all();
         if (asio_pending) {
@@ -1763,7 +1780,33 @@ struct FlushBacklog {
     // Failure logging (storage thread).
     RepeatedError errors;
     bool final_logged = false;
+    // Heap trimming after big batches (storage thread).
+    bool trim_owed = false;
+    int64_t trimmed_ms = 0;
 };
+
+struct FlushBatch {
+    std::vector<core::Device*> devices;  // devices stay allocated while the model may point at them
+    size_t next = 0;                     // the first not copied yet
+    bool final_flush = false;
+    std::shared_ptr<std::vector<blynk::Pin>> pins = std::make_shared<std::vector<blynk::Pin>>();
+    std::shared_ptr<std::vector<blynk::Device>> states = std::make_shared<std::vector<blynk::Device>>();
+};
+
+Server::Impl::~Impl() {
+#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
+    if (ready_wait) ready_wait->release();  // the set closes its own descriptor
+#endif
+}
+
+// After what is ready now: in the set's loop, at the end of its next turn;
+// otherwise behind the handlers Asio has queued.
+void Server::Impl::next_turn(std::function<void()> fn) {
+    if (set_loop.load(std::memory_order_relaxed))
+        after_turn.push_back(std::move(fn));
+    else
+        defer(std::move(fn));
+}
 
 namespace {
 
@@ -1829,18 +1872,34 @@ void log_store_failure(FlushBacklog& b, const std::string& error, size_t pins, s
 }  // namespace
 
 // Hands every changed pin value and device state to the storage thread as one
-// batch. A batch storage refuses stays in memory (newest value per pin) and is
-// retried every pin_flush_interval_ms, with new values or without.
+// batch, copied from the model kFlushSlice devices per loop turn. A batch
+// storage refuses stays in memory (newest value per pin) and is retried every
+// pin_flush_interval_ms, with new values or without.
 void Server::Impl::flush_pins(bool final_flush) {
     if (!flush_backlog) flush_backlog = std::make_shared<FlushBacklog>();
+    if (flush_batch) {
+        if (!final_flush) return;  // the last one is still being copied; the timer comes back
+        flush_slice(true);         // shutting down: finish it now
+    }
     router.take_dirty(dirty_devices);
     if (dirty_devices.empty()) {
         // Nothing new: retry the backlog, once at a time.
         if (!flush_backlog->pending.load() || flush_backlog->retry_queued.exchange(true)) return;
     }
-    auto pins = std::make_shared<std::vector<blynk::Pin>>();
-    auto states = std::make_shared<std::vector<blynk::Device>>();
-    for (core::Device* d : dirty_devices) {
+    flush_batch = std::make_unique<FlushBatch>();
+    flush_batch->devices.swap(dirty_devices);
+    flush_batch->final_flush = final_flush;
+    flush_slice(final_flush);
+}
+
+// Copies the batch's next slice (all of it for `all`); once it is copied,
+// hands it to the storage thread.
+void Server::Impl::flush_slice(bool all) {
+    FlushBatch& batch = *flush_batch;
+    auto& out = *batch.pins;
+    size_t end = all ? batch.devices.size() : std::min(batch.devices.size(), batch.next + kFlushSlice);
+    for (; batch.next < end; ++batch.next) {
+        core::Device* d = batch.devices[batch.next];
         d->dirty_pins_listed = false;
         if (d->removed) continue;
         for (auto& p : d->pins) {
@@ -1854,7 +1913,7 @@ void Server::Impl::flush_pins(bool final_flush) {
             rec.pin = core::key_pin(p.key);
             rec.value = p.value;
             rec.updated_at_ms = p.updated_ms;
-            pins->push_back(std::move(rec));
+            out.push_back(std::move(rec));
         }
         if (d->state_dirty) {
             for (auto& prop : d->properties) {
@@ -1867,14 +1926,25 @@ void Server::Impl::flush_pins(bool final_flush) {
                 rec.property = prop.name;
                 rec.value = prop.value;
                 rec.updated_at_ms = now_wall;
-                pins->push_back(std::move(rec));
+                out.push_back(std::move(rec));
             }
         }
         // Last-seen and reported info travel with the values.
         d->state_dirty = false;
-        states->push_back(host::StorageClient::snapshot(*d));
+        batch.states->push_back(host::StorageClient::snapshot(*d));
     }
-    dirty_devices.clear();
+    if (batch.next < batch.devices.size()) {
+        next_turn([this] {
+            if (flush_batch) flush_slice(false);
+        });
+        return;
+    }
+    auto pins = std::move(batch.pins);
+    auto states = std::move(batch.states);
+    bool final_flush = batch.final_flush;
+    batch.devices.clear();
+    dirty_devices.swap(batch.devices);  // keeps its capacity for the next flush
+    flush_batch.reset();
     auto* st = &storage;
     auto backlog = flush_backlog;
     int64_t interval_ms = opt.pin_flush_interval_ms;
@@ -1929,13 +1999,20 @@ void Server::Impl::flush_pins(bool final_flush) {
                          held ? " (" + std::to_string(held) + " more failed attempts since the last report)" : "");
         }
         // A big batch (many devices at once) leaves freed memory in this
-        // thread's heap arena: give it back instead of holding it at rest.
-        if (n_pins + n_states >= 1000) {
+        // thread's heap arena: give it back instead of holding it at rest,
+        // once the batches are small again (or every kTrimIntervalMs while
+        // they stay big: trimming after each would only fault it back in).
+        bool big = n_pins + n_states >= 1000;
+        b.trim_owed = b.trim_owed || big;
+        int64_t now = host::WorkQueue::steady_ms();
+        if (b.trim_owed && (!big || now - b.trimmed_ms >= kTrimIntervalMs)) {
             pins->clear();
             pins->shrink_to_fit();
             states->clear();
             states->shrink_to_fit();
             platform::trim_heap();
+            b.trim_owed = false;
+            b.trimmed_ms = now;
         }
     };
     // After shutdown the storage thread is gone: store on this thread.

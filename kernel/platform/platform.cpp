@@ -15,6 +15,9 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 
 namespace blynk::platform {
 
@@ -59,6 +62,13 @@ size_t raise_file_limit() {
 void ignore_broken_pipe() {
 #if !defined(_WIN32)
     ::signal(SIGPIPE, SIG_IGN);
+#endif
+}
+
+void lower_thread_priority() {
+#if defined(__linux__)
+    // On Linux a nice value belongs to a thread (the task id), not the process.
+    ::setpriority(PRIO_PROCESS, id_t(::syscall(SYS_gettid)), 10);
 #endif
 }
 

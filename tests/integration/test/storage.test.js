@@ -2,6 +2,9 @@
 // restarts (config [storage] pin_flush_interval_ms).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { Server, Cmd, Status, Cleanup } from '../lib/harness.js';
 import { makeDevice, nextVirtualWrite } from '../lib/blynklib.js';
 
@@ -160,6 +163,42 @@ describe('persistence', () => {
     const frames = await c2.sync(700, undefined, 2, { quietMs: 300 });
     assert.deepEqual(frames.map(body).sort(), ['vw\x0020\x00persist-me', 'vw\x0021\x00two\x00values']);
     c2.end();
+    await s.stop();
+  });
+
+  it('a flush of 400 devices (copied over several loop turns) stores every value before a SIGKILL', async () => {
+    const s = cleanup.add(await Server.start({ name: 'manyflush', config: { storage: { pin_flush_interval_ms: 500 } } }));
+    const first = await s.addDevice('many@example.com', 'd0');
+    await s.stop();
+    // 399 more devices of the same dashboard, inserted straight into the store (as bench/provision.py)
+    const tokens = [first];
+    for (let i = 1; i < 400; i++) tokens.push(randomBytes(24).toString('base64url'));
+    const rows = tokens.slice(1).map((t, i) => `(${JSON.stringify('many@example.com')},1,${i + 1},'d${i + 1}','${t}')`);
+    execFileSync('python3', ['-c', `import sqlite3,sys
+db = sqlite3.connect(sys.argv[1])
+with db: db.execute("INSERT INTO devices(email, dash_id, device_id, name, token) VALUES " + sys.argv[2])`,
+    path.join(s.dataDir, 'blynk.db'), rows.join(',')]);
+    await s.launch();
+    const clients = [];
+    for (const t of tokens) clients.push(cleanup.add(await s.login(t)));
+    // all at once: one flush finds (nearly) every device changed
+    for (const [i, c] of clients.entries()) c.send(Cmd.HARDWARE, 2, ['vw', 40, `value-${i}`]);
+    // every value is in memory (a sync answers it) ...
+    for (const [i, c] of clients.entries()) {
+      const [f] = await c.sync(3, ['vr', 40], 1, { quietMs: 0 });
+      assert.equal(body(f), `vw\x0040\x00value-${i}`);
+    }
+    // ... and stored within 5x pin_flush_interval_ms (the contract's own deadline)
+    await clients[0].expectNothing(2500);
+    for (const c of clients) c.close();
+    await s.kill();
+    await s.launch();
+    for (const [i, t] of tokens.entries()) {
+      const c = cleanup.add(await s.login(t));
+      const [f] = await c.sync(4, ['vr', 40], 1, { quietMs: 0 });
+      assert.equal(body(f), `vw\x0040\x00value-${i}`, `device ${i}`);
+      c.close();
+    }
     await s.stop();
   });
 
