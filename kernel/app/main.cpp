@@ -374,7 +374,7 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
         spdlog::warn("only {} open files allowed; raise the limit (ulimit -n, LimitNOFILE=) to serve more devices",
                      files);
     plugins.start_threads();
-    host::WorkQueue storage_queue("storage", 100000);
+    host::WorkQueue storage_queue("storage", 100000, host::WorkQueue::Priority::Background);
 
     net::ServerOptions opt;
     opt.listen_address = cfg.listen_address;

@@ -8,7 +8,8 @@
 
 namespace blynk::host {
 
-WorkQueue::WorkQueue(std::string name, size_t capacity) : name_(std::move(name)), capacity_(capacity) {
+WorkQueue::WorkQueue(std::string name, size_t capacity, Priority priority)
+    : name_(std::move(name)), capacity_(capacity), priority_(priority) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -54,7 +55,7 @@ void WorkQueue::stop() {
 void WorkQueue::run() {
     // Storage work waits behind the event loop's when they share a core: a
     // second's batch of pin values must not hold up the routing of the next.
-    platform::lower_thread_priority();
+    if (priority_ == Priority::Background) platform::lower_thread_priority();
     for (;;) {
         std::function<void()> fn;
         {

@@ -16,7 +16,10 @@ namespace blynk::host {
 
 class WorkQueue {
 public:
-    WorkQueue(std::string name, size_t capacity);
+    // A background queue's thread runs at a lower priority than the event
+    // loop (platform::lower_thread_priority): for work that may wait.
+    enum class Priority { Normal, Background };
+    WorkQueue(std::string name, size_t capacity, Priority priority = Priority::Normal);
     ~WorkQueue();
     WorkQueue(const WorkQueue&) = delete;
     WorkQueue& operator=(const WorkQueue&) = delete;
@@ -46,6 +49,7 @@ private:
 
     std::string name_;
     size_t capacity_;
+    Priority priority_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::function<void()>> queue_;

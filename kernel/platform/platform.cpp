@@ -68,7 +68,9 @@ void ignore_broken_pipe() {
 void lower_thread_priority() {
 #if defined(__linux__)
     // On Linux a nice value belongs to a thread (the task id), not the process.
-    ::setpriority(PRIO_PROCESS, id_t(::syscall(SYS_gettid)), 10);
+    id_t tid = id_t(::syscall(SYS_gettid));
+    int nice = ::getpriority(PRIO_PROCESS, tid);
+    ::setpriority(PRIO_PROCESS, tid, nice + 10 > 19 ? 19 : nice + 10);
 #endif
 }
 

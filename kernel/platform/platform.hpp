@@ -19,7 +19,7 @@ void ignore_broken_pipe();
 // Returns freed heap memory to the system where the allocator keeps it
 // (glibc keeps per-thread arenas); a no-op elsewhere.
 void trim_heap();
-// Lowers the calling thread's scheduling priority (Linux: nice 10), for a
+// Lowers the calling thread's scheduling priority (Linux: nice +10), for a
 // background thread whose work may wait while the event loop's may not; a
 // no-op where threads have no priority of their own.
 void lower_thread_priority();

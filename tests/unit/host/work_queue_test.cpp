@@ -35,3 +35,27 @@ TEST(WorkQueue, RunningNamesTheJobAndWhenItStartedUntilItReturns) {
     q.stop();
     EXPECT_EQ(q.running().job, 0u);
 }
+
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace {
+// The nice value of the thread that runs `q`'s jobs.
+int worker_nice(WorkQueue& q) {
+    std::promise<int> nice;
+    EXPECT_TRUE(q.post([&nice] { nice.set_value(::getpriority(PRIO_PROCESS, id_t(::syscall(SYS_gettid)))); }));
+    return nice.get_future().get();
+}
+}  // namespace
+
+// The storage queue yields to the event loop on a shared core; other queues keep the loop's priority.
+TEST(WorkQueue, ABackgroundQueueRunsAtALowerPriority) {
+    int base = ::getpriority(PRIO_PROCESS, id_t(::syscall(SYS_gettid)));
+    WorkQueue normal("normal", 8);
+    WorkQueue background("background", 8, WorkQueue::Priority::Background);
+    EXPECT_EQ(worker_nice(normal), base);
+    EXPECT_EQ(worker_nice(background), std::min(base + 10, 19));
+}
+#endif
