@@ -39,20 +39,23 @@ struct PinProperty {
 };
 
 struct Device {
+    // What routing a message to this device reads, together at the front
+    // (one cache line): with thousands of devices each is a cache miss.
     User* user = nullptr;
+    HwConn* online = nullptr;    // intrusive list of this device's hardware connections
+    std::vector<PinValue> pins;  // sorted by key
     int32_t dash_id = 1;
     int32_t id = 0;
+    uint32_t online_count = 0;
+    bool state_dirty = false;  // connect/disconnect/info waiting for the next batch
+    bool removed = false;      // gone from storage; kept only while something may point at it
+    bool dirty_pins_listed = false;
+
     std::string name, token, board_type;
     int64_t created_ms = 0, connect_ms = 0, disconnect_ms = 0, data_received_ms = 0;
     std::string last_ip;
     std::string hardware_info;  // `key\0value\0...` from the info packet
-    bool state_dirty = false;   // connect/disconnect/info waiting for the next batch
-    bool removed = false;       // gone from storage; kept only while something may point at it
-    bool dirty_pins_listed = false;
-    std::vector<PinValue> pins;  // sorted by key
     std::vector<PinProperty> properties;
-    HwConn* online = nullptr;  // intrusive list of this device's hardware connections
-    uint32_t online_count = 0;
 
     // Returns the stored value or nullptr.
     const PinValue* find_pin(uint16_t key) const;

@@ -1703,6 +1703,12 @@ void Server::Impl::run_set_loop() {
 // socket has left the set, so no later batch names it.
 size_t Server::Impl::on_ready(size_t n) {
     if (n) tick_clock();
+        // With many connections each session is a cache miss: start the loads
+        // of all of them before the first is served.
+#if defined(__GNUC__)
+    for (size_t i = 0; i < n; ++i)
+        __builtin_prefetch(ready_events[i].tag);
+#endif
     for (size_t i = 0; i < n; ++i) {
         auto& ev = ready_events[i];
         if (ev.tag == &asio_tag || ev.tag == &notify_tag) {
