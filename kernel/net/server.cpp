@@ -513,6 +513,25 @@ protected:
         }
         return true;
     }
+    // One read of the set's socket into the loop's read area: the bytes read,
+    // or 0 when there is nothing to process (it would block, or the
+    // connection ended and is closed, after what came before was answered).
+    size_t read_set_socket() {
+        auto& area = srv_.read_area;
+        int err = 0;
+        long n = platform::socket_recv(fd_, area.data(), area.size(), err);
+        if (n == -1) return 0;
+        if (n == 0) {
+            flush();  // what the peer sent before its end is still answered
+            close("closed by peer");
+            return 0;
+        }
+        if (n < 0) {
+            close(platform::socket_error_text(err));
+            return 0;
+        }
+        return size_t(n);
+    }
     // What the set watches the socket for; changed only when it differs.
     void set_interest(bool read, bool write) {
         uint8_t want = uint8_t((read ? kWatchRead : 0) | (write ? kWatchWrite : 0));
@@ -829,20 +848,9 @@ public:
             if (!writing_) set_interest(!read_paused_, false);
         }
         if (!readable || closed_) return;
-        auto& area = srv_.read_area;
-        int err = 0;
-        long n = platform::socket_recv(fd_, area.data(), area.size(), err);
-        if (n == -1) return;
-        if (n == 0) {
-            flush();  // what the peer sent before its end is still answered
-            close("closed by peer");
-            return;
-        }
-        if (n < 0) {
-            close(platform::socket_error_text(err));
-            return;
-        }
-        process(area.data(), size_t(n));
+        size_t n = read_set_socket();
+        if (n == 0) return;
+        process(srv_.read_area.data(), n);
         // Over its message quota: no read interest until the next sweep.
         if (!closed_ && pause_for_quota()) set_interest(false, writing_);
     }
@@ -1208,23 +1216,12 @@ private:
 
     // One socket read per ready turn, as a plain session.
     void read_records() {
-        auto& area = srv_.read_area;
-        int err = 0;
-        long n = platform::socket_recv(fd_, area.data(), area.size(), err);
-        if (n == -1) return;
-        if (n == 0) {
-            flush_records();  // what the peer sent before its end is still answered
-            close("closed by peer");
-            return;
-        }
-        if (n < 0) {
-            close(platform::socket_error_text(err));
-            return;
-        }
+        size_t n = read_set_socket();
+        if (n == 0) return;
         std::string& answer = srv_.tls_answer;
         answer.clear();
         auto status = records_->open(
-            area.data(), size_t(n),
+            srv_.read_area.data(), n,
             [this](const char* p, size_t len) {
                 if (!closed_) process(p, len);
             },

@@ -4,7 +4,7 @@
 // the socket; the only time-based wait is RawClient.expectNothing(), which asserts
 // silence for a fixed window.
 
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -629,6 +629,15 @@ export class Cleanup {
 export { withTimeout };
 
 /** A TCP port that was free a moment ago (for tests that need the same port across a restart). */
+/** The path of a command on PATH, or null (tests that need it skip with the reason). */
+export function which(cmd) {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const sv = net.createServer();

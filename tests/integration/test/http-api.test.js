@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { Server, Cmd, Cleanup } from '../lib/harness.js';
+import { Server, Cmd, Cleanup, which } from '../lib/harness.js';
 import { makeDevice, nextVirtualWrite } from '../lib/blynklib.js';
 
 const cleanup = new Cleanup();
@@ -25,13 +25,6 @@ const CONTENT_TYPE_ERROR = 'Unexpected content type. Expecting application/json.
 const NOT_CONFIGURED = 'Notifications are not configured on this server.';
 const UNKNOWN = 'A'.repeat(32);
 
-function which(cmd) {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
 const CURL = which('curl');
 const ZBARIMG = which('zbarimg');
 

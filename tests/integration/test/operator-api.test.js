@@ -6,12 +6,12 @@
 // folder runs, and straight to storage once it has stopped.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { Server, Cmd, Status, Cleanup } from '../lib/harness.js';
+import { Server, Cmd, Status, Cleanup, which } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -28,13 +28,6 @@ const BAD_EMAIL = "'email' must be a valid e-mail address.";
 const BAD_NAME = "'name' must be 1 to 50 characters.";
 const NO_DEVICE = 'No device has this token.';
 
-function which(cmd) {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
 const CURL = which('curl');
 
 const show = (r) => `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;

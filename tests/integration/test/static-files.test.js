@@ -6,12 +6,12 @@
 // raw on the socket so that no client normalises the path; on the plain and the TLS port.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
-import { Server, Cleanup, mkTmp } from '../lib/harness.js';
+import { Server, Cleanup, mkTmp, which } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -22,13 +22,6 @@ const B_HTML = '<!doctype html><title>b</title><p>sub/b.html</p>\n';
 const SECRET = 'TOP-SECRET-4f1c9a: must never be served';
 const ICON = Buffer.from([0, 0, 1, 0, 1, 0, 16, 16]);
 
-function which(cmd) {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
 const CURL = which('curl');
 
 let srv;

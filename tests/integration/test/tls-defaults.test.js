@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { statSync, readFileSync } from 'node:fs';
 import { createHash, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { spawn, execFileSync } from 'node:child_process';
-import { Server, Cleanup, withTimeout } from '../lib/harness.js';
+import { spawn } from 'node:child_process';
+import { Server, Cleanup, withTimeout, which } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -20,13 +20,6 @@ const HANDSHAKE_TIMEOUT_MS = 5000;
 const ALLOWED_TLS12 = /^ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/;
 const TLS13_SUITES = new Set(['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']);
 
-function which(cmd) {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
 const OPENSSL = which('openssl');
 
 /** Runs a command with stdin closed (bounded); resolves {code, stdout, stderr}. */

@@ -7,24 +7,17 @@
 // records (the connection is closed with a log line naming the peer; the server goes on).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { constants as cryptoConstants } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Server, Cmd, Status, Cleanup, RawClient, frame, responseFrame, withTimeout } from '../lib/harness.js';
+import { Server, Cmd, Status, Cleanup, RawClient, frame, responseFrame, withTimeout, which } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
 let srv;
 let tokA;
 let tokB;
 
-function which(cmd) {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
 const OPENSSL = which('openssl');
 
 before(async () => {
@@ -53,6 +46,28 @@ async function bridgeTraffic(a, b, count, size, tag) {
   // and the other way: every ping of b is answered, in order
   for (let i = 0; i < 20; i++) b.send(Cmd.PING, 500 + i);
   for (let i = 0; i < 20; i++) await b.expectResponse(500 + i, Status.OK);
+}
+
+/**
+ * openssl s_client on the TLS port (args: e.g. '-tls1_3'), its stdin a pipe: `out` (stdout bytes,
+ * where the decrypted frames land) and `err` grow as it prints; until(what, cond) waits (bounded)
+ * for cond() to hold; `exited` resolves with its exit code.
+ */
+function sClient(...args) {
+  const p = spawn(OPENSSL, ['s_client', '-connect', `127.0.0.1:${srv.tlsPort}`, ...args, '-CAfile', srv.certPath,
+    '-servername', 'localhost'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const c = { p, out: Buffer.alloc(0), err: '' };
+  const waiters = [];
+  const check = () => { for (const w of [...waiters]) w(); };
+  p.stdout.on('data', (d) => { c.out = Buffer.concat([c.out, d]); check(); });
+  p.stderr.on('data', (d) => { c.err += d; check(); });
+  c.exited = new Promise((resolve) => p.on('close', (code) => { resolve(code); check(); }));
+  c.until = (what, cond) => withTimeout(new Promise((resolve) => {
+    const w = () => { if (cond()) { waiters.splice(waiters.indexOf(w), 1); resolve(); } };
+    waiters.push(w);
+    w();
+  }), 5000, `${what}; stdout ${c.out.length} bytes; stderr: ${c.err}`);
+  return c;
 }
 
 describe('TLS 1.3 and 1.2 after the handshake (the kernel\'s record layer)', () => {
@@ -127,39 +142,27 @@ describe('TLS 1.3 and 1.2 after the handshake (the kernel\'s record layer)', () 
 
   it('openssl s_client: KeyUpdate with and without update_requested; the server answers under the new keys',
     { skip: OPENSSL ? false : 'openssl not installed' }, async () => {
-      const p = spawn(OPENSSL, ['s_client', '-connect', `127.0.0.1:${srv.tlsPort}`, '-tls1_3', '-CAfile',
-        srv.certPath, '-servername', 'localhost'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = Buffer.alloc(0);
-      let err = '';
-      const waiters = [];
-      const check = () => { for (const w of [...waiters]) w(); };
-      p.stdout.on('data', (d) => { out = Buffer.concat([out, d]); check(); });
-      p.stderr.on('data', (d) => { err += d; check(); });
-      const exited = new Promise((resolve) => p.on('close', (code) => { resolve(code); check(); }));
-      const until = (what, cond) => withTimeout(new Promise((resolve) => {
-        const w = () => { if (cond()) { waiters.splice(waiters.indexOf(w), 1); resolve(); } };
-        waiters.push(w);
-        w();
-      }), 5000, `${what}; stdout ${out.length} bytes; stderr: ${err}`);
+      const c = sClient('-tls1_3');
+      const { p, exited, until } = c;
       const status = (id) => responseFrame(id, Status.OK);
       try {
-        await until('the handshake', () => out.includes('Verify return code: 0'));
+        await until('the handshake', () => c.out.includes('Verify return code: 0'));
         p.stdin.write(frame(Cmd.HARDWARE_LOGIN, 1, [tokA]));
-        await until('the login answer', () => out.includes(status(1)));
+        await until('the login answer', () => c.out.includes(status(1)));
         // s_client sends each KeyUpdate with its next write; a chunk of stdin that starts with
         // K (update requested) or k (not requested) is the command, nothing else.
         let id = 2;
         for (const cmd of ['K\n', 'k\n', 'K\n']) {
-          const before = (err.match(/KEYUPDATE/g) || []).length;
+          const before = (c.err.match(/KEYUPDATE/g) || []).length;
           p.stdin.write(cmd);
-          await until('s_client took the command', () => (err.match(/KEYUPDATE/g) || []).length > before);
+          await until('s_client took the command', () => (c.err.match(/KEYUPDATE/g) || []).length > before);
           p.stdin.write(frame(Cmd.PING, id, null));
-          await until(`the answer to ping ${id} after ${cmd.trim()}`, () => out.includes(status(id)));
+          await until(`the answer to ping ${id} after ${cmd.trim()}`, () => c.out.includes(status(id)));
           id += 1;
         }
         p.stdin.end();  // s_client then closes (close_notify)
-        assert.equal(await withTimeout(exited, 5000, 's_client exit'), 0, err);
-        assert.doesNotMatch(err, /error|alert/i);
+        assert.equal(await withTimeout(exited, 5000, 's_client exit'), 0, c.err);
+        assert.doesNotMatch(c.err, /error|alert/i);
         assert.doesNotMatch(srv.log, /TLS: /, 'no TLS error on the server');
       } finally {
         p.kill('SIGKILL');
@@ -170,36 +173,24 @@ describe('TLS 1.3 and 1.2 after the handshake (the kernel\'s record layer)', () 
     + 'the server closes with a log line and goes on', { skip: OPENSSL ? false : 'openssl not installed' }, async () => {
     const other = cleanup.add(await srv.login(tokB, { tls: true, tlsOptions: { maxVersion: 'TLSv1.2' } }));
     const from = srv.log.length;
-    const p = spawn(OPENSSL, ['s_client', '-connect', `127.0.0.1:${srv.tlsPort}`, '-tls1_2', '-CAfile',
-      srv.certPath, '-servername', 'localhost'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = Buffer.alloc(0);
-    let err = '';
-    const waiters = [];
-    const check = () => { for (const w of [...waiters]) w(); };
-    p.stdout.on('data', (d) => { out = Buffer.concat([out, d]); check(); });
-    p.stderr.on('data', (d) => { err += d; check(); });
-    const exited = new Promise((resolve) => p.on('close', (code) => { resolve(code); check(); }));
-    const until = (what, cond) => withTimeout(new Promise((resolve) => {
-      const w = () => { if (cond()) { waiters.splice(waiters.indexOf(w), 1); resolve(); } };
-      waiters.push(w);
-      w();
-    }), 5000, `${what}; stdout ${out.length} bytes; stderr: ${err}`);
+    const c = sClient('-tls1_2');
+    const { p, exited, until } = c;
     try {
-      await until('the handshake', () => out.includes('Verify return code: 0'));
-      assert.match(out.toString('latin1'), /Protocol *: TLSv1\.2/);
+      await until('the handshake', () => c.out.includes('Verify return code: 0'));
+      assert.match(c.out.toString('latin1'), /Protocol *: TLSv1\.2/);
       p.stdin.write(frame(Cmd.HARDWARE_LOGIN, 1, [tokA]));
-      await until('the login answer', () => out.includes(responseFrame(1, Status.OK)));
+      await until('the login answer', () => c.out.includes(responseFrame(1, Status.OK)));
       // R: s_client sends its ClientHello at once (or with its next write), reads our warning
       // no_renegotiation, sends a fatal handshake_failure and exits
       p.stdin.on('error', () => {});
       let gone = false;
       exited.then(() => { gone = true; });
       p.stdin.write('R\n');
-      await until('s_client took the command', () => err.includes('RENEGOTIATING'));
+      await until('s_client took the command', () => c.err.includes('RENEGOTIATING'));
       if (!gone) p.stdin.write(frame(Cmd.PING, 2, null));
-      await withTimeout(exited, 5000, `s_client exit; stderr: ${err}`);
-      assert.match(err, /no renegotiation/i, 's_client saw our no_renegotiation alert');
-      assert.ok(!out.includes(responseFrame(2, Status.OK)), 'no answer to the ping after the refusal');
+      await withTimeout(exited, 5000, `s_client exit; stderr: ${c.err}`);
+      assert.match(c.err, /no renegotiation/i, 's_client saw our no_renegotiation alert');
+      assert.ok(!c.out.includes(responseFrame(2, Status.OK)), 'no answer to the ping after the refusal');
       const m = await srv.waitForLog(/(127\.0\.0\.1:\d+): TLS: peer sent alert: handshake failure \(40\) after we refused its renegotiation/, 5000, from);
       assert.ok(m[1]);
     } finally {
