@@ -272,34 +272,155 @@ void expect_no_secret(const std::string& text) {
     }
 }
 
-// ---- over a real handshake: every suite, with and without tickets ----------------
+// ---- over a real handshake: TLS 1.3 (every suite, with and without tickets) and
+// TLS 1.2 (every suite the server allows, EC and RSA certificates) -------------------
 
 struct Param {
-    const char* suite;
-    int tickets;
+    int version;        // TLS1_3_VERSION or TLS1_2_VERSION
+    const char* suite;  // what the client asks for: a TLS 1.3 ciphersuite or a TLS 1.2 cipher
+    int tickets;        // TLS 1.3: server SSL_CTX_set_num_tickets, or OpenSSL's default (2)
+    bool rsa;           // TLS 1.2: the server's certificate is RSA, not EC
 };
 
-class Tls13Handshake : public ::testing::TestWithParam<Param> {
+const Param kTls13Params[] = {
+    {TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", -1, false},
+    {TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", 0, false},
+    {TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384", -1, false},
+    {TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384", 0, false},
+    {TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256", -1, false},
+    {TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256", 0, false},
+};
+const Param kTls12Params[] = {
+    {TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", -1, false},
+    {TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384", -1, false},
+    {TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305", -1, false},
+    {TLS1_2_VERSION, "ECDHE-RSA-AES128-GCM-SHA256", -1, true},
+    {TLS1_2_VERSION, "ECDHE-RSA-AES256-GCM-SHA384", -1, true},
+    {TLS1_2_VERSION, "ECDHE-RSA-CHACHA20-POLY1305", -1, true},
+};
+
+std::string param_name(const ::testing::TestParamInfo<Param>& info) {
+    std::string s = info.param.suite;
+    if (info.param.version == TLS1_3_VERSION) s = s.substr(4);  // "TLS_"
+    for (auto& c : s)
+        if (c == '_' || c == '-') c = 'x';
+    if (info.param.version == TLS1_3_VERSION) s += info.param.tickets < 0 ? "_tickets" : "_notickets";
+    return s;
+}
+
+// What a connection of one version and suite looks like once taken over.
+class TlsFixture : public ::testing::TestWithParam<Param> {
 protected:
-    Options opts() const { return Options{GetParam().suite, GetParam().tickets, 0}; }
-    // Records OpenSSL wrote under the server's application key (one per ticket).
-    uint64_t expected_write_seq() const { return GetParam().tickets < 0 ? 2 : uint64_t(GetParam().tickets); }
+    bool tls13() const { return GetParam().version == TLS1_3_VERSION; }
+    Options opts() const {
+        Options o;
+        if (tls13()) {
+            o.suite = GetParam().suite;
+            o.tickets = GetParam().tickets;
+        } else {
+            o.cipher = GetParam().suite;
+            o.rsa = GetParam().rsa;
+        }
+        return o;
+    }
+    // Bytes a record adds to its plaintext besides the header: TLS 1.3 the
+    // content type and the tag; TLS 1.2 the explicit nonce (GCM) and the tag.
+    size_t tag_and_nonce() const {
+        if (tls13()) return 1 + 16;
+        return 16 + (std::string(GetParam().suite).find("CHACHA") != std::string::npos ? 0 : 8);
+    }
+    size_t overhead() const { return 5 + tag_and_nonce(); }
+    // The longest record a header may announce (TLS 1.3: 2^14 + 256; TLS 1.2: 2^14 + 2048).
+    size_t max_record() const { return 16384 + (tls13() ? 256 : 2048); }
+    // Sequence numbers right after the take-over: TLS 1.2, each direction's
+    // Finished was its first record under the new keys; TLS 1.3, OpenSSL wrote
+    // one record under the server's application key per ticket.
+    uint64_t first_read_seq() const { return tls13() ? 0 : 1; }
+    uint64_t first_write_seq() const {
+        if (!tls13()) return 1;
+        return GetParam().tickets < 0 ? 2 : uint64_t(GetParam().tickets);
+    }
+    // A connection taken over, with the version and suite asked for.
+    void connect(Pair& p, const std::string& client_first = "") {
+        p.take_over(client_first);
+        ASSERT_NE(p.records, nullptr);
+        EXPECT_EQ(SSL_version(p.client), GetParam().version);
+        EXPECT_STREQ(SSL_CIPHER_get_name(SSL_get_current_cipher(p.client)), GetParam().suite);
+        EXPECT_EQ(p.records->version(), tls13() ? Version::Tls13 : Version::Tls12);
+    }
+    // Full handshake, then a resumed one (TLS 1.2: abbreviated, the server's
+    // CCS and Finished come first, after its NewSessionTicket when tickets are
+    // used); the client writes with its Finished.
+    void resume(const Options& o, bool expect_ticket) {
+        Pair first(o);
+        ASSERT_NO_FATAL_FAILURE(connect(first));
+        first.server_send("first");
+        EXPECT_EQ(first.client_read(), "first");  // the client also takes the tickets
+        SSL_SESSION* session = SSL_get1_session(first.client);
+        ASSERT_NE(session, nullptr);
+        ASSERT_EQ(SSL_SESSION_is_resumable(session), 1);
+        EXPECT_EQ(SSL_SESSION_has_ticket(session), expect_ticket ? 1 : 0);
+        // the first server SSL was freed without a close_notify: its session must stay usable
+        Pair second(first, session);
+        SSL_SESSION_free(session);
+        second.take_over("sent with the client's Finished");
+        EXPECT_EQ(SSL_session_reused(second.client), 1);
+        ASSERT_NE(second.records, nullptr);
+        EXPECT_EQ(second.records->read_sequence(), first_read_seq());
+        if (!tls13()) {
+            EXPECT_EQ(second.records->write_sequence(), 1u);
+        }
+        // the client finished first: OpenSSL (read-ahead off) left its data to us
+        ASSERT_FALSE(second.early.empty());
+        std::string plain;
+        EXPECT_EQ(second.server_open(second.early, plain), Status::Ok);
+        EXPECT_EQ(plain, "sent with the client's Finished");
+        second.server_send("second");
+        EXPECT_EQ(second.client_read(), "second");
+        plain.clear();
+        EXPECT_EQ(second.server_open(second.client_write("up"), plain), Status::Ok);
+        EXPECT_EQ(plain, "up");
+    }
 };
 
-TEST_P(Tls13Handshake, TakesOverWithTheRightSequenceNumbers) {
+// The client reads our fatal alert (`reason`: its SSL_R_* code).
+void expect_client_reads_alert(Pair& p, int reason) {
+    ERR_clear_error();
+    int last = 1, err = 0;
+    p.client_read(&last, &err);
+    EXPECT_EQ(err, SSL_ERROR_SSL);
+    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), reason);
+    ERR_clear_error();
+}
+
+// Our close_notify ends the client's stream (after `expect`).
+void expect_close_notify_ends_stream(Pair& p, const std::string& expect) {
+    std::string out;
+    p.records->close_notify(out);
+    BIO_write(p.c_in, out.data(), int(out.size()));
+    int last = 1, err = 0;
+    EXPECT_EQ(p.client_read(&last, &err), expect);
+    EXPECT_EQ(last, 0);
+    EXPECT_EQ(err, SSL_ERROR_ZERO_RETURN);
+}
+
+// ---- both versions ----------------------------------------------------------------
+
+class TlsHandshake : public TlsFixture {};
+
+TEST_P(TlsHandshake, TakesOverWithTheRightSequenceNumbers) {
     Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
-    EXPECT_EQ(p.records->read_sequence(), 0u);
-    EXPECT_EQ(p.records->write_sequence(), expected_write_seq());
+    ASSERT_NO_FATAL_FAILURE(connect(p));
+    EXPECT_EQ(p.records->read_sequence(), first_read_seq());
+    EXPECT_EQ(p.records->write_sequence(), first_write_seq());
     EXPECT_EQ(p.records->buffered(), 0u);
+    EXPECT_EQ(p.records->max_plain(), 16384u);
     EXPECT_TRUE(p.early.empty());
 }
 
-TEST_P(Tls13Handshake, DataBothWays) {
+TEST_P(TlsHandshake, DataBothWays) {
     Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
+    ASSERT_NO_FATAL_FAILURE(connect(p));
     unsigned seed = 0;
     for (size_t n : {size_t(0), size_t(1), size_t(16384), size_t(16385), size_t(100000)}) {
         SCOPED_TRACE(n);
@@ -307,7 +428,7 @@ TEST_P(Tls13Handshake, DataBothWays) {
         std::string out;
         p.records->seal(down.data(), down.size(), out);
         size_t records = (n + 16383) / 16384;
-        EXPECT_EQ(out.size(), n + records * (5 + 1 + 16));
+        EXPECT_EQ(out.size(), n + records * overhead());
         BIO_write(p.c_in, out.data(), int(out.size()));
         int last = 0, err = 0;
         EXPECT_EQ(p.client_read(&last, &err), down);
@@ -318,12 +439,170 @@ TEST_P(Tls13Handshake, DataBothWays) {
         EXPECT_EQ(plain, up);
         EXPECT_EQ(p.records->buffered(), 0u);
     }
+    EXPECT_EQ(p.records->read_sequence(), first_read_seq() + 0 + 1 + 1 + 2 + 7);
+    EXPECT_EQ(p.records->write_sequence(), first_write_seq() + 0 + 1 + 1 + 2 + 7);
 }
+
+// Every byte alone (a partial record is held, nothing after the end), pieces
+// of 7, pieces of 1000 (whole records opened in place between partial ones),
+// all in one chunk.
+TEST_P(TlsHandshake, InputSplitEveryByteEverySevenEveryThousandAndWhole) {
+    Pair p(opts());
+    ASSERT_NO_FATAL_FAILURE(connect(p));
+    const std::vector<size_t> sizes = {1, 100, 16384, 5000, 3, 16384, 0, 20000};
+    for (size_t piece : {size_t(1), size_t(7), size_t(1000), size_t(0)}) {
+        SCOPED_TRACE(piece);
+        std::string wire, expect, plain;
+        for (size_t n : sizes) {
+            std::string m = pattern(n, unsigned(n + piece));
+            wire += p.client_write(m);
+            expect += m;
+        }
+        size_t max_buffered = 0;
+        std::string out;
+        auto sink = [&](const char* d, size_t n) {
+            EXPECT_GT(n, 0u);
+            plain.append(d, n);
+        };
+        size_t step = piece ? piece : wire.size();
+        for (size_t at = 0; at < wire.size(); at += step) {
+            ASSERT_EQ(p.records->open(&wire[at], std::min(step, wire.size() - at), sink, out), Status::Ok);
+            max_buffered = std::max(max_buffered, p.records->buffered());
+        }
+        EXPECT_EQ(plain, expect);
+        EXPECT_EQ(p.records->buffered(), 0u);
+        EXPECT_TRUE(out.empty());
+        if (piece == 1) {
+            EXPECT_GT(max_buffered, 16384u);
+        }
+    }
+}
+
+TEST_P(TlsHandshake, FlippedCiphertextByteIsBadRecordMac) {
+    Pair p(opts());
+    ASSERT_NO_FATAL_FAILURE(connect(p));
+    std::string plain;
+    ASSERT_EQ(p.server_open(p.client_write("first"), plain), Status::Ok);
+    // GCM's explicit nonce or the text, the text, the tag's last byte
+    for (size_t at : {size_t(6), size_t(8), size_t(14), size_t(20), std::string::npos}) {
+        SCOPED_TRACE(at);
+        Pair q(opts());
+        ASSERT_NO_FATAL_FAILURE(connect(q));
+        std::string wire = q.client_write("hello world, hello world"), got;
+        wire[std::min(at, wire.size() - 1)] ^= 1;
+        EXPECT_EQ(q.server_open(wire, got), Status::Failed);
+        EXPECT_TRUE(got.empty());
+        EXPECT_NE(q.records->error().find("bad_record_mac"), std::string::npos) << q.records->error();
+        expect_no_secret(q.records->error());
+        expect_client_reads_alert(q, SSL_R_SSLV3_ALERT_BAD_RECORD_MAC);
+        // and further input is ignored
+        std::string out, more = "anything";
+        auto sink = [&](const char* d, size_t n) { got.append(d, n); };
+        EXPECT_EQ(q.records->open(more.data(), more.size(), sink, out), Status::Failed);
+        EXPECT_TRUE(out.empty());
+    }
+}
+
+TEST_P(TlsHandshake, OversizedRecordIsRecordOverflow) {
+    Pair p(opts());
+    ASSERT_NO_FATAL_FAILURE(connect(p));
+    std::string plain;
+    // one byte more than a record may have announced: refused from the header alone
+    std::string wire = {23, 3, 3, char((max_record() + 1) >> 8), char((max_record() + 1) & 0xFF)};
+    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
+    EXPECT_NE(p.records->error().find("record_overflow"), std::string::npos) << p.records->error();
+    expect_no_secret(p.records->error());
+    EXPECT_EQ(p.records->buffered(), 0u);
+    expect_client_reads_alert(p, SSL_R_TLSV1_ALERT_RECORD_OVERFLOW);
+    // the longest is a length the header may announce (then its tag is checked)
+    Pair q(opts());
+    ASSERT_NO_FATAL_FAILURE(connect(q));
+    std::string big(5 + max_record(), 'z');
+    big[0] = 23;
+    big[1] = big[2] = 3;
+    big[3] = char(max_record() >> 8);
+    big[4] = char(max_record() & 0xFF);
+    EXPECT_EQ(q.server_open(big, plain, 1000), Status::Failed);
+    EXPECT_NE(q.records->error().find("bad_record_mac"), std::string::npos) << q.records->error();
+}
+
+TEST_P(TlsHandshake, ChangeCipherSpecAfterTheHandshakeFails) {
+    Pair p(opts());
+    ASSERT_NO_FATAL_FAILURE(connect(p));
+    std::string plain;
+    std::string wire = {20, 3, 3, 0, 1, 1};
+    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
+    EXPECT_NE(p.records->error().find("unexpected_message"), std::string::npos);
+    expect_client_reads_alert(p, SSL_R_SSLV3_ALERT_UNEXPECTED_MESSAGE);
+}
+
+TEST_P(TlsHandshake, ClientCloseNotifyIsClosed) {
+    for (size_t piece : {size_t(0), size_t(3)}) {  // in one chunk, in pieces of 3
+        SCOPED_TRACE(piece);
+        Pair p(opts());
+        ASSERT_NO_FATAL_FAILURE(connect(p));
+        std::string plain;
+        std::string wire = p.client_write("last words");
+        SSL_shutdown(p.client);
+        wire += drain(p.c_out);
+        wire += "trailing garbage after close_notify";
+        EXPECT_EQ(p.server_open(wire, plain, piece), Status::Closed);
+        EXPECT_EQ(plain, "last words");
+        EXPECT_NE(p.records->error().find("close"), std::string::npos) << p.records->error();
+        expect_no_secret(p.records->error());
+        std::string out;
+        std::string more = p.client_write("");
+        auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+        EXPECT_EQ(p.records->open(more.data(), more.size(), sink, out), Status::Closed);
+    }
+}
+
+TEST_P(TlsHandshake, OurCloseNotifyEndsTheClientsStream) {
+    Pair p(opts());
+    ASSERT_NO_FATAL_FAILURE(connect(p));
+    p.server_send("bye");
+    expect_close_notify_ends_stream(p, "bye");
+}
+
+TEST_P(TlsHandshake, ClientDataRightAfterItsFinishedIsLeftToUs) {
+    Pair p(opts());
+    ASSERT_NO_FATAL_FAILURE(connect(p, "sent with the client's Finished"));
+    EXPECT_FALSE(p.early.empty());  // OpenSSL (read-ahead off) did not read it
+    std::string plain;
+    EXPECT_EQ(p.server_open(p.early, plain), Status::Ok);
+    EXPECT_EQ(plain, "sent with the client's Finished");
+}
+
+TEST_P(TlsHandshake, MaxFragmentLengthIsHonouredBothWays) {
+    for (auto [mfl, len, size] : {std::tuple<uint8_t, size_t, size_t>{TLSEXT_max_fragment_length_512, 512, 2000},
+                                  {TLSEXT_max_fragment_length_1024, 1024, 3000}}) {
+        SCOPED_TRACE(len);
+        Options o = opts();
+        o.mfl = mfl;
+        Pair p(o);
+        ASSERT_NO_FATAL_FAILURE(connect(p));
+        EXPECT_EQ(p.records->max_plain(), len);
+        std::string down = pattern(size), out;
+        p.records->seal(down.data(), down.size(), out);
+        EXPECT_EQ(out.size(), size + (size + len - 1) / len * overhead());  // records of at most `len` bytes
+        BIO_write(p.c_in, out.data(), int(out.size()));
+        EXPECT_EQ(p.client_read(), down);
+        std::string plain;
+        EXPECT_EQ(p.server_open(p.client_write(pattern(3000)), plain), Status::Ok);
+        EXPECT_EQ(plain, pattern(3000));
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tls13, TlsHandshake, ::testing::ValuesIn(kTls13Params), param_name);
+INSTANTIATE_TEST_SUITE_P(Tls12, TlsHandshake, ::testing::ValuesIn(kTls12Params), param_name);
+
+// ---- TLS 1.3 only: KeyUpdate, ticket resumption -----------------------------------
+
+class Tls13Handshake : public TlsFixture {};
 
 TEST_P(Tls13Handshake, ClientKeyUpdateNotRequested) {
     Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
+    ASSERT_NO_FATAL_FAILURE(connect(p));
     std::string plain;
     ASSERT_EQ(p.server_open(p.client_write("before"), plain), Status::Ok);
     ASSERT_EQ(SSL_key_update(p.client, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
@@ -340,8 +619,7 @@ TEST_P(Tls13Handshake, ClientKeyUpdateNotRequested) {
 
 TEST_P(Tls13Handshake, ClientKeyUpdateRequestedIsAnswered) {
     Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
+    ASSERT_NO_FATAL_FAILURE(connect(p));
     std::string plain;
     ASSERT_EQ(SSL_key_update(p.client, SSL_KEY_UPDATE_REQUESTED), 1);
     uint64_t wseq = p.records->write_sequence();
@@ -364,8 +642,7 @@ TEST_P(Tls13Handshake, ClientKeyUpdateRequestedIsAnswered) {
 
 TEST_P(Tls13Handshake, OurOwnKeyUpdateAfterTheRecordLimit) {
     Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
+    ASSERT_NO_FATAL_FAILURE(connect(p));
     p.records->set_write_record_limit_for_test(4);
     std::string expect;
     for (int i = 0; i < 12; ++i) {
@@ -379,201 +656,74 @@ TEST_P(Tls13Handshake, OurOwnKeyUpdateAfterTheRecordLimit) {
     EXPECT_EQ(p.server_open(p.client_write("still fine"), plain), Status::Ok);
     EXPECT_EQ(plain, "still fine");
     // close_notify at the limit too
-    std::string out;
-    p.records->close_notify(out);
-    BIO_write(p.c_in, out.data(), int(out.size()));
-    int last = 1, err = 0;
-    p.client_read(&last, &err);
-    EXPECT_EQ(err, SSL_ERROR_ZERO_RETURN);
-}
-
-TEST_P(Tls13Handshake, InputOneByteAtATimeAndInOneChunk) {
-    Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
-    std::string wire, expect;
-    for (size_t n : {1, 100, 16384, 5000}) {
-        std::string m = pattern(n, unsigned(n));
-        wire += p.client_write(m);
-        expect += m;
-    }
-    std::string first_half = wire.substr(0, wire.size() / 2), plain;
-    // one byte at a time: a partial record is held, nothing after the end
-    std::string out;
-    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
-    size_t max_buffered = 0;
-    for (size_t i = 0; i < wire.size(); ++i) {
-        ASSERT_EQ(p.records->open(&wire[i], 1, sink, out), Status::Ok);
-        max_buffered = std::max(max_buffered, p.records->buffered());
-    }
-    EXPECT_EQ(plain, expect);
-    EXPECT_EQ(p.records->buffered(), 0u);
-    EXPECT_GT(max_buffered, 16384u);
-    EXPECT_TRUE(out.empty());
-    // the same again in one chunk, and in pieces of 7
-    plain.clear();
-    std::string again;
-    for (size_t n : {1, 100, 16384, 5000})
-        again += p.client_write(pattern(n, unsigned(n)));
-    EXPECT_EQ(p.server_open(again, plain), Status::Ok);
-    EXPECT_EQ(plain, expect);
-    plain.clear();
-    again.clear();
-    for (size_t n : {1, 100, 16384, 5000})
-        again += p.client_write(pattern(n, unsigned(n)));
-    EXPECT_EQ(p.server_open(again, plain, 7), Status::Ok);
-    EXPECT_EQ(plain, expect);
-    EXPECT_EQ(p.records->buffered(), 0u);
-    // pieces of 1000: whole records opened in place between partial ones
-    plain.clear();
-    again.clear();
-    for (size_t n : {1, 100, 16384, 5000, 3, 16384})
-        again += p.client_write(pattern(n, unsigned(n)));
-    EXPECT_EQ(p.server_open(again, plain, 1000), Status::Ok);
-    EXPECT_EQ(plain, expect + pattern(3, 3) + pattern(16384, 16384));
-    EXPECT_EQ(p.records->buffered(), 0u);
-}
-
-TEST_P(Tls13Handshake, FlippedCiphertextByteIsBadRecordMac) {
-    Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
-    std::string wire = p.client_write("hello world"), plain;
-    wire[8] ^= 1;
-    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
-    EXPECT_TRUE(plain.empty());
-    EXPECT_NE(p.records->error().find("bad_record_mac"), std::string::npos) << p.records->error();
-    expect_no_secret(p.records->error());
-    // the client reads our fatal alert
-    ERR_clear_error();
-    int last = 1, err = 0;
-    p.client_read(&last, &err);
-    EXPECT_EQ(err, SSL_ERROR_SSL);
-    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_SSLV3_ALERT_BAD_RECORD_MAC);
-    ERR_clear_error();
-    // and further input is ignored
-    std::string out;
-    std::string more = "anything";
-    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
-    EXPECT_EQ(p.records->open(more.data(), more.size(), sink, out), Status::Failed);
-    EXPECT_TRUE(out.empty());
-}
-
-TEST_P(Tls13Handshake, OversizedRecordIsRecordOverflow) {
-    Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
-    std::string plain;
-    // 2^14 + 257 bytes announced: refused from the header alone
-    std::string wire = {23, 3, 3, char(0x41), char(0x01)};
-    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
-    EXPECT_NE(p.records->error().find("record_overflow"), std::string::npos) << p.records->error();
-    expect_no_secret(p.records->error());
-    EXPECT_EQ(p.records->buffered(), 0u);
-    ERR_clear_error();
-    int last = 1, err = 0;
-    p.client_read(&last, &err);
-    EXPECT_EQ(err, SSL_ERROR_SSL);
-    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_TLSV1_ALERT_RECORD_OVERFLOW);
-    ERR_clear_error();
-}
-
-TEST_P(Tls13Handshake, ChangeCipherSpecAfterTheHandshakeFails) {
-    Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
-    std::string plain;
-    std::string wire = {20, 3, 3, 0, 1, 1};
-    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
-    EXPECT_NE(p.records->error().find("unexpected_message"), std::string::npos);
-    ERR_clear_error();
-    int last = 1, err = 0;
-    p.client_read(&last, &err);
-    EXPECT_EQ(err, SSL_ERROR_SSL);
-    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_SSLV3_ALERT_UNEXPECTED_MESSAGE);
-    ERR_clear_error();
-}
-
-TEST_P(Tls13Handshake, ClientCloseNotifyIsClosed) {
-    Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
-    std::string plain;
-    std::string wire = p.client_write("last words");
-    SSL_shutdown(p.client);
-    wire += drain(p.c_out);
-    wire += "trailing garbage after close_notify";
-    EXPECT_EQ(p.server_open(wire, plain), Status::Closed);
-    EXPECT_EQ(plain, "last words");
-    EXPECT_NE(p.records->error().find("close"), std::string::npos) << p.records->error();
-    expect_no_secret(p.records->error());
-    std::string out;
-    std::string more = p.client_write("");
-    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
-    EXPECT_EQ(p.records->open(more.data(), more.size(), sink, out), Status::Closed);
-}
-
-TEST_P(Tls13Handshake, OurCloseNotifyEndsTheClientsStream) {
-    Pair p(opts());
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
-    p.server_send("bye");
-    std::string out;
-    p.records->close_notify(out);
-    BIO_write(p.c_in, out.data(), int(out.size()));
-    int last = 1, err = 0;
-    EXPECT_EQ(p.client_read(&last, &err), "bye");
-    EXPECT_EQ(last, 0);
-    EXPECT_EQ(err, SSL_ERROR_ZERO_RETURN);
+    expect_close_notify_ends_stream(p, "");
 }
 
 TEST_P(Tls13Handshake, ResumedSessionIsTakenOverToo) {
     if (GetParam().tickets == 0) GTEST_SKIP() << "no ticket, no resumption";
-    Pair first(opts());
-    first.take_over();
-    ASSERT_NE(first.records, nullptr);
-    first.server_send("first");
-    EXPECT_EQ(first.client_read(), "first");  // the client also takes the tickets
-    SSL_SESSION* session = SSL_get1_session(first.client);
-    ASSERT_NE(session, nullptr);
-    ASSERT_EQ(SSL_SESSION_is_resumable(session), 1);
-    // the first server SSL was freed without a close_notify: its session must stay usable
-    Pair second(first, session);
-    SSL_SESSION_free(session);
-    second.take_over();
-    EXPECT_EQ(SSL_session_reused(second.client), 1);
-    ASSERT_NE(second.records, nullptr);
-    second.server_send("second");
-    EXPECT_EQ(second.client_read(), "second");
-    std::string plain;
-    EXPECT_EQ(second.server_open(second.client_write("up"), plain), Status::Ok);
-    EXPECT_EQ(plain, "up");
+    resume(opts(), true);
 }
 
-TEST_P(Tls13Handshake, ClientDataRightAfterItsFinishedIsLeftToUs) {
+INSTANTIATE_TEST_SUITE_P(Suites, Tls13Handshake, ::testing::ValuesIn(kTls13Params), param_name);
+
+// ---- TLS 1.2 only: session-ID and ticket resumption, renegotiation --------------------
+
+class Tls12Handshake : public TlsFixture {};
+
+TEST_P(Tls12Handshake, SessionIdResumption) {
+    Options o = opts();
+    o.client_no_ticket = true;
+    resume(o, false);
+}
+
+TEST_P(Tls12Handshake, TicketResumption) {
+    resume(opts(), true);
+}
+
+// A client's renegotiation is refused as OpenSSL refuses it with
+// SSL_OP_NO_RENEGOTIATION: a warning no_renegotiation; an OpenSSL client then
+// gives up with a fatal handshake_failure, which fails the connection.
+TEST_P(Tls12Handshake, ClientRenegotiationIsRefused) {
     Pair p(opts());
-    p.take_over("sent with the client's Finished");
-    ASSERT_NE(p.records, nullptr);
-    EXPECT_FALSE(p.early.empty());  // OpenSSL (read-ahead off) did not read it
-    std::string plain;
-    EXPECT_EQ(p.server_open(p.early, plain), Status::Ok);
-    EXPECT_EQ(plain, "sent with the client's Finished");
+    ASSERT_NO_FATAL_FAILURE(connect(p));
+    ASSERT_EQ(SSL_renegotiate(p.client), 1);
+    EXPECT_LE(SSL_do_handshake(p.client), 0);  // its ClientHello goes out
+    std::string hello = drain(p.c_out), plain, out;
+    ASSERT_FALSE(hello.empty());
+    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+    EXPECT_EQ(p.records->open(hello.data(), hello.size(), sink, out), Status::Ok);
+    ASSERT_EQ(out.size(), 5 + 2 + tag_and_nonce());  // one alert record
+    EXPECT_EQ(out[0], 21);
+    BIO_write(p.c_in, out.data(), int(out.size()));
+    ERR_clear_error();
+    EXPECT_LE(SSL_do_handshake(p.client), 0);
+    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_NO_RENEGOTIATION);
+    ERR_clear_error();
+    std::string fatal = drain(p.c_out);
+    ASSERT_FALSE(fatal.empty());
+    EXPECT_EQ(p.records->open(fatal.data(), fatal.size(), sink, out), Status::Failed);
+    EXPECT_NE(p.records->error().find("handshake failure"), std::string::npos) << p.records->error();
+    EXPECT_NE(p.records->error().find("renegotiation"), std::string::npos) << p.records->error();
+    expect_no_secret(p.records->error());
+    EXPECT_TRUE(plain.empty());
 }
 
-std::string param_name(const ::testing::TestParamInfo<Param>& info) {
-    std::string s = info.param.suite;
-    s = s.substr(4);  // "TLS_"
-    for (auto& c : s)
-        if (c == '_') c = 'x';
-    return s + (info.param.tickets < 0 ? "_tickets" : "_notickets");
+// The same ClientHello fed a byte at a time: one warning, then the connection goes on.
+TEST_P(Tls12Handshake, RenegotiationClientHelloSplitAnyhow) {
+    Pair p(opts());
+    ASSERT_NO_FATAL_FAILURE(connect(p));
+    ASSERT_EQ(SSL_renegotiate(p.client), 1);
+    SSL_do_handshake(p.client);
+    std::string hello = drain(p.c_out), plain, out;
+    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
+    for (size_t i = 0; i < hello.size(); ++i)
+        ASSERT_EQ(p.records->open(&hello[i], 1, sink, out), Status::Ok);
+    EXPECT_EQ(out.size(), 5 + 2 + tag_and_nonce());
+    // our own data still reaches the (now refused) client's record layer
+    p.server_send("still here");
 }
 
-INSTANTIATE_TEST_SUITE_P(Suites, Tls13Handshake,
-                         ::testing::Values(Param{"TLS_AES_128_GCM_SHA256", -1}, Param{"TLS_AES_128_GCM_SHA256", 0},
-                                           Param{"TLS_AES_256_GCM_SHA384", -1}, Param{"TLS_AES_256_GCM_SHA384", 0},
-                                           Param{"TLS_CHACHA20_POLY1305_SHA256", -1},
-                                           Param{"TLS_CHACHA20_POLY1305_SHA256", 0}),
-                         param_name);
+INSTANTIATE_TEST_SUITE_P(Suites, Tls12Handshake, ::testing::ValuesIn(kTls12Params), param_name);
 
 // As the server uses it: the server SSL on a non-blocking socket (SSL_set_fd),
 // the client on the other end of a socketpair; after take_over our record
@@ -636,336 +786,6 @@ TEST(Tls13Socket, TakeOverOnANonBlockingSocket) {
     SSL_free(client);
     close(fds[0]);
     close(fds[1]);
-}
-
-// ---- TLS 1.2 over a real handshake: every suite the server allows ---------------------
-
-struct Param12 {
-    const char* cipher;
-    bool rsa;
-};
-
-class Tls12Handshake : public ::testing::TestWithParam<Param12> {
-protected:
-    Options opts() const {
-        Options o;
-        o.cipher = GetParam().cipher;
-        o.rsa = GetParam().rsa;
-        return o;
-    }
-    // Bytes a TLS 1.2 record adds to its plaintext: header, explicit nonce (GCM), tag.
-    size_t tag_and_nonce() const {
-        return 16 + (std::string(GetParam().cipher).find("CHACHA") != std::string::npos ? 0 : 8);
-    }
-    size_t overhead() const { return 5 + tag_and_nonce(); }
-    // A connection taken over, with the suite asked for.
-    void connect(Pair& p, const std::string& client_first = "") {
-        p.take_over(client_first);
-        ASSERT_NE(p.records, nullptr);
-        EXPECT_EQ(SSL_version(p.client), TLS1_2_VERSION);
-        EXPECT_STREQ(SSL_CIPHER_get_name(SSL_get_current_cipher(p.client)), GetParam().cipher);
-        EXPECT_EQ(p.records->version(), TlsRecords::Version::Tls12);
-    }
-};
-
-TEST_P(Tls12Handshake, TakesOverWithTheRightSequenceNumbers) {
-    Pair p(opts());
-    connect(p);
-    // each direction's Finished was its first record under the new keys
-    EXPECT_EQ(p.records->read_sequence(), 1u);
-    EXPECT_EQ(p.records->write_sequence(), 1u);
-    EXPECT_EQ(p.records->buffered(), 0u);
-    EXPECT_EQ(p.records->max_plain(), 16384u);
-    EXPECT_TRUE(p.early.empty());
-}
-
-TEST_P(Tls12Handshake, DataBothWays) {
-    Pair p(opts());
-    connect(p);
-    unsigned seed = 0;
-    for (size_t n : {size_t(0), size_t(1), size_t(16384), size_t(16385), size_t(100000)}) {
-        SCOPED_TRACE(n);
-        std::string down = pattern(n, ++seed);
-        std::string out;
-        p.records->seal(down.data(), down.size(), out);
-        size_t records = (n + 16383) / 16384;
-        EXPECT_EQ(out.size(), n + records * overhead());
-        BIO_write(p.c_in, out.data(), int(out.size()));
-        int last = 0, err = 0;
-        EXPECT_EQ(p.client_read(&last, &err), down);
-        EXPECT_EQ(err, SSL_ERROR_WANT_READ);
-
-        std::string up = pattern(n, ++seed), plain;
-        EXPECT_EQ(p.server_open(p.client_write(up), plain), Status::Ok);
-        EXPECT_EQ(plain, up);
-        EXPECT_EQ(p.records->buffered(), 0u);
-    }
-    EXPECT_EQ(p.records->read_sequence(), 1u + 0 + 1 + 1 + 2 + 7);
-    EXPECT_EQ(p.records->write_sequence(), 1u + 0 + 1 + 1 + 2 + 7);
-}
-
-TEST_P(Tls12Handshake, InputSplitEveryByteEverySevenEveryThousandAndWhole) {
-    Pair p(opts());
-    connect(p);
-    const std::vector<size_t> sizes = {1, 100, 16384, 5000, 3, 16384, 0, 20000};
-    for (size_t piece : {size_t(1), size_t(7), size_t(1000), size_t(0)}) {
-        SCOPED_TRACE(piece);
-        std::string wire, expect, plain;
-        for (size_t n : sizes) {
-            std::string m = pattern(n, unsigned(n + piece));
-            wire += p.client_write(m);
-            expect += m;
-        }
-        size_t max_buffered = 0;
-        std::string out;
-        auto sink = [&](const char* d, size_t n) {
-            EXPECT_GT(n, 0u);
-            plain.append(d, n);
-        };
-        size_t step = piece ? piece : wire.size();
-        for (size_t at = 0; at < wire.size(); at += step) {
-            ASSERT_EQ(p.records->open(&wire[at], std::min(step, wire.size() - at), sink, out), Status::Ok);
-            max_buffered = std::max(max_buffered, p.records->buffered());
-        }
-        EXPECT_EQ(plain, expect);
-        EXPECT_EQ(p.records->buffered(), 0u);
-        EXPECT_TRUE(out.empty());
-        if (piece == 1) {
-            EXPECT_GT(max_buffered, 16384u);
-        }
-    }
-}
-
-TEST_P(Tls12Handshake, FlippedCiphertextByteIsBadRecordMac) {
-    Pair p(opts());
-    connect(p);
-    std::string plain;
-    ASSERT_EQ(p.server_open(p.client_write("first"), plain), Status::Ok);
-    // GCM's explicit nonce or ChaCha20's text, the text, the tag's last byte
-    for (size_t at : {size_t(6), size_t(14), size_t(20), std::string::npos}) {
-        SCOPED_TRACE(at);
-        Pair q(opts());
-        connect(q);
-        std::string wire = q.client_write("hello world, hello world"), got;
-        wire[std::min(at, wire.size() - 1)] ^= 1;
-        EXPECT_EQ(q.server_open(wire, got), Status::Failed);
-        EXPECT_TRUE(got.empty());
-        EXPECT_NE(q.records->error().find("bad_record_mac"), std::string::npos) << q.records->error();
-        expect_no_secret(q.records->error());
-        ERR_clear_error();
-        int last = 1, err = 0;
-        q.client_read(&last, &err);
-        EXPECT_EQ(err, SSL_ERROR_SSL);
-        EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_SSLV3_ALERT_BAD_RECORD_MAC);
-        ERR_clear_error();
-        std::string out, more = "anything";
-        auto sink = [&](const char* d, size_t n) { got.append(d, n); };
-        EXPECT_EQ(q.records->open(more.data(), more.size(), sink, out), Status::Failed);
-        EXPECT_TRUE(out.empty());
-    }
-}
-
-TEST_P(Tls12Handshake, OversizedRecordIsRecordOverflow) {
-    Pair p(opts());
-    connect(p);
-    std::string plain;
-    // 2^14 + 2049 bytes announced: refused from the header alone
-    std::string wire = {23, 3, 3, char(0x48), char(0x01)};
-    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
-    EXPECT_NE(p.records->error().find("record_overflow"), std::string::npos) << p.records->error();
-    EXPECT_EQ(p.records->buffered(), 0u);
-    ERR_clear_error();
-    int last = 1, err = 0;
-    p.client_read(&last, &err);
-    EXPECT_EQ(err, SSL_ERROR_SSL);
-    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_TLSV1_ALERT_RECORD_OVERFLOW);
-    ERR_clear_error();
-    // 2^14 + 2048 is a length the header may announce (then its tag is checked)
-    Pair q(opts());
-    connect(q);
-    std::string big(5 + 16384 + 2048, 'z');
-    big[0] = 23;
-    big[1] = big[2] = 3;
-    big[3] = char(0x48);
-    big[4] = 0;
-    EXPECT_EQ(q.server_open(big, plain, 1000), Status::Failed);
-    EXPECT_NE(q.records->error().find("bad_record_mac"), std::string::npos) << q.records->error();
-}
-
-TEST_P(Tls12Handshake, ChangeCipherSpecAfterTheHandshakeFails) {
-    Pair p(opts());
-    connect(p);
-    std::string plain;
-    std::string wire = {20, 3, 3, 0, 1, 1};
-    EXPECT_EQ(p.server_open(wire, plain), Status::Failed);
-    EXPECT_NE(p.records->error().find("unexpected_message"), std::string::npos);
-    ERR_clear_error();
-    int last = 1, err = 0;
-    p.client_read(&last, &err);
-    EXPECT_EQ(err, SSL_ERROR_SSL);
-    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_SSLV3_ALERT_UNEXPECTED_MESSAGE);
-    ERR_clear_error();
-}
-
-TEST_P(Tls12Handshake, ClientCloseNotifyIsClosed) {
-    Pair p(opts());
-    connect(p);
-    std::string plain;
-    std::string wire = p.client_write("last words");
-    SSL_shutdown(p.client);
-    wire += drain(p.c_out);
-    wire += "trailing garbage after close_notify";
-    EXPECT_EQ(p.server_open(wire, plain, 3), Status::Closed);
-    EXPECT_EQ(plain, "last words");
-    EXPECT_NE(p.records->error().find("close"), std::string::npos) << p.records->error();
-    expect_no_secret(p.records->error());
-}
-
-TEST_P(Tls12Handshake, OurCloseNotifyEndsTheClientsStream) {
-    Pair p(opts());
-    connect(p);
-    p.server_send("bye");
-    std::string out;
-    p.records->close_notify(out);
-    BIO_write(p.c_in, out.data(), int(out.size()));
-    int last = 1, err = 0;
-    EXPECT_EQ(p.client_read(&last, &err), "bye");
-    EXPECT_EQ(last, 0);
-    EXPECT_EQ(err, SSL_ERROR_ZERO_RETURN);
-}
-
-// Full handshake, then a resumed one (abbreviated: the server's CCS and
-// Finished come first, after its NewSessionTicket when tickets are used).
-void resume12(const Options& o, bool expect_ticket) {
-    Pair first(o);
-    first.take_over();
-    ASSERT_NE(first.records, nullptr);
-    first.server_send("first");
-    EXPECT_EQ(first.client_read(), "first");
-    SSL_SESSION* session = SSL_get1_session(first.client);
-    ASSERT_NE(session, nullptr);
-    ASSERT_EQ(SSL_SESSION_is_resumable(session), 1);
-    EXPECT_EQ(SSL_SESSION_has_ticket(session), expect_ticket ? 1 : 0);
-    // the first server SSL was freed without a close_notify: its session must stay usable
-    Pair second(first, session);
-    SSL_SESSION_free(session);
-    second.take_over("sent with the client's Finished");
-    EXPECT_EQ(SSL_session_reused(second.client), 1);
-    ASSERT_NE(second.records, nullptr);
-    EXPECT_EQ(second.records->read_sequence(), 1u);
-    EXPECT_EQ(second.records->write_sequence(), 1u);
-    // the client finished first: OpenSSL (read-ahead off) left its data to us
-    ASSERT_FALSE(second.early.empty());
-    std::string plain;
-    EXPECT_EQ(second.server_open(second.early, plain), Status::Ok);
-    EXPECT_EQ(plain, "sent with the client's Finished");
-    second.server_send("second");
-    EXPECT_EQ(second.client_read(), "second");
-    plain.clear();
-    EXPECT_EQ(second.server_open(second.client_write("up"), plain), Status::Ok);
-    EXPECT_EQ(plain, "up");
-}
-
-TEST_P(Tls12Handshake, SessionIdResumption) {
-    Options o = opts();
-    o.client_no_ticket = true;
-    resume12(o, false);
-}
-
-TEST_P(Tls12Handshake, TicketResumption) {
-    resume12(opts(), true);
-}
-
-// A client's renegotiation is refused as OpenSSL refuses it with
-// SSL_OP_NO_RENEGOTIATION: a warning no_renegotiation; an OpenSSL client then
-// gives up with a fatal handshake_failure, which fails the connection.
-TEST_P(Tls12Handshake, ClientRenegotiationIsRefused) {
-    Pair p(opts());
-    connect(p);
-    ASSERT_EQ(SSL_renegotiate(p.client), 1);
-    EXPECT_LE(SSL_do_handshake(p.client), 0);  // its ClientHello goes out
-    std::string hello = drain(p.c_out), plain, out;
-    ASSERT_FALSE(hello.empty());
-    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
-    EXPECT_EQ(p.records->open(hello.data(), hello.size(), sink, out), Status::Ok);
-    ASSERT_EQ(out.size(), 5 + 2 + tag_and_nonce());  // one alert record
-    EXPECT_EQ(out[0], 21);
-    BIO_write(p.c_in, out.data(), int(out.size()));
-    ERR_clear_error();
-    EXPECT_LE(SSL_do_handshake(p.client), 0);
-    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_NO_RENEGOTIATION);
-    ERR_clear_error();
-    std::string fatal = drain(p.c_out);
-    ASSERT_FALSE(fatal.empty());
-    EXPECT_EQ(p.records->open(fatal.data(), fatal.size(), sink, out), Status::Failed);
-    EXPECT_NE(p.records->error().find("handshake failure"), std::string::npos) << p.records->error();
-    EXPECT_NE(p.records->error().find("renegotiation"), std::string::npos) << p.records->error();
-    expect_no_secret(p.records->error());
-    EXPECT_TRUE(plain.empty());
-}
-
-// The same ClientHello fed a byte at a time: one warning, then the connection goes on.
-TEST_P(Tls12Handshake, RenegotiationClientHelloSplitAnyhow) {
-    Pair p(opts());
-    connect(p);
-    ASSERT_EQ(SSL_renegotiate(p.client), 1);
-    SSL_do_handshake(p.client);
-    std::string hello = drain(p.c_out), plain, out;
-    auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
-    for (size_t i = 0; i < hello.size(); ++i)
-        ASSERT_EQ(p.records->open(&hello[i], 1, sink, out), Status::Ok);
-    EXPECT_EQ(out.size(), 5 + 2 + tag_and_nonce());
-    // our own data still reaches the (now refused) client's record layer
-    p.server_send("still here");
-}
-
-TEST_P(Tls12Handshake, MaxFragmentLengthIsHonouredBothWays) {
-    Options o = opts();
-    o.mfl = TLSEXT_max_fragment_length_512;
-    Pair p(o);
-    connect(p);
-    EXPECT_EQ(p.records->max_plain(), 512u);
-    std::string down = pattern(2000), out;
-    p.records->seal(down.data(), down.size(), out);
-    EXPECT_EQ(out.size(), 2000 + 4 * overhead());  // 4 records of at most 512 bytes
-    BIO_write(p.c_in, out.data(), int(out.size()));
-    EXPECT_EQ(p.client_read(), down);
-    std::string plain;
-    EXPECT_EQ(p.server_open(p.client_write(pattern(3000)), plain), Status::Ok);
-    EXPECT_EQ(plain, pattern(3000));
-}
-
-std::string param12_name(const ::testing::TestParamInfo<Param12>& info) {
-    std::string s = info.param.cipher;
-    for (auto& c : s)
-        if (c == '-') c = 'x';
-    return s;
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Suites, Tls12Handshake,
-    ::testing::Values(Param12{"ECDHE-ECDSA-AES128-GCM-SHA256", false}, Param12{"ECDHE-ECDSA-AES256-GCM-SHA384", false},
-                      Param12{"ECDHE-ECDSA-CHACHA20-POLY1305", false}, Param12{"ECDHE-RSA-AES128-GCM-SHA256", true},
-                      Param12{"ECDHE-RSA-AES256-GCM-SHA384", true}, Param12{"ECDHE-RSA-CHACHA20-POLY1305", true}),
-    param12_name);
-
-// TLS 1.3 with a max_fragment_length too.
-TEST(Tls13MaxFragmentLength, IsHonouredBothWays) {
-    Options o;
-    o.mfl = TLSEXT_max_fragment_length_1024;
-    Pair p(o);
-    p.take_over();
-    ASSERT_NE(p.records, nullptr);
-    EXPECT_EQ(p.records->version(), TlsRecords::Version::Tls13);
-    EXPECT_EQ(p.records->max_plain(), 1024u);
-    std::string down = pattern(3000), out;
-    p.records->seal(down.data(), down.size(), out);
-    EXPECT_EQ(out.size(), 3000 + 3 * (5 + 1 + 16));
-    BIO_write(p.c_in, out.data(), int(out.size()));
-    EXPECT_EQ(p.client_read(), down);
-    std::string plain;
-    EXPECT_EQ(p.server_open(p.client_write(pattern(3000)), plain), Status::Ok);
-    EXPECT_EQ(plain, pattern(3000));
 }
 
 // ---- what is not taken over ------------------------------------------------------------
