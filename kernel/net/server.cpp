@@ -532,6 +532,17 @@ protected:
         }
         return size_t(n);
     }
+    // One send of out_ on the set's socket: the bytes it took (0 when none,
+    // or on an error, which closed the session). The caller erases them.
+    size_t send_set_socket() {
+        int err = 0;
+        long r = platform::socket_send(fd_, out_.data(), out_.size(), err);
+        if (r == -2) {
+            close(platform::socket_error_text(err));
+            return 0;
+        }
+        return r > 0 ? size_t(r) : 0;
+    }
     // What the set watches the socket for; changed only when it differs.
     void set_interest(bool read, bool write) {
         uint8_t want = uint8_t((read ? kWatchRead : 0) | (write ? kWatchWrite : 0));
@@ -800,13 +811,8 @@ public:
         if (writing_ || closed_ || out_.empty()) return;
         size_t n = 0;
         if (fd_ >= 0) {
-            int err = 0;
-            long r = platform::socket_send(fd_, out_.data(), out_.size(), err);
-            if (r == -2) {
-                close(platform::socket_error_text(err));
-                return;
-            }
-            if (r > 0) n = size_t(r);
+            n = send_set_socket();
+            if (closed_) return;
         } else {
             error_code ec;
             n = sock_.write_some(asio::buffer(out_), ec);
@@ -1262,13 +1268,8 @@ private:
     void flush_records() {
         if (writing_ || closed_ || out_.empty()) return;
         seal_pending();
-        int err = 0;
-        long r = platform::socket_send(fd_, out_.data(), out_.size(), err);
-        if (r == -2) {
-            close(platform::socket_error_text(err));
-            return;
-        }
-        size_t n = r > 0 ? size_t(r) : 0;
+        size_t n = send_set_socket();
+        if (closed_) return;
         out_.erase(0, n);
         sealed_ -= n;
         if (out_.empty()) {
@@ -1700,9 +1701,9 @@ void Server::Impl::run_set_loop() {
 // socket has left the set, so no later batch names it.
 size_t Server::Impl::on_ready(size_t n) {
     if (n) tick_clock();
-        // With many connections each session is a cache miss: start the loads
-        // of all of them before the first is served.
 #if defined(__GNUC__)
+    // With many connections each session is a cache miss: start the loads of
+    // all of them before the first is served.
     for (size_t i = 0; i < n; ++i)
         __builtin_prefetch(ready_events[i].tag);
 #endif
