@@ -4,11 +4,20 @@
 # the routing/session integration tests under ThreadSanitizer, and a short
 # libFuzzer run of every fuzz target. Installs what is missing first. Exits
 # non-zero if anything fails.
+#
+# Its build folders (build-test, build-asan, build-tsan, build-fuzz) are its own:
+# scripts/start.sh builds into build/ with the tests off, and every option a test
+# build needs is passed here explicitly, so the two commands work in either order.
+# ctest runs with --no-tests=error: a build that registered no tests fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)
+# ccache (CMakeLists.txt uses it when installed): paths relative to the checkout, so a
+# second run, or a clone in another folder on the same machine, hits the same cache.
+export CCACHE_BASEDIR="$PWD"
+command -v ccache >/dev/null 2>&1 && ccache --zero-stats >/dev/null 2>&1 || true
 
 run_suite() {
   local dir=$1; shift
@@ -16,25 +25,28 @@ run_suite() {
   cmake -S . -B "$dir" "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "=== test $dir"
-  ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error -j"$jobs" --timeout 900
 }
 
 echo "=== clang-format"
 git ls-files -z '*.cpp' '*.hpp' '*.h' '*.c' | xargs -0 clang-format --dry-run --Werror
 
-run_suite build -DCMAKE_BUILD_TYPE=Release -DBLYNK_WERROR=ON -DBLYNK_BUILD_BENCH=ON
+run_suite build-test -DCMAKE_BUILD_TYPE=Release -DBLYNK_BUILD_TESTS=ON -DBLYNK_BUILD_PLUGINS=ON \
+  -DBLYNK_WERROR=ON -DBLYNK_BUILD_BENCH=ON -DBLYNK_SANITIZE=OFF -DBLYNK_TSAN=OFF -DBLYNK_BUILD_FUZZERS=OFF
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_SANITIZE=ON -DBLYNK_WERROR=ON
+run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_BUILD_TESTS=ON -DBLYNK_BUILD_PLUGINS=ON \
+  -DBLYNK_SANITIZE=ON -DBLYNK_TSAN=OFF -DBLYNK_BUILD_FUZZERS=OFF -DBLYNK_WERROR=ON
 
 # --- ThreadSanitizer: the unit tests and the routing/session node tests against a TSan
 # blynkd (label "tsan"; tests/tsan/run.sh fails on any report). Only what they need is built.
 tsan_start=$(date +%s)
 echo "=== build build-tsan (ThreadSanitizer)"
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_TSAN=ON -DBLYNK_WERROR=ON >/dev/null
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLYNK_BUILD_TESTS=ON -DBLYNK_BUILD_PLUGINS=ON \
+  -DBLYNK_TSAN=ON -DBLYNK_SANITIZE=OFF -DBLYNK_BUILD_FUZZERS=OFF -DBLYNK_WERROR=ON >/dev/null
 cmake --build build-tsan -j"$jobs" --target blynkd unit_tests storage-sqlite http-api kernel-poster-plugin
 echo "=== test build-tsan"
-ctest --test-dir build-tsan --output-on-failure -L tsan --timeout 900
+ctest --test-dir build-tsan --output-on-failure --no-tests=error -L tsan --timeout 900
 echo "=== ThreadSanitizer stage: $(( $(date +%s) - tsan_start )) s"
 # --- end of ThreadSanitizer ---
 
@@ -42,9 +54,10 @@ echo "=== ThreadSanitizer stage: $(( $(date +%s) - tsan_start )) s"
 fuzz_seconds=10
 echo "=== fuzz ($fuzz_seconds s per target)"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DBLYNK_BUILD_FUZZERS=ON -DBLYNK_SANITIZE=OFF >/dev/null
+  -DBLYNK_BUILD_TESTS=ON -DBLYNK_BUILD_FUZZERS=ON -DBLYNK_SANITIZE=OFF -DBLYNK_TSAN=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzzers
 tests/fuzz/run.sh build-fuzz "$fuzz_seconds"
 # --- end of fuzz smoke ---
 
+command -v ccache >/dev/null 2>&1 && ccache --show-stats 2>/dev/null | grep -iE 'hits|misses' | head -3 || true
 echo "=== all tests passed in $(( $(date +%s) - start )) s"
