@@ -33,7 +33,7 @@ using blynk::Responder;
 namespace fs = std::filesystem;
 using namespace http_api;
 
-// The legacy answers (http-api.md §2), byte for byte.
+// The legacy answers (docs/reference/http-api.md §2), byte for byte.
 constexpr std::string_view kInvalidToken = "Invalid token.";
 // The kernel could not look the token up (storage failing or too busy).
 constexpr std::string_view kStorageUnavailable = "Storage is not available; try again later.";

@@ -23,7 +23,7 @@ export const READY_TIMEOUT_MS = 15000;
 export const STOP_TIMEOUT_MS = 10000;
 export const CLI_TIMEOUT_MS = 10000;
 
-// Commands and status codes (protocol.md §4, §5).
+// Commands and status codes (docs/reference/protocol.md §4, §5).
 export const Cmd = Object.freeze({
   RESPONSE: 0, LOGIN: 2, PING: 6, BRIDGE: 15, HARDWARE_SYNC: 16, INTERNAL: 17,
   SET_WIDGET_PROPERTY: 19, HARDWARE: 20, HARDWARE_LOGIN: 29, CONNECT_REDIRECT: 41,

@@ -1,4 +1,4 @@
-// BRIDGE (15) between devices (protocol.md §7.3).
+// BRIDGE (15) between devices (docs/reference/protocol.md §7.3).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, Cmd, Status, Cleanup, describeFrame } from '../lib/harness.js';

@@ -29,13 +29,18 @@ after(() => cleanup.run());
 const HTTP_TIMEOUT_MS = 5000;
 const CMD_TIMEOUT_MS = 20000;
 const FLUSH_MS = 250;  // [storage] pin_flush_interval_ms for these servers
-// How much older than the flush delay a stored pin value may be at a kill. After a write is
-// in memory it waits for the next flush (at most FLUSH_MS), then its batch may wait on the
-// storage thread behind one account change (a PBKDF2 password hash, ~50 ms, plus its fsyncs),
-// and is written with synchronous=FULL (two fsyncs). On a loaded 2-core CI machine each of
-// these may take a few hundred ms; 1500 ms bounds them with room and is still small against
-// what a lost batch would show (every write since the previous round).
-const MARGIN_MS = 1500;
+// How much older than the flush delay a stored pin value may be at a kill. This is a bound on
+// speed, not the hard promise: "nothing acknowledged lost" is checked strictly (every
+// acknowledged account change is there; every stored pin value is one that was written).
+// After a write is in memory it waits for the next flush (at most FLUSH_MS), then its batch may
+// wait on the storage thread behind one account change and is written with synchronous=FULL
+// (two fsyncs). On a loaded 2-core CI machine each may take a few hundred ms: 1500 ms in a
+// Release build. Under AddressSanitizer or ThreadSanitizer the loop and the storage thread run
+// 2-10x slower, and once, on a busy machine, a value 1905 ms old was seen: 6000 ms there. Both
+// are still small against what a lost batch would show (every write since the previous round).
+// The age actually seen is printed by the summary; bench/ is where speed is measured.
+const SANITIZER = process.env.BLYNK_IT_SANITIZER || 'none';
+const MARGIN_MS = SANITIZER === 'none' ? 1500 : 6000;
 
 const sleepTick = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -329,7 +334,7 @@ describe('kill -9 during acknowledged account changes and pin writes', () => {
     console.log(`faults/kill-9: ${stats.rounds} rounds, ${stats.users} acknowledged users and ${stats.devices} ` +
       `acknowledged devices checked, ${stats.lost} lost; ${stats.pinWrites} acknowledged pin writes, ` +
       `${stats.pinsChecked} pin checks, oldest stored value superseded ${stats.maxAgeMs} ms before a kill ` +
-      `(flush interval ${FLUSH_MS} ms)`);
+      `(flush interval ${FLUSH_MS} ms, allowed ${FLUSH_MS} + ${MARGIN_MS} ms, sanitizer: ${SANITIZER})`);
     assert.equal(stats.rounds, ROUNDS);
     assert.equal(stats.lost, 0);
   });

@@ -1,4 +1,4 @@
-// Idle timeouts and heartbeats (protocol.md §1 idle table, §6.1, §7.1; config [hardware]).
+// Idle timeouts and heartbeats (docs/reference/protocol.md §1 idle table, §6.1, §7.1; config [hardware]).
 // All cases run concurrently so the file costs about the longest case (~15 s).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

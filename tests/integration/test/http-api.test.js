@@ -1,4 +1,4 @@
-// The http-api plugin end to end (plugins/http-api/README.md; legacy reference http-api.md §2):
+// The http-api plugin end to end (plugins/http-api/README.md; docs/reference/http-api.md §2):
 // every token-API route with its legacy status codes and texts, over Node's fetch, https and
 // real curl, on the plain and TLS device ports; round trips with the real npm blynk-library
 // device (HTTP update -> BLYNK_WRITE, virtualWrite -> GET /get, isHardwareConnected) and with a
@@ -458,7 +458,7 @@ describe('TLS port and curl', () => {
     assertText(await httpsGet(`/${UNKNOWN}/get/v1`), 400, 'Invalid token.');
   });
 
-  it('curl, as users run it (http-api.md §2.3)', { skip: !CURL && 'curl is not installed' }, async () => {
+  it('curl, as users run it (docs/reference/http-api.md §2.3)', { skip: !CURL && 'curl is not installed' }, async () => {
     const t = await srv.addDevice('curl@example.com', 'curl-dev');
     const b = cleanup.add(makeDevice(t, { port: srv.hwPort }));
     await b.whenConnected();

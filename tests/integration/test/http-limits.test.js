@@ -1,4 +1,4 @@
-// Port unification and HTTP limits (protocol.md §1; http-api.md §1; config/blynk.toml [http]):
+// Port unification and HTTP limits (docs/reference/protocol.md §1; docs/reference/http-api.md §1; config/blynk.toml [http]):
 // the device ports tell Blynk hardware from HTTP by the first bytes, plain and inside TLS; the
 // [http] limits answer 413 (max_body), 431 (header_limit), 408 (header_timeout) and close idle
 // keep-alive connections (idle_timeout); pipelined requests are answered in order; garbage after

@@ -1,4 +1,4 @@
-// Hardware login (protocol.md §6, §13), over plain TCP and TLS, raw and with blynk-library.
+// Hardware login (docs/reference/protocol.md §6, §13), over plain TCP and TLS, raw and with blynk-library.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';

@@ -1,4 +1,4 @@
-// Malformed input on raw sockets (protocol.md §2.1, §3, §4 last paragraph, §5 error convention;
+// Malformed input on raw sockets (docs/reference/protocol.md §2.1, §3, §4 last paragraph, §5 error convention;
 // config [hardware] max_body).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

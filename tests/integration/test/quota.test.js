@@ -1,4 +1,4 @@
-// Per-connection message quota (protocol.md §11; config [hardware] message_quota).
+// Per-connection message quota (docs/reference/protocol.md §11; config [hardware] message_quota).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, Cmd, Status, Cleanup, frame, describeFrame } from '../lib/harness.js';

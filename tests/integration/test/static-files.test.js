@@ -1,5 +1,5 @@
 // Static files under /static/ from [http] static_dir (kernel/net/static_files.cpp; legacy
-// reference http-api.md §4): GET and HEAD of regular files with a content type by extension,
+// docs/reference/http-api.md §4): GET and HEAD of regular files with a content type by extension,
 // and nothing outside the folder, whatever the encoding of the path: every traversal attempt,
 // encoded slash, backslash, NUL, absolute path, double encoding and symbolic link leading out
 // is a 404 and never returns the content of the file beside the folder. Requests are written

@@ -1,4 +1,4 @@
-// Pin values: stored on write, returned by HARDWARE_SYNC (protocol.md §7.2, §9), kept across
+// Pin values: stored on write, returned by HARDWARE_SYNC (docs/reference/protocol.md §7.2, §9), kept across
 // restarts (config [storage] pin_flush_interval_ms).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The hardware protocol over websockets on the device ports (protocol.md §1, §2.3; http-api.md §4):
+// The hardware protocol over websockets on the device ports (docs/reference/protocol.md §1, §2.3; docs/reference/http-api.md §4):
 // plain ws on the hardware-plain port, wss on the TLS port, at /websockets and /websocket. Each binary
 // client message carries a piece of the hardware byte stream (frames may be split or coalesced);
 // each server→client hardware frame is one binary message. The client is the npm `ws` package;

@@ -1,5 +1,5 @@
 // Framing of the hardware (5-byte header) and app (7-byte header) protocols,
-// body fields, pins: shared/reference/protocol.md §2, §3 and §13.
+// body fields, pins: docs/reference/protocol.md §2, §3 and §13.
 #include "codec/frame.hpp"
 #include "codec/protocol.hpp"
 

@@ -1,5 +1,5 @@
 // Command and status codes against the protocol reference
-// (shared/reference/protocol.md §4, §5, §8).
+// (docs/reference/protocol.md §4, §5, §8).
 #include "codec/protocol.hpp"
 
 #include <gtest/gtest.h>
