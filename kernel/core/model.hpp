@@ -1,6 +1,6 @@
 // The in-memory model, as in the legacy server: a user owns dashboards; a
 // dashboard holds devices, each with its token; pin values belong to a
-// (dashboard, device) pair. Only the shard that owns a user touches it.
+// (dashboard, device) pair. Only the loop thread touches it.
 #pragma once
 
 #include <cstdint>

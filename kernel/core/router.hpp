@@ -1,7 +1,8 @@
 // The hardware side of routing: what the server does with every frame a
 // device sends, independent of the transport (TCP, TLS, later websockets).
-// All calls for one user happen on the shard that owns it, so nothing here
-// takes a lock.
+// Every call happens on the kernel's one loop thread, so nothing here takes a
+// lock (docs/architecture.md, "Threads"; how users would be spread over several
+// loop threads is written there too).
 #pragma once
 
 #include <cstdint>
@@ -83,7 +84,7 @@ class TokenLoader {
 public:
     virtual ~TokenLoader() = default;
     // Loads the user owning `token` off the I/O thread, merges it into the
-    // model on this shard, then calls done(result) if `conn` is still open.
+    // model on the loop thread, then calls done(result) if `conn` is still open.
     // Returns false if too many loads are pending.
     virtual bool load(std::string token, HwConn& conn, std::function<void(LoadResult)> done) = 0;
 };
