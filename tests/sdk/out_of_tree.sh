@@ -40,6 +40,9 @@ cmake --install "$build_dir" --component sdk --prefix "$prefix"
 expected=$(printf '%s\n' \
   include/blynk/plugin.h \
   include/blynk/plugin.hpp \
+  include/blynk/plugin_testing.hpp \
+  include/blynk/testing/fake_host.hpp \
+  include/blynk/testing/plugin_under_test.hpp \
   include/blynk/widget_properties.hpp \
   lib/cmake/BlynkSDK/BlynkPlugin.cmake \
   lib/cmake/BlynkSDK/BlynkSDKConfig.cmake \

@@ -1,23 +1,19 @@
 // Unit tests of the http-api plugin. The built module is loaded the way the
-// kernel loads it (Boost.DLL, then blynk_plugin_entry with a host table) and
-// its routes are called through the C tables of plugin.h, with a fake kernel:
-// tokens, devices and pins in maps, token lookups answered at once or later,
-// a worker pool the test drains by hand.
+// kernel loads it, by the SDK's fake host (blynk/plugin_testing.hpp), and its
+// routes are called through the C tables of plugin.h. The fake host plays the
+// kernel: tokens, devices and pins in a map, token lookups answered at once or
+// later, a worker pool the test drains by hand.
 //
 // Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
-#include <blynk/plugin.hpp>  // for slice/view only
+#include <blynk/plugin_testing.hpp>
 
 #include <gtest/gtest.h>
-#include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <functional>
-#include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <tuple>
@@ -29,308 +25,68 @@
 #include <zlib.h>
 #endif
 
-#ifndef HTTP_API_MODULE
-#error "HTTP_API_MODULE must name the built module"
+#ifndef BLYNK_PLUGIN_MODULE
+#error "BLYNK_PLUGIN_MODULE must name the built module (blynk_add_plugin_test ... PLUGIN http-api)"
 #endif
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
+using blynk::testing::Setting;
+using Request = blynk::testing::HttpCall;
+using Answer = std::shared_ptr<blynk::testing::HttpAnswer>;
 
 namespace {
 
-// ------------------------------------------------------------- fake kernel
+// ------------------------------------------------------------------ harness
 
-struct Answer {
-    int status = -1;
-    std::string content_type, body;
-    std::vector<std::pair<std::string, std::string>> headers;
-    int count = 0;  // how many times the request was answered
-};
-
-struct Write {
-    std::string token;
-    char type;
-    int pin;
-    std::string value;
-};
-struct PropertyWrite {
-    std::string token;
-    int pin;
-    std::string property, value;
-};
-
-struct FakeDevice {
-    uint32_t online = 0;
-    bool dash_active = true, app_connected = false;
-    std::map<std::pair<char, int>, std::string> pins;
-};
-
-struct Kernel {
-    std::map<std::string, FakeDevice> devices;  // by token
-    bool defer_resolve = false;
-    bool refuse_pool = false;
-    bool fail_property = false;
-    bool storage_down = false;  // unknown tokens: the kernel cannot tell (BLYNK_ERROR)
-    std::vector<std::function<void()>> pending_resolves, pool;
-    std::vector<std::string> resolve_calls;
-    std::vector<Write> writes;
-    std::vector<PropertyWrite> properties;
-    std::string project = R"({"id":1,"name":"My Dashboard","widgets":[]})";
-    void reset() {
-        devices.clear();
-        defer_resolve = refuse_pool = fail_property = storage_down = false;
-        pending_resolves.clear();
-        pool.clear();
-        resolve_calls.clear();
-        writes.clear();
-        properties.clear();
-    }
-    void run_resolves() {
-        auto p = std::move(pending_resolves);
-        pending_resolves.clear();
-        for (auto& f : p)
-            f();
-    }
-    void run_pool() {
-        while (!pool.empty()) {
-            auto p = std::move(pool);
-            pool.clear();
-            for (auto& f : p)
-                f();
-        }
-    }
-};
-
-Kernel K;
-
-std::string s(blynk_str x) {
-    return std::string(blynk::view(x));
-}
-
-void host_log(void*, int, blynk_str) {}
-
-int host_submit(void*, void (*fn)(void*), void* arg) {
-    if (K.refuse_pool) return BLYNK_ERROR;
-    K.pool.push_back([fn, arg] { fn(arg); });
-    return BLYNK_OK;
-}
-
-void host_respond(void*, blynk_http_responder* r, const blynk_http_response* res) {
-    auto* a = reinterpret_cast<Answer*>(r);
-    ++a->count;
-    if (a->count > 1) return;
-    a->status = int(res->status);
-    a->content_type = s(res->content_type);
-    a->body = s(res->body);
-    for (size_t i = 0; i < res->header_count; ++i)
-        a->headers.emplace_back(s(res->headers[i].name), s(res->headers[i].value));
-}
-
-int host_post(void*, void (*fn)(void*), void* arg) {
-    fn(arg);
-    return BLYNK_OK;
-}
-
-void host_resolve(void*, blynk_str token, void (*done)(void*, int), void* arg) {
-    std::string t = s(token);
-    K.resolve_calls.push_back(t);
-    auto finish = [t, done, arg] {
-        done(arg, K.devices.count(t) ? BLYNK_OK : K.storage_down ? BLYNK_ERROR : BLYNK_NOT_FOUND);
-    };
-    if (K.defer_resolve)
-        K.pending_resolves.push_back(finish);
-    else
-        finish();
-}
-
-std::string g_email = "me@example.com", g_name = "esp32", g_board = "ESP32";
-
-int host_device_info(void*, blynk_str token, blynk_device_info* out) {
-    auto it = K.devices.find(s(token));
-    if (it == K.devices.end()) return BLYNK_NOT_FOUND;
-    uint32_t size = out->size;
-    std::memset(out, 0, sizeof *out);
-    out->size = size;
-    out->email = blynk::slice(g_email);
-    out->dash_id = 1;
-    out->device_id = 0;
-    out->name = blynk::slice(g_name);
-    out->board_type = blynk::slice(g_board);
-    out->online_connections = it->second.online;
-    out->dash_active = it->second.dash_active;
-    out->app_connected = it->second.app_connected;
-    return BLYNK_OK;
-}
-
-int host_pin_read(void*, blynk_str token, char type, uint8_t pin, blynk_str* value) {
-    auto it = K.devices.find(s(token));
-    if (it == K.devices.end()) return BLYNK_NOT_FOUND;
-    auto p = it->second.pins.find({type, pin});
-    if (p == it->second.pins.end()) return BLYNK_NOT_FOUND;
-    *value = blynk::slice(p->second);
-    return BLYNK_OK;
-}
-
-int host_pin_write(void*, blynk_str token, char type, uint8_t pin, blynk_str value) {
-    auto it = K.devices.find(s(token));
-    if (it == K.devices.end()) return BLYNK_NOT_FOUND;
-    it->second.pins[{type, pin}] = s(value);
-    K.writes.push_back({s(token), type, pin, s(value)});
-    return BLYNK_OK;
-}
-
-int host_pin_property(void*, blynk_str token, uint8_t pin, blynk_str property, blynk_str value) {
-    if (!K.devices.count(s(token)) || K.fail_property) return BLYNK_ERROR;
-    K.properties.push_back({s(token), pin, s(property), s(value)});
-    return BLYNK_OK;
-}
-
-int host_project_json(void*, blynk_str token, blynk_str* json) {
-    if (!K.devices.count(s(token))) return BLYNK_NOT_FOUND;
-    *json = blynk::slice(K.project);
-    return BLYNK_OK;
-}
-
+// One host and one plugin for the process: the plugin is created once.
 struct Module {
-    fs::path tmp;
-    std::string data_dir;
-    blynk_host_v1 host{};
-    boost::dll::shared_library lib;
-    const blynk_plugin_v1* plugin = nullptr;
+    blynk::testing::TempDir tmp{"http-api-test"};
+    std::string data_dir = (fs::path(tmp.path()) / "data").string();
+    blynk::testing::FakeHost host{data_dir, "test"};
+    blynk::testing::PluginUnderTest plugin{host};
+    Module() { plugin.load_module(BLYNK_PLUGIN_MODULE); }
 };
 
 Module& mod() {
-    static Module* m = [] {
-        auto* mm = new Module;
-        std::string tmpl = (fs::temp_directory_path() / "http-api-test-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) std::abort();
-        mm->tmp = tmpl;
-        mm->data_dir = (mm->tmp / "data").string();
-        blynk_host_v1& h = mm->host;
-        h.size = sizeof h;
-        h.abi_major = BLYNK_ABI_MAJOR;
-        h.abi_minor = BLYNK_ABI_MINOR;
-        h.log = host_log;
-        h.server_version = blynk::slice("test");
-        h.data_dir = blynk::slice(mm->data_dir);
-        h.submit_work = host_submit;
-        h.http_respond = host_respond;
-        h.post_kernel = host_post;
-        h.resolve_token = host_resolve;
-        h.device_info = host_device_info;
-        h.pin_read = host_pin_read;
-        h.pin_write = host_pin_write;
-        h.pin_property = host_pin_property;
-        h.project_json = host_project_json;
-        mm->lib.load(boost::dll::fs::path(HTTP_API_MODULE));
-        auto entry = mm->lib.get<const blynk_plugin_v1*(const blynk_host_v1*)>(BLYNK_PLUGIN_ENTRY_NAME);
-        mm->plugin = entry(&mm->host);
-        return mm;
-    }();
+    static Module* m = new Module;
     return *m;
 }
-
-const blynk_plugin_v1* P() {
+blynk::testing::PluginUnderTest& plugin() {
     return mod().plugin;
 }
+// The fake kernel: its devices, switches and what the plugin did to it.
+blynk::testing::FakeHost& kernel() {
+    return mod().host;
+}
 
-struct Setting {
-    std::string key, value;
-    uint32_t type;
-};
+const std::string kProject = R"({"id":1,"name":"My Dashboard","widgets":[]})";
+
+blynk::testing::FakeDevice fake_device() {
+    blynk::testing::FakeDevice d;
+    d.email = "me@example.com";
+    d.name = "esp32";
+    d.board_type = "ESP32";
+    d.project_json = kProject;
+    return d;
+}
 
 std::pair<int, std::string> init_with(const std::vector<Setting>& settings) {
-    std::vector<blynk_setting> c;
-    for (auto& x : settings)
-        c.push_back({blynk::slice(x.key), blynk::slice(x.value), x.type});
-    blynk_error err{};
-    int rc = P()->init(P()->self, c.data(), c.size(), &err);
-    return {rc, err.message};
+    auto r = plugin().init(settings);
+    return {r.status, r.message};
 }
 
-struct Request {
-    std::string method = "GET";
-    std::string path;  // "/TOKEN/get/v1?x=y": split into path and query
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
-    bool tls = false;
-};
-
-// Matches path against the plugin's patterns, as the kernel does, and calls the handler.
-// Returns nullptr for an unmatched request.
-std::unique_ptr<Answer> call(Request rq) {
-    auto out = std::make_unique<Answer>();
-    std::string query;
-    size_t qm = rq.path.find('?');
-    if (qm != std::string::npos) {
-        query = rq.path.substr(qm + 1);
-        rq.path.resize(qm);
-    }
-    auto split = [](const std::string& p) {
-        std::vector<std::string> parts;
-        size_t i = 1;
-        while (i <= p.size()) {
-            size_t j = p.find('/', i);
-            if (j == std::string::npos) j = p.size();
-            parts.push_back(p.substr(i, j - i));
-            i = j + 1;
-        }
-        return parts;
-    };
-    std::vector<std::string> segs = split(rq.path);
-    const blynk_http_v1* http = P()->http;
-    for (size_t r = 0; r < http->route_count; ++r) {
-        const blynk_http_route& route = http->routes[r];
-        if (s(route.method) != rq.method) continue;
-        std::vector<std::string> pat = split(s(route.pattern));
-        if (pat.size() != segs.size()) continue;
-        std::vector<std::string> params;
-        bool ok = true;
-        for (size_t k = 0; k < pat.size() && ok; ++k) {
-            if (!pat[k].empty() && pat[k].front() == '{') {
-                if (segs[k].empty()) ok = false;
-                params.push_back(blynk::url_decode(segs[k], false));
-            } else {
-                ok = pat[k] == segs[k];
-            }
-        }
-        if (!ok) continue;
-        // Everything the request points at lives in these locals and dies with this call.
-        std::vector<blynk_str> cparams;
-        for (auto& x : params)
-            cparams.push_back(blynk::slice(x));
-        std::vector<blynk_http_header> ch;
-        for (auto& h : rq.headers)
-            ch.push_back({blynk::slice(h.first), blynk::slice(h.second)});
-        std::string peer = "127.0.0.1:5555";
-        blynk_http_request req{};
-        req.size = sizeof req;
-        req.method = blynk::slice(rq.method);
-        req.path = blynk::slice(rq.path);
-        req.query = blynk::slice(query);
-        req.headers = ch.data();
-        req.header_count = ch.size();
-        req.body = blynk::slice(rq.body);
-        req.params = cparams.data();
-        req.param_count = cparams.size();
-        req.peer = blynk::slice(peer);
-        req.tls = rq.tls;
-        route.handler(P()->self, route.route_data, &req, reinterpret_cast<blynk_http_responder*>(out.get()));
-        // Scribble over the request's memory: an asynchronous answer must not read it.
-        for (auto& x : params)
-            std::fill(x.begin(), x.end(), '#');
-        std::fill(query.begin(), query.end(), '#');
-        std::fill(rq.body.begin(), rq.body.end(), '#');
-        return out;
-    }
-    return nullptr;
+// Matches the request against the plugin's routes as the kernel does and calls
+// the handler; nullptr for an unmatched request (the kernel's 404).
+Answer call(const Request& rq) {
+    return plugin().call(rq);
 }
 
-std::unique_ptr<Answer> get(const std::string& path) {
+Answer get(const std::string& path) {
     return call({"GET", path, {}, "", false});
 }
-std::unique_ptr<Answer> json_call(const std::string& method, const std::string& path, const std::string& body,
-                                  const std::string& ctype = "application/json") {
+Answer json_call(const std::string& method, const std::string& path, const std::string& body,
+                 const std::string& ctype = "application/json") {
     Request r{method, path, {}, body, false};
     if (!ctype.empty()) r.headers.emplace_back("Content-Type", ctype);
     return call(r);
@@ -346,10 +102,10 @@ const char* kJson = "application/json;charset=utf-8";
 class HttpApi : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_NE(P(), nullptr);
-        K.reset();
-        K.devices[T1] = FakeDevice{};
-        K.devices[T2] = FakeDevice{};
+        ASSERT_TRUE(plugin().loaded()) << plugin().error();
+        kernel().reset_kernel();
+        kernel().devices[T1] = fake_device();
+        kernel().devices[T2] = fake_device();
         ASSERT_EQ(init_with({}).first, BLYNK_OK);
     }
 };
@@ -358,7 +114,7 @@ protected:
     do {                                         \
         const auto& answer_ = (a);               \
         ASSERT_TRUE(answer_);                    \
-        EXPECT_EQ(answer_->count, 1);            \
+        EXPECT_EQ(answer_->answers, 1);          \
         EXPECT_EQ(answer_->status, (st));        \
         EXPECT_EQ(answer_->content_type, ctype); \
         EXPECT_EQ(answer_->body, text);          \
@@ -370,9 +126,7 @@ protected:
 // ------------------------------------------------------------------- tests
 
 TEST_F(HttpApi, ServesTheFourteenLegacyRoutes) {
-    std::vector<std::string> got;
-    for (size_t i = 0; i < P()->http->route_count; ++i)
-        got.push_back(s(P()->http->routes[i].method) + " " + s(P()->http->routes[i].pattern));
+    std::vector<std::string> got = plugin().routes();
     std::vector<std::string> want = {"GET /{token}/get/{pin}",
                                      "GET /{token}/update/{pin}",
                                      "PUT /{token}/update/{pin}",
@@ -388,7 +142,7 @@ TEST_F(HttpApi, ServesTheFourteenLegacyRoutes) {
                                      "GET /{token}/qr",
                                      "GET /{token}/clone"};
     EXPECT_EQ(got, want);
-    EXPECT_EQ(std::string(blynk::view(P()->name)), "http-api");
+    EXPECT_EQ(plugin().name(), "http-api");
 }
 
 TEST_F(HttpApi, MalformedTokensAreRefusedWithoutAskingTheKernel) {
@@ -400,7 +154,7 @@ TEST_F(HttpApi, MalformedTokensAreRefusedWithoutAskingTheKernel) {
         a = get("/" + bad + "/isHardwareConnected");
         EXPECT_TEXT(a, 400, "Invalid token.");
     }
-    EXPECT_TRUE(K.resolve_calls.empty());
+    EXPECT_TRUE(kernel().token_lookups.empty());
 }
 
 TEST_F(HttpApi, UnknownTokenIsInvalidOnEveryRoute) {
@@ -415,14 +169,14 @@ TEST_F(HttpApi, UnknownTokenIsInvalidOnEveryRoute) {
                     get("/" + UNKNOWN + "/data/v1"), get("/" + UNKNOWN + "/qr")}) {
         EXPECT_TEXT(a, 400, "Invalid token.");
     }
-    EXPECT_EQ(K.resolve_calls.size(), 13u);
-    EXPECT_TRUE(K.writes.empty());
+    EXPECT_EQ(kernel().token_lookups.size(), 13u);
+    EXPECT_TRUE(kernel().pin_writes.empty());
 }
 
 // Storage cannot look a token up (failing, or too busy): 503 with Retry-After,
 // never "Invalid token." (which would tell the client its token is wrong).
 TEST_F(HttpApi, AnUnavailableLookupIs503NotInvalidToken) {
-    K.storage_down = true;
+    kernel().storage_unavailable = true;
     for (auto& a : {get("/" + UNKNOWN + "/get/v1"), get("/" + UNKNOWN + "/update/v1?value=1"),
                     get("/" + UNKNOWN + "/isHardwareConnected")}) {
         EXPECT_TEXT(a, 503, "Storage is not available; try again later.");
@@ -431,7 +185,7 @@ TEST_F(HttpApi, AnUnavailableLookupIs503NotInvalidToken) {
             retry_after = retry_after || (k == "Retry-After" && v == "5");
         EXPECT_TRUE(retry_after);
     }
-    EXPECT_TRUE(K.writes.empty());
+    EXPECT_TRUE(kernel().pin_writes.empty());
     // A token the kernel has in memory is served as usual meanwhile.
     EXPECT_ANSWER(get("/" + T1 + "/isHardwareConnected"), 200, kJson, "false");
 }
@@ -444,27 +198,27 @@ TEST_F(HttpApi, TokenComesBeforePinAndBody) {
 }
 
 TEST_F(HttpApi, AnswersLaterWhenTheTokenIsLookedUpAsynchronously) {
-    K.defer_resolve = true;
-    K.devices[T1].pins[{'v', 3}] = "42";
+    kernel().defer_token_lookups = true;
+    kernel().devices[T1].pins[{'v', 3}] = "42";
     auto a = get("/" + T1 + "/get/V3");
     auto b = get("/" + T1 + "/update/v4?value=x&value=y");
     auto c = json_call("PUT", "/" + T1 + "/pin/d7", R"(["1","2"])");
     auto d = get("/" + UNKNOWN + "/get/v3");
-    EXPECT_EQ(a->count + b->count + c->count + d->count, 0);
-    K.run_resolves();  // the request memory was overwritten in between
+    EXPECT_EQ(a->answers + b->answers + c->answers + d->answers, 0);
+    kernel().run_token_lookups();  // the request memory was overwritten in between
     EXPECT_ANSWER(a, 200, kJson, R"(["42"])");
     EXPECT_EMPTY_200(b);
     EXPECT_EMPTY_200(c);
     EXPECT_TEXT(d, 400, "Invalid token.");
-    ASSERT_EQ(K.writes.size(), 2u);
-    EXPECT_EQ(K.writes[0].value, "x\0y"s);
-    EXPECT_EQ(K.writes[1].type, 'd');
-    EXPECT_EQ(K.writes[1].pin, 7);
-    EXPECT_EQ(K.writes[1].value, "1\0002"s);
+    ASSERT_EQ(kernel().pin_writes.size(), 2u);
+    EXPECT_EQ(kernel().pin_writes[0].value, "x\0y"s);
+    EXPECT_EQ(kernel().pin_writes[1].pin_type, 'd');
+    EXPECT_EQ(kernel().pin_writes[1].pin, 7);
+    EXPECT_EQ(kernel().pin_writes[1].value, "1\0002"s);
 }
 
 TEST_F(HttpApi, GetPin) {
-    auto& pins = K.devices[T1].pins;
+    auto& pins = kernel().devices[T1].pins;
     pins[{'v', 1}] = "1";
     pins[{'v', 2}] = "a\0b\0\0c"s;
     pins[{'d', 13}] = "0";
@@ -493,16 +247,16 @@ TEST_F(HttpApi, PinFormat) {
         EXPECT_TEXT(json_call("PUT", "/" + T1 + "/extra/pin/" + bad, R"([{"value":"1"}])"), 400, "Wrong pin format.");
         EXPECT_TEXT(get("/" + T1 + "/data/" + bad), 400, "Wrong pin format.");
     }
-    EXPECT_TRUE(K.writes.empty());
+    EXPECT_TRUE(kernel().pin_writes.empty());
     for (const char* good : {"v0", "V255", "d0", "D13", "a0", "A7", "v007"}) {
         SCOPED_TRACE(good);
         EXPECT_EMPTY_200(get("/" + T1 + "/update/" + good + "?value=1"));
     }
-    ASSERT_EQ(K.writes.size(), 7u);
-    EXPECT_EQ(K.writes[1].type, 'v');
-    EXPECT_EQ(K.writes[1].pin, 255);
-    EXPECT_EQ(K.writes[5].type, 'a');
-    EXPECT_EQ(K.writes[6].pin, 7);
+    ASSERT_EQ(kernel().pin_writes.size(), 7u);
+    EXPECT_EQ(kernel().pin_writes[1].pin_type, 'v');
+    EXPECT_EQ(kernel().pin_writes[1].pin, 255);
+    EXPECT_EQ(kernel().pin_writes[5].pin_type, 'a');
+    EXPECT_EQ(kernel().pin_writes[6].pin, 7);
 }
 
 TEST_F(HttpApi, GetUpdateWritesValues) {
@@ -514,14 +268,14 @@ TEST_F(HttpApi, GetUpdateWritesValues) {
     EXPECT_TEXT(json_call("PUT", "/" + T1 + "/update/v4", R"([""])"), 400, "No pin for update provided.");
     EXPECT_EMPTY_200(get("/" + T1 + "/update/v4?value=&value=x"));
     EXPECT_EMPTY_200(get("/" + T1 + "/update/v5?value=%E2%9C%93&label=ignored"));
-    ASSERT_EQ(K.writes.size(), 5u);
-    EXPECT_EQ(K.writes[0].token, T1);
-    EXPECT_EQ(K.writes[0].value, "42");
-    EXPECT_EQ(K.writes[1].value, "1\0002\0003"s);
-    EXPECT_EQ(K.writes[2].value, "hello world!");
-    EXPECT_EQ(K.writes[3].value, "\0x"s);
-    EXPECT_EQ(K.writes[4].value, "✓");
-    EXPECT_TRUE(K.properties.empty());
+    ASSERT_EQ(kernel().pin_writes.size(), 5u);
+    EXPECT_EQ(kernel().pin_writes[0].token, T1);
+    EXPECT_EQ(kernel().pin_writes[0].value, "42");
+    EXPECT_EQ(kernel().pin_writes[1].value, "1\0002\0003"s);
+    EXPECT_EQ(kernel().pin_writes[2].value, "hello world!");
+    EXPECT_EQ(kernel().pin_writes[3].value, "\0x"s);
+    EXPECT_EQ(kernel().pin_writes[4].value, "✓");
+    EXPECT_TRUE(kernel().property_writes.empty());
     EXPECT_ANSWER(get("/" + T1 + "/get/v2"), 200, kJson, R"(["1","2","3"])");
 }
 
@@ -529,7 +283,7 @@ TEST_F(HttpApi, GetUpdateWithoutValueOrProperty) {
     EXPECT_TEXT(get("/" + T1 + "/update/v1"), 400, "Wrong request format.");
     EXPECT_TEXT(get("/" + T1 + "/update/v1?"), 400, "Wrong request format.");
     EXPECT_TEXT(get("/" + T1 + "/update/v1?values=1&Label=x"), 400, "Wrong request format.");
-    EXPECT_TRUE(K.writes.empty());
+    EXPECT_TRUE(kernel().pin_writes.empty());
 }
 
 TEST_F(HttpApi, GetUpdateSetsAProperty) {
@@ -538,16 +292,16 @@ TEST_F(HttpApi, GetUpdateSetsAProperty) {
     // the first property in the legacy order wins, whatever the query order
     EXPECT_EMPTY_200(get("/" + T1 + "/update/v2?max=10&min=1&rotation=5"));
     EXPECT_EMPTY_200(get("/" + T1 + "/update/v3?labels=a&labels=b"));
-    ASSERT_EQ(K.properties.size(), 4u);
-    EXPECT_EQ(K.properties[0].pin, 1);
-    EXPECT_EQ(K.properties[0].property, "label");
-    EXPECT_EQ(K.properties[0].value, "Hello there");
-    EXPECT_EQ(K.properties[1].pin, 5);
-    EXPECT_EQ(K.properties[1].value, "#FF0000");
-    EXPECT_EQ(K.properties[2].property, "min");
-    EXPECT_EQ(K.properties[2].value, "1");
-    EXPECT_EQ(K.properties[3].value, "a\0b"s);
-    EXPECT_TRUE(K.writes.empty());
+    ASSERT_EQ(kernel().property_writes.size(), 4u);
+    EXPECT_EQ(kernel().property_writes[0].pin, 1);
+    EXPECT_EQ(kernel().property_writes[0].property, "label");
+    EXPECT_EQ(kernel().property_writes[0].value, "Hello there");
+    EXPECT_EQ(kernel().property_writes[1].pin, 5);
+    EXPECT_EQ(kernel().property_writes[1].value, "#FF0000");
+    EXPECT_EQ(kernel().property_writes[2].property, "min");
+    EXPECT_EQ(kernel().property_writes[2].value, "1");
+    EXPECT_EQ(kernel().property_writes[3].value, "a\0b"s);
+    EXPECT_TRUE(kernel().pin_writes.empty());
     for (const char* p : {"label",       "color",
                           "onBackColor", "offBackColor",
                           "onColor",     "offColor",
@@ -561,12 +315,12 @@ TEST_F(HttpApi, GetUpdateSetsAProperty) {
                           "rotation"}) {
         SCOPED_TRACE(p);
         EXPECT_EMPTY_200(get("/" + T1 + "/update/v7?" + p + "=1"));
-        EXPECT_EQ(K.properties.back().property, p);
+        EXPECT_EQ(kernel().property_writes.back().property, p);
     }
-    K.fail_property = true;
+    kernel().fail_pin_property = true;
     EXPECT_TEXT(get("/" + T1 + "/update/v1?label=x"), 400, "Error setting widget property.");
-    K.fail_property = false;
-    K.devices[T1].dash_active = false;
+    kernel().fail_pin_property = false;
+    kernel().devices[T1].dash_active = false;
     EXPECT_TEXT(get("/" + T1 + "/update/v1?label=x"), 400, "Project is not active.");
     // a value write does not need an active dashboard
     EXPECT_EMPTY_200(get("/" + T1 + "/update/v1?value=x"));
@@ -576,17 +330,17 @@ TEST_F(HttpApi, GetUpdateSetsAProperty) {
 TEST_F(HttpApi, PutUpdateAndPin) {
     for (const char* route : {"update", "pin"}) {
         SCOPED_TRACE(route);
-        K.writes.clear();
+        kernel().pin_writes.clear();
         std::string base = "/" + T1 + "/" + route + "/";
         EXPECT_EMPTY_200(json_call("PUT", base + "v1", R"(["1"])"));
         EXPECT_EMPTY_200(json_call("PUT", base + "v2", R"([ "1" , "2" ])", "application/json; charset=utf-8"));
         EXPECT_EMPTY_200(
             json_call("PUT", base + "v3", R"([1, -2, 2.5, 1e3, true, false, "é\u2713\n"])", "Application/JSON"));
         EXPECT_TEXT(json_call("PUT", base + "v4", "[]"), 400, "No pin for update provided.");
-        ASSERT_EQ(K.writes.size(), 3u);
-        EXPECT_EQ(K.writes[0].value, "1");
-        EXPECT_EQ(K.writes[1].value, "1\0002"s);
-        EXPECT_EQ(K.writes[2].value, "1\0-2\0002.5\0001000\0true\0false\0é✓\n"s);
+        ASSERT_EQ(kernel().pin_writes.size(), 3u);
+        EXPECT_EQ(kernel().pin_writes[0].value, "1");
+        EXPECT_EQ(kernel().pin_writes[1].value, "1\0002"s);
+        EXPECT_EQ(kernel().pin_writes[2].value, "1\0-2\0002.5\0001000\0true\0false\0é✓\n"s);
     }
 }
 
@@ -613,14 +367,14 @@ TEST_F(HttpApi, PutBodyErrors) {
     EXPECT_TEXT(json_call("PUT", "/" + T1 + "/update/v10", "[\"" + std::string(65535 - 5, 'x') + "\"]"), 400,
                 "Value is too long.");
     EXPECT_TEXT(get("/" + T1 + "/update/v1?value=" + std::string(70000, 'y')), 400, "Value is too long.");
-    ASSERT_EQ(K.writes.size(), 1u);
-    K.writes.clear();
+    ASSERT_EQ(kernel().pin_writes.size(), 1u);
+    kernel().pin_writes.clear();
     // deep nesting is refused, not a crash
     std::string deep(100000, '[');
     auto a = json_call("PUT", base, deep);
     ASSERT_TRUE(a);
     EXPECT_EQ(a->status, 500);
-    EXPECT_TRUE(K.writes.empty());
+    EXPECT_TRUE(kernel().pin_writes.empty());
 }
 
 TEST_F(HttpApi, PutExtra) {
@@ -630,10 +384,10 @@ TEST_F(HttpApi, PutExtra) {
     EXPECT_EMPTY_200(json_call("PUT", base + "v2", R"([{"value": 5}])"));
     EXPECT_EMPTY_200(json_call("PUT", base + "V3", R"([{"value": "x", "timestamp": null, "other": [1]}])"));
     EXPECT_TEXT(json_call("PUT", base + "v1", "[]"), 400, "No pin for update provided.");
-    ASSERT_EQ(K.writes.size(), 3u);
-    EXPECT_EQ(K.writes[0].value, "first");
-    EXPECT_EQ(K.writes[1].value, "5");
-    EXPECT_EQ(K.writes[2].value, "x");
+    ASSERT_EQ(kernel().pin_writes.size(), 3u);
+    EXPECT_EQ(kernel().pin_writes[0].value, "first");
+    EXPECT_EQ(kernel().pin_writes[1].value, "5");
+    EXPECT_EQ(kernel().pin_writes[2].value, "x");
     for (std::string bad : {R"([{"timestamp": 1}])", R"(["1"])", R"([{"value": null}])", R"([{"value": [1]}])",
                             R"([{"value": "a", "timestamp": "now"}])", R"({"value":"a"})"}) {
         SCOPED_TRACE(bad);
@@ -645,17 +399,17 @@ TEST_F(HttpApi, PutExtra) {
 
 TEST_F(HttpApi, Connected) {
     EXPECT_ANSWER(get("/" + T1 + "/isHardwareConnected"), 200, kJson, "false");
-    K.devices[T1].online = 2;
+    kernel().devices[T1].online_connections = 2;
     EXPECT_ANSWER(get("/" + T1 + "/isHardwareConnected"), 200, kJson, "true");
     EXPECT_ANSWER(get("/" + T1 + "/isAppConnected"), 200, kJson, "false");
-    K.devices[T1].app_connected = true;
+    kernel().devices[T1].app_connected = true;
     EXPECT_ANSWER(get("/" + T1 + "/isAppConnected"), 200, kJson, "true");
-    K.devices[T1].dash_active = false;
+    kernel().devices[T1].dash_active = false;
     EXPECT_ANSWER(get("/" + T1 + "/isAppConnected"), 200, kJson, "false");
 }
 
 TEST_F(HttpApi, ProjectAndRtc) {
-    EXPECT_ANSWER(get("/" + T1 + "/project"), 200, kJson, K.project);
+    EXPECT_ANSWER(get("/" + T1 + "/project"), 200, kJson, kProject);
     auto before =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     auto a = get("/" + T1 + "/rtc");
@@ -716,8 +470,8 @@ TEST_F(HttpApi, Data) {
 
 TEST_F(HttpApi, CloneLookups) {
     auto a = get("/" + UNKNOWN + "/clone");
-    EXPECT_EQ(a->count, 0);  // file I/O happens on the worker pool
-    K.run_pool();
+    EXPECT_EQ(a->answers, 0);  // file I/O happens on the worker pool
+    kernel().run_pending();
     EXPECT_TEXT(a, 500, "Requested QR not found.");
     // a malformed code never reaches the file system
     for (std::string bad : std::vector<std::string>{"..", "x", T1 + "y", ".." + T1.substr(2)}) {
@@ -725,9 +479,9 @@ TEST_F(HttpApi, CloneLookups) {
         auto b = get("/" + bad + "/clone");
         EXPECT_TEXT(b, 500, "Requested QR not found.");
     }
-    EXPECT_TRUE(K.pool.empty());
-    EXPECT_TRUE(K.resolve_calls.empty());  // a clone code is not a token
-    K.refuse_pool = true;
+    EXPECT_TRUE(kernel().pending() == 0);
+    EXPECT_TRUE(kernel().token_lookups.empty());  // a clone code is not a token
+    kernel().refuse_work = true;
     EXPECT_TEXT(get("/" + UNKNOWN + "/clone"), 503, "Server is busy, try again later.");
 }
 
@@ -771,7 +525,7 @@ TEST_F(HttpApi, RandomInputIsAnsweredOnce) {
                                {"PUT", "pin/P"},   {"PUT", "extra/pin/P"}, {"POST", "notify"},
                                {"POST", "email"},  {"GET", "data/P"},      {"GET", "isHardwareConnected"},
                                {"GET", "project"}, {"GET", "qr"}};
-    K.devices[T1].pins[{'v', 1}] = "x";
+    kernel().devices[T1].pins[{'v', 1}] = "x";
     for (int i = 0; i < 3000; ++i) {
         auto& r = routes[rng() % (sizeof routes / sizeof routes[0])];
         std::string tok = rng() % 3 ? T1 : pct(bytes(40));
@@ -783,8 +537,8 @@ TEST_F(HttpApi, RandomInputIsAnsweredOnce) {
         if (rng() % 2) rq.headers.emplace_back("Host", bytes(20));
         auto a = call(rq);
         if (!a) continue;  // a segment decoded to nothing: the kernel's 404
-        K.run_pool();
-        ASSERT_EQ(a->count, 1) << rq.method << " " << rq.path;
+        kernel().run_pending();
+        ASSERT_EQ(a->answers, 1) << rq.method << " " << rq.target;
         EXPECT_TRUE(a->status == 200 || a->status == 400 || a->status == 500 || a->status == 501)
             << a->status << " " << a->body;
     }
@@ -869,9 +623,9 @@ TEST_F(HttpApi, QrSavesACloneAndDrawsItsLink) {
     auto before = clone_files();
     Request r{"GET", "/" + T1 + "/qr", {{"Host", "blynk.example.com:8080"}}, "", false};
     auto a = call(r);
-    EXPECT_EQ(a->count, 0);  // the image is made on the worker pool
-    K.run_pool();
-    ASSERT_EQ(a->count, 1);
+    EXPECT_EQ(a->answers, 0);  // the image is made on the worker pool
+    kernel().run_pending();
+    ASSERT_EQ(a->answers, 1);
     EXPECT_EQ(a->status, 200) << a->body;
     EXPECT_EQ(a->content_type, "image/png");
     auto after = clone_files();
@@ -885,13 +639,13 @@ TEST_F(HttpApi, QrSavesACloneAndDrawsItsLink) {
     expect_qr_of(a->body, "blynk://token/clone/" + code + "?server=blynk.example.com&port=9443");
 
     auto c = get("/" + code + "/clone");
-    K.run_pool();
-    EXPECT_ANSWER(c, 200, kJson, K.project);
+    kernel().run_pending();
+    EXPECT_ANSWER(c, 200, kJson, kProject);
 
     // over TLS the port of the Host header is the app port
     Request t{"GET", "/" + T1 + "/qr", {{"Host", "[::1]:19443"}}, "", true};
     auto b = call(t);
-    K.run_pool();
+    kernel().run_pending();
     ASSERT_EQ(b->status, 200) << b->body;
     auto files = clone_files();
     ASSERT_EQ(files.size(), after.size() + 1);
@@ -907,7 +661,7 @@ TEST_F(HttpApi, QrSavesACloneAndDrawsItsLink) {
             .first,
         BLYNK_OK);
     auto d = call(r);
-    K.run_pool();
+    kernel().run_pending();
     ASSERT_EQ(d->status, 200) << d->body;
     auto files3 = clone_files();
     std::string code3;
@@ -925,7 +679,7 @@ TEST_F(HttpApi, QrNeedsAHostName) {
         EXPECT_TEXT(call(r), 500,
                     "The server's host name is unknown: send a Host header or set [plugins.http-api] qr_host.");
     }
-    K.refuse_pool = true;
+    kernel().refuse_work = true;
     Request ok{"GET", "/" + T1 + "/qr", {{"Host", "localhost"}}, "", false};
     EXPECT_TEXT(call(ok), 503, "Server is busy, try again later.");
 }

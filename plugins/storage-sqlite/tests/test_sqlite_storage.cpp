@@ -1,96 +1,67 @@
 // Unit tests of the storage-sqlite plugin. The built module is loaded the way
-// the kernel loads it (Boost.DLL, then blynk_plugin_entry with a host table)
-// and driven only through the C tables of plugin.h.
+// the kernel loads it, by the SDK's fake host (blynk/plugin_testing.hpp), and
+// driven only through the C tables of plugin.h.
 //
 // Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
-#include <blynk/plugin.hpp>  // for the record structs and to_c/from_c only
+#include <blynk/plugin_testing.hpp>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#ifndef STORAGE_SQLITE_MODULE
-#error "STORAGE_SQLITE_MODULE must name the built module"
+#ifndef BLYNK_PLUGIN_MODULE
+#error "BLYNK_PLUGIN_MODULE must name the built module (blynk_add_plugin_test ... PLUGIN storage-sqlite)"
 #endif
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
+using blynk::testing::Setting;
+using Loaded = blynk::testing::RecordingSink;
 
 namespace {
 
 // ------------------------------------------------------------------ harness
 
-std::mutex g_log_mu;
-std::vector<std::string> g_log;
-
-void host_log(void*, int level, blynk_str m) {
-    std::lock_guard<std::mutex> lock(g_log_mu);
-    g_log.push_back(std::to_string(level) + " " + std::string(m.data, m.size));
-}
-
+// One host and one plugin for the process: the plugin is created once.
 struct Module {
-    fs::path tmp;
-    std::string data_dir;
-    blynk_host_v1 host{};
-    boost::dll::shared_library lib;
-    const blynk_plugin_v1* plugin = nullptr;
+    blynk::testing::TempDir tmp_dir{"storage-sqlite-test"};
+    fs::path tmp = tmp_dir.path();
+    // Deliberately missing: the plugin must create the folder of its default path.
+    std::string data_dir = (tmp / "data" / "nested").string();
+    blynk::testing::FakeHost host{data_dir, "test"};
+    blynk::testing::PluginUnderTest plugin{host};
+    Module() { plugin.load_module(BLYNK_PLUGIN_MODULE); }
 };
 
 Module& mod() {
-    static Module* m = [] {
-        auto* mm = new Module;
-        std::string tmpl = (fs::temp_directory_path() / "storage-sqlite-test-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) std::abort();
-        mm->tmp = tmpl;
-        // Deliberately missing: the plugin must create the folder of its default path.
-        mm->data_dir = (mm->tmp / "data" / "nested").string();
-        mm->host.size = sizeof mm->host;
-        mm->host.abi_major = BLYNK_ABI_MAJOR;
-        mm->host.abi_minor = BLYNK_ABI_MINOR;
-        mm->host.log = host_log;
-        mm->host.server_version = blynk::slice("test");
-        mm->host.data_dir = blynk::slice(mm->data_dir);
-        mm->lib.load(boost::dll::fs::path(STORAGE_SQLITE_MODULE));
-        auto entry = mm->lib.get<const blynk_plugin_v1*(const blynk_host_v1*)>(BLYNK_PLUGIN_ENTRY_NAME);
-        mm->plugin = entry(&mm->host);
-        return mm;
-    }();
+    static Module* m = new Module;
     return *m;
 }
 
 const blynk_plugin_v1* P() {
+    return mod().plugin.table();
+}
+blynk::testing::PluginUnderTest& plugin() {
     return mod().plugin;
 }
-const blynk_storage_v1* S() {
-    return mod().plugin->storage;
+
+// Keeps the status, puts the message in *msg.
+int status(const blynk::testing::Result& r, std::string* msg) {
+    if (msg) *msg = r.message;
+    return r.status;
 }
 
-struct Setting {
-    std::string key, value;
-    uint32_t type;
-};
-
-// Calls init; returns the status and puts the message in *msg.
 int init(const std::vector<Setting>& settings, std::string* msg = nullptr) {
-    std::vector<blynk_setting> c;
-    for (auto& s : settings)
-        c.push_back({blynk::slice(s.key), blynk::slice(s.value), s.type});
-    blynk_error err{};
-    int rc = P()->init(P()->self, c.data(), c.size(), &err);
-    if (msg) *msg = err.message;
-    return rc;
+    return status(plugin().init(settings), msg);
 }
 
 // Opens a fresh database file named after the test; returns its path.
@@ -103,43 +74,6 @@ std::string open_fresh(int busy_ms = -1) {
     EXPECT_EQ(init(s, &msg), BLYNK_OK) << msg;
     return path;
 }
-
-// Everything a load delivered, plus the order of the calls.
-struct Loaded {
-    std::vector<blynk::User> users;
-    std::vector<blynk::Dash> dashes;
-    std::vector<blynk::Device> devices;
-    std::vector<blynk::Pin> pins;
-    std::string order;  // one letter per call: U, D, V (device), P
-
-    blynk_storage_sink sink() {
-        blynk_storage_sink s{};
-        s.size = sizeof s;
-        s.ctx = this;
-        s.user = [](void* c, const blynk_user_rec* r) {
-            static_cast<Loaded*>(c)->users.push_back(blynk::from_c(r));
-            static_cast<Loaded*>(c)->order += 'U';
-        };
-        s.dash = [](void* c, const blynk_dash_rec* r) {
-            static_cast<Loaded*>(c)->dashes.push_back(blynk::from_c(r));
-            static_cast<Loaded*>(c)->order += 'D';
-        };
-        s.device = [](void* c, const blynk_device_rec* r) {
-            static_cast<Loaded*>(c)->devices.push_back(blynk::from_c(r));
-            static_cast<Loaded*>(c)->order += 'V';
-        };
-        s.pin = [](void* c, const blynk_pin_rec* r) {
-            static_cast<Loaded*>(c)->pins.push_back(blynk::from_c(r));
-            static_cast<Loaded*>(c)->order += 'P';
-        };
-        return s;
-    }
-    const blynk::Pin* find_pin(int32_t device_id, char type, uint8_t pin, const std::string& prop = "") const {
-        for (auto& p : pins)
-            if (p.device_id == device_id && p.pin_type == type && p.pin == pin && p.property == prop) return &p;
-        return nullptr;
-    }
-};
 
 // Checks the sink order rule: every record comes after its parent.
 void expect_parents_first(const Loaded& l) {
@@ -154,64 +88,31 @@ void expect_parents_first(const Loaded& l) {
 }
 
 int load_all(Loaded& out, std::string* msg = nullptr) {
-    auto sink = out.sink();
-    blynk_error err{};
-    int rc = S()->load_all(P()->self, &sink, &err);
-    if (msg) *msg = err.message;
-    return rc;
+    return status(plugin().load_all(out), msg);
 }
 int load_user(const std::string& email, Loaded& out) {
-    auto sink = out.sink();
-    blynk_error err{};
-    return S()->load_user(P()->self, blynk::slice(email), &sink, &err);
+    return plugin().load_user(email, out).status;
 }
 int load_by_token(const std::string& token, Loaded& out) {
-    auto sink = out.sink();
-    blynk_error err{};
-    return S()->load_by_token(P()->self, blynk::slice(token), &sink, &err);
+    return plugin().load_by_token(token, out).status;
 }
-
 int put_user(const blynk::User& u, bool create, std::string* msg = nullptr) {
-    auto r = blynk::to_c(u);
-    blynk_error err{};
-    int rc = S()->put_user(P()->self, &r, create, &err);
-    if (msg) *msg = err.message;
-    return rc;
+    return status(plugin().put_user(u, create), msg);
 }
 int remove_user(const std::string& email, std::string* msg = nullptr) {
-    blynk_error err{};
-    int rc = S()->remove_user(P()->self, blynk::slice(email), &err);
-    if (msg) *msg = err.message;
-    return rc;
+    return status(plugin().remove_user(email), msg);
 }
 int put_dash(const blynk::Dash& d, std::string* msg = nullptr) {
-    auto r = blynk::to_c(d);
-    blynk_error err{};
-    int rc = S()->put_dash(P()->self, &r, &err);
-    if (msg) *msg = err.message;
-    return rc;
+    return status(plugin().put_dash(d), msg);
 }
 int put_device(const blynk::Device& d, std::string* msg = nullptr) {
-    auto r = blynk::to_c(d);
-    blynk_error err{};
-    int rc = S()->put_device(P()->self, &r, &err);
-    if (msg) *msg = err.message;
-    return rc;
+    return status(plugin().put_device(d), msg);
 }
 int remove_device(const std::string& email, int32_t dash, int32_t dev, std::string* msg = nullptr) {
-    blynk_error err{};
-    int rc = S()->remove_device(P()->self, blynk::slice(email), dash, dev, &err);
-    if (msg) *msg = err.message;
-    return rc;
+    return status(plugin().remove_device(email, dash, dev), msg);
 }
 int put_pins(const std::vector<blynk::Pin>& pins, std::string* msg = nullptr) {
-    std::vector<blynk_pin_rec> recs;
-    for (auto& p : pins)
-        recs.push_back(blynk::to_c(p));
-    blynk_error err{};
-    int rc = S()->put_pins(P()->self, recs.data(), recs.size(), &err);
-    if (msg) *msg = err.message;
-    return rc;
+    return status(plugin().put_pins(pins), msg);
 }
 
 blynk::User user(const std::string& email) {
@@ -284,10 +185,11 @@ struct Direct {
     }
 };
 
+// The host outlives the tests (the plugin keeps its table); the files do not.
 class Cleanup : public ::testing::Environment {
 public:
     void TearDown() override {
-        P()->shutdown(P()->self);
+        plugin().shutdown();
         std::error_code ec;
         fs::remove_all(mod().tmp, ec);
     }
@@ -297,14 +199,14 @@ const auto* const g_env = ::testing::AddGlobalTestEnvironment(new Cleanup);
 // -------------------------------------------------------------------- tests
 
 TEST(StorageSqlite, EntryDescribesAThreadSafeStoragePlugin) {
-    ASSERT_NE(P(), nullptr);
+    ASSERT_TRUE(plugin().loaded()) << plugin().error();
     EXPECT_EQ(P()->size, sizeof(blynk_plugin_v1));
     EXPECT_EQ(P()->abi_major, BLYNK_ABI_MAJOR);
     EXPECT_EQ(blynk::view(P()->name), "storage-sqlite");
     EXPECT_EQ(blynk::view(P()->version), "0.1.0");
     EXPECT_TRUE(P()->flags & BLYNK_PLUGIN_THREAD_SAFE);
-    ASSERT_NE(S(), nullptr);
-    EXPECT_EQ(S()->size, sizeof(blynk_storage_v1));
+    ASSERT_NE(plugin().storage(), nullptr);
+    EXPECT_EQ(plugin().storage()->size, sizeof(blynk_storage_v1));
     EXPECT_EQ(P()->events, nullptr);
 }
 
@@ -388,7 +290,7 @@ TEST(StorageSqlite, ForeignSqliteDatabaseIsRefusedAndNotModified) {
 
 TEST(StorageSqlite, NewerSchemaVersionIsRefused) {
     std::string path = open_fresh();
-    P()->shutdown(P()->self);
+    plugin().shutdown();
     {
         Direct d(path);
         ASSERT_EQ(d.exec("PRAGMA user_version=99"), SQLITE_OK);
@@ -643,12 +545,9 @@ TEST(StorageSqlite, UpdateDevicesNeverRecreatesARemovedDevice) {
             "ver\0"
             "1.0"s;
     }
-    std::vector<blynk_device_rec> recs;
-    for (auto& d : states)
-        recs.push_back(blynk::to_c(d));
-    std::vector<uint8_t> missing(recs.size(), 9);
-    blynk_error err{};
-    ASSERT_EQ(S()->update_devices(P()->self, recs.data(), recs.size(), missing.data(), &err), BLYNK_OK) << err.message;
+    std::vector<uint8_t> missing(states.size(), 9);  // every entry must be written
+    auto r = plugin().update_devices(states, missing);
+    ASSERT_EQ(r.status, BLYNK_OK) << r.message;
     EXPECT_EQ(missing, (std::vector<uint8_t>{0, 1, 1}));
     Loaded l;
     ASSERT_EQ(load_all(l), BLYNK_OK);
@@ -700,7 +599,7 @@ TEST(StorageSqlite, DataPersistsAcrossShutdownAndReopen) {
         Direct d(path);
         EXPECT_EQ(d.integer("SELECT count(*) FROM pins"), 1);
     }
-    P()->shutdown(P()->self);
+    plugin().shutdown();
     // After shutdown the WAL is checkpointed away and calls fail cleanly.
     EXPECT_FALSE(fs::exists(path + "-wal") && fs::file_size(path + "-wal") > 0);
     std::string msg;

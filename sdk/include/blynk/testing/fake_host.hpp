@@ -1,0 +1,372 @@
+// blynkd plugin SDK testing: the fake host (see blynk/plugin_testing.hpp).
+//
+// Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
+#ifndef BLYNK_TESTING_FAKE_HOST_HPP
+#define BLYNK_TESTING_FAKE_HOST_HPP
+
+#include <blynk/plugin.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace blynk {
+namespace testing {
+
+// One entry of the plugin's settings table, as the server flattens it
+// (docs/plugin-sdk.md, "Settings"): {"port", "587", BLYNK_SETTING_INTEGER}.
+struct Setting {
+    std::string key, value;
+    uint32_t type = BLYNK_SETTING_STRING;
+};
+
+// The status of a call into the plugin and the message it wrote.
+struct Result {
+    int status = BLYNK_OK;
+    std::string message;
+    bool ok() const { return status == BLYNK_OK; }
+};
+
+struct LogLine {
+    int level;  // enum blynk_log_level
+    std::string message;
+};
+
+// A folder under the system's temporary folder, removed with its contents
+// when the object dies.
+class TempDir {
+public:
+    explicit TempDir(const std::string& prefix = "blynk-plugin-test") {
+        std::random_device rd;
+        std::filesystem::path base = std::filesystem::temp_directory_path();
+        for (int attempt = 0; attempt < 100 && path_.empty(); ++attempt) {
+            std::filesystem::path p = base / (prefix + "-" + std::to_string(rd()) + std::to_string(rd()));
+            std::error_code ec;
+            if (std::filesystem::create_directory(p, ec)) path_ = p.string();  // false if it existed
+        }
+        if (path_.empty()) throw std::runtime_error("cannot create a temporary folder in " + base.string());
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+// What the fake kernel knows about one device, by token.
+struct FakeDevice {
+    std::string email, name, board_type;
+    int32_t dash_id = 1, device_id = 0;
+    uint32_t online_connections = 0;
+    bool dash_active = true, app_connected = false;
+    int64_t connect_time_ms = 0, disconnect_time_ms = 0, data_received_ms = 0;
+    std::map<std::pair<char, int>, std::string> pins;  // ('v', 1) -> value
+    std::string project_json;                          // what project_json answers
+};
+
+struct PinWrite {
+    std::string token;
+    char pin_type;
+    int pin;
+    std::string value;
+};
+struct PropertyWrite {
+    std::string token;
+    int pin;
+    std::string property, value;
+};
+
+// An HTTP request as a client sends it; target is "/path?query".
+struct HttpCall {
+    std::string method = "GET";
+    std::string target;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    bool tls = false;
+    std::string peer = "127.0.0.1:5555";
+};
+
+// What the plugin answered (after the handler returned, or later).
+struct HttpAnswer {
+    int status = -1;  // -1: not answered (yet)
+    std::string content_type, body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    int answers = 0;  // how many times http_respond was called; only the first counts
+    std::optional<std::string> header(std::string_view name) const {
+        for (auto& [k, v] : headers)
+            if (k == name) return v;
+        return std::nullopt;
+    }
+};
+
+// A storage sink that keeps every record a load delivers, and the order of
+// the calls: one letter per call, U (user), D (dashboard), V (device), P (pin).
+class RecordingSink {
+public:
+    std::vector<User> users;
+    std::vector<Dash> dashes;
+    std::vector<Device> devices;
+    std::vector<Pin> pins;
+    std::string order;
+
+    blynk_storage_sink sink() {
+        blynk_storage_sink s{};
+        s.size = sizeof s;
+        s.ctx = this;
+        s.user = [](void* c, const blynk_user_rec* r) { me(c).add(me(c).users, from_c(r), 'U'); };
+        s.dash = [](void* c, const blynk_dash_rec* r) { me(c).add(me(c).dashes, from_c(r), 'D'); };
+        s.device = [](void* c, const blynk_device_rec* r) { me(c).add(me(c).devices, from_c(r), 'V'); };
+        s.pin = [](void* c, const blynk_pin_rec* r) { me(c).add(me(c).pins, from_c(r), 'P'); };
+        return s;
+    }
+    const Pin* find_pin(int32_t device_id, char type, uint8_t pin, const std::string& property = "") const {
+        for (auto& p : pins)
+            if (p.device_id == device_id && p.pin_type == type && p.pin == pin && p.property == property) return &p;
+        return nullptr;
+    }
+
+private:
+    static RecordingSink& me(void* c) { return *static_cast<RecordingSink*>(c); }
+    template <class T>
+    void add(std::vector<T>& to, T rec, char letter) {
+        to.push_back(std::move(rec));
+        order += letter;
+    }
+};
+
+// The host side of the ABI: a blynk_host_v1 whose functions record what the
+// plugin does. Not copyable: the table points at this object.
+class FakeHost {
+public:
+    explicit FakeHost(std::string data_dir = ".", std::string server_version = "0.0.0-test")
+        : data_dir_(std::move(data_dir)), version_(std::move(server_version)) {
+        blynk_host_v1& h = table_;
+        h.size = sizeof h;
+        h.abi_major = BLYNK_ABI_MAJOR;
+        h.abi_minor = BLYNK_ABI_MINOR;
+        h.ctx = this;
+        h.log = [](void* c, int level, blynk_str m) { me(c).on_log(level, m); };
+        h.server_version = slice(version_);
+        h.data_dir = slice(data_dir_);
+        h.submit_work = [](void* c, void (*fn)(void*), void* arg) { return me(c).enqueue(fn, arg, true); };
+        h.http_respond = [](void* c, blynk_http_responder* r, const blynk_http_response* res) {
+            me(c).on_respond(r, res);
+        };
+        h.post_kernel = [](void* c, void (*fn)(void*), void* arg) { return me(c).enqueue(fn, arg, false); };
+        h.resolve_token = [](void* c, blynk_str t, void (*done)(void*, int), void* arg) {
+            me(c).on_resolve(std::string(view(t)), done, arg);
+        };
+        h.device_info = [](void* c, blynk_str t, blynk_device_info* out) { return me(c).on_device_info(view(t), out); };
+        h.pin_read = [](void* c, blynk_str t, char type, uint8_t pin, blynk_str* v) {
+            FakeDevice* d = me(c).find(view(t));
+            if (!d || !d->pins.count({type, pin})) return int(BLYNK_NOT_FOUND);
+            *v = slice(d->pins[{type, pin}]);
+            return int(BLYNK_OK);
+        };
+        h.pin_write = [](void* c, blynk_str t, char type, uint8_t pin, blynk_str v) {
+            FakeDevice* d = me(c).find(view(t));
+            if (!d) return int(BLYNK_NOT_FOUND);
+            d->pins[{type, pin}] = std::string(view(v));
+            me(c).pin_writes.push_back({std::string(view(t)), type, pin, std::string(view(v))});
+            return int(BLYNK_OK);
+        };
+        h.pin_property = [](void* c, blynk_str t, uint8_t pin, blynk_str prop, blynk_str v) {
+            if (!me(c).find(view(t)) || me(c).fail_pin_property) return int(BLYNK_ERROR);
+            me(c).property_writes.push_back({std::string(view(t)), pin, std::string(view(prop)), std::string(view(v))});
+            return int(BLYNK_OK);
+        };
+        h.project_json = [](void* c, blynk_str t, blynk_str* json) {
+            FakeDevice* d = me(c).find(view(t));
+            if (!d) return int(BLYNK_NOT_FOUND);
+            *json = slice(d->project_json);
+            return int(BLYNK_OK);
+        };
+    }
+    FakeHost(const FakeHost&) = delete;
+    FakeHost& operator=(const FakeHost&) = delete;
+
+    const blynk_host_v1* table() const { return &table_; }
+    const std::string& data_dir() const { return data_dir_; }
+
+    // ------------------------------------------------------------ logging
+    std::vector<LogLine> logs() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return logs_;
+    }
+    // Whether any log line contains text.
+    bool logged(std::string_view text) const {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& l : logs_)
+            if (l.message.find(text) != std::string::npos) return true;
+        return false;
+    }
+    void clear_logs() {
+        std::lock_guard<std::mutex> lock(mu_);
+        logs_.clear();
+    }
+
+    // ----------------------------------------- worker pool, kernel posts
+    bool refuse_work = false;  // submit_work answers BLYNK_ERROR, as a full pool does
+    bool run_at_once = false;  // run submitted and posted jobs inside the submitting call
+
+    // Runs queued work and posts on this thread until none is left; returns how many ran.
+    size_t run_pending() {
+        size_t ran = 0;
+        for (;;) {
+            std::vector<std::function<void()>> batch;
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                batch.swap(queue_);
+            }
+            if (batch.empty()) return ran;
+            for (auto& job : batch)
+                job();
+            ran += batch.size();
+        }
+    }
+    size_t pending() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return queue_.size();
+    }
+
+    // -------------------------------------------------------- device model
+    std::map<std::string, FakeDevice> devices;  // by token
+    bool defer_token_lookups = false;           // resolve_token answers in run_token_lookups()
+    bool storage_unavailable = false;           // unknown tokens resolve to BLYNK_ERROR, not BLYNK_NOT_FOUND
+    bool fail_pin_property = false;             // pin_property answers BLYNK_ERROR
+    std::vector<std::string> token_lookups;     // every token resolve_token was asked for
+    std::vector<PinWrite> pin_writes;
+    std::vector<PropertyWrite> property_writes;
+
+    // Answers the deferred token lookups (with what `devices` holds now).
+    size_t run_token_lookups() {
+        auto lookups = std::move(deferred_lookups_);
+        deferred_lookups_.clear();
+        for (auto& f : lookups)
+            f();
+        return lookups.size();
+    }
+    // Forgets devices, switches and records (not the logs, not queued work).
+    void reset_kernel() {
+        devices.clear();
+        defer_token_lookups = storage_unavailable = fail_pin_property = refuse_work = run_at_once = false;
+        deferred_lookups_.clear();
+        token_lookups.clear();
+        pin_writes.clear();
+        property_writes.clear();
+    }
+
+    // --------------------------------------------------------------- http
+    // A fresh answer slot; the host keeps it alive, so a late answer is safe.
+    std::shared_ptr<HttpAnswer> new_answer() {
+        std::lock_guard<std::mutex> lock(mu_);
+        answers_.push_back(std::make_shared<HttpAnswer>());
+        return answers_.back();
+    }
+    static blynk_http_responder* responder_of(HttpAnswer& a) { return reinterpret_cast<blynk_http_responder*>(&a); }
+    // Waits until the plugin answered (from another thread); false after timeout.
+    bool wait_answered(const HttpAnswer& a, std::chrono::milliseconds timeout) {
+        std::unique_lock<std::mutex> lock(mu_);
+        return answered_.wait_for(lock, timeout, [&] { return a.answers > 0; });
+    }
+
+private:
+    static FakeHost& me(void* c) { return *static_cast<FakeHost*>(c); }
+    FakeDevice* find(std::string_view token) {
+        auto it = devices.find(std::string(token));
+        return it == devices.end() ? nullptr : &it->second;
+    }
+    void on_log(int level, blynk_str m) {
+        std::lock_guard<std::mutex> lock(mu_);
+        logs_.push_back({level, std::string(view(m))});
+    }
+    int enqueue(void (*fn)(void*), void* arg, bool is_work) {
+        if (is_work && refuse_work) return BLYNK_ERROR;
+        if (run_at_once) {
+            fn(arg);
+            return BLYNK_OK;
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        queue_.push_back([fn, arg] { fn(arg); });
+        return BLYNK_OK;
+    }
+    void on_respond(blynk_http_responder* r, const blynk_http_response* res) {
+        auto* a = reinterpret_cast<HttpAnswer*>(r);
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (++a->answers == 1) {
+                a->status = int(res->status);
+                a->content_type = std::string(view(res->content_type));
+                a->body = std::string(view(res->body));
+                for (size_t i = 0; i < res->header_count; ++i)
+                    a->headers.emplace_back(std::string(view(res->headers[i].name)),
+                                            std::string(view(res->headers[i].value)));
+            }
+        }
+        answered_.notify_all();
+    }
+    void on_resolve(std::string token, void (*done)(void*, int), void* arg) {
+        token_lookups.push_back(token);
+        auto finish = [this, token, done, arg] {
+            done(arg, devices.count(token) ? BLYNK_OK : storage_unavailable ? BLYNK_ERROR : BLYNK_NOT_FOUND);
+        };
+        if (defer_token_lookups)
+            deferred_lookups_.push_back(finish);
+        else
+            finish();
+    }
+    int on_device_info(std::string_view token, blynk_device_info* out) {
+        FakeDevice* d = find(token);
+        if (!d) return BLYNK_NOT_FOUND;
+        blynk_device_info i{};
+        i.size = sizeof i;
+        i.email = slice(d->email);
+        i.dash_id = d->dash_id;
+        i.device_id = d->device_id;
+        i.name = slice(d->name);
+        i.board_type = slice(d->board_type);
+        i.online_connections = d->online_connections;
+        i.dash_active = d->dash_active;
+        i.app_connected = d->app_connected;
+        i.connect_time_ms = d->connect_time_ms;
+        i.disconnect_time_ms = d->disconnect_time_ms;
+        i.data_received_ms = d->data_received_ms;
+        // Only as much as the plugin's struct holds (an older plugin's is shorter).
+        uint32_t n = out->size < sizeof i ? out->size : uint32_t(sizeof i);
+        std::memcpy(out, &i, n);
+        out->size = n;
+        return BLYNK_OK;
+    }
+
+    std::string data_dir_, version_;
+    blynk_host_v1 table_{};
+    mutable std::mutex mu_;  // guards what other threads may touch: logs, queue, answers
+    std::condition_variable answered_;
+    std::vector<LogLine> logs_;
+    std::vector<std::function<void()>> queue_;
+    std::vector<std::shared_ptr<HttpAnswer>> answers_;
+    std::vector<std::function<void()>> deferred_lookups_;
+};
+
+}  // namespace testing
+}  // namespace blynk
+
+#endif  // BLYNK_TESTING_FAKE_HOST_HPP
