@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds examples/plugins/pin-logger the way a third party would: against the
-# SDK installed from a blynkd build tree, outside the blynkd sources.
+# Builds examples/plugins/pin-logger and examples/plugins/storage-memory the way
+# a third party would: against the SDK installed from a blynkd build tree,
+# outside the blynkd sources.
 #
 #   out_of_tree.sh BUILD_DIR SOURCE_DIR [OUTPUT_DIR]
 #
@@ -11,7 +12,10 @@
 # Checks: the "sdk" install component installs exactly the headers and the
 # BlynkSDK package, find_package(BlynkSDK 0.1) finds it, a request for another
 # major version is refused, and the plugin builds into a module that exports
-# blynk_plugin_entry. Exits non-zero with a message on the first failure.
+# blynk_plugin_entry. Then builds examples/plugins/storage-memory the same way,
+# with its test (blynk_add_plugin_test and the fake host of
+# blynk/plugin_testing.hpp), and runs that test with CTest. Exits non-zero
+# with a message on the first failure.
 set -euo pipefail
 
 if [[ $# -lt 2 || $# -gt 3 ]]; then
@@ -83,6 +87,14 @@ CMAKE
 if cmake -S "$work/major" -B "$work/major/build" -DCMAKE_PREFIX_PATH="$prefix" >"$work/major.log" 2>&1; then
   fail "find_package(BlynkSDK 99) accepted the installed SDK"
 fi
+
+echo "== building storage-memory out of tree and running its test (blynk_add_plugin_test, plugin_testing.hpp)"
+cmake -S "$source_dir/examples/plugins/storage-memory" -B "$work/storage-memory" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+  || fail "storage-memory does not configure against the installed SDK"
+cmake --build "$work/storage-memory" || fail "storage-memory or its test does not build against the installed SDK"
+ctest --test-dir "$work/storage-memory" --output-on-failure --no-tests=error --timeout 60 \
+  || fail "the storage-memory test fails against its out-of-tree build"
 
 cp "$module" "$output_dir/"
 echo "ok: $output_dir/$(basename "$module")"
