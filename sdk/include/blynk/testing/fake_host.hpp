@@ -96,12 +96,22 @@ struct PropertyWrite {
 
 // An HTTP request as a client sends it; target is "/path?query".
 struct HttpCall {
-    std::string method = "GET";
+    using Headers = std::vector<std::pair<std::string, std::string>>;
+    // So that {"GET", "/x"} needs no more (and no missing-initializer warning).
+    HttpCall(std::string method_ = "GET", std::string target_ = {}, Headers headers_ = {}, std::string body_ = {},
+             bool tls_ = false, std::string peer_ = "127.0.0.1:5555")
+        : method(std::move(method_)),
+          target(std::move(target_)),
+          headers(std::move(headers_)),
+          body(std::move(body_)),
+          tls(tls_),
+          peer(std::move(peer_)) {}
+    std::string method;
     std::string target;
-    std::vector<std::pair<std::string, std::string>> headers;
+    Headers headers;
     std::string body;
-    bool tls = false;
-    std::string peer = "127.0.0.1:5555";
+    bool tls;
+    std::string peer;
 };
 
 // What the plugin answered (after the handler returned, or later).
@@ -110,6 +120,9 @@ struct HttpAnswer {
     std::string content_type, body;
     std::vector<std::pair<std::string, std::string>> headers;
     int answers = 0;  // how many times http_respond was called; only the first counts
+    // The request's memory, kept (overwritten with '#') as long as the host
+    // lives, so a handler that kept a pointer into it reads '#', not freed memory.
+    std::shared_ptr<const void> request;
     std::optional<std::string> header(std::string_view name) const {
         for (auto& [k, v] : headers)
             if (k == name) return v;

@@ -217,12 +217,21 @@ public:
     // the handler returns, so a handler that kept a pointer into it instead of
     // a copy answers with garbage and the test sees it.
     std::shared_ptr<HttpAnswer> call(HttpCall rq) {
-        std::string query;
-        if (size_t q = rq.target.find('?'); q != std::string::npos) {
-            query = rq.target.substr(q + 1);
-            rq.target.resize(q);
+        struct Memory {  // everything the C request points at
+            HttpCall rq;
+            std::string path, query;
+            std::vector<std::string> params;
+            std::vector<blynk_str> cparams;
+            std::vector<blynk_http_header> headers;
+        };
+        auto m = std::make_shared<Memory>();
+        m->rq = std::move(rq);
+        std::string& target = m->rq.target;
+        if (size_t q = target.find('?'); q != std::string::npos) {
+            m->query = target.substr(q + 1);
+            target.resize(q);
         }
-        std::vector<std::string> segs = split(rq.target);
+        std::vector<std::string> segs = split(target);
         for (auto& s : segs)
             if (!percent_decode(s)) return nullptr;
         const blynk_http_route* best = nullptr;
@@ -230,11 +239,11 @@ public:
         for (size_t r = 0; http() && r < http()->route_count; ++r) {
             const blynk_http_route& route = http()->routes[r];
             std::vector<std::string> pat = split(std::string(view(route.pattern)));
-            if (view(route.method) != rq.method || pat.size() != segs.size()) continue;
+            if (view(route.method) != m->rq.method || pat.size() != segs.size()) continue;
             bool ok = true;
             size_t literals = 0;
             for (size_t k = 0; k < pat.size() && ok; ++k) {
-                bool param = pat[k].size() >= 2 && pat[k].front() == '{' && pat[k].back() == '}';
+                bool param = is_param(pat[k]);
                 ok = param ? !segs[k].empty() : pat[k] == segs[k];
                 literals += param ? 0 : 1;
             }
@@ -242,38 +251,36 @@ public:
         }
         if (!best) return nullptr;
         std::vector<std::string> pat = split(std::string(view(best->pattern)));
-        std::vector<std::string> params;
-        for (size_t k = 0; k < pat.size(); ++k)
-            if (pat[k].size() >= 2 && pat[k].front() == '{') params.push_back(segs[k]);
-        std::string path = "/";
-        for (size_t k = 0; k < segs.size(); ++k)
-            path += (k ? "/" : "") + segs[k];
-        std::vector<blynk_str> cparams;
-        for (auto& p : params)
-            cparams.push_back(slice(p));
-        std::vector<blynk_http_header> ch;
-        for (auto& h : rq.headers)
-            ch.push_back({slice(h.first), slice(h.second)});
+        m->path = "/";
+        for (size_t k = 0; k < segs.size(); ++k) {
+            m->path += (k ? "/" : "") + segs[k];
+            if (is_param(pat[k])) m->params.push_back(segs[k]);
+        }
+        for (auto& p : m->params)
+            m->cparams.push_back(slice(p));
+        for (auto& h : m->rq.headers)
+            m->headers.push_back({slice(h.first), slice(h.second)});
         blynk_http_request req{};
         req.size = sizeof req;
-        req.method = slice(rq.method);
-        req.path = slice(path);
-        req.query = slice(query);
-        req.headers = ch.data();
-        req.header_count = ch.size();
-        req.body = slice(rq.body);
-        req.params = cparams.data();
-        req.param_count = cparams.size();
-        req.peer = slice(rq.peer);
-        req.tls = rq.tls ? 1u : 0u;
+        req.method = slice(m->rq.method);
+        req.path = slice(m->path);
+        req.query = slice(m->query);
+        req.headers = m->headers.data();
+        req.header_count = m->headers.size();
+        req.body = slice(m->rq.body);
+        req.params = m->cparams.data();
+        req.param_count = m->cparams.size();
+        req.peer = slice(m->rq.peer);
+        req.tls = m->rq.tls ? 1u : 0u;
         std::shared_ptr<HttpAnswer> answer = host_.new_answer();
         best->handler(table_->self, best->route_data, &req, FakeHost::responder_of(*answer));
-        for (std::string* s : {&path, &query, &rq.body, &rq.peer, &rq.method})
+        for (std::string* s : {&m->path, &m->query, &m->rq.body, &m->rq.peer, &m->rq.method})
             std::fill(s->begin(), s->end(), '#');
-        for (auto& p : params)
+        for (auto& p : m->params)
             std::fill(p.begin(), p.end(), '#');
-        for (auto& h : rq.headers)
+        for (auto& h : m->rq.headers)
             std::fill(h.second.begin(), h.second.end(), '#');
+        answer->request = std::move(m);  // http_respond writes other fields, so a late answer does not race this
         return answer;
     }
 
@@ -311,6 +318,7 @@ private:
         (events()->*fn)(table_->self, &c);
         return true;
     }
+    static bool is_param(const std::string& seg) { return seg.size() >= 2 && seg.front() == '{' && seg.back() == '}'; }
     // "/a/b" -> {"a", "b"}; "/" -> {""}.
     static std::vector<std::string> split(const std::string& p) {
         std::vector<std::string> parts;
