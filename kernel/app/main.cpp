@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "app/first_admin.hpp"
 #include "app/operator_client.hpp"
+#include "app/private_files.hpp"
 #include "core/secrets.hpp"
 #include "core/throttle.hpp"
 #include "host/accounts.hpp"
@@ -321,27 +323,6 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
     throw UsageError("unknown command '" + what + "'");
 }
 
-// At first start: an administrator with a generated password, shown once.
-void ensure_admin(const app::Config& cfg, core::Model& model, const host::StorageClient& st) {
-    bool any = false;
-    model.for_each_user([&](const core::User& u) { any |= u.is_admin; });
-    if (any) return;
-    std::string email = core::lower(cfg.admin_email);
-    if (model.find_user(email)) {
-        spdlog::warn(
-            "no administrator account exists and {} is a regular user; create one with `blynkd user add --admin`",
-            email);
-        return;
-    }
-    std::string pass = host::create_user(st, email, "admin", "", true);
-    core::LoadedData data;
-    st.load_user(email, data);
-    model.merge(std::move(data));
-    // Straight to the terminal, never into the log file.
-    std::cout << "\n  Administrator account created: " << email << "\n  Password (shown only once): " << pass << "\n\n"
-              << std::flush;
-}
-
 // The per-install token the CLI uses for the operator API (owner-only file).
 std::string operator_token(const std::string& data_dir) {
     fs::path file = fs::path(data_dir) / "operator.token";
@@ -359,7 +340,7 @@ std::string operator_token(const std::string& data_dir) {
     return tok;
 }
 
-int run_server(const app::Config& cfg, host::PluginHost& plugins) {
+int run_server(const app::Config& cfg, const std::string& data_dir, host::PluginHost& plugins) {
     host::StorageClient st(plugins.storage(), plugins.storage_self());
     core::Model model;
     {
@@ -367,7 +348,8 @@ int run_server(const app::Config& cfg, host::PluginHost& plugins) {
         st.load_all(data);
         model.merge(std::move(data));
     }
-    ensure_admin(cfg, model, st);
+    app::ensure_admin(cfg, data_dir, model, st);
+    if (!cfg.tls_key.empty()) app::warn_if_key_exposed(cfg.tls_key);
     platform::ignore_broken_pipe();
     size_t files = platform::raise_file_limit();
     if (files && files < 4096)
@@ -444,6 +426,9 @@ int main(int argc, char** argv) {
                   << ")\n";
         return 0;
     }
+    // Before any file is made: the data folder, the database, tokens, keys and
+    // logs are the owner's alone, for the server and the CLI alike.
+    platform::restrict_new_files();
     bool server = args.command.empty();
     app::Config cfg;
     try {
@@ -466,8 +451,10 @@ int main(int argc, char** argv) {
         if (server)
             spdlog::info("blynkd {} starting; config: {}; data folder: {}", BLYNKD_VERSION,
                          cfg.file.empty() ? "(built-in defaults)" : cfg.file, data_dir);
+        // An install made before files were owner-only, before the store opens its files.
+        app::tighten_data_folder(data_dir);
         plugins.load_all();
-        if (server) return run_server(cfg, plugins);
+        if (server) return run_server(cfg, data_dir, plugins);
         int rc = run_command(args, cfg, plugins);
         plugins.shutdown();
         return rc;

@@ -1,6 +1,9 @@
 #include "app/operator_client.hpp"
 
-#include <openssl/x509_vfy.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +16,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
+#include <vector>
 
 #include "platform/platform.hpp"
 
@@ -26,6 +31,52 @@ namespace fs = std::filesystem;
 namespace {
 std::string run_file(const std::string& data_dir) {
     return (fs::path(data_dir) / "blynkd.run").string();
+}
+
+using Der = std::vector<unsigned char>;
+
+Der der_of(X509* x) {
+    int n = i2d_X509(x, nullptr);
+    if (n <= 0) return {};
+    Der out(static_cast<size_t>(n));
+    unsigned char* p = out.data();
+    i2d_X509(x, &p);
+    return out;
+}
+
+// The first certificate of a PEM file: the leaf a server with this [tls] cert
+// presents (the chain after it, if any, plays no part in the pinning).
+Der leaf_of_file(const std::string& file) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "r"), BIO_free);
+    if (!bio) throw std::runtime_error("cannot read the server certificate " + file);
+    std::unique_ptr<X509, decltype(&X509_free)> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+    Der der = x ? der_of(x.get()) : Der();
+    if (der.empty()) throw std::runtime_error("no PEM certificate in " + file);
+    return der;
+}
+
+// "AB:CD:...", as `openssl x509 -fingerprint -sha256` prints it.
+std::string sha256_fingerprint(const Der& der) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(der.data(), der.size(), md, &len, EVP_sha256(), nullptr);
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        if (i) out.push_back(':');
+        out.push_back(hex[md[i] >> 4]);
+        out.push_back(hex[md[i] & 15]);
+    }
+    return out;
+}
+
+Der peer_leaf(SSL* ssl) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    std::unique_ptr<X509, decltype(&X509_free)> x(SSL_get1_peer_certificate(ssl), X509_free);
+#else
+    std::unique_ptr<X509, decltype(&X509_free)> x(SSL_get_peer_certificate(ssl), X509_free);
+#endif
+    return x ? der_of(x.get()) : Der();
 }
 }  // namespace
 
@@ -64,18 +115,29 @@ std::optional<OperatorClient> OperatorClient::find(const std::string& data_dir, 
 }
 
 ApiReply OperatorClient::call(const std::string& method, const std::string& target, const std::string& body) const {
+    // The server is this install's only if it presents exactly the leaf of its
+    // [tls] cert (or the generated certificate). A chain check would accept any
+    // certificate issued under the same CA, and the operator token would go to
+    // whoever holds one; so no certificate is trusted as a root, and the peer's
+    // leaf is compared byte for byte before a byte of the request is sent.
+    Der pinned = leaf_of_file(cert_);
     asio::io_context ioc;
     asio::ssl::context ctx(asio::ssl::context::tls_client);
     SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-    // Trust exactly this install's certificate (self-signed or the configured chain's leaf).
-    boost::system::error_code ec;
-    ctx.load_verify_file(cert_, ec);
-    if (ec) throw std::runtime_error("cannot read the server certificate " + cert_ + ": " + ec.message());
-    X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx.native_handle()), X509_V_FLAG_PARTIAL_CHAIN);
-    ctx.set_verify_mode(asio::ssl::verify_peer);
+    ctx.set_verify_mode(asio::ssl::verify_none);
     asio::ssl::stream<asio::ip::tcp::socket> stream(ioc, ctx);
     stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), port_});
     stream.handshake(asio::ssl::stream_base::client);
+    Der presented = peer_leaf(stream.native_handle());
+    if (presented != pinned) {
+        boost::system::error_code ignored;
+        stream.next_layer().close(ignored);
+        throw std::runtime_error(
+            "the server on 127.0.0.1:" + std::to_string(port_) + " presents the certificate SHA-256 " +
+            (presented.empty() ? std::string("(none)") : sha256_fingerprint(presented)) + ", but " + cert_ +
+            " (the first certificate of tls.cert, or the generated one) is SHA-256 " + sha256_fingerprint(pinned) +
+            "; the operator token was not sent. Point tls.cert at the certificate that server serves, leaf first.");
+    }
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "localhost");
     req.set(http::field::authorization, "Bearer " + token_);
@@ -89,6 +151,7 @@ ApiReply OperatorClient::call(const std::string& method, const std::string& targ
     boost::beast::flat_buffer buf;
     http::response<http::string_body> res;
     http::read(stream, buf, res);
+    boost::system::error_code ec;
     stream.shutdown(ec);
     return {res.result_int(), res.body()};
 }

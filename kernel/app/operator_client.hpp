@@ -16,9 +16,13 @@ struct ApiReply {
 class OperatorClient {
 public:
     // Finds a running server of this data folder (its run file and a port that
-    // answers); nullopt when none runs.
+    // answers); nullopt when none runs. cert_file is [tls] cert (or the
+    // generated certificate): call() talks only to a server presenting its
+    // first certificate, the leaf, exactly.
     static std::optional<OperatorClient> find(const std::string& data_dir, const std::string& cert_file);
-    // Throws std::runtime_error when the server cannot be reached or answers nonsense.
+    // Throws std::runtime_error when the server cannot be reached, presents
+    // another certificate (naming both SHA-256 fingerprints; nothing is sent
+    // then) or answers nonsense.
     ApiReply call(const std::string& method, const std::string& target, const std::string& json_body) const;
 
 private:

@@ -4,6 +4,7 @@
 
 #if defined(_WIN32)
 #include <io.h>
+#include <stdio.h>
 #else
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -31,6 +34,44 @@ std::FILE* open_private_file(const std::string& path) {
     std::FILE* f = ::fdopen(fd, "wb");
     if (!f) ::close(fd);
     return f;
+#endif
+}
+
+void restrict_new_files() {
+#if !defined(_WIN32)
+    ::umask(077);
+#endif
+}
+
+std::optional<unsigned> posix_mode(const std::string& path) {
+#if defined(_WIN32)
+    (void)path;
+    return std::nullopt;
+#else
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return std::nullopt;
+    return unsigned(st.st_mode & 07777);
+#endif
+}
+
+bool set_posix_mode(const std::string& path, unsigned mode, std::string& error) {
+#if defined(_WIN32)
+    (void)path;
+    (void)mode;
+    error = "no POSIX permissions on this system";
+    return false;
+#else
+    if (::chmod(path.c_str(), mode_t(mode)) == 0) return true;
+    error = std::strerror(errno);
+    return false;
+#endif
+}
+
+bool stdout_is_terminal() {
+#if defined(_WIN32)
+    return ::_isatty(::_fileno(stdout)) != 0;
+#else
+    return ::isatty(STDOUT_FILENO) == 1;
 #endif
 }
 

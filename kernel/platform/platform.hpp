@@ -2,12 +2,27 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 namespace blynk::platform {
 
 // Creates (or truncates) a file readable and writable by its owner only.
 std::FILE* open_private_file(const std::string& path);
+// From now on, files and folders this process creates are for its owner only:
+// POSIX umask 077, so a file opened with mode 0644 gets 0600 and a folder 0700
+// (SQLite's database, and its -wal/-shm, which copy the database's mode, too).
+// A no-op on Windows, where a new file inherits its folder's access list.
+void restrict_new_files();
+// The permission bits of path itself (e.g. 0644; a symbolic link is not
+// followed), or nullopt when it does not exist, is a symbolic link, or the
+// system has no such bits (Windows).
+std::optional<unsigned> posix_mode(const std::string& path);
+// Sets the permission bits of path; false with the reason in `error` if not.
+bool set_posix_mode(const std::string& path, unsigned mode, std::string& error);
+// Whether standard output is a terminal (someone watching it), not a pipe, a
+// file or a service manager's journal.
+bool stdout_is_terminal();
 // The folder holding the running executable.
 std::string executable_dir();
 // Raises the soft limit of open files to the hard limit; returns the new soft
