@@ -311,6 +311,21 @@ export class Server {
     }
   }
 
+  /** Where the first start writes the administrator's password when stdout is not a terminal. */
+  get adminPasswordPath() { return path.join(this.dataDir, 'initial-admin-password.txt'); }
+
+  /**
+   * The administrator {email, password} of the first start. The harness's servers have a pipe
+   * for stdout, not a terminal, so the server wrote them to adminPasswordPath.
+   */
+  adminCredentials() {
+    const text = readFileSync(this.adminPasswordPath, 'utf8');
+    const email = text.match(/^email: (\S+)$/m);
+    const password = text.match(/^password: (\S+)$/m);
+    if (!email || !password) throw new Error(`${this.adminPasswordPath} holds no email and password:\n${text}`);
+    return { email: email[1], password: password[1] };
+  }
+
   get certPath() { return path.join(this.dataDir, 'tls', 'cert.pem'); }
   get keyPath() { return path.join(this.dataDir, 'tls', 'key.pem'); }
 

@@ -1,11 +1,16 @@
-// The account CLI (`blynkd --config FILE user|device ...`) against a running and a stopped server.
+// The account CLI (`blynkd --config FILE user|device ...`) against a running and a stopped server,
+// and its refusal of a server that does not present its install's certificate.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Cmd, Status, Cleanup } from '../lib/harness.js';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { Server, Cmd, Status, Cleanup, mkTmp, renderToml, which } from '../lib/harness.js';
+import { caWithLeaves } from '../lib/pki.js';
 import { makeDevice } from '../lib/blynklib.js';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
+const OPENSSL = which('openssl');
 
 describe('CLI', () => {
   let srv;
@@ -79,5 +84,36 @@ describe('CLI without a running server', () => {
     await c.expectResponse(2, Status.OK);
     c.end();
     await s.stop();
+  });
+});
+
+describe('the CLI talks only to a server presenting its certificate', { skip: OPENSSL ? false : 'openssl not installed' }, () => {
+  it('a server with another leaf of the same CA is refused, naming both SHA-256 fingerprints; nothing is sent', async () => {
+    const dir = mkTmp('cli-pin');
+    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    const { leaves } = caWithLeaves(dir, ['a', 'b']);
+    const config = { tls: { cert: leaves.b.chain, key: leaves.b.key } };
+    const srv = cleanup.add(await Server.start({ name: 'cli-pin', config }));
+    const fp = (file) => new X509Certificate(readFileSync(file)).fingerprint256;
+
+    // the server's own configuration (leaf B, then the CA): the CLI goes through it
+    const ok = await srv.cli(['device', 'add', '--email', 'pin@example.com', '--name', 'through-b']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /through the running server/);
+
+    // the CLI's configuration names leaf A of the same CA (with the CA after it): a chain check
+    // would accept B's certificate; the pin refuses it before the operator token goes out
+    writeFileSync(srv.configPath, renderToml({ ...srv.config, tls: { cert: leaves.a.chain, key: leaves.a.key } }));
+    const refused = await srv.cli(['device', 'add', '--email', 'pin@example.com', '--name', 'through-a']);
+    assert.equal(refused.code, 1, `the CLI must refuse the server: ${refused.stderr}`);
+    assert.ok(refused.stderr.includes(fp(leaves.b.cert)), `the server's fingerprint is named: ${refused.stderr}`);
+    assert.ok(refused.stderr.includes(fp(leaves.a.cert)), `the configured fingerprint is named: ${refused.stderr}`);
+    assert.match(refused.stderr, /operator token was not sent/);
+
+    writeFileSync(srv.configPath, renderToml(srv.config));
+    const list = await srv.cli(['device', 'list', '--email', 'pin@example.com']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /through-b/);
+    assert.doesNotMatch(list.stdout, /through-a/, 'the refused command added its device anyway');
   });
 });
