@@ -144,7 +144,7 @@ describe('no secret in any log', () => {
     ({ email: adminEmail, password: adminPassword } = srv.adminCredentials());
     secret(adminPassword, 'the administrator password');
     secret(legacyHash(adminEmail, adminPassword), 'the administrator legacy password hash');
-    assert.doesNotMatch(firstOutput, /Password \(shown only once\)/, 'the terminal banner went to a pipe');
+    assert.doesNotMatch(firstOutput, /Password \(shown only once\)/, 'the banner meant for a terminal was printed to a pipe');
     assert.ok(firstOutput.includes(srv.adminPasswordPath), `the output names the password file:\n${firstOutput}`);
     const mode = statSync(srv.adminPasswordPath).mode & 0o777;
     assert.equal(mode, 0o600, `${srv.adminPasswordPath} has mode ${mode.toString(8)}`);
