@@ -4,8 +4,8 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <vector>
 
+#include "app/first_admin.hpp"
 #include "platform/platform.hpp"
 
 namespace blynk::app {
@@ -35,15 +35,11 @@ void tighten(const fs::path& p) {
                      octal(*mode), octal(tight), error);
 }
 
-// The entries directly in dir; an unreadable folder yields none (tighten()
-// already said what is wrong with it).
-std::vector<fs::path> entries(const fs::path& dir) {
-    std::vector<fs::path> out;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        out.push_back(it->path());
-    return out;
-}
+// What blynkd keeps in the data folder (and the admin password file). Only
+// these are touched: data_dir may be a folder shared with other things.
+const char* const kSecretEntries[] = {
+    "blynk.db",       "blynk.db-wal", "blynk.db-shm", "blynk.db-journal",  // storage-sqlite's default store
+    "operator.token", "blynkd.run",   "tls",          "tls/key.pem"};
 
 }  // namespace
 
@@ -54,12 +50,9 @@ void tighten_data_folder(const std::string& data_dir) {
     fs::path dir = fs::canonical(data_dir, ec);
     if (ec) return;
     tighten(dir);
-    for (const auto& p : entries(dir))
-        tighten(p);
-    // tls/ holds the generated key. Other folders (a plugin's) are closed by
-    // their own mode and the data folder's, so their contents are not walked.
-    for (const auto& p : entries(dir / "tls"))
-        tighten(p);
+    for (const char* entry : kSecretEntries)
+        tighten(dir / entry);
+    tighten(admin_password_file(dir.string()));
 }
 
 void warn_if_key_exposed(const std::string& key_path) {

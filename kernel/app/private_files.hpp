@@ -7,11 +7,13 @@
 namespace blynk::app {
 
 // Tightens an install made before files were created owner-only: the data
-// folder, every entry directly in it and everything in its tls/ folder lose
-// their group and other permission bits (0755 -> 0700, 0644 -> 0600), with one
-// warning per changed path naming the old and new modes. Symbolic links are
-// left alone (what they point to may be configured outside the data folder).
-// Does nothing where files have no POSIX modes (Windows).
+// folder and what blynkd keeps in it (the default SQLite store with its -wal,
+// -shm and -journal, operator.token, blynkd.run, the admin password file, tls/
+// and tls/key.pem) lose their group and other permission bits (0755 -> 0700,
+// 0644 -> 0600), with one warning per changed path naming the old and new
+// modes. Other files there, and symbolic links (what they point to may be the
+// operator's, elsewhere), are left alone. Does nothing where files have no
+// POSIX modes (Windows).
 void tighten_data_folder(const std::string& data_dir);
 
 // Warns, changing nothing, when a configured private key (tls.key, which may
