@@ -7,6 +7,7 @@
 
 #include "app/config.hpp"
 #include "host/work_queue.hpp"
+#include "platform/platform.hpp"
 #include "version.hpp"
 
 namespace blynk::host {
@@ -165,9 +166,36 @@ int host_project_json(void* ctx, blynk_str token, blynk_str* json) {
     return BLYNK_OK;
 }
 
-bool looks_like_path(const std::string& s) {
-    return s.find('/') != std::string::npos || s.find('\\') != std::string::npos ||
-           fs::path(s).extension() == boost::dll::shared_library::suffix().string();
+// An entry with a folder separator is a path to the file; anything else is a
+// name (with or without the platform's suffix) looked up in the plugin folders
+// only. A bare name must never reach the dynamic loader, which would search
+// LD_LIBRARY_PATH and the system's folders for it.
+bool is_path(const std::string& s) {
+    return s.find('/') != std::string::npos || s.find('\\') != std::string::npos;
+}
+
+bool has_plugin_suffix(const std::string& s) {
+    return fs::path(s).extension() == boost::dll::shared_library::suffix().string();
+}
+
+// Code that others may change is code that others may run in this server:
+// refuse a plugin file, or the folder it sits in, that group or others may
+// write (POSIX mode bits; the platform layer makes this a no-op on Windows).
+void check_write_access(const std::string& label, const std::string& path) {
+    std::error_code ec;
+    fs::path file = fs::canonical(path, ec);
+    if (ec) throw PluginError("plugin '" + label + "' (" + path + "): cannot be examined: " + ec.message());
+    for (const fs::path& p : {file, file.parent_path()}) {
+        std::string error;
+        std::string who = platform::writable_by_others(p.string(), error);
+        const std::string what = (p == file ? "the file " : "its folder ") + p.string();
+        if (!error.empty())
+            throw PluginError("plugin '" + label + "' (" + path + "): " + what + " cannot be examined: " + error);
+        if (!who.empty())
+            throw PluginError("plugin '" + label + "' (" + path + "): refused: " + what + " is writable by " + who +
+                              ", who could then run code in this server; remove that write access (chmod go-w " +
+                              p.string() + ") or move the plugin");
+    }
 }
 
 blynk_str sv(const std::string& s) {
@@ -190,16 +218,17 @@ PluginHost::~PluginHost() {
 }
 
 std::vector<std::string> PluginHost::candidates(const std::string& entry) const {
-    if (looks_like_path(entry)) return {entry};
-    std::string file = entry + boost::dll::shared_library::suffix().string();
+    // The loader gets a full path, so it never searches its own folders.
+    if (is_path(entry)) return {fs::absolute(fs::path(entry)).lexically_normal().string()};
+    std::string file = has_plugin_suffix(entry) ? entry : entry + boost::dll::shared_library::suffix().string();
     std::vector<std::string> out;
     auto add = [&](const fs::path& p) {
-        std::string s = p.lexically_normal().string();
+        std::string s = fs::absolute(p).lexically_normal().string();
         for (auto& o : out)
             if (fs::path(o).lexically_normal() == fs::path(s)) return;
         out.push_back(s);
     };
-    if (!config_.plugin_dir.empty()) add(fs::absolute(fs::path(config_.plugin_dir) / file));
+    if (!config_.plugin_dir.empty()) add(fs::path(config_.plugin_dir) / file);
     add(fs::path(exe_dir_) / "plugins" / file);
     add(fs::path(exe_dir_) / ".." / "lib" / "blynkd" / "plugins" / file);
     return out;
@@ -227,7 +256,7 @@ void PluginHost::load_one(const std::string& entry) {
     auto p = std::make_unique<LoadedPlugin>();
     p->config_name = entry;
     // Messages name a plugin given by path by its file name, and show the path beside it.
-    const std::string label = looks_like_path(entry) ? fs::path(entry).stem().string() : entry;
+    const std::string label = is_path(entry) || has_plugin_suffix(entry) ? fs::path(entry).stem().string() : entry;
     p->owner = this;
     std::vector<std::string> paths = candidates(entry);
     for (auto& c : paths)
@@ -242,6 +271,7 @@ void PluginHost::load_one(const std::string& entry) {
         throw PluginError("plugin '" + label + "': file not found; looked for:" + list +
                           "\n(set [plugins] dir, or give the path in plugins.enabled)");
     }
+    check_write_access(label, p->path);
     boost::system::error_code ec;
     p->lib.load(p->path, boost::dll::load_mode::default_mode, ec);
     if (ec || !p->lib.is_loaded())

@@ -59,7 +59,10 @@ public:
     void pin_written(const core::Device&, uint16_t key, std::string_view value, int64_t at_ms) override;
     void login(bool ok, const core::Device*, std::string_view peer, int64_t at_ms) override;
 
-    // Candidate file locations for a plugin name (for messages and tests).
+    // Candidate file locations, absolute, for an entry of plugins.enabled (for
+    // loading, messages and tests): an entry with a folder separator is that
+    // path; a name (with or without the platform suffix) is looked up in
+    // [plugins] dir, beside the binary and in the installed layout only.
     std::vector<std::string> candidates(const std::string& name_or_path) const;
 
 private:

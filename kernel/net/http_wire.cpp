@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -154,6 +155,22 @@ std::string http_response(unsigned status, std::string_view content_type, std::s
     res.prepare_payload();
     std::ostringstream os;
     os << res;
+    return os.str();
+}
+
+std::string http_response_head(unsigned status, std::string_view content_type, uint64_t content_length,
+                               const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive) {
+    http::response<http::empty_body> res{http::int_to_status(status), 11};
+    if (res.result() == http::status::unknown) res.result(status);
+    res.set(http::field::server, "blynkd");
+    res.set(http::field::access_control_allow_origin, "*");
+    if (!content_type.empty()) res.set(http::field::content_type, content_type);
+    for (auto& [k, v] : headers)
+        res.set(k, v);
+    res.keep_alive(keep_alive);
+    res.content_length(content_length);
+    std::ostringstream os;
+    os << res.base();
     return os.str();
 }
 

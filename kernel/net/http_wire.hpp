@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,11 @@ private:
 // (Access-Control-Allow-Origin: *; keep-alive or close).
 std::string http_response(unsigned status, std::string_view content_type, std::string_view body,
                           const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive);
+
+// The head of such a response whose body of `content_length` bytes the
+// caller sends itself (a file streamed in chunks, or none for HEAD).
+std::string http_response_head(unsigned status, std::string_view content_type, uint64_t content_length,
+                               const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive);
 
 // The 101 answer to a websocket handshake for `key` (Sec-WebSocket-Key).
 std::string websocket_accept(std::string_view key);

@@ -29,7 +29,7 @@
 #include "host/work_queue.hpp"
 #include "net/http_wire.hpp"
 #include "net/operator_api.hpp"
-#include "net/static_files.hpp"
+#include "net/static_stream.hpp"
 #include "net/tls.hpp"
 #include "net/tls_records.hpp"
 #include "platform/platform.hpp"
@@ -326,9 +326,10 @@ struct HttpState {
     uint64_t awaiting = 0;  // id of the request a handler has not answered yet
     uint32_t awaiting_since_ms = 0;
     uint32_t request_start_ms = 0;
-    std::string ws_stream;  // websocket: the hardware byte stream carried by binary frames
-    size_t ws_message = 0;  // bytes of the current (possibly fragmented) message
-    bool ws_text = false;   // the current message is text: its continuations are ignored too
+    std::string ws_stream;                      // websocket: the hardware byte stream carried by binary frames
+    size_t ws_message = 0;                      // bytes of the current (possibly fragmented) message
+    bool ws_text = false;                       // the current message is text: its continuations are ignored too
+    std::unique_ptr<StaticStream> static_body;  // a file being sent; later requests wait for its end
 };
 
 // One device connection. Lives on the heap, owned by the server's list; it is
@@ -677,7 +678,8 @@ protected:
 
     size_t consume_http(std::string_view in) {
         size_t off = 0;
-        while (!closed_ && mode_ == Mode::Http && !http_->awaiting && !close_after_flush_ && off < in.size()) {
+        while (!closed_ && mode_ == Mode::Http && !http_->awaiting && !http_->static_body && !close_after_flush_ &&
+               off < in.size()) {
             if (!http_->reader.in_progress()) http_->request_start_ms = uint32_t(srv_.now_mono);
             HttpReader::State st;
             unsigned status = 0;
@@ -763,6 +765,7 @@ protected:
     }
 
     void drained() {
+        if (http_ && http_->static_body && next_static_chunk()) return;
         if (out_.capacity() > kKeepCapacity) std::string().swap(out_);
         if (!close_after_flush_ || lingering_) return;
         // Close gracefully: stop sending, then read and drop what the client
@@ -771,6 +774,32 @@ protected:
         lingering_ = true;
         linger_since_ms_ = uint32_t(srv_.now_mono);
         shutdown_send();
+    }
+
+    // The sent chunk of a static file is followed by the next (net/static_stream.hpp);
+    // false once the body is complete.
+    bool next_static_chunk() {
+        std::string error;
+        switch (http_->static_body->append_next(out_, error)) {
+            case StaticStream::Step::Appended:
+                last_read_ms_ = uint32_t(srv_.now_mono);  // a download going on is not an idle connection
+                srv_.mark_dirty(this);
+                return true;
+            case StaticStream::Step::Failed:
+                reject(error);
+                return true;
+            case StaticStream::Step::Finished:
+                break;
+        }
+        http_->static_body.reset();
+        if (!partial_.empty()) {  // requests that came meanwhile
+            begin_op();
+            srv_.defer([this] {
+                resume();
+                done_op();
+            });
+        }
+        return false;
     }
 
     Server::Impl& srv_;
@@ -1373,19 +1402,11 @@ void Session::dispatch() {
     }
     if ((r.method() == "GET" || r.method() == "HEAD") &&
         (raw_path.rfind("/static/", 0) == 0 || raw_path == "/favicon.ico")) {
-        StaticFile f =
-            serve_static(srv_.opt.static_dir, raw_path == "/favicon.ico" ? "/static/favicon.ico" : raw_path, 16u << 20);
-        if (f.status != 200) {
-            respond(404, {}, {}, {}, keep_alive_);
-        } else {
-            std::string answer =
-                http_response(200, f.content_type, f.body, {{"Cache-Control", "max-age=60"}}, keep_alive_);
-            // HEAD: the same head (with the length a GET would get), no body.
-            if (r.method() == "HEAD") answer.resize(answer.size() - f.body.size());
-            out_ += answer;
-            if (!keep_alive_) close_after_flush_ = true;
-            queued();
-        }
+        http_->static_body =
+            StaticStream::start(srv_.opt.static_dir, raw_path == "/favicon.ico" ? "/static/favicon.ico" : raw_path,
+                                r.method() == "HEAD", keep_alive_, out_);
+        if (!keep_alive_) close_after_flush_ = true;
+        queued();
         return;
     }
     host::HttpRoutes::Match m;

@@ -1,8 +1,6 @@
 #include "net/static_files.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 #include "host/http_routes.hpp"
 
@@ -42,7 +40,7 @@ std::string_view content_type_for(std::string_view name) {
     return "application/octet-stream";
 }
 
-StaticFile serve_static(const std::string& root, std::string_view raw_path, size_t max_size) {
+StaticFile open_static(const std::string& root, std::string_view raw_path) {
     StaticFile out;
     constexpr std::string_view prefix = "/static/";
     if (root.empty() || raw_path.substr(0, prefix.size()) != prefix) return out;
@@ -73,11 +71,14 @@ StaticFile serve_static(const std::string& root, std::string_view raw_path, size
         if (f == file.end() || *b != *f) return out;
     if (!fs::is_regular_file(file, ec) || ec) return out;
     auto size = fs::file_size(file, ec);
-    if (ec || size > max_size) return out;
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return out;
-    out.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (ec) return out;
+    // Reads are of a whole chunk at a time: the stream's own buffer would only copy them.
+    out.file.rdbuf()->pubsetbuf(nullptr, 0);
+    out.file.open(file, std::ios::binary);
+    if (!out.file) return out;
     out.status = 200;
+    out.size = uint64_t(size);
+    out.name = rel;
     out.content_type = std::string(content_type_for(file.filename().string()));
     return out;
 }

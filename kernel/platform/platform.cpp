@@ -130,4 +130,20 @@ size_t resident_bytes() {
     return 0;
 }
 
+std::string writable_by_others(const std::string& path, std::string& error) {
+    error.clear();
+#if defined(_WIN32)
+    (void)path;
+    return {};
+#else
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        error = std::strerror(errno);
+        return {};
+    }
+    bool group = (st.st_mode & S_IWGRP) != 0, others = (st.st_mode & S_IWOTH) != 0;
+    return group && others ? "group and others" : group ? "group" : others ? "others" : "";
+#endif
+}
+
 }  // namespace blynk::platform

@@ -40,5 +40,11 @@ void trim_heap();
 void lower_thread_priority();
 // Resident set size of this process in bytes, or 0 if unknown.
 size_t resident_bytes();
+// Who besides the owner may change `path` (a file or folder): "group",
+// "others", "group and others", or "" when no one else may (or the system has
+// no such mode bits, as on Windows, where this is a no-op). A code file others
+// may write is code others may run in this process. `error` is set when
+// `path` cannot be examined.
+std::string writable_by_others(const std::string& path, std::string& error);
 
 }  // namespace blynk::platform
