@@ -246,12 +246,12 @@ export class Server {
     });
   }
 
-  /** Runs `blynkd --config FILE ...args`; resolves {code, stdout, stderr}. */
+  /** Runs `blynkd --config FILE ...args` (in the server's folder and environment); resolves {code, stdout, stderr}. */
   cli(args, timeoutMs = CLI_TIMEOUT_MS) {
     return new Promise((resolve) => {
       const [bin, ...pre] = [...this.wrap, BLYNKD_BIN];
       execFile(bin, [...pre, '--config', this.configPath, ...args],
-        { cwd: this.dir, timeout: timeoutMs, killSignal: 'SIGKILL' },
+        { cwd: this.dir, env: { ...process.env, ...this.env }, timeout: timeoutMs, killSignal: 'SIGKILL' },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
           resolve({ code, stdout, stderr, timedOut: Boolean(err && err.killed) });

@@ -5,7 +5,7 @@
 // "Errors an operator sees").
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Server, Cleanup, BUILD_DIR, SOURCE_DIR, BLYNKD_BIN, PLUGIN_DIR, mkTmp, withTimeout } from '../lib/harness.js';
@@ -55,8 +55,8 @@ async function waitForFile(file, pred, timeoutMs = 5000) {
  * Starts blynkd with the given config where the start must fail: resolves with its exit code
  * and all it printed (the process has exited and its pipes are drained).
  */
-async function failedStart(name, config) {
-  const srv = cleanup.add(Server.create({ name, config }));
+async function failedStart(name, config, env = {}) {
+  const srv = cleanup.add(Server.create({ name, config, env }));
   const r = await srv.cli([], FAIL_TIMEOUT_MS);   // no command: run the server
   const output = `${r.stdout}${r.stderr}`;
   assert.ok(!r.timedOut, `blynkd was expected to refuse the start, but still ran after ${FAIL_TIMEOUT_MS} ms:\n${output}`);
@@ -243,5 +243,85 @@ describe('plugins the server refuses to start with', () => {
     });
     assert.equal(code, 2, output);
     assert.match(output, /no storage plugin is enabled \(plugins\.enabled = \[pin-logger\]\)/);
+  });
+});
+
+// Finding 8 of the security review: a plugin is code run inside the server, so it comes only
+// from where the operator put it, and only if no one else may change it.
+describe('where a plugin is loaded from, and who may write it', () => {
+  /** A copy of the route-clash test plugin as `file` in a fresh folder (mode 0700); returns its path. */
+  function pluginCopy(tag, file = 'copied-plugin.so') {
+    const dir = mkTmp(tag);
+    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    const so = path.join(dir, file);
+    copyFileSync(requireTestPlugin('route-clash-plugin.so'), so);
+    chmodSync(so, 0o755);
+    return so;
+  }
+
+  it('a bare file name that exists only in a folder on LD_LIBRARY_PATH is not loaded: file not found, the plugin folders listed', async () => {
+    const so = pluginCopy('ld-path', 'ld-path-only.so');
+    const { code, output } = await failedStart('ld-path', { plugins: { enabled: ['storage-sqlite', 'ld-path-only.so'] } },
+      { LD_LIBRARY_PATH: path.dirname(so) });
+    assert.equal(code, 2, output);
+    assert.doesNotMatch(output, /plugin route-clash \S* ?loaded from/, output);
+    assert.match(output, /plugin 'ld-path-only': file not found; looked for:/);
+    assert.ok(output.includes(`\n  ${path.join(PLUGIN_DIR, 'ld-path-only.so')}\n`), output);
+    assert.ok(!output.includes(`\n  ${so}`), `the LD_LIBRARY_PATH folder is not a candidate:\n${output}`);
+  });
+
+  it('a bare file name is not taken from the working folder either: only the plugin folders are searched', async () => {
+    const srv = cleanup.add(Server.create({ name: 'cwd-plugin', config: { plugins: { enabled: ['storage-sqlite', 'cwd-plugin.so'] } } }));
+    copyFileSync(requireTestPlugin('route-clash-plugin.so'), path.join(srv.dir, 'cwd-plugin.so'));   // the server's cwd
+    const r = await srv.cli([], FAIL_TIMEOUT_MS);
+    const output = `${r.stdout}${r.stderr}`;
+    assert.ok(!r.timedOut, `still running after ${FAIL_TIMEOUT_MS} ms (the plugin was loaded from the working folder):\n${output}`);
+    assert.equal(r.code, 2, output);
+    assert.doesNotMatch(output, /server ready|plugin route-clash \S* ?loaded from/, output);
+    assert.match(output, /plugin 'cwd-plugin': file not found; looked for:/);
+  });
+
+  for (const [what, fileMode, dirMode, who, blamed] of [
+    ['a plugin file of mode 0666', 0o666, 0o700, 'group and others', 'file'],
+    ['a plugin file of mode 0646', 0o646, 0o700, 'others', 'file'],
+    ['a plugin file of mode 0664', 0o664, 0o700, 'group', 'file'],
+    ['a plugin in a folder of mode 0777', 0o755, 0o777, 'group and others', 'folder'],
+  ]) {
+    it(`${what} is refused, at start and by \`config check\`, naming the file and who may write it`, async () => {
+      const so = pluginCopy('perm');
+      chmodSync(so, fileMode);
+      chmodSync(path.dirname(so), dirMode);
+      const { code, output, srv } = await failedStart('perm', { plugins: { enabled: ['storage-sqlite', so] } });
+      assert.equal(code, 2, output);
+      const blamedPath = realpathSync(blamed === 'file' ? so : path.dirname(so));
+      const line = output.split('\n').find((l) => l.includes('refused:'));
+      assert.ok(line, `no refusal:\n${output}`);
+      assert.ok(line.includes(`plugin 'copied-plugin' (${so}): refused: ${blamed === 'file' ? 'the file' : 'its folder'} ${blamedPath} is writable by ${who},`), line);
+      assert.ok(line.includes(`chmod go-w ${blamedPath}`), line);
+      assert.doesNotMatch(output, /loaded from .*copied-plugin/, output);
+
+      const check = await srv.cli(['config', 'check']);
+      assert.equal(check.code, 2, `${check.stdout}${check.stderr}`);
+      assert.doesNotMatch(check.stdout, /configuration OK/);
+      assert.ok(check.stderr.includes(`is writable by ${who}`), check.stderr);
+    });
+  }
+
+  it('the same plugin with mode 0755 in a folder of mode 0700 loads, by path and by bare name from [plugins] dir', async () => {
+    const so = pluginCopy('perm-ok');
+    const byPath = cleanup.add(await Server.start({ name: 'perm-ok', config: { plugins: { enabled: ['storage-sqlite', so] } } }));
+    assert.ok(byPath.log.includes(`plugin route-clash`) && byPath.log.includes(`loaded from ${so}`), byPath.log);
+    await byPath.stop();
+    // [plugins] dir holds the storage plugin too: a folder of the operator's with both.
+    copyFileSync(path.join(PLUGIN_DIR, 'storage-sqlite.so'), path.join(path.dirname(so), 'storage-sqlite.so'));
+    const byName = cleanup.add(await Server.start({
+      name: 'perm-ok-name',
+      config: { plugins: { dir: path.dirname(so), enabled: ['storage-sqlite', 'copied-plugin'] } },
+    }));
+    assert.ok(byName.log.includes(`loaded from ${so}`), byName.log);
+    await byName.stop();
+    const check = await byName.cli(['config', 'check']);
+    assert.equal(check.code, 0, `${check.stdout}${check.stderr}`);
+    assert.match(check.stdout, /plugins: storage-sqlite, route-clash/);
   });
 });
