@@ -1,12 +1,13 @@
-// Fuzzes net::serve_static (kernel/net/static_files.hpp) with request paths
+// Fuzzes net::open_static (kernel/net/static_files.hpp) with request paths
 // against a real folder: a temporary root holding two public files, symbolic
 // links that lead inside and outside it, and a secret file beside it (and in a
 // sibling folder whose name starts like the root's). Whatever the path (raw,
 // percent-encoded, traversals, NULs, backslashes, drive letters...), the
-// answer is a public file's content or a 404: never the secret, never a
-// body over the size limit.
+// answer is a public file's content or a 404: never the secret. The opened
+// file is read through a StaticStream (kernel/net/static_stream.hpp), as the
+// server sends it, whole or, for a HEAD, not at all.
 //
-// Input: byte 0 picks how the root is spelled and the size limit; the rest is
+// Input: byte 0 picks how the root is spelled and GET or HEAD; the rest is
 // the path (prefixed with /static/ unless it starts with '/').
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 
 #include "fuzz_util.hpp"
 #include "net/static_files.hpp"
+#include "net/static_stream.hpp"
 
 using namespace blynk;
 namespace fs = std::filesystem;
@@ -81,17 +83,40 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint8_t sel = in.byte();
     std::string_view rest = in.rest();
     std::string path = !rest.empty() && rest[0] == '/' ? std::string(rest) : "/static/" + std::string(rest);
-    size_t max_size = (sel & 4) ? kScript.size() : size_t(1) << 20;
+    bool head_only = (sel & 4) != 0;
 
-    net::StaticFile out = net::serve_static(f.roots[sel & 3], path, max_size);
-    FUZZ_CHECK(out.body.find("SECRET") == std::string::npos);
-    if (out.status == 200) {
-        FUZZ_CHECK(out.body == kIndex || out.body == kScript);
-        FUZZ_CHECK(out.body.size() <= max_size);
-        FUZZ_CHECK(!out.content_type.empty());
+    net::StaticFile file = net::open_static(f.roots[sel & 3], path);
+    if (file.status == 200) {
+        FUZZ_CHECK(file.size == kIndex.size() || file.size == kScript.size());
+        FUZZ_CHECK(!file.content_type.empty());
     } else {
-        FUZZ_CHECK(out.status == 404 && out.body.empty());
+        FUZZ_CHECK(file.status == 404 && !file.file.is_open());
     }
+    std::string out;
+    auto stream = net::StaticStream::start(f.roots[sel & 3], path, head_only, true, out);
+    FUZZ_CHECK(out.find("SECRET") == std::string::npos);
+    size_t head = out.find("\r\n\r\n");
+    FUZZ_CHECK(head != std::string::npos);
+    if (out.rfind("HTTP/1.1 404 ", 0) == 0) {
+        FUZZ_CHECK(!stream && file.status == 404);
+        return 0;
+    }
+    FUZZ_CHECK(out.rfind("HTTP/1.1 200 ", 0) == 0 && file.status == 200);
+    FUZZ_CHECK(head_only == !stream);
+    std::string error;
+    size_t steps = 0;
+    while (stream) {
+        auto step = stream->append_next(out, error);
+        FUZZ_CHECK(step != net::StaticStream::Step::Failed);
+        if (step == net::StaticStream::Step::Finished) break;
+        FUZZ_CHECK(++steps <= 2);  // the public files are smaller than a chunk
+    }
+    std::string body = out.substr(head + 4);
+    FUZZ_CHECK(body.find("SECRET") == std::string::npos);
+    if (head_only)
+        FUZZ_CHECK(body.empty());
+    else
+        FUZZ_CHECK(body == kIndex || body == kScript);
     (void)net::content_type_for(rest);
     return 0;
 }

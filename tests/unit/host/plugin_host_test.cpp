@@ -1,0 +1,116 @@
+// Where the plugin host looks for a plugin (kernel/host/plugin_host.cpp), and
+// the refusal of a plugin file or folder others may write.
+#include "host/plugin_host.hpp"
+
+#include <gtest/gtest.h>
+#if !defined(_WIN32)
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+#include <boost/dll/shared_library.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "app/config.hpp"
+#include "platform/platform.hpp"
+
+namespace blynk::host {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSuffix = boost::dll::shared_library::suffix().string();
+
+TEST(PluginHostCandidates, ANameIsLookedUpOnlyInThePluginFolders) {
+    app::Config c;
+    c.plugin_dir = "/opt/acme/plugins";
+    PluginHost h(c, "/usr/local/bin", "/var/lib/blynkd");
+    const std::vector<std::string> want = {"/opt/acme/plugins/x" + kSuffix, "/usr/local/bin/plugins/x" + kSuffix,
+                                           "/usr/local/lib/blynkd/plugins/x" + kSuffix};
+    EXPECT_EQ(h.candidates("x"), want);
+    // With the suffix already there it is still a name, never a file for the loader to search.
+    EXPECT_EQ(h.candidates("x" + kSuffix), want);
+}
+
+TEST(PluginHostCandidates, APathIsUsedAsGivenButMadeAbsolute) {
+    app::Config c;
+    PluginHost h(c, "/usr/local/bin", "/var/lib/blynkd");
+    EXPECT_EQ(h.candidates("/opt/x" + kSuffix), std::vector<std::string>{"/opt/x" + kSuffix});
+    auto rel = h.candidates("sub/../lib/x" + kSuffix);
+    ASSERT_EQ(rel.size(), 1u);
+    EXPECT_EQ(rel[0], (fs::current_path() / ("lib/x" + kSuffix)).string());
+}
+
+#if !defined(_WIN32)  // POSIX mode bits; the check is a no-op on Windows
+class PluginWriteAccess : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string templ = (fs::temp_directory_path() / "blynk-plugin-perm-XXXXXX").string();
+        ASSERT_NE(mkdtemp(templ.data()), nullptr);
+        dir_ = templ;
+        file_ = (dir_ / ("p" + kSuffix)).string();
+        std::ofstream(file_) << "not loaded: refused before";
+        ::chmod(file_.c_str(), 0755);
+    }
+    void TearDown() override {
+        ::chmod(dir_.c_str(), 0700);
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    // The error load_all gives for the file as the only enabled plugin.
+    std::string load_error() {
+        app::Config c;
+        c.plugins_enabled = {file_};
+        PluginHost h(c, "/nonexistent", "/nonexistent");
+        try {
+            h.load_all();
+        } catch (const PluginError& e) {
+            return e.what();
+        }
+        return "";
+    }
+    fs::path dir_;
+    std::string file_;
+};
+
+TEST_F(PluginWriteAccess, ModeBitsOfGroupAndOthersAreNamed) {
+    std::string error;
+    EXPECT_EQ(platform::writable_by_others(file_, error), "");
+    ::chmod(file_.c_str(), 0646);
+    EXPECT_EQ(platform::writable_by_others(file_, error), "others");
+    ::chmod(file_.c_str(), 0664);
+    EXPECT_EQ(platform::writable_by_others(file_, error), "group");
+    ::chmod(file_.c_str(), 0666);
+    EXPECT_EQ(platform::writable_by_others(file_, error), "group and others");
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(platform::writable_by_others((dir_ / "missing").string(), error), "");
+    EXPECT_NE(error, "");
+}
+
+TEST_F(PluginWriteAccess, AFileOthersMayWriteIsRefusedBeforeItIsLoaded) {
+    ::chmod(file_.c_str(), 0646);
+    std::string e = load_error();
+    EXPECT_NE(e.find("refused: the file " + fs::canonical(file_).string() + " is writable by others"),
+              std::string::npos)
+        << e;
+}
+
+TEST_F(PluginWriteAccess, AFolderOthersMayWriteIsRefused) {
+    ::chmod(dir_.c_str(), 0777);
+    std::string e = load_error();
+    EXPECT_NE(e.find("refused: its folder " + fs::canonical(dir_).string() + " is writable by group and others"),
+              std::string::npos)
+        << e;
+}
+
+TEST_F(PluginWriteAccess, AnOwnerOnlyFileGetsAsFarAsTheLoader) {
+    std::string e = load_error();
+    EXPECT_EQ(e.find("refused"), std::string::npos) << e;
+    EXPECT_NE(e.find("cannot be loaded"), std::string::npos) << e;  // it is not a library
+}
+
+#endif
+
+}  // namespace
+}  // namespace blynk::host
