@@ -326,10 +326,11 @@ struct HttpState {
     uint64_t awaiting = 0;  // id of the request a handler has not answered yet
     uint32_t awaiting_since_ms = 0;
     uint32_t request_start_ms = 0;
-    std::string ws_stream;                      // websocket: the hardware byte stream carried by binary frames
-    size_t ws_message = 0;                      // bytes of the current (possibly fragmented) message
-    bool ws_text = false;                       // the current message is text: its continuations are ignored too
-    std::unique_ptr<StaticStream> static_body;  // a file being sent; later requests wait for its end
+    std::string ws_stream;  // websocket: the hardware byte stream carried by binary frames
+    size_t ws_message = 0;  // bytes of the current (possibly fragmented) message
+    bool ws_text = false;   // the current message is text: its continuations are ignored too
+    // A static file whose body is being sent; later requests on the connection wait for its end.
+    std::unique_ptr<StaticStream> static_body;
 };
 
 // One device connection. Lives on the heap, owned by the server's list; it is
