@@ -181,14 +181,19 @@ bool has_plugin_suffix(const std::string& s) {
 // Code that others may change is code that others may run in this server:
 // refuse a plugin file, or the folder it sits in, that group or others may
 // write (POSIX mode bits; the platform layer makes this a no-op on Windows).
+// A plugin reached through a symbolic link is checked where the link is too,
+// since whoever may write there may point the link elsewhere.
 void check_write_access(const std::string& label, const std::string& path) {
     std::error_code ec;
     fs::path file = fs::canonical(path, ec);
     if (ec) throw PluginError("plugin '" + label + "' (" + path + "): cannot be examined: " + ec.message());
-    for (const fs::path& p : {file, file.parent_path()}) {
+    std::vector<std::pair<fs::path, std::string>> checked = {{file, "the file "}, {file.parent_path(), "its folder "}};
+    fs::path link_dir = fs::canonical(fs::path(path).parent_path(), ec);
+    if (!ec && link_dir != file.parent_path()) checked.push_back({link_dir, "the folder of its link "});
+    for (auto& [p, role] : checked) {
         std::string error;
         std::string who = platform::writable_by_others(p.string(), error);
-        const std::string what = (p == file ? "the file " : "its folder ") + p.string();
+        const std::string what = role + p.string();
         if (!error.empty())
             throw PluginError("plugin '" + label + "' (" + path + "): " + what + " cannot be examined: " + error);
         if (!who.empty())

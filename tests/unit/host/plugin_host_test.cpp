@@ -104,6 +104,19 @@ TEST_F(PluginWriteAccess, AFolderOthersMayWriteIsRefused) {
         << e;
 }
 
+TEST_F(PluginWriteAccess, ALinkInAFolderOthersMayWriteIsRefused) {
+    fs::path links = dir_ / "links";
+    fs::create_directory(links);
+    ::chmod(links.c_str(), 0777);
+    fs::create_symlink(file_, links / ("p" + kSuffix));
+    file_ = (links / ("p" + kSuffix)).string();
+    std::string e = load_error();
+    EXPECT_NE(
+        e.find("refused: the folder of its link " + fs::canonical(links).string() + " is writable by group and others"),
+        std::string::npos)
+        << e;
+}
+
 TEST_F(PluginWriteAccess, AnOwnerOnlyFileGetsAsFarAsTheLoader) {
     std::string e = load_error();
     EXPECT_EQ(e.find("refused"), std::string::npos) << e;
