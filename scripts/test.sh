@@ -11,6 +11,9 @@
 # ctest runs with --no-tests=error: a build that registered no tests fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Built files are not group/other-writable whatever the caller's umask: blynkd refuses to
+# load a plugin file that others could write (docs/security.md).
+umask 022
 scripts/deps.sh --test
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)

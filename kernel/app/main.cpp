@@ -192,6 +192,16 @@ std::string json_text(const boost::json::object& o, const char* key) {
     return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
 }
 
+// What the plugin host loads, from the configuration (the host reads none).
+host::PluginSetup plugin_setup(const app::Config& cfg) {
+    host::PluginSetup setup;
+    setup.enabled = cfg.plugins_enabled;
+    setup.settings = cfg.plugin_settings;
+    setup.search_dirs = host::PluginHost::default_search_dirs(cfg.plugin_dir, platform::executable_dir());
+    setup.source = cfg.file;
+    return setup;
+}
+
 int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins) {
     host::StorageClient st(plugins.storage(), plugins.storage_self());
     const auto& cmd = a.command;
@@ -446,7 +456,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::string data_dir = fs::absolute(cfg.data_dir).lexically_normal().string();
-    host::PluginHost plugins(cfg, platform::executable_dir(), data_dir);
+    host::PluginHost plugins(plugin_setup(cfg), data_dir);
     try {
         if (server)
             spdlog::info("blynkd {} starting; config: {}; data folder: {}", BLYNKD_VERSION,

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "app/config.hpp"
 #include "host/work_queue.hpp"
 #include "platform/platform.hpp"
 #include "version.hpp"
@@ -209,8 +208,16 @@ blynk_str sv(const std::string& s) {
 
 }  // namespace
 
-PluginHost::PluginHost(const app::Config& config, std::string exe_dir, std::string data_dir)
-    : config_(config), exe_dir_(std::move(exe_dir)), data_dir_(std::move(data_dir)) {}
+PluginHost::PluginHost(PluginSetup setup, std::string data_dir)
+    : setup_(std::move(setup)), data_dir_(std::move(data_dir)) {}
+
+std::vector<std::string> PluginHost::default_search_dirs(const std::string& plugin_dir, const std::string& exe_dir) {
+    std::vector<std::string> dirs;
+    if (!plugin_dir.empty()) dirs.push_back(plugin_dir);
+    dirs.push_back((fs::path(exe_dir) / "plugins").string());
+    dirs.push_back((fs::path(exe_dir) / ".." / "lib" / "blynkd" / "plugins").string());
+    return dirs;
+}
 
 PluginHost::~PluginHost() {
     if (events_) events_->stop();
@@ -233,16 +240,15 @@ std::vector<std::string> PluginHost::candidates(const std::string& entry) const 
             if (fs::path(o).lexically_normal() == fs::path(s)) return;
         out.push_back(s);
     };
-    if (!config_.plugin_dir.empty()) add(fs::path(config_.plugin_dir) / file);
-    add(fs::path(exe_dir_) / "plugins" / file);
-    add(fs::path(exe_dir_) / ".." / "lib" / "blynkd" / "plugins" / file);
+    for (auto& dir : setup_.search_dirs)
+        add(fs::path(dir) / file);
     return out;
 }
 
 void PluginHost::load_all() {
-    for (auto& entry : config_.plugins_enabled)
+    for (auto& entry : setup_.enabled)
         load_one(entry);
-    for (auto& [name, settings] : config_.plugin_settings) {
+    for (auto& [name, settings] : setup_.settings) {
         bool used = false;
         for (auto& p : plugins_)
             used |= p->name == name || p->config_name == name;
@@ -331,9 +337,9 @@ void PluginHost::load_one(const std::string& entry) {
 
     // Its settings: [plugins.<reported name>] or [plugins.<name as configured>].
     const blynk::Settings* settings = nullptr;
-    if (auto it = config_.plugin_settings.find(p->name); it != config_.plugin_settings.end())
+    if (auto it = setup_.settings.find(p->name); it != setup_.settings.end())
         settings = &it->second;
-    else if (auto it2 = config_.plugin_settings.find(entry); it2 != config_.plugin_settings.end())
+    else if (auto it2 = setup_.settings.find(entry); it2 != setup_.settings.end())
         settings = &it2->second;
     std::vector<blynk_setting> flat;
     if (settings)
@@ -344,7 +350,7 @@ void PluginHost::load_one(const std::string& entry) {
         int rc = t->init(t->self, flat.data(), flat.size(), &err);
         if (rc != BLYNK_OK)
             throw PluginError("plugin '" + p->name + "': invalid settings in [plugins." + p->name + "]" +
-                              (config_.file.empty() ? "" : " of " + config_.file) + ": " + err.message);
+                              (setup_.source.empty() ? "" : " of " + setup_.source) + ": " + err.message);
     }
 
     if (const blynk_storage_v1* s = field_or_null(t, &blynk_plugin_v1::storage)) {

@@ -1,22 +1,22 @@
-// Loads the plugins named in the config (Boost.DLL), negotiates the ABI,
-// hands each its settings and keeps them loaded until the process ends.
+// Loads the plugins it is given (Boost.DLL), negotiates the ABI, hands each
+// its settings and keeps them loaded until the process ends. It reads no
+// configuration file: the application says what to load and where to look
+// (PluginSetup), as ISC Kea's hooks manager is handed its libraries.
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <blynk/plugin.h>
+#include <blynk/plugin.hpp>
 
 #include "core/router.hpp"
 #include "host/http_routes.hpp"
 #include "host/kernel_services.hpp"
-
-namespace blynk::app {
-struct Config;
-}
 
 namespace blynk::host {
 
@@ -28,10 +28,26 @@ struct PluginError : std::runtime_error {
 
 struct LoadedPlugin;
 
+// What to load and where to look.
+struct PluginSetup {
+    // Names or paths, in load order. An entry with a folder separator is a
+    // path; any other is a name looked up in search_dirs only.
+    std::vector<std::string> enabled;
+    // Each plugin's settings, by its reported name or its entry in `enabled`.
+    std::map<std::string, blynk::Settings> settings;
+    // Folders a name is looked up in, in order.
+    std::vector<std::string> search_dirs;
+    // Where the setup came from, for messages (a config file's path; "" for defaults).
+    std::string source;
+};
+
 class PluginHost : public core::EventSink {
 public:
-    // `exe_dir`: the folder of the running binary (plugins are looked up beside it).
-    PluginHost(const app::Config& config, std::string exe_dir, std::string data_dir);
+    PluginHost(PluginSetup setup, std::string data_dir);
+    // The usual search folders: `plugin_dir` if set, then `plugins/` beside
+    // the running binary (the built tree), then the installed layout
+    // (`<exe_dir>/../lib/blynkd/plugins`).
+    static std::vector<std::string> default_search_dirs(const std::string& plugin_dir, const std::string& exe_dir);
     ~PluginHost() override;
 
     // Loads and initialises every enabled plugin; throws PluginError naming
@@ -59,10 +75,10 @@ public:
     void pin_written(const core::Device&, uint16_t key, std::string_view value, int64_t at_ms) override;
     void login(bool ok, const core::Device*, std::string_view peer, int64_t at_ms) override;
 
-    // Candidate file locations, absolute, for an entry of plugins.enabled (for
+    // Candidate file locations, absolute, for an entry of `enabled` (for
     // loading, messages and tests): an entry with a folder separator is that
-    // path; a name (with or without the platform suffix) is looked up in
-    // [plugins] dir, beside the binary and in the installed layout only.
+    // path; a name (with or without the platform suffix) is looked up in the
+    // search folders only, never on the dynamic loader's own paths.
     std::vector<std::string> candidates(const std::string& name_or_path) const;
 
 private:
@@ -73,8 +89,8 @@ private:
     void load_one(const std::string& entry);
     void post_event(std::function<void()> fn);
 
-    const app::Config& config_;
-    std::string exe_dir_, data_dir_;
+    PluginSetup setup_;
+    std::string data_dir_;
     std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
     const blynk_storage_v1* storage_ = nullptr;
     void* storage_self_ = nullptr;

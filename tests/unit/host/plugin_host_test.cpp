@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "app/config.hpp"
 #include "platform/platform.hpp"
 
 namespace blynk::host {
@@ -23,9 +22,9 @@ namespace fs = std::filesystem;
 const std::string kSuffix = boost::dll::shared_library::suffix().string();
 
 TEST(PluginHostCandidates, ANameIsLookedUpOnlyInThePluginFolders) {
-    app::Config c;
-    c.plugin_dir = "/opt/acme/plugins";
-    PluginHost h(c, "/usr/local/bin", "/var/lib/blynkd");
+    PluginSetup c;
+    c.search_dirs = PluginHost::default_search_dirs("/opt/acme/plugins", "/usr/local/bin");
+    PluginHost h(c, "/var/lib/blynkd");
     const std::vector<std::string> want = {"/opt/acme/plugins/x" + kSuffix, "/usr/local/bin/plugins/x" + kSuffix,
                                            "/usr/local/lib/blynkd/plugins/x" + kSuffix};
     EXPECT_EQ(h.candidates("x"), want);
@@ -34,8 +33,9 @@ TEST(PluginHostCandidates, ANameIsLookedUpOnlyInThePluginFolders) {
 }
 
 TEST(PluginHostCandidates, APathIsUsedAsGivenButMadeAbsolute) {
-    app::Config c;
-    PluginHost h(c, "/usr/local/bin", "/var/lib/blynkd");
+    PluginSetup c;
+    c.search_dirs = PluginHost::default_search_dirs("", "/usr/local/bin");
+    PluginHost h(c, "/var/lib/blynkd");
     EXPECT_EQ(h.candidates("/opt/x" + kSuffix), std::vector<std::string>{"/opt/x" + kSuffix});
     auto rel = h.candidates("sub/../lib/x" + kSuffix);
     ASSERT_EQ(rel.size(), 1u);
@@ -60,9 +60,9 @@ protected:
     }
     // The error load_all gives for the file as the only enabled plugin.
     std::string load_error() {
-        app::Config c;
-        c.plugins_enabled = {file_};
-        PluginHost h(c, "/nonexistent", "/nonexistent");
+        PluginSetup c;
+        c.enabled = {file_};
+        PluginHost h(c, "/nonexistent");
         try {
             h.load_all();
         } catch (const PluginError& e) {
