@@ -146,12 +146,14 @@ const EVP_CIPHER* cipher_of(Suite s) {
 }
 
 // One AEAD context per suite, direction and thread, re-keyed for each record,
-// so that connections own none. A context remembers the last key it was given:
-// consecutive records under one key (a burst on one connection) only set the
-// nonce, as OpenSSL's own TLS 1.3 record layer does per record.
+// so that connections own none. A context remembers the last key it was given
+// and the connection that gave it: consecutive records under one key (a burst
+// on one connection) only set the nonce, as OpenSSL's own TLS 1.3 record layer
+// does per record; the connection's end wipes the key it left (forget()).
 struct ThreadContexts {
     struct Slot {
         EVP_CIPHER_CTX* ctx = nullptr;
+        const void* owner = nullptr;  // the TlsRecords whose key this is (when keyed)
         bool keyed = false;
         uint8_t key[32];
     };
@@ -163,15 +165,36 @@ struct ThreadContexts {
                 OPENSSL_cleanse(s.key, sizeof s.key);
             }
     }
+    // A connection ends: its key leaves the contexts it was the last to use
+    // (re-keyed with zeros, which overwrites the key schedule; no free, so the
+    // next connection allocates nothing).
+    void forget(Suite s, const void* owner) {
+        static const uint8_t zeros[32] = {};
+        for (int dir = 0; dir < 2; ++dir) {
+            Slot& slot = this->slot[int(s)][dir];
+            if (!slot.keyed || slot.owner != owner) continue;
+            slot.keyed = false;
+            slot.owner = nullptr;
+            OPENSSL_cleanse(slot.key, sizeof slot.key);
+            if (EVP_CipherInit_ex2(slot.ctx, nullptr, zeros, nullptr, dir, nullptr) != 1) {
+                EVP_CIPHER_CTX_free(slot.ctx);  // frees (and wipes) it instead
+                slot.ctx = nullptr;
+            }
+        }
+    }
 };
 
-// Encrypts buf[0, len) in place and writes the tag; or (decrypt) checks `tag`
-// and decrypts in place. The AAD is the record header (TLS 1.3) or seq_num ||
-// type || version || length (TLS 1.2).
-bool aead(bool encrypt, Suite s, const uint8_t* key, size_t key_len, const uint8_t* nonce, const uint8_t* aad,
-          size_t aad_len, uint8_t* buf, size_t len, uint8_t* tag) {
+ThreadContexts& thread_contexts() {
     thread_local ThreadContexts t;
-    ThreadContexts::Slot& slot = t.slot[int(s)][encrypt ? 1 : 0];
+    return t;
+}
+
+// Encrypts buf[0, len) in place and writes the tag; or (decrypt) checks `tag`
+// and decrypts in place, for connection `owner`. The AAD is the record header
+// (TLS 1.3) or seq_num || type || version || length (TLS 1.2).
+bool aead(const void* owner, bool encrypt, Suite s, const uint8_t* key, size_t key_len, const uint8_t* nonce,
+          const uint8_t* aad, size_t aad_len, uint8_t* buf, size_t len, uint8_t* tag) {
+    ThreadContexts::Slot& slot = thread_contexts().slot[int(s)][encrypt ? 1 : 0];
     if (!slot.ctx) {
         const EVP_CIPHER* cipher = cipher_of(s);
         slot.ctx = cipher ? EVP_CIPHER_CTX_new() : nullptr;
@@ -193,6 +216,7 @@ bool aead(bool encrypt, Suite s, const uint8_t* key, size_t key_len, const uint8
         std::memcpy(slot.key, key, key_len);
         slot.keyed = true;
     }
+    slot.owner = owner;
     if (EVP_CipherUpdate(c, nullptr, &outl, aad, int(aad_len)) != 1) return false;
     if (len && EVP_CipherUpdate(c, buf, &outl, buf, int(len)) != 1) return false;
     if (!encrypt && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, int(kTag), tag) != 1) return false;
@@ -441,7 +465,9 @@ std::unique_ptr<TlsRecords> TlsRecords::for_test(Suite suite, std::string_view r
 }
 
 TlsRecords::TlsRecords(Suite suite, Version version)
-    : suite_(suite),
+    : write_limit_(version == Version::Tls12 && suite == Suite::Chacha20Poly1305Sha256 ? UINT64_MAX
+                                                                                       : kWriteRecordLimit),
+      suite_(suite),
       version_(version),
       hash_len_(suite == Suite::Aes256GcmSha384 ? 48 : 32),
       key_len_(uint8_t(key_len_of(suite))),
@@ -466,6 +492,7 @@ size_t TlsRecords::explicit_nonce() const {
 }
 
 TlsRecords::~TlsRecords() {
+    thread_contexts().forget(suite_, this);
     drop_partial();
     OPENSSL_cleanse(&read_, sizeof read_);
     OPENSSL_cleanse(&write_, sizeof write_);
@@ -504,7 +531,8 @@ void TlsRecords::drop_partial() {
     hdr_have_ = 0;
 }
 
-void TlsRecords::seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
+// One record, as is; false (status Failed, nothing appended) if it cannot be sealed.
+bool TlsRecords::seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
     bool v12 = version_ == Version::Tls12;
     if (v12) padding = 0;
     size_t ex = explicit_nonce();
@@ -533,46 +561,82 @@ void TlsRecords::seal_raw(uint8_t type, const char* data, size_t n, size_t paddi
         make_nonce(write_.iv, write_.seq, nonce);
     }
     if (v12) make_aad12(write_.seq, type, n, aad12);
-    if (!aead(true, suite_, write_.key, key_len_, nonce, v12 ? aad12 : p, v12 ? sizeof aad12 : kHeader, text, inner,
-              text + inner)) {
+    bool sealed = !fail_next_seal_ && aead(this, true, suite_, write_.key, key_len_, nonce, v12 ? aad12 : p,
+                                           v12 ? sizeof aad12 : kHeader, text, inner, text + inner);
+    if (!sealed) {
+        fail_next_seal_ = false;
+        OPENSSL_cleanse(p, kHeader + body);
         out.resize(at);
         status_ = Status::Failed;
-        error_ = "internal error: encryption failed";
-        return;
+        if (error_.empty()) error_ = "internal error: encryption failed";
+        return false;
     }
     ++write_.seq;
+    return true;
 }
 
-void TlsRecords::send_key_update(bool request, std::string& out) {
+// Our KeyUpdate; the write key switches only once it is sealed under the old one.
+bool TlsRecords::send_key_update(bool request, std::string& out) {
     const char msg[5] = {char(kKeyUpdate), 0, 0, 1, char(request ? 1 : 0)};
-    seal_raw(kHandshake, msg, sizeof msg, 0, out);
+    if (!seal_raw(kHandshake, msg, sizeof msg, 0, out)) return false;
+    key_update_due_ = false;
     update(write_);
+    return status_ != Status::Failed;
 }
 
-void TlsRecords::seal(const char* data, size_t n, std::string& out) {
-    bool v13 = version_ == Version::Tls13;
+// Before a record of ours once a KeyUpdate is due (the peer's request, or our
+// write limit): TLS 1.3 sends it; TLS 1.2 AES-GCM cannot rekey and refuses
+// the record at its limit.
+bool TlsRecords::before_write_limit(std::string& out) {
+    if (version_ == Version::Tls13) return send_key_update(false, out);
+    if (write_.seq < write_limit_) return true;
+    status_ = Status::Failed;
+    error_ = "the TLS 1.2 AES-GCM write key has sealed its limit of records (TLS 1.2 cannot rekey)";
+    return false;
+}
+
+bool TlsRecords::seal(const char* data, size_t n, std::string& out) {
+    if (status_ == Status::Failed) return false;
     while (n > 0) {
         size_t chunk = std::min<size_t>(n, max_plain_);
-        if (v13 && write_.seq + 1 >= write_limit_) send_key_update(false, out);
-        seal_raw(kApplicationData, data, chunk, 0, out);
+        // (one test per record on the common path: both are rare)
+        if ((key_update_due_ || write_.seq + 1 >= write_limit_) && !before_write_limit(out)) return false;
+        if (!seal_raw(kApplicationData, data, chunk, 0, out)) return false;
         data += chunk;
         n -= chunk;
     }
+    return true;
 }
 
-void TlsRecords::close_notify(std::string& out) {
-    if (version_ == Version::Tls13 && write_.seq + 1 >= write_limit_) send_key_update(false, out);
+bool TlsRecords::close_notify(std::string& out) {
+    if (status_ == Status::Failed) return false;
+    if ((key_update_due_ || write_.seq + 1 >= write_limit_) && !before_write_limit(out)) return false;
     const char alert[2] = {char(kWarning), char(kCloseNotify)};
-    seal_raw(kAlert, alert, sizeof alert, 0, out);
+    return seal_raw(kAlert, alert, sizeof alert, 0, out);
 }
 
 void TlsRecords::seal_record_for_test(uint8_t type, const char* data, size_t n, size_t padding, std::string& out) {
-    seal_raw(type, data, n, padding, out);
+    if (!seal_raw(type, data, n, padding, out)) return;
     if (version_ == Version::Tls13 && type == kHandshake && n == 5 && uint8_t(data[0]) == kKeyUpdate) update(write_);
 }
 
+int TlsRecords::keyed_thread_contexts_for_test() {
+    int n = 0;
+    for (auto& by_suite : thread_contexts().slot)
+        for (auto& slot : by_suite)
+            n += slot.keyed ? 1 : 0;
+    return n;
+}
+
 void TlsRecords::set_write_record_limit_for_test(uint64_t limit) {
-    write_limit_ = std::max<uint64_t>(limit, 2);
+    if (write_limit_ != UINT64_MAX) write_limit_ = std::max<uint64_t>(limit, 2);
+}
+
+// One more KeyUpdate, empty record or warning alert in a row: fatal past the cap.
+bool TlsRecords::control_in_a_row(uint8_t& count, const char* why, std::string& out) {
+    if (count >= kMaxControlInARow) return fail(kUnexpectedMessage, why, out);
+    ++count;
+    return true;
 }
 
 bool TlsRecords::fail(uint8_t alert, const char* why, std::string& out) {
@@ -689,6 +753,8 @@ TlsRecords::Status TlsRecords::open(char* data, size_t n, Sink deliver, std::str
         data += kHeader + len;
         n -= kHeader + len;
     }
+    // One KeyUpdate answers every request of this call (RFC 8446 §4.6.3).
+    if (key_update_due_ && status_ == Status::Ok) send_key_update(false, out);
     return status_;
 }
 
@@ -698,25 +764,34 @@ bool TlsRecords::record(const uint8_t* header, char* body, size_t len, Sink& del
     size_t clen = len - kTag;
     uint8_t nonce[kIv];
     make_nonce(read_.iv, read_.seq, nonce);
-    if (!aead(false, suite_, read_.key, key_len_, nonce, header, kHeader, p, clen, p + clen))
+    if (!aead(this, false, suite_, read_.key, key_len_, nonce, header, kHeader, p, clen, p + clen))
         return fail(kBadRecordMac, "bad_record_mac: a record failed authentication", out);
     if (++read_.seq == 0) return fail(kUnexpectedMessage, "unexpected_message: read sequence number wrapped", out);
+    // The inner plaintext with its type and padding (RFC 8446 §5.4).
+    if (clen > size_t(max_plain_) + 1)
+        return fail(kRecordOverflow, "record_overflow: an inner plaintext (content, type, padding) too long", out);
     size_t i = clen;
     while (i > 0 && p[i - 1] == 0)
         --i;
     if (i == 0) return fail(kUnexpectedMessage, "unexpected_message: a record without content type", out);
     uint8_t type = p[i - 1];
     size_t m = i - 1;
-    if (m > max_plain_) return fail(kRecordOverflow, "record_overflow: a plaintext longer than allowed", out);
     if (hs_have_ && type != kHandshake)
         return fail(kUnexpectedMessage, "unexpected_message: a record inside a split handshake message", out);
     switch (type) {
         case kApplicationData:
-            if (m) deliver(body, m);
+            if (m == 0)
+                return control_in_a_row(empty_records_in_a_row_, "unexpected_message: too many empty records in a row",
+                                        out);
+            key_updates_in_a_row_ = empty_records_in_a_row_ = warning_alerts_in_a_row_ = 0;
+            deliver(body, m);
             return true;
         case kAlert:
+            if (m == 0) return fail(kUnexpectedMessage, "unexpected_message: an empty alert record", out);
             if (m != 2) return fail(kDecodeError, "decode_error: an alert record not of 2 bytes", out);
-            if (p[1] == kUserCanceled) return true;
+            if (p[1] == kUserCanceled)
+                return control_in_a_row(warning_alerts_in_a_row_,
+                                        "unexpected_message: too many warning alerts in a row", out);
             status_ = p[1] == kCloseNotify ? Status::Closed : Status::Failed;
             error_ = alert_text("peer sent alert: ", p[1]);
             drop_partial();
@@ -741,9 +816,13 @@ bool TlsRecords::handshake(const char* p, size_t n, std::string& out) {
         bool requested = hs_[4] == 1;
         if (hs_[4] > 1) return fail(kIllegalParameter, "illegal_parameter: KeyUpdate request_update not 0 or 1", out);
         if (n > 0) return fail(kUnexpectedMessage, "unexpected_message: a KeyUpdate not at the end of its record", out);
+        if (!control_in_a_row(key_updates_in_a_row_, "unexpected_message: too many KeyUpdates in a row", out))
+            return false;
         hs_have_ = 0;
         update(read_);
-        if (requested && status_ == Status::Ok) send_key_update(false, out);
+        // Answered once at the end of open() (or before our next record),
+        // however many requests come meanwhile.
+        if (requested) key_update_due_ = true;
         return status_ == Status::Ok;
     }
     return true;  // a KeyUpdate split across records: the rest comes next
@@ -762,7 +841,7 @@ bool TlsRecords::record12(const uint8_t* header, char* body, size_t len, Sink& d
     }
     make_aad12(read_.seq, header[0], m, aad);
     uint8_t* text = p + ex;
-    if (!aead(false, suite_, read_.key, key_len_, nonce, aad, sizeof aad, text, m, text + m))
+    if (!aead(this, false, suite_, read_.key, key_len_, nonce, aad, sizeof aad, text, m, text + m))
         return fail(kBadRecordMac, "bad_record_mac: a record failed authentication", out);
     if (++read_.seq == 0) return fail(kUnexpectedMessage, "unexpected_message: read sequence number wrapped", out);
     if (m > max_plain_) return fail(kRecordOverflow, "record_overflow: a plaintext longer than allowed", out);
@@ -771,11 +850,18 @@ bool TlsRecords::record12(const uint8_t* header, char* body, size_t len, Sink& d
         return fail(kUnexpectedMessage, "unexpected_message: a record inside a split handshake message", out);
     switch (type) {
         case kApplicationData:
-            if (m) deliver(reinterpret_cast<char*>(text), m);
+            if (m == 0)
+                return control_in_a_row(empty_records_in_a_row_, "unexpected_message: too many empty records in a row",
+                                        out);
+            key_updates_in_a_row_ = empty_records_in_a_row_ = warning_alerts_in_a_row_ = 0;
+            deliver(reinterpret_cast<char*>(text), m);
             return true;
         case kAlert:
+            if (m == 0) return fail(kUnexpectedMessage, "unexpected_message: an empty alert record", out);
             if (m != 2) return fail(kDecodeError, "decode_error: an alert record not of 2 bytes", out);
-            if (text[0] == kWarning && text[1] != kCloseNotify) return true;  // as OpenSSL: ignored
+            if (text[0] == kWarning && text[1] != kCloseNotify)  // as OpenSSL: ignored (a few)
+                return control_in_a_row(warning_alerts_in_a_row_,
+                                        "unexpected_message: too many warning alerts in a row", out);
             if (text[0] != kWarning && text[0] != kFatal)
                 return fail(kIllegalParameter, "illegal_parameter: an alert of unknown level", out);
             status_ = text[0] == kWarning ? Status::Closed : Status::Failed;
@@ -789,9 +875,11 @@ bool TlsRecords::record12(const uint8_t* header, char* body, size_t len, Sink& d
     }
 }
 
-// A client's ClientHello after the handshake is a renegotiation: skipped and
-// answered with a warning no_renegotiation, as OpenSSL does with
-// SSL_OP_NO_RENEGOTIATION (RFC 5246 §7.2.2; the client decides what next).
+// A client's ClientHello after the handshake is a renegotiation. The first is
+// skipped and answered with a warning no_renegotiation, as OpenSSL does with
+// SSL_OP_NO_RENEGOTIATION (RFC 5246 §7.2.2; the client decides what next); a
+// second one is fatal, as in rustls: a client that asks again after a refusal
+// only makes us seal alerts (and OpenSSL answers each one, without end).
 bool TlsRecords::handshake12(const char* p, size_t n, std::string& out) {
     if (n == 0) return fail(kUnexpectedMessage, "unexpected_message: an empty handshake record", out);
     while (n > 0) {
@@ -800,6 +888,8 @@ bool TlsRecords::handshake12(const char* p, size_t n, std::string& out) {
             --n;
             if (hs_have_ == 1 && hs_[0] != kClientHello)
                 return fail(kUnexpectedMessage, "unexpected_message: a handshake message other than ClientHello", out);
+            if (hs_have_ == 1 && refused_renegotiation_)
+                return fail(kNoRenegotiation, "no_renegotiation: a second renegotiation after we refused one", out);
             if (hs_have_ < 4) continue;
             hs_skip_ = uint32_t(hs_[1]) << 16 | uint32_t(hs_[2]) << 8 | hs_[3];
             if (hs_skip_ > kMaxClientHello)
@@ -815,8 +905,7 @@ bool TlsRecords::handshake12(const char* p, size_t n, std::string& out) {
         OPENSSL_cleanse(hs_, sizeof hs_);
         refused_renegotiation_ = true;
         const char alert[2] = {char(kWarning), char(kNoRenegotiation)};
-        seal_raw(kAlert, alert, sizeof alert, 0, out);
-        if (status_ != Status::Ok) return false;
+        if (!seal_raw(kAlert, alert, sizeof alert, 0, out)) return false;
     }
     return true;
 }
