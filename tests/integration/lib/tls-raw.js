@@ -225,8 +225,11 @@ export function floodRecords(raw, next, ms) {
     };
     const timer = setTimeout(() => finish(false), ms);
     raw.once('close', () => finish(true));
+    // A socket that takes every write at once never makes write() return false: after a few
+    // writes the loop yields anyway, so that timers (ours, the caller's) still run.
     const pump = () => {
-      while (!done && !raw.destroyed) {
+      for (let i = 0; i < 16; i++) {
+        if (done || raw.destroyed) return undefined;
         const chunk = next();
         if (!chunk) return finish(false);
         bytes += chunk.length;
@@ -235,6 +238,7 @@ export function floodRecords(raw, next, ms) {
           return undefined;
         }
       }
+      setImmediate(pump);
       return undefined;
     };
     pump();
