@@ -184,12 +184,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string peer_got, peer_out;
     Status ps = peer->open(
         &down[0], down.size(), [&](const char* p, size_t n) { peer_got.append(p, n); }, peer_out);
-    FUZZ_CHECK(peer_out.empty());
-    if (sealed_all)
+    // (Our KeyUpdates answer the peer's requests, one per open() call: a
+    // stream of requests cut into many pieces gets more than 32 answers with
+    // no data of ours between them, and the peer's own cap ends it there.)
+    bool peer_capped = ps == Status::Failed && peer->error().find("too many KeyUpdates in a row") != std::string::npos;
+    FUZZ_CHECK(peer_out.empty() || peer_capped);
+    if (sealed_all && !peer_capped)
         FUZZ_CHECK(peer_got == sent_down);
-    else  // what we sealed before the limit
+    else  // what we sealed before the limit, or what the peer read before its cap
         FUZZ_CHECK(peer_got.size() <= sent_down.size() && sent_down.compare(0, peer_got.size(), peer_got) == 0);
-    if (ps != Status::Ok) {
+    if (ps != Status::Ok && !peer_capped) {
         FUZZ_CHECK(ps == Status::Failed && us->error().size() && st == Status::Failed);
         FUZZ_CHECK(peer->error().rfind("peer sent alert", 0) == 0);
     }
