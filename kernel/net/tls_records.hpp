@@ -139,11 +139,11 @@ public:
     // in place. Every record given is processed; the plaintext of each
     // non-empty application-data record is passed to `deliver` (pointing into
     // `data` or the partial-record buffer, valid during the call only).
-    // Records to send in answer are appended to `out`, and they are few
-    // whatever the input (at most three records per call): one KeyUpdate
-    // answering every KeyUpdate request of the call (RFC 8446 §4.6.3 lets
-    // them be coalesced), our one no_renegotiation warning, the fatal alert of
-    // a failure.
+    // Records to send in answer are appended to `out`, at most two per call
+    // whatever the input: TLS 1.3, one KeyUpdate answering every KeyUpdate
+    // request of the call (RFC 8446 §4.6.3 lets them be coalesced) or the
+    // fatal alert of a failure; TLS 1.2, our one no_renegotiation warning of
+    // the connection and the fatal alert of a failure.
     // Checks, TLS 1.3: outer type 23, version 0x0303, ciphertext ≤ 2^14+256
     // (record_overflow), the AEAD tag (bad_record_mac), inner plaintext
     // (content, type and padding) ≤ 2^14+1, or the max_fragment_length + 1
