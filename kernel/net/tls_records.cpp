@@ -217,8 +217,8 @@ void TlsRecords::set_write_record_limit_for_test(uint64_t limit) {
 }
 
 // One more KeyUpdate, empty record or warning alert in a row: fatal past the cap.
-bool TlsRecords::control_in_a_row(uint8_t& count, const char* why, std::string& out) {
-    if (count >= kMaxControlInARow) return fail(kUnexpectedMessage, why, out);
+bool TlsRecords::control_in_a_row(uint8_t& count, uint8_t limit, const char* why, std::string& out) {
+    if (count >= limit) return fail(kUnexpectedMessage, why, out);
     ++count;
     return true;
 }
@@ -365,8 +365,8 @@ bool TlsRecords::record(const uint8_t* header, char* body, size_t len, Sink& del
     switch (type) {
         case kApplicationData:
             if (m == 0)
-                return control_in_a_row(empty_records_in_a_row_, "unexpected_message: too many empty records in a row",
-                                        out);
+                return control_in_a_row(empty_records_in_a_row_, kMaxControlInARow,
+                                        "unexpected_message: too many empty records in a row", out);
             key_updates_in_a_row_ = empty_records_in_a_row_ = warning_alerts_in_a_row_ = 0;
             deliver(body, m);
             return true;
@@ -374,7 +374,7 @@ bool TlsRecords::record(const uint8_t* header, char* body, size_t len, Sink& del
             if (m == 0) return fail(kUnexpectedMessage, "unexpected_message: an empty alert record", out);
             if (m != 2) return fail(kDecodeError, "decode_error: an alert record not of 2 bytes", out);
             if (p[1] == kUserCanceled)
-                return control_in_a_row(warning_alerts_in_a_row_,
+                return control_in_a_row(warning_alerts_in_a_row_, kMaxWarningAlertsInARow,
                                         "unexpected_message: too many warning alerts in a row", out);
             status_ = p[1] == kCloseNotify ? Status::Closed : Status::Failed;
             error_ = alert_text("peer sent alert: ", p[1]);
@@ -400,7 +400,8 @@ bool TlsRecords::handshake(const char* p, size_t n, std::string& out) {
         bool requested = hs_[4] == 1;
         if (hs_[4] > 1) return fail(kIllegalParameter, "illegal_parameter: KeyUpdate request_update not 0 or 1", out);
         if (n > 0) return fail(kUnexpectedMessage, "unexpected_message: a KeyUpdate not at the end of its record", out);
-        if (!control_in_a_row(key_updates_in_a_row_, "unexpected_message: too many KeyUpdates in a row", out))
+        if (!control_in_a_row(key_updates_in_a_row_, kMaxControlInARow,
+                              "unexpected_message: too many KeyUpdates in a row", out))
             return false;
         hs_have_ = 0;
         update(read_);
@@ -435,8 +436,8 @@ bool TlsRecords::record12(const uint8_t* header, char* body, size_t len, Sink& d
     switch (type) {
         case kApplicationData:
             if (m == 0)
-                return control_in_a_row(empty_records_in_a_row_, "unexpected_message: too many empty records in a row",
-                                        out);
+                return control_in_a_row(empty_records_in_a_row_, kMaxControlInARow,
+                                        "unexpected_message: too many empty records in a row", out);
             key_updates_in_a_row_ = empty_records_in_a_row_ = warning_alerts_in_a_row_ = 0;
             deliver(reinterpret_cast<char*>(text), m);
             return true;
@@ -444,7 +445,7 @@ bool TlsRecords::record12(const uint8_t* header, char* body, size_t len, Sink& d
             if (m == 0) return fail(kUnexpectedMessage, "unexpected_message: an empty alert record", out);
             if (m != 2) return fail(kDecodeError, "decode_error: an alert record not of 2 bytes", out);
             if (text[0] == kWarning && text[1] != kCloseNotify)  // as OpenSSL: ignored (a few)
-                return control_in_a_row(warning_alerts_in_a_row_,
+                return control_in_a_row(warning_alerts_in_a_row_, kMaxWarningAlertsInARow,
                                         "unexpected_message: too many warning alerts in a row", out);
             if (text[0] != kWarning && text[0] != kFatal)
                 return fail(kIllegalParameter, "illegal_parameter: an alert of unknown level", out);

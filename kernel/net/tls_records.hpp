@@ -97,12 +97,14 @@ public:
     // Longest ClientHello skipped in a refused renegotiation (OpenSSL's bound).
     static constexpr uint32_t kMaxClientHello = 131396;
     // Records of each kind that carry no application data and that a peer may
-    // send in a row (KeyUpdates, empty records, warning alerts; the count of
-    // each starts again at a non-empty application-data record): one more is
-    // `unexpected_message`. 32, as BoringSSL and rustls allow KeyUpdates and
-    // empty records; each costs us a decryption (and a key derivation) for
-    // bytes that bring nothing.
+    // send in a row (the count of each starts again at a non-empty
+    // application-data record): one more is `unexpected_message`. Each costs
+    // us a decryption (and a key derivation) for bytes that bring nothing.
+    // KeyUpdates and empty records: 32; warning alerts: 4 (BoringSSL's
+    // kMaxKeyUpdates, kMaxEmptyRecords and kMaxWarningAlerts; rustls allows
+    // the same numbers of KeyUpdate requests and warning alerts).
     static constexpr uint8_t kMaxControlInARow = 32;
+    static constexpr uint8_t kMaxWarningAlertsInARow = 4;
 
     // Right after SSL_do_handshake() returned 1 on a server SSL prepared with
     // tls_records_prepare(): the record layer that continues this connection, or
@@ -166,8 +168,8 @@ public:
     // handshake_failure, which fails the connection with an error text saying
     // so); a second one is Failed with a fatal no_renegotiation, as rustls
     // does. An empty handshake record → unexpected_message. Either version:
-    // more than kMaxControlInARow KeyUpdates, empty records or warning alerts
-    // in a row → unexpected_message.
+    // more than kMaxControlInARow KeyUpdates or empty records, or more than
+    // kMaxWarningAlertsInARow warning alerts, in a row → unexpected_message.
     // After Closed or Failed, returns that status again and ignores `data`;
     // after Failed, send `out` and close the socket: nothing more is sealed.
     // `deliver` may call seal() and close_notify() on this object (their
@@ -237,7 +239,7 @@ private:
     bool seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out);
     bool send_key_update(bool request, std::string& out);
     bool before_write_limit(std::string& out);
-    bool control_in_a_row(uint8_t& count, const char* why, std::string& out);
+    bool control_in_a_row(uint8_t& count, uint8_t limit, const char* why, std::string& out);
     size_t check_header(const uint8_t* h, std::string& out);
     bool record(const uint8_t* header, char* body, size_t len, Sink& deliver, std::string& out);
     bool record12(const uint8_t* header, char* body, size_t len, Sink& deliver, std::string& out);
