@@ -62,12 +62,13 @@ class RecordWatch {
 /**
  * Connects to 127.0.0.1:`port`, does a `version` ('TLSv1.3' or 'TLSv1.2') handshake with Node's
  * TLS client (trusting `ca`), and returns once the client's Finished has gone out:
- *   { raw, version, seal(type, data, padding), keyUpdate(requested), stopReading(), serverRecords(),
- *     closed }
+ *   { raw, version, seal(type, data, padding), keyUpdate(requested), resync(), stopReading(),
+ *     serverRecords(), closed, tlsSocket }
  * where seal() returns a record under the client's write key (TLS 1.3: `type` is the inner
  * content type; a KeyUpdate sealed by keyUpdate() switches the key after it), raw is the TCP
- * socket to write them to, stopReading() stops reading the socket for good (what the server sends
- * stays in the kernel's buffers), and `closed` resolves once the socket is closed (by either side).
+ * socket to write them to, resync() catches up with records the TLS socket `tlsSocket` wrote
+ * itself (a login), stopReading() stops reading the socket for good (what the server sends stays
+ * in the kernel's buffers), and `closed` resolves once the socket is closed (by either side).
  */
 export async function rawTlsClient({ port, version, ca, timeoutMs = 5000 }) {
   const raw = net.connect(port, '127.0.0.1');
@@ -185,6 +186,12 @@ export async function rawTlsClient({ port, version, ca, timeoutMs = 5000 }) {
     seq = 0;
     return record;
   };
+  // After records written through the TLS socket itself (a login, say): our sequence number
+  // follows from every record the client wrote (TLS 1.2 only after the ChangeCipherSpec).
+  const resync = () => {
+    const types = up.records.map((r) => r[0]);
+    seq = version === 'TLSv1.3' ? types.filter((t) => t === 23).length - 1 : types.length - 1 - types.indexOf(20);
+  };
   const stopReading = () => {
     reading = false;
     raw.pause();
@@ -205,7 +212,7 @@ export async function rawTlsClient({ port, version, ca, timeoutMs = 5000 }) {
       return { type, data: Buffer.concat([d.update(text), d.final()]) };
     });
   };
-  return { raw, version, seal, keyUpdate, stopReading, serverRecords, closed, tlsSocket: s };
+  return { raw, version, seal, keyUpdate, resync, stopReading, serverRecords, closed, tlsSocket: s };
 }
 
 /**
