@@ -1056,7 +1056,9 @@ public:
                 flush_records();
                 if (closed_) return;
             }
-            if (readable && !read_paused_) read_records();
+            // Back-pressure: while our records wait for the socket, the peer's
+            // input waits in TCP, not in our memory (see update_interest).
+            if (readable && !read_paused_ && !writing_) read_records();
             if (!closed_) update_interest();
             return;
         }
@@ -1076,10 +1078,13 @@ public:
     }
 
 private:
-    // Set mode: read interest unless a read waits for writability; write
+    // Set mode: read interest unless a read waits for writability, or (our
+    // record layer) records wait for the socket to take them: a peer that
+    // does not read cannot make us read on and answer into memory; write
     // interest while a write or a read waits for it.
     void update_interest() {
-        set_interest(!read_waits_write_ && !read_paused_, (writing_ && !write_waits_read_) || read_waits_write_);
+        bool read = !read_waits_write_ && !read_paused_ && !(records_ && writing_);
+        set_interest(read, (writing_ && !write_waits_read_) || read_waits_write_);
     }
 
     template <class F>
@@ -1266,38 +1271,55 @@ private:
         if (!answer.empty()) {
             // Sealed under the key of before this read (a KeyUpdate answer, an
             // alert): ahead of the plaintext queued meanwhile, which the next
-            // seal puts under the new key.
+            // seal puts under the new key. Counted in the pending-output limit
+            // like everything else we queue.
             out_.insert(sealed_, answer);
             sealed_ += answer.size();
-            srv_.mark_dirty(this);
+            queued();
+            if (closed_) return;
+        }
+        if (status == TlsRecords::Status::Closed) {
+            flush_records();
+            close("closed by peer");
+            return;
         }
         if (status != TlsRecords::Status::Ok) {
-            flush_records();
-            if (status == TlsRecords::Status::Closed) {
-                close("closed by peer");
-            } else {
-                spdlog::info("{}: TLS: {}; closing", peer(), records_->error());
-                close("TLS error: " + records_->error());
-            }
+            end_records();
             return;
         }
         if (pause_for_quota()) update_interest();  // no read interest until the sweep
     }
 
-    void seal_pending() {
-        if (sealed_ == out_.size()) return;
+    // Seals the plaintext queued since the last seal. False when the record
+    // layer refuses (it has failed): the plaintext it did not seal is
+    // dropped, so out_ never holds plaintext that could reach the socket.
+    bool seal_pending() {
+        if (sealed_ == out_.size()) return true;
         std::string& sealed = srv_.seal_area;
         sealed.clear();
-        records_->seal(out_.data() + sealed_, out_.size() - sealed_, sealed);
+        bool ok = records_->seal(out_.data() + sealed_, out_.size() - sealed_, sealed);
         out_.resize(sealed_);
         out_ += sealed;
         sealed_ = out_.size();
         if (sealed.capacity() > kMaxPendingOutput) std::string().swap(sealed);
+        return ok;
+    }
+
+    // The record layer has failed (a bad record, a fatal alert, a record it
+    // would not seal): close; what it sealed (its fatal alert) goes out if the
+    // socket takes it, and no close_notify follows.
+    void end_records() {
+        seal_pending();
+        spdlog::info("{}: TLS: {}; closing", peer(), records_->error());
+        close("TLS error: " + records_->error());
     }
 
     void flush_records() {
         if (writing_ || closed_ || out_.empty()) return;
-        seal_pending();
+        if (!seal_pending()) {
+            end_records();
+            return;
+        }
         size_t n = send_set_socket();
         if (closed_) return;
         out_.erase(0, n);
@@ -1312,9 +1334,9 @@ private:
     }
 
     // Best effort, never waits: behind what is queued, if the socket takes it.
+    // After a failure only what was sealed before (its fatal alert) goes.
     void send_close_notify() {
-        seal_pending();
-        records_->close_notify(out_);
+        if (seal_pending()) records_->close_notify(out_);
         sealed_ = out_.size();
         int err = 0;
         long r = platform::socket_send(fd_, out_.data(), out_.size(), err);

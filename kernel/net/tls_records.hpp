@@ -87,13 +87,24 @@ public:
     static constexpr size_t kMaxPlain = 16384;
     static constexpr size_t kMaxRecord = 5 + kMaxPlain + 256;
     static constexpr size_t kMaxRecord12 = 5 + kMaxPlain + 2048;
-    // TLS 1.3: records we seal under one key before we send a KeyUpdate (RFC
-    // 8446 §5.5). TLS 1.2 has no rekeying (renegotiation is off): no limit
-    // (the 64-bit sequence number cannot wrap in practice; GCM's explicit
-    // nonce is that sequence number, so it is never reused under a key).
+    // Records we seal under one key (RFC 8446 §5.5: AES-GCM is safe to about
+    // 2^24.5 full records). TLS 1.3: then we send a KeyUpdate and switch keys.
+    // TLS 1.2 with AES-GCM cannot rekey (renegotiation is refused): seal()
+    // refuses the record after the limit and the connection ends. TLS 1.2
+    // ChaCha20-Poly1305 has no such limit. (GCM's explicit nonce is our
+    // sequence number, so it is never reused under a key either way.)
     static constexpr uint64_t kWriteRecordLimit = uint64_t(1) << 24;
     // Longest ClientHello skipped in a refused renegotiation (OpenSSL's bound).
     static constexpr uint32_t kMaxClientHello = 131396;
+    // Records of each kind that carry no application data and that a peer may
+    // send in a row (the count of each starts again at a non-empty
+    // application-data record): one more is `unexpected_message`. Each costs
+    // us a decryption (and a key derivation) for bytes that bring nothing.
+    // KeyUpdates and empty records: 32; warning alerts: 4 (BoringSSL's
+    // kMaxKeyUpdates, kMaxEmptyRecords and kMaxWarningAlerts; rustls allows
+    // the same numbers of KeyUpdate requests and warning alerts).
+    static constexpr uint8_t kMaxControlInARow = 32;
+    static constexpr uint8_t kMaxWarningAlertsInARow = 4;
 
     // Right after SSL_do_handshake() returned 1 on a server SSL prepared with
     // tls_records_prepare(): the record layer that continues this connection, or
@@ -117,7 +128,9 @@ public:
     static std::unique_ptr<TlsRecords> for_test(Suite suite, std::string_view read_secret,
                                                 std::string_view write_secret, Version version = Version::Tls13);
 
-    ~TlsRecords();  // wipes secrets, keys and any buffered bytes
+    // Wipes secrets, keys and any buffered bytes, and the calling thread's
+    // cipher contexts this connection used last (they hold its key schedule).
+    ~TlsRecords();
     TlsRecords(const TlsRecords&) = delete;
     TlsRecords& operator=(const TlsRecords&) = delete;
 
@@ -128,28 +141,37 @@ public:
     // in place. Every record given is processed; the plaintext of each
     // non-empty application-data record is passed to `deliver` (pointing into
     // `data` or the partial-record buffer, valid during the call only).
-    // Records to send in answer (our KeyUpdate when the peer requested one, our
-    // no_renegotiation warning, the fatal alert of a failure) are appended to
-    // `out`. Checks, TLS 1.3: outer type 23, version 0x0303, ciphertext ≤
-    // 2^14+256 (record_overflow), the AEAD tag (bad_record_mac), inner
-    // plaintext ≤ 2^14 with a non-zero content type; alerts: close_notify →
-    // Closed, user_canceled ignored, any other → Failed; handshake: only
-    // KeyUpdate (it may be split across records but must end its record; no
-    // other record type in between); anything else → Failed with
-    // unexpected_message. TLS 1.2: type 21, 22 or 23 (change_cipher_spec and
-    // others: unexpected_message), version 0x0303, ciphertext ≤ 2^14+2048
+    // Records to send in answer are appended to `out`, at most two per call
+    // whatever the input: TLS 1.3, one KeyUpdate answering every KeyUpdate
+    // request of the call (RFC 8446 §4.6.3 lets them be coalesced) or the
+    // fatal alert of a failure; TLS 1.2, our one no_renegotiation warning of
+    // the connection and the fatal alert of a failure.
+    // Checks, TLS 1.3: outer type 23, version 0x0303, ciphertext ≤ 2^14+256
+    // (record_overflow), the AEAD tag (bad_record_mac), inner plaintext
+    // (content, type and padding) ≤ 2^14+1, or the max_fragment_length + 1
+    // (record_overflow), a non-zero content type; alerts: empty →
+    // unexpected_message, not 2 bytes → decode_error, close_notify → Closed,
+    // user_canceled ignored, any other → Failed; handshake: only KeyUpdate
+    // (it may be split across records but must end its record; no other
+    // record type in between); anything else → Failed with unexpected_message.
+    // TLS 1.2: type 21, 22 or 23 (change_cipher_spec and others:
+    // unexpected_message), version 0x0303, ciphertext ≤ 2^14+2048
     // (record_overflow), the AEAD tag over seq || type || version || length
-    // (bad_record_mac), plaintext ≤ 2^14 (record_overflow); alerts (2 bytes,
-    // else decode_error): close_notify (warning) → Closed, other warnings
-    // ignored, fatal → Failed, an unknown level → illegal_parameter;
-    // handshake: only a ClientHello (a renegotiation, possibly split across
-    // records, no other record type in between, ≤ kMaxClientHello) which is
-    // skipped and answered with a warning no_renegotiation alert, as OpenSSL
-    // does with SSL_OP_NO_RENEGOTIATION (the connection goes on; an OpenSSL
-    // client then gives up with a fatal handshake_failure, which fails the
-    // connection with an error text saying so); an empty handshake or alert
-    // record → unexpected_message. After Closed or Failed, returns that status
-    // again and ignores `data`; after Failed, send `out` and close the socket.
+    // (bad_record_mac), plaintext ≤ 2^14 (record_overflow); alerts: empty →
+    // unexpected_message, not 2 bytes → decode_error, close_notify (warning)
+    // → Closed, other warnings ignored, fatal → Failed, an unknown level →
+    // illegal_parameter; handshake: only a ClientHello (a renegotiation,
+    // possibly split across records, no other record type in between, ≤
+    // kMaxClientHello). The first is skipped and answered with a warning
+    // no_renegotiation alert, as OpenSSL does with SSL_OP_NO_RENEGOTIATION
+    // (the connection goes on; an OpenSSL client then gives up with a fatal
+    // handshake_failure, which fails the connection with an error text saying
+    // so); a second one is Failed with a fatal no_renegotiation, as rustls
+    // does. An empty handshake record → unexpected_message. Either version:
+    // more than kMaxControlInARow KeyUpdates or empty records, or more than
+    // kMaxWarningAlertsInARow warning alerts, in a row → unexpected_message.
+    // After Closed or Failed, returns that status again and ignores `data`;
+    // after Failed, send `out` and close the socket: nothing more is sealed.
     // `deliver` may call seal() and close_notify() on this object (their
     // records come before anything open() appends to `out` afterwards), never
     // open().
@@ -157,12 +179,19 @@ public:
 
     // Appends application-data records carrying `data` (≤ 2^14 plaintext bytes
     // each, or the negotiated max_fragment_length; nothing for n == 0) to
-    // `out`. TLS 1.3: after 2^24 records under one key, a
-    // KeyUpdate(update_not_requested) is sent first and the write key changes.
-    void seal(const char* data, size_t n, std::string& out);
+    // `out`. TLS 1.3: a KeyUpdate(update_not_requested) goes first when the
+    // peer asked for one and we have not answered yet, or after 2^24 records
+    // under one key (then the write key changes). False, with error() set and
+    // nothing more appended, when the record layer has failed (a fatal alert
+    // either way, a record that could not be sealed, TLS 1.2 AES-GCM at its
+    // write limit): close the connection. The keys never switch after a record
+    // that could not be sealed.
+    bool seal(const char* data, size_t n, std::string& out);
 
-    // Appends an encrypted close_notify alert to `out`.
-    void close_notify(std::string& out);
+    // Appends an encrypted close_notify alert to `out`; nothing (false) when
+    // the record layer has failed: a connection that sent or received a fatal
+    // alert ends without a close_notify.
+    bool close_notify(std::string& out);
 
     // Why open() returned Failed or Closed, for a log line (never key material).
     const std::string& error() const { return error_; }
@@ -177,8 +206,15 @@ public:
     // record's type; `padding` is ignored and nothing switches keys.
     void seal_record_for_test(uint8_t type, const char* data, size_t n, size_t padding, std::string& out);
     // For tests: the number of records sealed under one key before our own
-    // KeyUpdate (kWriteRecordLimit by default; at least 2; TLS 1.3 only).
+    // KeyUpdate (TLS 1.3) or before seal() refuses (TLS 1.2 AES-GCM)
+    // (kWriteRecordLimit by default; at least 2; no effect on TLS 1.2 ChaCha20).
     void set_write_record_limit_for_test(uint64_t limit);
+    // For tests: the next record we seal fails as if the cipher had failed.
+    void fail_next_seal_for_test() { fail_next_seal_ = true; }
+    // For tests: as if the client had negotiated this max_fragment_length.
+    void set_max_plain_for_test(uint16_t n) { max_plain_ = n; }
+    // For tests: the calling thread's cipher contexts that hold a connection's key.
+    static int keyed_thread_contexts_for_test();
     // Sequence numbers of the next record read and written under the current keys.
     uint64_t read_sequence() const { return read_.seq; }
     uint64_t write_sequence() const { return write_.seq; }
@@ -200,8 +236,10 @@ private:
     size_t explicit_nonce() const;
     void derive(Direction& d);
     void update(Direction& d);
-    void seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out);
-    void send_key_update(bool request, std::string& out);
+    bool seal_raw(uint8_t type, const char* data, size_t n, size_t padding, std::string& out);
+    bool send_key_update(bool request, std::string& out);
+    bool before_write_limit(std::string& out);
+    bool control_in_a_row(uint8_t& count, uint8_t limit, const char* why, std::string& out);
     size_t check_header(const uint8_t* h, std::string& out);
     bool record(const uint8_t* header, char* body, size_t len, Sink& deliver, std::string& out);
     bool record12(const uint8_t* header, char* body, size_t len, Sink& deliver, std::string& out);
@@ -219,6 +257,13 @@ private:
     uint8_t key_len_;
     uint8_t iv_len_;
     bool refused_renegotiation_ = false;  // TLS 1.2: we sent no_renegotiation
+    bool key_update_due_ = false;         // TLS 1.3: the peer asked for a KeyUpdate we have not sent yet
+    bool fail_next_seal_ = false;         // fail_next_seal_for_test()
+    // KeyUpdates, empty records and warning alerts since the last non-empty
+    // application-data record (each ≤ kMaxControlInARow).
+    uint8_t key_updates_in_a_row_ = 0;
+    uint8_t empty_records_in_a_row_ = 0;
+    uint8_t warning_alerts_in_a_row_ = 0;
     uint16_t max_plain_ = kMaxPlain;
     // A partial record: its header (hdr_have_ of 5 bytes), then its body in
     // body_ (body_cap_ ≥ the length the header announced, body_len_).

@@ -343,3 +343,25 @@ write(T, "tls12_change_cipher_spec", tls(v12(0), (0, 0, 0, 0), up("ok"), raw(b"\
 write(T, "tls12_overflow_header", tls(v12(1), (0, 0, 0, 0), up("ok"), raw(b"\x17\x03\x03\x48\x01")))
 write(T, "tls12_flipped_byte", tls(v12(0), (0, 0, 0, 0), up("data"), flip(8, 1), down("answer")))
 write(T, "tls12_short_record", tls(v12(0), (0, 0, 0, 0), raw(b"\x17\x03\x03\x00\x17" + b"\x00" * 23)))
+
+# Floods of records without application data (docs/security.md, "TLS after the
+# handshake"): one KeyUpdate answers a read's requests; 32 KeyUpdates or empty
+# records and 4 warning alerts in a row at most; one renegotiation refused with
+# a warning, the next one fatal; the inner plaintext capped with its padding;
+# empty alerts; the TLS 1.2 AES-GCM write limit (bit 7: a limit of 3 records).
+write(T, "key_update_coalesced", tls(0, (0, 0, 0, 0), *[key_update(1)] * 20, up("x"), down("reply")))
+write(T, "key_update_flood", tls(1, (0, 0, 0, 0), *[key_update(1)] * 40, up("late")))
+write(T, "key_update_32_data_32", tls(2, (100, 0, 0, 0), *[key_update(0)] * 32, up("x"), *[key_update(1)] * 32,
+                                      up("y")))
+write(T, "empty_records_flood", tls(0, (0, 0, 0, 0), *[record(23, 0, "")] * 33, up("late")))
+write(T, "warning_alerts_flood", tls(0, (0, 0, 0, 0), *[record(21, 0, b"\x01\x5a")] * 5, up("late")))
+write(T, "inner_plaintext_padding_overflow", tls(0, (4096, 0, 0, 0), record(23, 1, "e" * 16384)))
+write(T, "empty_alert", tls(0, (0, 0, 0, 0), up("x"), record(21, 0, "")))
+write(T, "tls12_renegotiation_flood", tls(v12(0), (0, 0, 0, 0), record(22, 0, b"\x01\x00\x00\x00" * 900)))
+write(T, "tls12_renegotiation_twice", tls(v12(1), (0, 0, 0, 0), record(22, 0, b"\x01\x00\x00\x01a"), up("between"),
+                                          record(22, 0, b"\x01\x00")))
+write(T, "tls12_empty_records_flood", tls(v12(2), (0, 0, 0, 0), *[record(23, 0, "")] * 33, up("late")))
+write(T, "tls12_warning_alerts_flood", tls(v12(1), (0, 0, 0, 0), *[record(21, 0, b"\x01\x5a")] * 5, up("late")))
+write(T, "tls12_empty_alert", tls(v12(0), (0, 0, 0, 0), record(21, 0, "")))
+write(T, "tls12_aes_gcm_write_limit", tls(v12(0) | 0x80, (0, 0, 0, 0), down("1"), down("2"), down("3"), down("4"),
+                                          up("x")))
