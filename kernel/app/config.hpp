@@ -28,6 +28,9 @@ struct Config {
 
     std::string tls_cert, tls_key;
     std::string tls_min_version = "1.2";
+    // After the handshake: "kernel" (our record layer, where tested and the
+    // start-up self-test passes) or "openssl" (every connection).
+    std::string tls_record_layer = "kernel";
 
     uint32_t idle_timeout = 10;
     uint32_t login_timeout = 10;

@@ -378,6 +378,7 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
     opt.tls_cert = cfg.tls_cert;
     opt.tls_key = cfg.tls_key;
     opt.tls_min_version = cfg.tls_min_version;
+    opt.tls_record_layer = cfg.tls_record_layer;
     opt.data_dir = cfg.data_dir;
     opt.host = cfg.host;
     opt.http_max_body = cfg.http_max_body;

@@ -32,6 +32,7 @@
 #include "net/static_stream.hpp"
 #include "net/tls.hpp"
 #include "net/tls_records.hpp"
+#include "net/tls_takeover.hpp"
 #include "platform/platform.hpp"
 #include "platform/readiness.hpp"
 
@@ -162,6 +163,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     asio::io_context ioc{1};  // one thread: the scheduler needs no locks
     core::Router router;
     std::unique_ptr<asio::ssl::context> tls;
+    TlsTakeover takeover;  // which TLS connections continue with our record layer (decided in listen())
     std::vector<std::unique_ptr<acceptor_t>> plain_acceptors, tls_acceptors;
     asio::signal_set signals{ioc, SIGINT, SIGTERM};
     timer_t sweep_timer{ioc.get_executor()};
@@ -996,7 +998,9 @@ public:
             return;
         }
         SSL_set_accept_state(ssl_);
-        if (in_set) tls_records_prepare(ssl_);  // the record layer needs the set: it does its own socket I/O
+        // The record layer needs the set (it does its own socket I/O) and a
+        // start-up self-test that passed on this OpenSSL (tls_takeover.hpp).
+        if (in_set && srv_.takeover.enabled()) tls_records_prepare(ssl_);
         handshake();
     }
 
@@ -1106,10 +1110,14 @@ private:
         int r = SSL_do_handshake(ssl_);
         if (r == 1) {
             ready_ = true;
+            if (spdlog::should_log(spdlog::level::debug))
+                spdlog::debug("{}: {} handshake done ({}, {})", peer(), SSL_get_version(ssl_),
+                              SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_)),
+                              SSL_session_reused(ssl_) == 1 ? "resumed" : "full");
             if (fd_ >= 0) {
                 // OpenSSL has written everything of the handshake (its session
                 // tickets too) and read nothing past the client's Finished.
-                records_ = TlsRecords::take_over(ssl_);
+                if (srv_.takeover.allows(ssl_)) records_ = TlsRecords::take_over(ssl_);
                 if (records_) {
                     SSL_free(ssl_);
                     ssl_ = nullptr;
@@ -1117,6 +1125,7 @@ private:
                     tls_records_release(ssl_);
                 }
             }
+            spdlog::debug("{}: TLS record layer: {}", peer(), records_ ? "kernel" : "OpenSSL");
             on_readable();  // the client may have sent its login with the handshake
             if (fd_ >= 0 && !closed_) update_interest();
             return;
@@ -2135,6 +2144,7 @@ void Server::listen() {
     if (files.generated) spdlog::info("generated a self-signed TLS certificate: {}", files.cert);
     s.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
     configure_context(*s.tls, files, s.opt.tls_min_version);
+    s.takeover.decide(s.tls->native_handle(), s.opt.tls_record_layer);
     s.bind(s.plain_acceptors, s.opt.hardware_port, "hardware-plain");
     s.bind(s.tls_acceptors, s.opt.tls_port, "hardware-tls");
 }

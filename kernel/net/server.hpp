@@ -25,6 +25,7 @@ struct ServerOptions {
     uint32_t max_body = 16384;
     uint32_t pin_flush_interval_ms = 1000;
     std::string tls_cert, tls_key, tls_min_version = "1.2";
+    std::string tls_record_layer = "kernel";  // "kernel" or "openssl" (tls_takeover.hpp)
     std::string data_dir, host;
     // HTTP on the same ports (the legacy web.request.max.size is http_max_body).
     uint32_t http_max_body = 524288;

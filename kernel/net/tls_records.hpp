@@ -44,6 +44,12 @@ void tls_records_prepare_context(ssl_ctx_st* ctx);
 // past the client's Finished.
 void tls_records_prepare(ssl_st* ssl);
 
+// Test hook (tls_takeover_selftest_test.cpp, BLYNKD_TEST_TLS_SELFTEST_SKEW):
+// from now on take_over() adds `skew` to the sequence numbers it counted (the
+// write sequence; in TLS 1.2 the read sequence too), as if OpenSSL had changed
+// how many records its callbacks report. 0 (the default) turns it off.
+void tls_records_set_sequence_skew_for_test(int skew);
+
 // When take_over() returned nullptr (a CCM suite, ...) and OpenSSL keeps the
 // connection: wipes and drops the capture state, removes the message callback
 // and restores the SSL_CTX's read-ahead setting. Harmless if called twice or

@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "net/tls_records.hpp"
@@ -115,6 +116,9 @@ void message(int write_p, int, int content_type, const void* buf, size_t len, SS
         c->key_update = true;
 }
 
+// Set before the first connection (start-up or a test), read at each take-over.
+std::atomic<int> g_sequence_skew{0};
+
 void drop_capture(SSL* ssl) {
     int index = capture_index();
     if (index < 0) return;
@@ -145,6 +149,10 @@ void tls_records_prepare(SSL* ssl) {
     SSL_set_msg_callback(ssl, message);
     SSL_set_msg_callback_arg(ssl, c);
     SSL_set_read_ahead(ssl, 0);
+}
+
+void tls_records_set_sequence_skew_for_test(int skew) {
+    g_sequence_skew.store(skew, std::memory_order_relaxed);
 }
 
 void tls_records_release(SSL* ssl) {
@@ -212,7 +220,7 @@ std::unique_ptr<TlsRecords> TlsRecords::take_over(SSL* ssl) {
         if (!c->server_logged || c->server_len != hash_len || c->client_len != hash_len) return nullptr;
         r.reset(new TlsRecords(suite, Version::Tls13));
         r->key13(c->client, c->server);
-        r->write_.seq = c->records;
+        r->write_.seq = c->records + int64_t(g_sequence_skew.load(std::memory_order_relaxed));
     } else {
         uint8_t master[48], client_random[32], server_random[32];
         size_t key_len = key_len_of(suite), iv_len = iv_len12(suite);
@@ -231,8 +239,9 @@ std::unique_ptr<TlsRecords> TlsRecords::take_over(SSL* ssl) {
             std::memcpy(server + key_len, block + 2 * key_len + iv_len, iv_len);
             r.reset(new TlsRecords(suite, Version::Tls12));
             r->key12(client, server);
-            r->read_.seq = c->read_after_ccs;
-            r->write_.seq = c->written_after_ccs;
+            int64_t skew = g_sequence_skew.load(std::memory_order_relaxed);
+            r->read_.seq = c->read_after_ccs + skew;
+            r->write_.seq = c->written_after_ccs + skew;
             OPENSSL_cleanse(client, sizeof client);
             OPENSSL_cleanse(server, sizeof server);
         }
