@@ -75,10 +75,17 @@ void TlsTakeover::decide(SSL_CTX* ctx, const std::string& record_layer) {
 bool TlsTakeover::allows(const SSL* ssl) const {
     const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
     if (!cipher) return false;
-    TakeoverVariant v{SSL_version(ssl), SSL_CIPHER_get_protocol_id(cipher), SSL_session_reused(ssl) == 1};
-    for (auto& k : verified_)
-        if (k == v) return true;
-    return false;
+    int version = SSL_version(ssl);
+    uint16_t id = SSL_CIPHER_get_protocol_id(cipher);
+    // The suite proven with a full handshake (its keys and nonces) and, for a
+    // resumed session, a resumption proven on this version (its record count).
+    bool suite = false, resumption = false;
+    for (auto& k : verified_) {
+        if (k.version != version) continue;
+        suite = suite || (!k.resumed && k.protocol_id == id);
+        resumption = resumption || k.resumed;
+    }
+    return suite && (resumption || SSL_session_reused(ssl) != 1);
 }
 
 }  // namespace blynk::net

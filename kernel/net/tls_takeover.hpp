@@ -41,8 +41,8 @@ public:
     // New server SSLs are to be prepared for the take-over (tls_records_prepare).
     bool enabled() const { return !verified_.empty(); }
 
-    // After the handshake of a prepared SSL: its version, suite and
-    // resumption are of a kind the self-test proved.
+    // After the handshake of a prepared SSL: the self-test proved its suite
+    // on its version and, if it resumed a session, a resumption on its version.
     bool allows(const ssl_st* ssl) const;
 
 private:
