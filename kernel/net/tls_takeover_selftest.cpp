@@ -318,6 +318,11 @@ int auth_of_key(SSL_CTX* ctx) {
 
 }  // namespace
 
+// The configured context, not an ephemeral one: what decides the records
+// around a handshake (ticket count, options, versions, suites, certificate
+// type) is its configuration, so that is what must be proven; it costs no key
+// generation at start, and the server always has a certificate (generated at
+// first start when none is configured).
 TakeoverSelfTest run_takeover_selftest(SSL_CTX* server_ctx) {
     TakeoverSelfTest result;
     ERR_clear_error();
