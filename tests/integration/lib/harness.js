@@ -139,6 +139,9 @@ export class Server {
       },
       logging: { folder: path.join(dir, 'logs'), level: 'info' },
       plugins: { dir: PLUGIN_DIR, enabled: ['storage-sqlite'] },
+      // The floor, not the default 600000: every start hashes the administrator's password and
+      // most tests create accounts. Tests of the hash cost itself set their own value.
+      security: { password_hash_iterations: 100000 },
     };
     const merged = deepMerge(base, config);
     const srv = new Server(dir, merged, extraToml, wrap, env);
