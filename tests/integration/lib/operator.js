@@ -28,12 +28,13 @@ function parseJson(text) {
 /**
  * One request (bounded), by default HTTPS to the TLS port on 127.0.0.1 trusting the generated
  * certificate. {plain: true} sends plain HTTP to the hardware port instead; {host} connects to
- * another address of this machine, {localAddress} sends from one (127.0.0.2 is another peer).
+ * another address of this machine, {localAddress} sends from one (127.0.0.2 is another peer);
+ * {timeout} bounds the wait (ms).
  * A body that is not a string is sent as JSON with Content-Type: application/json unless
  * headers say otherwise.
  */
 export function request(srv, method, urlPath, {
-  auth, body, plain = false, headers = {}, host = '127.0.0.1', localAddress,
+  auth, body, plain = false, headers = {}, host = '127.0.0.1', localAddress, timeout = HTTP_TIMEOUT_MS,
 } = {}) {
   return new Promise((resolve, reject) => {
     const h = { Connection: 'close', ...headers };
@@ -44,7 +45,7 @@ export function request(srv, method, urlPath, {
       h['Content-Length'] = payload.length;
     }
     const opts = {
-      host, method, path: urlPath, headers: h, agent: false, timeout: HTTP_TIMEOUT_MS, localAddress,
+      host, method, path: urlPath, headers: h, agent: false, timeout, localAddress,
     };
     const mod = plain ? http : https;
     if (plain) {
@@ -61,7 +62,7 @@ export function request(srv, method, urlPath, {
       });
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: no answer within ${HTTP_TIMEOUT_MS} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: no answer within ${timeout} ms`)));
     req.on('error', reject);
     req.end(payload);
   });
