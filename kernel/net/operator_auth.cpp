@@ -112,23 +112,25 @@ void OperatorAuth::authorize(const blynk_http_request& req, blynk_http_responder
         b_.answer(r, no.status, error_json(no.message));
         return;
     }
-    // Before anything is compared or hashed: a blocked address costs nothing.
+    std::string auth = request_header(req, "Authorization");
+    // The operator token (the CLI's) is 192 random bits, compared in constant
+    // time and never hashed: the right one is honoured even from a blocked
+    // address, so misbehaving devices behind the same address (a proxy, NAT,
+    // the host itself) do not lock the operator out. Wrong ones count.
+    bool bearer = auth.rfind("Bearer ", 0) == 0;
+    if (bearer && !o_.operator_token.empty() && auth.size() - 7 == o_.operator_token.size() &&
+        CRYPTO_memcmp(auth.data() + 7, o_.operator_token.data(), o_.operator_token.size()) == 0) {
+        then();
+        return;
+    }
+    // Before any password is hashed: a blocked address costs nothing.
     if (b_.login_blocked(peer)) {
         spdlog::info("{}: operator API refused: too many failed logins from this address", peer);
         b_.answer(r, 429, error_json("Too many failed logins from this address; try again later."));
         return;
     }
-    std::string auth = request_header(req, "Authorization");
     if (auth.empty()) return refuse(peer, r, false, kNoCredentials);
-    if (auth.rfind("Bearer ", 0) == 0) {
-        std::string tok = auth.substr(7);
-        if (!o_.operator_token.empty() && tok.size() == o_.operator_token.size() &&
-            CRYPTO_memcmp(tok.data(), o_.operator_token.data(), tok.size()) == 0) {
-            then();
-            return;
-        }
-        return refuse(peer, r, true, kNoCredentials);
-    }
+    if (bearer) return refuse(peer, r, true, kNoCredentials);
     if (auth.rfind("Basic ", 0) != 0) return refuse(peer, r, true, kNoCredentials);
     std::string b64 = auth.substr(6);
     std::string raw(b64.size(), '\0');
