@@ -11,6 +11,8 @@
 
 #include <blynk/plugin.hpp>
 
+#include "core/secrets.hpp"
+
 namespace blynk::app {
 
 struct ConfigError : std::runtime_error {
@@ -43,8 +45,8 @@ struct Config {
     uint32_t login_block = 300;
     uint32_t login_tracked_addresses = 10000;
     std::vector<std::string> login_exempt;  // addresses/ranges never throttled
-    // PBKDF2-HMAC-SHA256 rounds of new password hashes (core::kSlowHashIterations).
-    uint32_t password_hash_iterations = 600000;
+    // PBKDF2-HMAC-SHA256 rounds of new password hashes.
+    uint32_t password_hash_iterations = core::kSlowHashIterations;
 
     uint32_t http_max_body = 524288;
     uint32_t http_header_limit = 8192;

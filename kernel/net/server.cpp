@@ -303,6 +303,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     }
     bool hash_job(std::function<void()> job, std::function<void()> then) override {
         return hash_pool.post([this, job = std::move(job), then = std::move(then)] {
+            if (stopping) return;  // nobody waits for the answer: do not delay the stop by a hash
             job();
             defer(then);
         });
