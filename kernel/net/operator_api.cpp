@@ -1,6 +1,7 @@
 #include "net/operator_api.hpp"
 #include "net/operator_auth.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/json.hpp>
 
@@ -166,10 +167,24 @@ public:
     }
 
     // CPU-heavy work (a password hash) on the hashing pool, then `then` on the
-    // kernel thread; a full pool answers 503 at once.
+    // kernel thread; a full pool answers 503 at once, a failed job 500.
     template <class Job, class Then>
     void hashed(blynk_http_responder* r, Job job, Then then) {
-        if (!b_.hash_job(job, then)) b_.answer(r, 503, error_json("The server is busy; try again."));
+        auto failed = std::make_shared<bool>(false);
+        bool queued = b_.hash_job(
+            [job, failed] {
+                try {
+                    job();
+                } catch (const std::exception& e) {
+                    spdlog::error("operator API: hashing a password failed: {}", e.what());
+                    *failed = true;
+                }
+            },
+            [this, r, failed, then] {
+                if (*failed) return b_.answer(r, 500, error_json("Internal error."));
+                then();
+            });
+        if (!queued) b_.answer(r, 503, error_json("The server is busy; try again."));
     }
 
     void list_users(blynk_http_responder* r) {

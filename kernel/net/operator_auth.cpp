@@ -169,8 +169,12 @@ void OperatorAuth::check_password(const std::string& peer, const std::string& em
                 c->found && c->admin;
         // A hash made with fewer rounds than configured is replaced now that
         // the password is known (it is never stored in the clear).
-        if (c->ok && core::slow_hash_iterations(c->stored) < iterations)
-            c->upgraded = core::slow_hash(secret, iterations);
+        try {
+            if (c->ok && core::slow_hash_iterations(c->stored) < iterations)
+                c->upgraded = core::slow_hash(secret, iterations);
+        } catch (const std::exception& e) {
+            spdlog::error("operator API: a password hash upgrade failed: {}", e.what());  // the next login retries
+        }
     };
     auto decided = [self, c, key, email, peer, r, then] {
         if (!c->ok) return self->refuse(peer, r, true, kWrongAdmin);
