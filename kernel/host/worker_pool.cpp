@@ -5,11 +5,12 @@
 
 namespace blynk::host {
 
-WorkerPool::WorkerPool(const std::string& name, size_t threads, size_t queued_per_thread) {
+WorkerPool::WorkerPool(const std::string& name, size_t threads, size_t queued_per_thread,
+                       WorkQueue::Priority priority) {
     threads = std::max<size_t>(threads, 1);
     for (size_t i = 0; i < threads; ++i)
-        workers_.push_back(std::make_unique<WorkQueue>(name + "-" + std::to_string(i + 1), queued_per_thread,
-                                                       WorkQueue::Priority::Background));
+        workers_.push_back(
+            std::make_unique<WorkQueue>(name + "-" + std::to_string(i + 1), queued_per_thread, priority));
 }
 
 bool WorkerPool::post(std::function<void()> fn) {
@@ -30,6 +31,10 @@ bool WorkerPool::post(std::function<void()> fn) {
 void WorkerPool::stop() {
     for (auto& w : workers_)
         w->stop();
+}
+
+WorkQueue::Priority WorkerPool::hashing_priority() {
+    return std::thread::hardware_concurrency() >= 2 ? WorkQueue::Priority::Normal : WorkQueue::Priority::Background;
 }
 
 size_t WorkerPool::hashing_threads() {

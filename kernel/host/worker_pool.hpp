@@ -18,8 +18,8 @@ namespace blynk::host {
 class WorkerPool {
 public:
     // `threads` workers (at least 1), each with at most `queued_per_thread`
-    // jobs waiting behind the one it runs, at a lower priority than the event loop.
-    WorkerPool(const std::string& name, size_t threads, size_t queued_per_thread);
+    // jobs waiting behind the one it runs.
+    WorkerPool(const std::string& name, size_t threads, size_t queued_per_thread, WorkQueue::Priority priority);
 
     // Queues fn on the least busy worker; false if every worker is full or stopped.
     bool post(std::function<void()> fn);
@@ -30,6 +30,10 @@ public:
     // The size the server uses for password hashing: half the cores (the
     // other half keeps serving devices), at least 1 and at most 4.
     static size_t hashing_threads();
+    // Its priority: normal while a core is left for the event loop (a lower
+    // one would let any busy process on the machine starve logins for
+    // seconds); lower than the loop's on a single core, where they share it.
+    static WorkQueue::Priority hashing_priority();
 
 private:
     std::vector<std::unique_ptr<WorkQueue>> workers_;

@@ -217,7 +217,8 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     // Password hashes of the operator API (see WorkerPool::hashing_threads):
     // at most 4 waiting per thread, more are answered 503 at once. Declared
     // after ioc, so it stops (and its threads stop posting) before ioc goes.
-    host::WorkerPool hash_pool{"password-hash", host::WorkerPool::hashing_threads(), 4};
+    host::WorkerPool hash_pool{"password-hash", host::WorkerPool::hashing_threads(), 4,
+                               host::WorkerPool::hashing_priority()};
 
     Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
          host::WorkQueue& q)

@@ -9,7 +9,7 @@
 using blynk::host::WorkerPool;
 
 TEST(WorkerPool, AFullPoolRefusesAtOnceAndRunsWhatItTook) {
-    WorkerPool pool("test", 2, 3);
+    WorkerPool pool("test", 2, 3, blynk::host::WorkQueue::Priority::Normal);
     EXPECT_EQ(pool.threads(), 2u);
     std::promise<void> release;
     std::shared_future<void> go = release.get_future().share();
