@@ -76,7 +76,7 @@ describe('operator API: failed logins and the [security] throttle', () => {
     assert.equal(cli.status, 200, `the operator token from the blocked address: ${showRes(cli)}`);
     const other = await request(srv, 'GET', '/api/v1/users', { auth: basic(email, password), localAddress: '127.0.0.2' });
     assert.equal(other.status, 200, `the right password from 127.0.0.2: ${showRes(other)}`);
-    assert.equal(srv.log.split(password).length - 1, 1, 'the password appears only in the first-start banner');
+    assert.ok(!srv.log.includes(password), 'the password is in no server output');
     await srv.stop();
   });
 
