@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include "core/secrets.hpp"
 #include "core/throttle.hpp"
 
 #include <toml++/toml.h>
@@ -181,11 +182,14 @@ Config load_config(const std::string& path) {
 
     auto* security = r.table("security");
     r.only(security, "security",
-           {"login_failures", "login_failure_window", "login_block", "login_tracked_addresses", "login_exempt"});
+           {"login_failures", "login_failure_window", "login_block", "login_tracked_addresses", "login_exempt",
+            "password_hash_iterations"});
     r.num(security, "security", "login_failures", c.login_failures, 0, 1000000);
     r.num(security, "security", "login_failure_window", c.login_failure_window, 1, 86400);
     r.num(security, "security", "login_block", c.login_block, 0, 604800);
     r.num(security, "security", "login_tracked_addresses", c.login_tracked_addresses, 1, 10000000);
+    r.num(security, "security", "password_hash_iterations", c.password_hash_iterations, core::kMinSlowHashIterations,
+          10000000);
     if (security)
         if (const toml::node* n = security->get("login_exempt")) {
             if (!n->is_array())

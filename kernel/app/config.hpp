@@ -11,6 +11,8 @@
 
 #include <blynk/plugin.hpp>
 
+#include "core/secrets.hpp"
+
 namespace blynk::app {
 
 struct ConfigError : std::runtime_error {
@@ -46,6 +48,8 @@ struct Config {
     uint32_t login_block = 300;
     uint32_t login_tracked_addresses = 10000;
     std::vector<std::string> login_exempt;  // addresses/ranges never throttled
+    // PBKDF2-HMAC-SHA256 rounds of new password hashes.
+    uint32_t password_hash_iterations = core::kSlowHashIterations;
 
     uint32_t http_max_body = 524288;
     uint32_t http_header_limit = 8192;
@@ -60,9 +64,9 @@ struct Config {
     uint32_t log_max_files = 5;
 
     std::string admin_email = "admin@blynkd.local";
-    // Who may use the operator API: loopback and private ranges by default.
-    std::vector<std::string> admin_allowed_ips{"127.0.0.0/8",    "::1/128",  "10.0.0.0/8", "172.16.0.0/12",
-                                               "192.168.0.0/16", "fc00::/7", "fe80::/10"};
+    // Who may use the operator API: loopback only by default (behind Docker
+    // or a NAT gateway, internet clients arrive from private addresses).
+    std::vector<std::string> admin_allowed_ips{"127.0.0.0/8", "::1/128"};
 
     std::string plugin_dir;
     std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api"};  // as config/blynk.toml

@@ -88,7 +88,7 @@ void ensure_admin(const Config& cfg, const std::string& data_dir, core::Model& m
     // Written before the account exists: if the file cannot be written, no
     // account is left behind with a password nobody has.
     if (!terminal) write_password_file(file, email, password);
-    host::create_user(st, email, "admin", password, true);
+    host::create_user(st, email, "admin", password, true, cfg.password_hash_iterations);
     core::LoadedData data;
     st.load_user(email, data);
     model.merge(std::move(data));

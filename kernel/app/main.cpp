@@ -265,8 +265,8 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
     if (what == "user add") {
         std::string email = checked_email(a);
         bool generated = optional(a, "--password").empty();
-        std::string pass =
-            host::create_user(st, email, optional(a, "--name"), optional(a, "--password"), a.options.count("--admin"));
+        std::string pass = host::create_user(st, email, optional(a, "--name"), optional(a, "--password"),
+                                             a.options.count("--admin"), cfg.password_hash_iterations);
         std::cerr << "user " << email << " created\n";
         if (generated) std::cout << "password: " << pass << "\n";
         return 0;
@@ -299,7 +299,11 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
             }
             if (dash_id < 0) throw UsageError("--dash must not be negative");
         }
-        host::NewDevice dev = host::add_device(st, email, name, optional(a, "--board"), dash_id);
+        std::optional<host::NewAccount> account;
+        if (!host::user_exists(st, email))
+            account = host::prepare_account(email, "", "", false, cfg.password_hash_iterations);
+        host::NewDevice dev =
+            host::add_device(st, email, name, optional(a, "--board"), dash_id, account ? &*account : nullptr);
         if (!dev.user_password.empty())
             std::cerr << "user " << email << " created; its password: " << dev.user_password << "\n";
         std::cerr << "device " << dev.dash_id << "-" << dev.device_id << " \"" << name << "\" added for " << email
@@ -405,6 +409,7 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
 
     opt.operator_allowed = cfg.admin_allowed_ips;
     opt.operator_token = operator_token(cfg.data_dir);
+    opt.password_hash_iterations = cfg.password_hash_iterations;
 
     net::Server server(opt, model, rs, plugins, st, storage_queue);
     server.listen();

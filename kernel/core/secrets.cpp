@@ -38,7 +38,32 @@ std::vector<unsigned char> unb64(std::string_view s) {
     return out;
 }
 
-constexpr int kIterations = 100000;
+// The parts of "pbkdf2-sha256$<iter>$<salt>$<hash>"; false if it is not that.
+struct StoredHash {
+    uint32_t iterations = 0;
+    std::vector<unsigned char> salt, hash;
+};
+bool parse_stored(std::string_view stored, StoredHash& out) {
+    std::string_view parts[4];
+    for (int i = 0; i < 3; ++i) {
+        size_t d = stored.find('$');
+        if (d == std::string_view::npos) return false;
+        parts[i] = stored.substr(0, d);
+        stored.remove_prefix(d + 1);
+    }
+    parts[3] = stored;
+    if (parts[0] != "pbkdf2-sha256" || parts[1].empty()) return false;
+    uint32_t iter = 0;
+    for (char c : parts[1]) {
+        // A count past 100 million would stall a hashing thread for minutes: not ours.
+        if (c < '0' || c > '9' || iter > 10000000) return false;
+        iter = iter * 10 + uint32_t(c - '0');
+    }
+    out.iterations = iter;
+    out.salt = unb64(parts[2]);
+    out.hash = unb64(parts[3]);
+    return iter > 0 && !out.salt.empty() && !out.hash.empty();
+}
 
 }  // namespace
 
@@ -90,40 +115,36 @@ std::string legacy_pass_hash(std::string_view email, std::string_view password) 
     return b64(out, sizeof out, false);
 }
 
-std::string slow_hash(std::string_view secret) {
+std::string slow_hash(std::string_view secret, uint32_t iterations) {
     unsigned char salt[16], out[32];
     random_bytes(salt, sizeof salt);
-    if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), salt, sizeof salt, kIterations, EVP_sha256(), sizeof out,
-                          out) != 1)
+    if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), salt, sizeof salt, int(iterations), EVP_sha256(),
+                          sizeof out, out) != 1)
         throw std::runtime_error("PBKDF2 failed");
-    return "pbkdf2-sha256$" + std::to_string(kIterations) + "$" + b64(salt, sizeof salt, false) + "$" +
+    return "pbkdf2-sha256$" + std::to_string(iterations) + "$" + b64(salt, sizeof salt, false) + "$" +
            b64(out, sizeof out, false);
 }
 
 bool verify_slow_hash(std::string_view secret, std::string_view stored) {
-    // pbkdf2-sha256$<iter>$<salt>$<hash>
-    std::string_view parts[4];
-    for (int i = 0; i < 3; ++i) {
-        size_t d = stored.find('$');
-        if (d == std::string_view::npos) return false;
-        parts[i] = stored.substr(0, d);
-        stored.remove_prefix(d + 1);
-    }
-    parts[3] = stored;
-    if (parts[0] != "pbkdf2-sha256") return false;
-    int iter = 0;
-    for (char c : parts[1]) {
-        if (c < '0' || c > '9' || iter > 10000000) return false;
-        iter = iter * 10 + (c - '0');
-    }
-    auto salt = unb64(parts[2]);
-    auto expect = unb64(parts[3]);
-    if (iter <= 0 || salt.empty() || expect.empty()) return false;
-    std::vector<unsigned char> out(expect.size());
-    if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), salt.data(), int(salt.size()), iter, EVP_sha256(),
-                          int(out.size()), out.data()) != 1)
+    StoredHash h;
+    if (!parse_stored(stored, h)) return false;
+    std::vector<unsigned char> out(h.hash.size());
+    if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), h.salt.data(), int(h.salt.size()), int(h.iterations),
+                          EVP_sha256(), int(out.size()), out.data()) != 1)
         return false;
-    return CRYPTO_memcmp(out.data(), expect.data(), out.size()) == 0;
+    return CRYPTO_memcmp(out.data(), h.hash.data(), out.size()) == 0;
+}
+
+uint32_t slow_hash_iterations(std::string_view stored) {
+    StoredHash h;
+    return parse_stored(stored, h) ? h.iterations : 0;
+}
+
+std::string unmatchable_slow_hash(uint32_t iterations) {
+    // A zero salt and an all-zero 32-byte result: finding a secret whose
+    // PBKDF2 is all zeros is as hard as inverting SHA-256.
+    static const unsigned char zeros[32] = {};
+    return "pbkdf2-sha256$" + std::to_string(iterations) + "$" + b64(zeros, 16, false) + "$" + b64(zeros, 32, false);
 }
 
 }  // namespace blynk::core

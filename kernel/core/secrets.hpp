@@ -1,6 +1,7 @@
 // Tokens, passwords and password hashes, all from OpenSSL's CSPRNG.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,9 +13,20 @@ std::string generate_token();
 std::string generate_password(size_t length = 20);
 // The legacy client-side hash: Base64(SHA-256(password || SHA-256(lower(email)))).
 std::string legacy_pass_hash(std::string_view email, std::string_view password);
+// PBKDF2-HMAC-SHA256 iterations of new password hashes: OWASP's 2023 advice
+// (docs/security.md says why PBKDF2 and what it costs on a Raspberry Pi).
+// [security] password_hash_iterations may change it, never below the floor.
+constexpr uint32_t kSlowHashIterations = 600000;
+constexpr uint32_t kMinSlowHashIterations = 100000;
 // A slow salted hash for storage: "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>".
-std::string slow_hash(std::string_view secret);
+// The hash carries its parameters, so hashes made with another count still verify.
+std::string slow_hash(std::string_view secret, uint32_t iterations = kSlowHashIterations);
 bool verify_slow_hash(std::string_view secret, std::string_view stored);
+// The iteration count a stored hash was made with; 0 if it is not one of ours.
+uint32_t slow_hash_iterations(std::string_view stored);
+// A well-formed stored hash no secret matches: verifying against it costs what
+// verifying a real hash of `iterations` costs (for accounts that do not exist).
+std::string unmatchable_slow_hash(uint32_t iterations);
 std::string lower(std::string_view s);
 // A plausible e-mail address (one @, something on both sides, no spaces or control characters).
 bool valid_email(std::string_view s);

@@ -11,26 +11,58 @@ int64_t now_ms() {
         .count();
 }
 
-std::string create_user(const StorageClient& st, const std::string& email, const std::string& name,
-                        std::string password, bool admin) {
-    if (password.empty()) password = core::generate_password();
-    blynk::User u;
+NewAccount prepare_account(const std::string& email, const std::string& name, std::string password, bool admin,
+                           uint32_t iterations) {
+    NewAccount a;
+    a.password = password.empty() ? core::generate_password() : std::move(password);
+    blynk::User& u = a.user;
     u.email = email;
     u.name = name.empty() ? email.substr(0, email.find('@')) : name;
-    u.pass_hash = core::slow_hash(core::legacy_pass_hash(email, password));
+    u.pass_hash = core::slow_hash(core::legacy_pass_hash(email, a.password), iterations);
     u.is_admin = admin;
+    return a;
+}
+
+void store_account(const StorageClient& st, const NewAccount& account) {
+    blynk::User u = account.user;
     u.created_at_ms = now_ms();
     st.put_user(u, true);
-    return password;
+}
+
+std::string create_user(const StorageClient& st, const std::string& email, const std::string& name,
+                        std::string password, bool admin, uint32_t iterations) {
+    NewAccount a = prepare_account(email, name, std::move(password), admin, iterations);
+    store_account(st, a);
+    return a.password;
+}
+
+bool user_exists(const StorageClient& st, const std::string& email) {
+    core::LoadedData data;
+    return st.load_user(email, data) && !data.users.empty();
+}
+
+void set_pass_hash(const StorageClient& st, const std::string& email, const std::string& pass_hash) {
+    core::LoadedData data;
+    if (!st.load_user(email, data) || data.users.empty()) return;  // removed meanwhile
+    const core::User& cu = *data.users.front();
+    blynk::User u;
+    u.email = cu.email;
+    u.name = cu.name;
+    u.pass_hash = pass_hash;
+    u.is_admin = cu.is_admin;
+    u.created_at_ms = cu.created_ms;
+    st.put_user(u, false);
 }
 
 NewDevice add_device(const StorageClient& st, const std::string& email, const std::string& name,
-                     const std::string& board, int32_t dash_id) {
+                     const std::string& board, int32_t dash_id, const NewAccount* if_missing) {
     NewDevice out;
     out.dash_id = dash_id;
     core::LoadedData data;
     if (!st.load_user(email, data)) {
-        out.user_password = create_user(st, email, "", "", false);
+        if (!if_missing) throw StorageFailure(BLYNK_NOT_FOUND, "no user " + email);
+        store_account(st, *if_missing);
+        out.user_password = if_missing->password;
         st.load_user(email, data);
     }
     core::User* user = data.users.empty() ? nullptr : data.users.front().get();

@@ -44,8 +44,9 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
     return true;
 }
 
-void HttpRoutes::add(std::string method, std::string_view pattern, std::string owner, RouteFn fn) {
+void HttpRoutes::add(std::string method, std::string_view pattern, std::string owner, RouteFn fn, bool cross_origin) {
     Route r;
+    r.cross_origin = cross_origin;
     r.method = std::move(method);
     r.pattern = std::string(pattern);
     r.owner = std::move(owner);
@@ -98,6 +99,7 @@ bool HttpRoutes::match(std::string_view method, std::string_view raw_path, Match
     if (!best) return false;
     out.fn = &best->fn;
     out.pattern = &best->pattern;
+    out.cross_origin = best->cross_origin;
     out.params.clear();
     for (size_t i = 0; i < decoded.size(); ++i)
         if (best->segments[i].param) out.params.push_back(std::move(decoded[i]));

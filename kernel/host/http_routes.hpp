@@ -24,7 +24,9 @@ struct RouteConflict : std::runtime_error {
 class HttpRoutes {
 public:
     // Throws RouteConflict (naming both owners) or std::invalid_argument for a bad pattern.
-    void add(std::string method, std::string_view pattern, std::string owner, RouteFn fn);
+    // `cross_origin`: answers carry Access-Control-Allow-Origin: * (the legacy
+    // token API, which browser pages call); false for what pages must not read.
+    void add(std::string method, std::string_view pattern, std::string owner, RouteFn fn, bool cross_origin = true);
 
     struct Match {
         const RouteFn* fn = nullptr;
@@ -32,6 +34,7 @@ public:
         bool path_known = false;          // some route has this path with another method
         // The route's pattern ("/{token}/get/{pin}"): what a log line may name, never the path.
         const std::string* pattern = nullptr;
+        bool cross_origin = true;
     };
     // Finds the most specific route for a raw (still percent-encoded) path.
     bool match(std::string_view method, std::string_view raw_path, Match& out) const;
@@ -47,6 +50,7 @@ private:
         std::vector<Segment> segments;
         size_t literals;
         RouteFn fn;
+        bool cross_origin;
     };
     std::vector<Route> routes_;
 };

@@ -142,11 +142,12 @@ bool HttpReader::websocket_upgrade() const {
 }
 
 std::string http_response(unsigned status, std::string_view content_type, std::string_view body,
-                          const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive) {
+                          const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive,
+                          bool cross_origin) {
     http::response<http::string_body> res{http::int_to_status(status), 11};
     if (res.result() == http::status::unknown) res.result(status);
     res.set(http::field::server, "blynkd");
-    res.set(http::field::access_control_allow_origin, "*");
+    if (cross_origin) res.set(http::field::access_control_allow_origin, "*");
     if (!content_type.empty()) res.set(http::field::content_type, content_type);
     for (auto& [k, v] : headers)
         res.set(k, v);

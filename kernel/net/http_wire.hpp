@@ -47,9 +47,11 @@ private:
 };
 
 // A complete HTTP/1.1 response with Content-Length and the legacy headers
-// (Access-Control-Allow-Origin: *; keep-alive or close).
+// (keep-alive or close; Access-Control-Allow-Origin: * when `cross_origin`,
+// which the operator API's answers never are).
 std::string http_response(unsigned status, std::string_view content_type, std::string_view body,
-                          const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive);
+                          const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive,
+                          bool cross_origin = true);
 
 // The head of such a response whose body of `content_length` bytes the
 // caller sends itself (a file streamed in chunks, or none for HEAD).

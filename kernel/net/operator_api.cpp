@@ -1,17 +1,12 @@
 #include "net/operator_api.hpp"
+#include "net/operator_auth.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/json.hpp>
 
-#include <chrono>
 #include <cstring>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 
 #include "core/model.hpp"
@@ -96,18 +91,6 @@ std::string_view view(blynk_str s) {
     return s.data ? std::string_view(s.data, s.size) : std::string_view();
 }
 
-std::string header(const blynk_http_request& req, std::string_view name) {
-    for (size_t i = 0; i < req.header_count; ++i) {
-        std::string_view n = view(req.headers[i].name);
-        if (n.size() != name.size()) continue;
-        bool same = true;
-        for (size_t k = 0; k < n.size() && same; ++k)
-            same = (n[k] | 0x20) == (name[k] | 0x20);
-        if (same) return std::string(view(req.headers[i].value));
-    }
-    return {};
-}
-
 std::string query_value(std::string_view query, std::string_view name) {
     while (!query.empty()) {
         size_t amp = query.find('&');
@@ -123,18 +106,6 @@ std::string query_value(std::string_view query, std::string_view name) {
         query.remove_prefix(amp + 1);
     }
     return {};
-}
-
-std::string sha256_hex(std::string_view in) {
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), d);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : d) {
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 15]);
-    }
-    return out;
 }
 
 json::object device_json(const core::Device& d, bool with_token) {
@@ -165,77 +136,10 @@ int status_for(const host::StorageFailure& e) {
 
 class Api : public std::enable_shared_from_this<Api> {
 public:
-    Api(OperatorBackend& b, OperatorOptions o) : b_(b), o_(std::move(o)) {}
+    Api(OperatorBackend& b, OperatorOptions o) : b_(b), o_(o), auth_(std::make_shared<OperatorAuth>(b, std::move(o))) {}
 
-    // Checks where the request comes from and who sends it, then runs `then`
-    // on the kernel thread; answers the refusal itself otherwise.
     void authorize(const blynk_http_request& req, blynk_http_responder* r, std::function<void()> then) {
-        if (!req.tls) {
-            b_.answer(r, 403, error_json("The operator API is served over HTTPS only (the TLS port)."));
-            return;
-        }
-        if (!address_allowed(view(req.peer), o_.allowed)) {
-            spdlog::warn("{}: operator API refused: address not in [admin] allowed_ips", view(req.peer));
-            b_.answer(r, 403, error_json("This address may not use the operator API (see [admin] allowed_ips)."));
-            return;
-        }
-        std::string auth = header(req, "Authorization");
-        if (auth.rfind("Bearer ", 0) == 0) {
-            std::string tok = auth.substr(7);
-            if (!o_.operator_token.empty() && tok.size() == o_.operator_token.size() &&
-                CRYPTO_memcmp(tok.data(), o_.operator_token.data(), tok.size()) == 0) {
-                then();
-                return;
-            }
-            return refuse(req, r);
-        }
-        if (auth.rfind("Basic ", 0) != 0) return refuse(req, r);
-        std::string b64 = auth.substr(6);
-        std::string raw(b64.size(), '\0');
-        int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(&raw[0]),
-                                reinterpret_cast<const unsigned char*>(b64.data()), int(b64.size()));
-        if (n < 0) return refuse(req, r);
-        raw.resize(size_t(n));
-        while (!raw.empty() && raw.back() == '\0')
-            raw.pop_back();  // Base64 padding
-        size_t colon = raw.find(':');
-        if (colon == std::string::npos) return refuse(req, r);
-        std::string email = core::lower(raw.substr(0, colon)), password = raw.substr(colon + 1);
-        std::string key = sha256_hex(email + '\n' + password);
-        auto now = std::chrono::steady_clock::now();
-        if (auto it = verified_.find(key); it != verified_.end() && it->second > now) {
-            then();
-            return;
-        }
-        // The slow hash runs on the storage thread, never on the kernel thread.
-        auto ok = std::make_shared<bool>(false);
-        auto self = shared_from_this();
-        std::string peer(view(req.peer));
-        bool queued = b_.storage_job(
-            [email, password, ok](const host::StorageClient& st) {
-                core::LoadedData data;
-                if (!st.load_user(email, data) || data.users.empty()) return;
-                const core::User& u = *data.users.front();
-                *ok = u.is_admin && core::verify_slow_hash(core::legacy_pass_hash(email, password), u.pass_hash);
-            },
-            [self, ok, key, then, r, peer] {
-                if (!*ok) {
-                    spdlog::warn("{}: operator API: wrong administrator credentials", peer);
-                    self->b_.answer(r, 401, error_json("Wrong administrator e-mail or password."),
-                                    {{"WWW-Authenticate", "Basic realm=\"blynkd\""}});
-                    return;
-                }
-                if (self->verified_.size() > 1000) self->verified_.clear();
-                self->verified_[key] = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-                then();
-            });
-        if (!queued) b_.answer(r, 503, error_json("The server is busy; try again."));
-    }
-
-    void refuse(const blynk_http_request& req, blynk_http_responder* r) {
-        spdlog::warn("{}: operator API: missing or wrong credentials", view(req.peer));
-        b_.answer(r, 401, error_json("Administrator credentials required (HTTP Basic, or the operator token)."),
-                  {{"WWW-Authenticate", "Basic realm=\"blynkd\""}});
+        auth_->authorize(req, r, std::move(then));
     }
 
     // A storage change, then its effect on the model; storage errors become HTTP statuses.
@@ -257,6 +161,27 @@ public:
                     b_.answer(r, unsigned(failure->first), error_json(failure->second));
                     return;
                 }
+                then();
+            });
+        if (!queued) b_.answer(r, 503, error_json("The server is busy; try again."));
+    }
+
+    // CPU-heavy work (a password hash) on the hashing pool, then `then` on the
+    // kernel thread; a full pool answers 503 at once, a failed job 500.
+    template <class Job, class Then>
+    void hashed(blynk_http_responder* r, Job job, Then then) {
+        auto failed = std::make_shared<bool>(false);
+        bool queued = b_.hash_job(
+            [job, failed] {
+                try {
+                    job();
+                } catch (const std::exception& e) {
+                    spdlog::error("operator API: hashing a password failed: {}", e.what());
+                    *failed = true;
+                }
+            },
+            [this, r, failed, then] {
+                if (*failed) return b_.answer(r, 500, error_json("Internal error."));
                 then();
             });
         if (!queued) b_.answer(r, 503, error_json("The server is busy; try again."));
@@ -284,15 +209,20 @@ public:
         std::string email = core::lower(str(in, "email")), name = str(in, "name"), password = str(in, "password");
         bool admin = in.contains("admin") && in["admin"].is_bool() && in["admin"].as_bool();
         if (!core::valid_email(email)) return b_.answer(r, 400, error_json("'email' must be a valid e-mail address."));
-        auto created = std::make_shared<std::string>();
+        auto account = std::make_shared<host::NewAccount>();
         bool generated = password.empty();
-        change(
-            r, [=](const host::StorageClient& st) { *created = host::create_user(st, email, name, password, admin); },
-            [this, r, email, created, generated] {
-                verified_.clear();
-                json::object out{{"email", email}};
-                if (generated) out["password"] = *created;
-                b_.answer(r, 201, json::serialize(out));
+        uint32_t iterations = o_.hash_iterations;
+        hashed(
+            r, [=] { *account = host::prepare_account(email, name, password, admin, iterations); },
+            [this, r, email, account, generated] {
+                change(
+                    r, [account](const host::StorageClient& st) { host::store_account(st, *account); },
+                    [this, r, email, account, generated] {
+                        auth_->forget();
+                        json::object out{{"email", email}};
+                        if (generated) out["password"] = account->password;
+                        b_.answer(r, 201, json::serialize(out));
+                    });
             });
     }
 
@@ -301,7 +231,7 @@ public:
         change(
             r, [email](const host::StorageClient& st) { st.remove_user(email); },
             [this, r, email] {
-                verified_.clear();  // no cached credentials outlive an account
+                auth_->forget();  // no cached credentials outlive an account
                 if (core::User* u = b_.model().find_user(email))
                     for (auto& d : u->devices)
                         b_.close_device(*d, "account removed");
@@ -348,12 +278,31 @@ public:
         if (!core::valid_email(email)) return b_.answer(r, 400, error_json("'email' must be a valid e-mail address."));
         if (name.empty() || name.size() > 50)
             return b_.answer(r, 400, error_json("'name' must be 1 to 50 characters."));
+        // A new user's password is hashed on the hashing pool first: the
+        // storage thread only stores.
+        auto exists = std::make_shared<bool>(false);
+        change(
+            r, [email, exists](const host::StorageClient& st) { *exists = host::user_exists(st, email); },
+            [this, r, exists, email, name, board, dash] {
+                if (*exists) return store_device(r, email, name, board, dash, nullptr);
+                auto account = std::make_shared<host::NewAccount>();
+                uint32_t iterations = o_.hash_iterations;
+                hashed(
+                    r, [=] { *account = host::prepare_account(email, "", "", false, iterations); },
+                    [this, r, email, name, board, dash, account] {
+                        store_device(r, email, name, board, dash, account);
+                    });
+            });
+    }
+
+    void store_device(blynk_http_responder* r, const std::string& email, const std::string& name,
+                      const std::string& board, int32_t dash, std::shared_ptr<host::NewAccount> account) {
         auto made = std::make_shared<host::NewDevice>();
         auto data = std::make_shared<core::LoadedData>();
         change(
             r,
             [=](const host::StorageClient& st) {
-                *made = host::add_device(st, email, name, board, dash);
+                *made = host::add_device(st, email, name, board, dash, account.get());
                 st.load_by_token(made->token, *data);
             },
             [this, r, made, data, email, name] {
@@ -427,7 +376,7 @@ private:
 
     OperatorBackend& b_;
     OperatorOptions o_;
-    std::map<std::string, std::chrono::steady_clock::time_point> verified_;  // kernel thread only
+    std::shared_ptr<OperatorAuth> auth_;
 };
 
 }  // namespace
@@ -437,29 +386,32 @@ void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, O
     const std::string owner = "the operator API";
     auto add = [&](const char* method, const char* pattern,
                    std::function<void(const blynk_http_request&, blynk_http_responder*)> fn) {
-        routes.add(method, pattern, owner, [api, fn](const blynk_http_request& req, blynk_http_responder* r) {
-            // The request dies with this call: keep what the deferred part reads.
-            struct Kept {
-                std::string body, query;
-                std::vector<std::string> params;
-                std::vector<blynk_str> views;
-                blynk_http_request req{};
-            };
-            auto kept = std::make_shared<Kept>();
-            kept->body = std::string(view(req.body));
-            kept->query = std::string(view(req.query));
-            for (size_t i = 0; i < req.param_count; ++i)
-                kept->params.emplace_back(view(req.params[i]));
-            for (auto& p : kept->params)
-                kept->views.push_back(blynk_str{p.data(), p.size()});
-            kept->req.size = sizeof kept->req;
-            kept->req.body = blynk_str{kept->body.data(), kept->body.size()};
-            kept->req.query = blynk_str{kept->query.data(), kept->query.size()};
-            kept->req.params = kept->views.data();
-            kept->req.param_count = kept->views.size();
-            kept->req.tls = req.tls;
-            api->authorize(req, r, [fn, kept, r] { fn(kept->req, r); });
-        });
+        routes.add(
+            method, pattern, owner,
+            [api, fn](const blynk_http_request& req, blynk_http_responder* r) {
+                // The request dies with this call: keep what the deferred part reads.
+                struct Kept {
+                    std::string body, query;
+                    std::vector<std::string> params;
+                    std::vector<blynk_str> views;
+                    blynk_http_request req{};
+                };
+                auto kept = std::make_shared<Kept>();
+                kept->body = std::string(view(req.body));
+                kept->query = std::string(view(req.query));
+                for (size_t i = 0; i < req.param_count; ++i)
+                    kept->params.emplace_back(view(req.params[i]));
+                for (auto& p : kept->params)
+                    kept->views.push_back(blynk_str{p.data(), p.size()});
+                kept->req.size = sizeof kept->req;
+                kept->req.body = blynk_str{kept->body.data(), kept->body.size()};
+                kept->req.query = blynk_str{kept->query.data(), kept->query.size()};
+                kept->req.params = kept->views.data();
+                kept->req.param_count = kept->views.size();
+                kept->req.tls = req.tls;
+                api->authorize(req, r, [fn, kept, r] { fn(kept->req, r); });
+            },
+            /*cross_origin=*/false);  // browser pages on other sites must not read it
     };
     auto param = [](const blynk_http_request& req, size_t i) {
         return i < req.param_count ? std::string(view(req.params[i])) : std::string();

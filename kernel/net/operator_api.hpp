@@ -11,6 +11,8 @@
 
 #include <blynk/plugin.h>
 
+#include "core/secrets.hpp"
+
 namespace blynk::core {
 class Model;
 struct Device;
@@ -39,6 +41,13 @@ public:
     virtual core::Model& model() = 0;
     // Runs job on the storage thread, then `then` on the kernel thread.
     virtual bool storage_job(std::function<void(const host::StorageClient&)> job, std::function<void()> then) = 0;
+    // Runs job on the bounded password-hashing pool, then `then` on the kernel
+    // thread; false (nothing runs) when the pool is full.
+    virtual bool hash_job(std::function<void()> job, std::function<void()> then) = 0;
+    // The [security] login throttle, shared with device logins: whether `peer`
+    // ("ip:port") is blocked now, and a refused operator login from it.
+    virtual bool login_blocked(std::string_view peer) = 0;
+    virtual void login_refused(std::string_view peer) = 0;
     // Closes every live connection of the device.
     virtual void close_device(core::Device& d, std::string_view why) = 0;
     virtual void answer(blynk_http_responder* r, unsigned status, std::string json,
@@ -48,6 +57,9 @@ public:
 struct OperatorOptions {
     std::vector<Cidr> allowed;
     std::string operator_token;  // accepted as "Authorization: Bearer <token>"
+    // PBKDF2 rounds of new password hashes; stored hashes with fewer are
+    // replaced at the next successful login.
+    uint32_t hash_iterations = core::kSlowHashIterations;
 };
 
 void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, OperatorOptions options);

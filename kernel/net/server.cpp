@@ -27,6 +27,7 @@
 #include "host/plugin_host.hpp"
 #include "host/storage_client.hpp"
 #include "host/work_queue.hpp"
+#include "host/worker_pool.hpp"
 #include "net/http_wire.hpp"
 #include "net/operator_api.hpp"
 #include "net/static_stream.hpp"
@@ -215,6 +216,11 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     bool asio_pending = false;
     // Tags of the set's members that are not sessions.
     static inline char asio_tag = 0, notify_tag = 0;
+    // Password hashes of the operator API (see WorkerPool::hashing_threads):
+    // at most 4 waiting per thread, more are answered 503 at once. Declared
+    // after ioc, so it stops (and its threads stop posting) before ioc goes.
+    host::WorkerPool hash_pool{"password-hash", host::WorkerPool::hashing_threads(), 4,
+                               host::WorkerPool::hashing_priority()};
 
     Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
          host::WorkQueue& q)
@@ -298,6 +304,19 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
             defer(then);
         });
     }
+    bool hash_job(std::function<void()> job, std::function<void()> then) override {
+        return hash_pool.post([this, job = std::move(job), then = std::move(then)] {
+            if (stopping) return;  // nobody waits for the answer: do not delay the stop by a hash
+            job();
+            defer(then);
+        });
+    }
+    bool login_blocked(std::string_view peer) override {
+        return router.peer_blocked(peer);
+    }
+    void login_refused(std::string_view peer) override {
+        router.token_refused(peer);
+    }
     void close_device(core::Device& d, std::string_view why) override {
         while (d.online)
             d.online->close(why);
@@ -333,6 +352,7 @@ struct HttpState {
     bool ws_text = false;   // the current message is text: its continuations are ignored too
     // A static file whose body is being sent; later requests on the connection wait for its end.
     std::unique_ptr<StaticStream> static_body;
+    bool cross_origin = true;  // the answer to the current request may carry Access-Control-Allow-Origin
 };
 
 // One device connection. Lives on the heap, owned by the server's list; it is
@@ -436,6 +456,7 @@ public:
         if (closed_ || !http_) return;
         http_->awaiting = 0;
         respond(a.status, a.content_type, a.body, a.headers, keep_alive_);
+        if (http_) http_->cross_origin = true;
         if (!closed_) resume();
     }
 
@@ -704,7 +725,7 @@ protected:
 
     void respond(unsigned status, std::string_view type, std::string_view body,
                  const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive) {
-        out_ += http_response(status, type, body, headers, keep_alive);
+        out_ += http_response(status, type, body, headers, keep_alive, !http_ || http_->cross_origin);
         if (!keep_alive) close_after_flush_ = true;
         queued();
     }
@@ -1406,6 +1427,7 @@ std::string json_escape(std::string_view in) {
 void Session::dispatch() {
     HttpReader& r = http_->reader;
     keep_alive_ = r.keep_alive();
+    http_->cross_origin = true;
     std::string_view target = r.target();
     size_t q = target.find('?');
     std::string_view raw_path = target.substr(0, q);
@@ -1446,6 +1468,7 @@ void Session::dispatch() {
         respond(404, {}, {}, {}, keep_alive_);
         return;
     }
+    http_->cross_origin = m.cross_origin;
     auto fields = r.headers();
     std::vector<blynk_http_header> headers;
     headers.reserve(fields.size());
@@ -2131,6 +2154,7 @@ Server::Server(ServerOptions options, core::Model& model, core::RouterSettings r
     for (auto& c : impl_->opt.operator_allowed)
         op.allowed.push_back(parse_cidr(c));
     op.operator_token = impl_->opt.operator_token;
+    op.hash_iterations = impl_->opt.password_hash_iterations;
     register_operator_api(plugins.routes(), *impl_, std::move(op));
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/router.hpp"
+#include "core/secrets.hpp"
 
 namespace blynk::host {
 class PluginHost;
@@ -37,6 +38,7 @@ struct ServerOptions {
     // The operator API: allowed address ranges and the per-install token.
     std::vector<std::string> operator_allowed;
     std::string operator_token;
+    uint32_t password_hash_iterations = core::kSlowHashIterations;  // [security] password_hash_iterations
 };
 
 class Server {

@@ -139,6 +139,9 @@ export class Server {
       },
       logging: { folder: path.join(dir, 'logs'), level: 'info' },
       plugins: { dir: PLUGIN_DIR, enabled: ['storage-sqlite'] },
+      // The floor, not the default 600000: every start hashes the administrator's password and
+      // most tests create accounts. Tests of the hash cost itself set their own value.
+      security: { password_hash_iterations: 100000 },
     };
     const merged = deepMerge(base, config);
     const srv = new Server(dir, merged, extraToml, wrap, env);
@@ -416,13 +419,16 @@ export class RawClient {
     sock.on('error', (e) => { this.error = e; });
   }
 
-  static connect(port, { tls: useTls = false, ca, servername, host = '127.0.0.1', timeout = 5000, tlsOptions = {} } = {}) {
+  // localAddress: the address to send from (127.0.0.2 is another peer than 127.0.0.1).
+  static connect(port, {
+    tls: useTls = false, ca, servername, host = '127.0.0.1', localAddress, timeout = 5000, tlsOptions = {},
+  } = {}) {
     return withTimeout(new Promise((resolve, reject) => {
       let sock;
       const onErr = (e) => reject(e);
       if (useTls) {
         sock = tls.connect({
-          host, port, ca,
+          host, port, ca, localAddress,
           servername,
           // Chain is verified against the generated cert; the name check is done by tests that care.
           checkServerIdentity: () => undefined,
@@ -432,7 +438,7 @@ export class RawClient {
           resolve(new RawClient(sock));
         });
       } else {
-        sock = net.connect({ host, port }, () => {
+        sock = net.connect({ host, port, localAddress }, () => {
           sock.removeListener('error', onErr);
           sock.setNoDelay(true);
           resolve(new RawClient(sock));

@@ -390,7 +390,7 @@ describe('login throttling can be turned off or exempt addresses', () => {
     });
   }
 
-  it('with no [security] table the defaults apply: the 30th bad token within 60 s blocks the address for 300 s', async () => {
+  it('with no login keys in [security] the defaults apply: the 30th bad token within 60 s blocks the address for 300 s', async () => {
     const srv = cleanup.add(await Server.start({ name: 'abuse-defaults' }));
     const good = await srv.addDevice('ok@example.com', 'dev');
     const c = cleanup.add(await srv.connect());

@@ -8,19 +8,17 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { Server, Cmd, Status, Cleanup, which } from '../lib/harness.js';
+import {
+  HTTP_TIMEOUT_MS, JSON_TYPE, NO_CREDENTIALS, WRONG_ADMIN, showRes, adminCredentials, operatorToken, basic, bearer,
+  request, api, assertError,
+} from '../lib/operator.js';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
 
-const HTTP_TIMEOUT_MS = 5000;
 const CLOSE_TIMEOUT_MS = 3000;  // "at once": well below any idle or heartbeat timeout
-const JSON_TYPE = 'application/json;charset=utf-8';
-const NO_CREDENTIALS = 'Administrator credentials required (HTTP Basic, or the operator token).';
-const WRONG_ADMIN = 'Wrong administrator e-mail or password.';
 const HTTPS_ONLY = 'The operator API is served over HTTPS only (the TLS port).';
 const NOT_ALLOWED = 'This address may not use the operator API (see [admin] allowed_ips).';
 const NOT_JSON = 'The body must be a JSON object.';
@@ -31,71 +29,6 @@ const NO_DEVICE = 'No device has this token.';
 const CURL = which('curl');
 
 const show = (r) => `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-const showRes = (r) => `HTTP ${r.status} ${r.text}`;
-
-/** The administrator e-mail and password of the first start (its password file: stdout is a pipe). */
-const adminCredentials = (srv) => srv.adminCredentials();
-
-const operatorToken = (srv) => readFileSync(path.join(srv.dataDir, 'operator.token'), 'utf8').trim();
-const basic = (email, password) => `Basic ${Buffer.from(`${email}:${password}`).toString('base64')}`;
-const bearer = (srv) => `Bearer ${operatorToken(srv)}`;
-
-function parseJson(text) {
-  try { return JSON.parse(text); } catch { return undefined; }
-}
-
-/**
- * One request (bounded), by default HTTPS to the TLS port trusting the generated certificate.
- * {plain: true} sends plain HTTP to the hardware port instead.
- */
-function request(srv, method, urlPath, { auth, body, plain = false, headers = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const h = { Connection: 'close', ...headers };
-    if (auth) h.Authorization = auth;
-    const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    if (payload) {
-      h['Content-Type'] = h['Content-Type'] || 'application/json';
-      h['Content-Length'] = payload.length;
-    }
-    const opts = {
-      host: '127.0.0.1', method, path: urlPath, headers: h, agent: false, timeout: HTTP_TIMEOUT_MS,
-    };
-    const mod = plain ? http : https;
-    if (plain) {
-      opts.port = srv.hwPort;
-    } else {
-      Object.assign(opts, { port: srv.tlsPort, ca: srv.cert(), checkServerIdentity: () => undefined });
-    }
-    const req = mod.request(opts, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode, headers: res.headers, type: res.headers['content-type'], text, json: parseJson(text) });
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: no answer within ${HTTP_TIMEOUT_MS} ms`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-/** An authorized operator-API call (operator token) that must answer `expect`; returns its JSON. */
-async function api(srv, method, urlPath, body, expect) {
-  const r = await request(srv, method, urlPath, { auth: bearer(srv), body });
-  assert.equal(r.status, expect, `${method} ${urlPath}: ${showRes(r)}`);
-  assert.equal(r.type, JSON_TYPE, `${method} ${urlPath}: content type`);
-  assert.notEqual(r.json, undefined, `${method} ${urlPath}: a JSON body: ${r.text}`);
-  return r.json;
-}
-
-/** The answer must be `status` with {"error": message}. */
-function assertError(r, status, message, what) {
-  assert.equal(r.status, status, `${what}: ${showRes(r)}`);
-  assert.equal(r.type, JSON_TYPE, `${what}: content type`);
-  assert.deepEqual(r.json, { error: message }, `${what}: ${r.text}`);
-}
 
 /** Login with token must be refused with INVALID_TOKEN. */
 async function assertRefused(srv, token, what) {
@@ -127,10 +60,10 @@ describe('operator API: who may call it', () => {
     srv = cleanup.add(await Server.start({ name: 'op-auth' }));
   });
 
-  it('no credentials: 401 with WWW-Authenticate: Basic', async () => {
+  it('no credentials: 401 with a JSON error and no WWW-Authenticate (a browser must not prompt and cache)', async () => {
     const r = await request(srv, 'GET', '/api/v1/users');
     assertError(r, 401, NO_CREDENTIALS, 'no Authorization');
-    assert.match(r.headers['www-authenticate'] || '', /^Basic realm=/);
+    assert.equal(r.headers['www-authenticate'], undefined, 'no Basic challenge');
   });
 
   it('a malformed Authorization header or a wrong operator token: 401', async () => {
@@ -138,7 +71,7 @@ describe('operator API: who may call it', () => {
       'Bearer ', `Bearer ${'A'.repeat(32)}`, `Bearer ${operatorToken(srv)}x`]) {
       const r = await request(srv, 'GET', '/api/v1/users', { auth });
       assertError(r, 401, NO_CREDENTIALS, `Authorization: ${auth}`);
-      assert.match(r.headers['www-authenticate'] || '', /^Basic realm=/, auth);
+      assert.equal(r.headers['www-authenticate'], undefined, auth);
     }
   });
 
@@ -146,7 +79,7 @@ describe('operator API: who may call it', () => {
     const { email, password } = adminCredentials(srv);
     const wrong = await request(srv, 'GET', '/api/v1/users', { auth: basic(email, `${password}x`) });
     assertError(wrong, 401, WRONG_ADMIN, 'wrong admin password');
-    assert.match(wrong.headers['www-authenticate'] || '', /^Basic realm=/);
+    assert.equal(wrong.headers['www-authenticate'], undefined);
 
     const unknown = await request(srv, 'GET', '/api/v1/users', { auth: basic('nobody@example.com', password) });
     assertError(unknown, 401, WRONG_ADMIN, 'an unknown account');

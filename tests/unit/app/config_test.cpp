@@ -1,0 +1,40 @@
+// app::load_config: the security-relevant defaults and bounds of findings 3 and 4.
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using blynk::app::Config;
+using blynk::app::ConfigError;
+using blynk::app::load_config;
+
+namespace {
+std::string write_toml(const std::string& name, const std::string& text) {
+    auto path = std::filesystem::temp_directory_path() / ("blynkd-config-test-" + name + ".toml");
+    std::ofstream(path) << text;
+    return path.string();
+}
+}  // namespace
+
+TEST(Config, OperatorApiIsLoopbackOnlyByDefault) {
+    // Behind Docker or NAT, internet clients arrive from private addresses.
+    Config c = load_config(write_toml("defaults", "[server]\ndata_dir = \"./data\"\n"));
+    EXPECT_EQ(c.admin_allowed_ips, (std::vector<std::string>{"127.0.0.0/8", "::1/128"}));
+    EXPECT_EQ(c.password_hash_iterations, 600000u);
+}
+
+TEST(Config, PasswordHashIterationsHasAFloor) {
+    Config c = load_config(write_toml("iter-ok", "[security]\npassword_hash_iterations = 100000\n"));
+    EXPECT_EQ(c.password_hash_iterations, 100000u);
+    try {
+        load_config(write_toml("iter-low", "[security]\npassword_hash_iterations = 99999\n"));
+        FAIL() << "99999 was accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(
+            std::string(e.what()).find("security.password_hash_iterations: is 99999; allowed: 100000 to 10000000"),
+            std::string::npos)
+            << e.what();
+    }
+}
