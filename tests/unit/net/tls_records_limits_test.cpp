@@ -12,6 +12,7 @@
 #include <string>
 
 #include "net/tls_records.hpp"
+#include "tls_test_support.hpp"
 
 namespace {
 
@@ -22,38 +23,7 @@ using Version = TlsRecords::Version;
 
 constexpr size_t kTag = 16, kHeader = 5;
 
-// `us` (the server) and `peer` (a client keyed with the swapped secrets).
-struct Peers {
-    std::unique_ptr<TlsRecords> us, peer;
-    std::string out, plain;
-    explicit Peers(Version v = Version::Tls13, Suite s = Suite::Aes128GcmSha256) {
-        size_t len = v == Version::Tls12
-                         ? (s == Suite::Aes128GcmSha256 ? 16 : 32) + (s == Suite::Chacha20Poly1305Sha256 ? 12 : 4)
-                     : s == Suite::Aes256GcmSha384 ? 48
-                                                   : 32;
-        std::string client(len, 'c'), server(len, 's');
-        us = TlsRecords::for_test(s, client, server, v);
-        peer = TlsRecords::for_test(s, server, client, v);
-    }
-    std::string craft(uint8_t type, const std::string& data, size_t padding = 0) {
-        std::string w;
-        peer->seal_record_for_test(type, data.data(), data.size(), padding, w);
-        return w;
-    }
-    Status feed(std::string w) {
-        auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
-        return us->open(w.data(), w.size(), sink, out);
-    }
-    // The peer reads all we sent (`out`): its status; what it got in `got`.
-    Status peer_reads(std::string& got) {
-        std::string ignored;
-        auto sink = [&](const char* d, size_t n) { got.append(d, n); };
-        Status st = peer->open(out.data(), out.size(), sink, ignored);
-        out.clear();
-        return st;
-    }
-    bool error_has(const char* what) const { return us->error().find(what) != std::string::npos; }
-};
+using blynk::net::test::Peers;
 
 // The records of a byte stream: their count (each checked to be whole).
 size_t count_records(const std::string& wire) {
@@ -106,13 +76,13 @@ TEST(TlsRecordsLimits, MaxFragmentLengthCapsTheInnerPlaintextWithItsPadding) {
 TEST(TlsRecordsLimits, EmptyAlertRecordIsUnexpectedMessageEitherVersion) {
     for (Version v : {Version::Tls13, Version::Tls12}) {
         SCOPED_TRACE(v == Version::Tls13 ? "TLS 1.3" : "TLS 1.2");
-        Peers t(v);
+        Peers t(Suite::Aes128GcmSha256, v);
         EXPECT_EQ(t.feed(t.craft(21, "")), Status::Failed);
         EXPECT_TRUE(t.error_has("unexpected_message")) << t.us->error();
         std::string got;
         EXPECT_EQ(t.peer_reads(got), Status::Failed);
         EXPECT_NE(t.peer->error().find("unexpected"), std::string::npos) << t.peer->error();
-        Peers d(v);  // a one-byte alert is still a decode error
+        Peers d(Suite::Aes128GcmSha256, v);  // a one-byte alert is still a decode error
         EXPECT_EQ(d.feed(d.craft(21, std::string{1})), Status::Failed);
         EXPECT_TRUE(d.error_has("decode_error")) << d.us->error();
     }
@@ -123,7 +93,7 @@ TEST(TlsRecordsLimits, EmptyAlertRecordIsUnexpectedMessageEitherVersion) {
 TEST(TlsRecordsLimits, NoCloseNotifyNorDataAfterOurFatalAlert) {
     for (Version v : {Version::Tls13, Version::Tls12}) {
         SCOPED_TRACE(v == Version::Tls13 ? "TLS 1.3" : "TLS 1.2");
-        Peers t(v);
+        Peers t(Suite::Aes128GcmSha256, v);
         std::string bad = t.craft(23, "forged");
         bad[bad.size() - 1] ^= 1;
         EXPECT_EQ(t.feed(bad), Status::Failed);
@@ -166,7 +136,7 @@ TEST(TlsRecordsLimits, AFailedSealKeepsTheKeysAndEndsTheConnection) {
     auto sink = [](const char*, size_t) {};
     EXPECT_EQ(t.us->open(&more[0], 1, sink, t.out), Status::Failed);
     // an application-data record that fails: nothing of it, nothing after it
-    Peers d(Version::Tls12, Suite::Aes256GcmSha384);
+    Peers d(Suite::Aes256GcmSha384, Version::Tls12);
     d.us->fail_next_seal_for_test();
     EXPECT_FALSE(d.us->seal("abc", 3, d.out));
     EXPECT_TRUE(d.out.empty());
@@ -176,7 +146,7 @@ TEST(TlsRecordsLimits, AFailedSealKeepsTheKeysAndEndsTheConnection) {
 // TLS 1.2 AES-GCM cannot rekey: after the write limit it refuses to seal.
 TEST(TlsRecordsLimits, Tls12AesGcmRefusesToSealPastItsWriteLimit) {
     for (Suite s : {Suite::Aes128GcmSha256, Suite::Aes256GcmSha384}) {
-        Peers t(Version::Tls12, s);
+        Peers t(s, Version::Tls12);
         t.us->set_write_record_limit_for_test(4);
         for (int i = 0; i < 4; ++i)
             EXPECT_TRUE(t.us->seal("abc", 3, t.out)) << i;
@@ -188,7 +158,7 @@ TEST(TlsRecordsLimits, Tls12AesGcmRefusesToSealPastItsWriteLimit) {
         EXPECT_EQ(t.peer_reads(got), Status::Ok);
         EXPECT_EQ(got, "abcabcabcabc");
     }
-    Peers c(Version::Tls12, Suite::Chacha20Poly1305Sha256);  // no limit: the nonce never repeats
+    Peers c(Suite::Chacha20Poly1305Sha256, Version::Tls12);  // no limit: the nonce never repeats
     c.us->set_write_record_limit_for_test(4);
     for (int i = 0; i < 10; ++i)
         EXPECT_TRUE(c.us->seal("abc", 3, c.out)) << i;
@@ -256,7 +226,7 @@ TEST(TlsRecordsLimits, MoreThan32KeyUpdatesInARowAreUnexpectedMessage) {
 TEST(TlsRecordsLimits, MoreThan32EmptyRecordsInARowAreUnexpectedMessage) {
     for (Version v : {Version::Tls13, Version::Tls12}) {
         SCOPED_TRACE(v == Version::Tls13 ? "TLS 1.3" : "TLS 1.2");
-        Peers t(v);
+        Peers t(Suite::Aes128GcmSha256, v);
         std::string wire;
         for (int i = 0; i < 32; ++i)
             wire += t.craft(23, "");
@@ -275,7 +245,7 @@ TEST(TlsRecordsLimits, MoreThan32EmptyRecordsInARowAreUnexpectedMessage) {
 TEST(TlsRecordsLimits, MoreThan4WarningAlertsInARowAreUnexpectedMessage) {
     for (Version v : {Version::Tls13, Version::Tls12}) {
         SCOPED_TRACE(v == Version::Tls13 ? "TLS 1.3" : "TLS 1.2");
-        Peers t(v);
+        Peers t(Suite::Aes128GcmSha256, v);
         const std::string user_canceled = {1, 90};
         std::string wire;
         for (int i = 0; i < 4; ++i)
@@ -296,7 +266,7 @@ TEST(TlsRecordsLimits, MoreThan4WarningAlertsInARowAreUnexpectedMessage) {
 // not one warning per ClientHello (4096 alerts for 16 KB).
 TEST(TlsRecordsLimits, RenegotiationFloodGetsOneWarningThenAFatalAlert) {
     for (Suite s : {Suite::Aes128GcmSha256, Suite::Chacha20Poly1305Sha256}) {
-        Peers t(Version::Tls12, s);
+        Peers t(s, Version::Tls12);
         std::string hellos;
         for (int i = 0; i < 4096; ++i)
             hellos += std::string{1, 0, 0, 0};
@@ -308,7 +278,7 @@ TEST(TlsRecordsLimits, RenegotiationFloodGetsOneWarningThenAFatalAlert) {
         EXPECT_NE(t.peer->error().find("no renegotiation"), std::string::npos) << t.peer->error();
     }
     // across records and reads too: the second ClientHello of the connection is fatal
-    Peers t(Version::Tls12);
+    Peers t(Suite::Aes128GcmSha256, Version::Tls12);
     EXPECT_EQ(t.feed(t.craft(22, std::string{1, 0, 0, 2, 'a', 'b'})), Status::Ok);
     EXPECT_EQ(t.feed(t.craft(23, "data")), Status::Ok);
     EXPECT_EQ(count_records(t.out), 1u);
@@ -322,7 +292,7 @@ TEST(TlsRecordsLimits, RenegotiationFloodGetsOneWarningThenAFatalAlert) {
 TEST(TlsRecordsLimits, ThreadCipherContextsForgetTheKeysOfAnEndedConnection) {
     for (Version v : {Version::Tls13, Version::Tls12}) {
         {
-            Peers t(v, Suite::Aes256GcmSha384);
+            Peers t(Suite::Aes256GcmSha384, v);
             ASSERT_EQ(t.feed(t.craft(23, "in")), Status::Ok);  // the peer seals, we open
             EXPECT_EQ(TlsRecords::keyed_thread_contexts_for_test(), 2);
             // one connection ending leaves the other's key alone
@@ -332,7 +302,7 @@ TEST(TlsRecordsLimits, ThreadCipherContextsForgetTheKeysOfAnEndedConnection) {
             EXPECT_EQ(TlsRecords::keyed_thread_contexts_for_test(), 2);
         }
         EXPECT_EQ(TlsRecords::keyed_thread_contexts_for_test(), 0);
-        Peers again(v, Suite::Aes256GcmSha384);  // the contexts still work afterwards
+        Peers again(Suite::Aes256GcmSha384, v);  // the contexts still work afterwards
         EXPECT_EQ(again.feed(again.craft(23, "works")), Status::Ok);
         EXPECT_EQ(again.plain, "works");
     }

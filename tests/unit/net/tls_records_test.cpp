@@ -24,6 +24,8 @@
 #include <tuple>
 #include <vector>
 
+#include "tls_test_support.hpp"
+
 namespace {
 
 using blynk::net::TlsRecords;
@@ -37,16 +39,7 @@ struct Identity {
     X509* cert = nullptr;
     explicit Identity(bool rsa = false) {
         key = rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
-        cert = X509_new();
-        X509_set_version(cert, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-        X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-        X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-        X509_set_pubkey(cert, key);
-        X509_NAME* name = X509_get_subject_name(cert);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("test"), -1, -1, 0);
-        X509_set_issuer_name(cert, name);
-        X509_sign(cert, key, EVP_sha256());
+        cert = blynk::net::test::self_signed_cert(key);
     }
     ~Identity() {
         X509_free(cert);
@@ -840,36 +833,7 @@ TEST(Tls13TakeOver, UnpreparedSslIsNotTakenOver) {
 
 // ---- crafted records (a peer keyed with the swapped secrets) ----------------------------
 
-struct Peers {
-    std::unique_ptr<TlsRecords> us, peer;
-    std::string out, plain;
-    explicit Peers(Suite s = Suite::Aes128GcmSha256, Version v = Version::Tls13) {
-        size_t h = v == Version::Tls12
-                       ? (s == Suite::Aes128GcmSha256 ? 16 : 32) + (s == Suite::Chacha20Poly1305Sha256 ? 12 : 4)
-                   : s == Suite::Aes256GcmSha384 ? 48
-                                                 : 32;
-        std::string client(h, 'c'), server(h, 's');
-        us = TlsRecords::for_test(s, client, server, v);
-        peer = TlsRecords::for_test(s, server, client, v);
-    }
-    std::string craft(uint8_t type, const std::string& data, size_t padding = 0) {
-        std::string w;
-        peer->seal_record_for_test(type, data.data(), data.size(), padding, w);
-        return w;
-    }
-    Status feed(std::string w) {
-        auto sink = [&](const char* d, size_t n) { plain.append(d, n); };
-        return us->open(w.data(), w.size(), sink, out);
-    }
-    // What the peer reads of `out` (our answers).
-    Status peer_reads(std::string& got) {
-        std::string ignored;
-        auto sink = [&](const char* d, size_t n) { got.append(d, n); };
-        Status st = peer->open(out.data(), out.size(), sink, ignored);
-        out.clear();
-        return st;
-    }
-};
+using blynk::net::test::Peers;
 
 const std::string kKeyUpdateNotRequested = {24, 0, 0, 1, 0};
 const std::string kKeyUpdateRequested = {24, 0, 0, 1, 1};

@@ -24,6 +24,7 @@
 #include "net/tls.hpp"
 #include "net/tls_records.hpp"
 #include "net/tls_takeover.hpp"
+#include "tls_test_support.hpp"
 
 namespace {
 
@@ -47,16 +48,7 @@ struct TempDir {
 // An EC P-256 key and self-signed certificate written as PEM files into `dir`.
 blynk::net::TlsFiles write_ec_identity(const fs::path& dir) {
     EVP_PKEY* key = EVP_EC_gen("P-256");
-    X509* cert = X509_new();
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-    X509_set_pubkey(cert, key);
-    X509_NAME* name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("test"), -1, -1, 0);
-    X509_set_issuer_name(cert, name);
-    X509_sign(cert, key, EVP_sha256());
+    X509* cert = blynk::net::test::self_signed_cert(key);
     blynk::net::TlsFiles f{(dir / "ec-cert.pem").string(), (dir / "ec-key.pem").string()};
     FILE* k = std::fopen(f.key.c_str(), "wb");
     PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
