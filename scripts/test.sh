@@ -20,6 +20,9 @@ start=$(date +%s)
 # ccache (CMakeLists.txt uses it when installed): paths relative to the checkout, so a
 # second run, or a clone in another folder on the same machine, hits the same cache.
 export CCACHE_BASEDIR="$PWD"
+# The sanitizer and fuzz trees build with -g, which makes ccache hash the build folder's
+# absolute path unless told not to; without this a clone elsewhere misses on them.
+export CCACHE_NOHASHDIR=1
 command -v ccache >/dev/null 2>&1 && ccache --zero-stats >/dev/null 2>&1 || true
 
 run_suite() {
