@@ -7,6 +7,7 @@
 #include <memory>
 #include <string_view>
 
+#include "net/memory_bio.hpp"
 #include "net/tls_records.hpp"
 
 namespace blynk::net {
@@ -53,17 +54,8 @@ std::string openssl_reason(const char* fallback) {
     return r ? r : fallback;
 }
 
-std::string drain(BIO* b) {
-    std::string s;
-    char buf[4096];
-    int n;
-    while ((n = BIO_read(b, buf, sizeof buf)) > 0)
-        s.append(buf, size_t(n));
-    return s;
-}
-
 void move(BIO* from, BIO* to) {
-    std::string s = drain(from);
+    std::string s = drain_bio(from);
     if (!s.empty()) BIO_write(to, s.data(), int(s.size()));
 }
 
@@ -161,7 +153,7 @@ public:
         taken_over = records_ != nullptr;
         if (!records_) return "";
         // What OpenSSL left unread: the client's first record.
-        std::string wire = drain(s_in_);
+        std::string wire = drain_bio(s_in_);
         std::string got, out;
         auto status = records_->open(
             wire.data(), wire.size(), [&](const char* p, size_t n) { got.append(p, n); }, out);
@@ -188,7 +180,7 @@ public:
 
         if (SSL_write(client_, kClientNext.data(), int(kClientNext.size())) != int(kClientNext.size()))
             return "the client cannot write its next record: " + openssl_reason("unknown error");
-        wire = drain(c_out_);
+        wire = drain_bio(c_out_);
         got.clear();
         out.clear();
         status = records_->open(

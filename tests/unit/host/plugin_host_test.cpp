@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "platform/platform.hpp"
+#include "temp_dir.hpp"
 
 namespace blynk::host {
 namespace {
@@ -46,18 +47,11 @@ TEST(PluginHostCandidates, APathIsUsedAsGivenButMadeAbsolute) {
 class PluginWriteAccess : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string templ = (fs::temp_directory_path() / "blynk-plugin-perm-XXXXXX").string();
-        ASSERT_NE(mkdtemp(templ.data()), nullptr);
-        dir_ = templ;
         file_ = (dir_ / ("p" + kSuffix)).string();
         std::ofstream(file_) << "not loaded: refused before";
         ::chmod(file_.c_str(), 0755);
     }
-    void TearDown() override {
-        ::chmod(dir_.c_str(), 0700);
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
+    void TearDown() override { ::chmod(dir_.c_str(), 0700); }  // so that TempDir can remove it
     // The error load_all gives for the file as the only enabled plugin.
     std::string load_error() {
         PluginSetup c;
@@ -70,7 +64,13 @@ protected:
         }
         return "";
     }
-    fs::path dir_;
+    // load_all refuses the file before loading it, for the reason `why`.
+    void expect_refused(const std::string& why) {
+        std::string e = load_error();
+        EXPECT_NE(e.find("refused: " + why), std::string::npos) << e;
+    }
+    blynk::testing::TempDir tmp_{"blynk-plugin-perm"};
+    const fs::path dir_ = tmp_.path;
     std::string file_;
 };
 
@@ -90,18 +90,12 @@ TEST_F(PluginWriteAccess, ModeBitsOfGroupAndOthersAreNamed) {
 
 TEST_F(PluginWriteAccess, AFileOthersMayWriteIsRefusedBeforeItIsLoaded) {
     ::chmod(file_.c_str(), 0646);
-    std::string e = load_error();
-    EXPECT_NE(e.find("refused: the file " + fs::canonical(file_).string() + " is writable by others"),
-              std::string::npos)
-        << e;
+    expect_refused("the file " + fs::canonical(file_).string() + " is writable by others");
 }
 
 TEST_F(PluginWriteAccess, AFolderOthersMayWriteIsRefused) {
     ::chmod(dir_.c_str(), 0777);
-    std::string e = load_error();
-    EXPECT_NE(e.find("refused: its folder " + fs::canonical(dir_).string() + " is writable by group and others"),
-              std::string::npos)
-        << e;
+    expect_refused("its folder " + fs::canonical(dir_).string() + " is writable by group and others");
 }
 
 TEST_F(PluginWriteAccess, ALinkInAFolderOthersMayWriteIsRefused) {
@@ -110,11 +104,7 @@ TEST_F(PluginWriteAccess, ALinkInAFolderOthersMayWriteIsRefused) {
     ::chmod(links.c_str(), 0777);
     fs::create_symlink(file_, links / ("p" + kSuffix));
     file_ = (links / ("p" + kSuffix)).string();
-    std::string e = load_error();
-    EXPECT_NE(
-        e.find("refused: the folder of its link " + fs::canonical(links).string() + " is writable by group and others"),
-        std::string::npos)
-        << e;
+    expect_refused("the folder of its link " + fs::canonical(links).string() + " is writable by group and others");
 }
 
 TEST_F(PluginWriteAccess, AnOwnerOnlyFileGetsAsFarAsTheLoader) {

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include "temp_dir.hpp"
+
 namespace blynk::net {
 namespace {
 
@@ -17,15 +19,6 @@ namespace fs = std::filesystem;
 
 class StaticStreamTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string templ = (fs::temp_directory_path() / "blynk-static-stream-XXXXXX").string();
-        ASSERT_NE(mkdtemp(templ.data()), nullptr);
-        root_ = templ;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(root_, ec);
-    }
     // A file of `size` bytes whose every byte depends on its offset.
     std::string make_file(const std::string& name, size_t size) {
         std::string content(size, '\0');
@@ -44,7 +37,8 @@ protected:
             ++chunks;
         }
     }
-    fs::path root_;
+    blynk::testing::TempDir tmp_{"blynk-static-stream"};
+    const fs::path root_ = tmp_.path;
 };
 
 TEST_F(StaticStreamTest, LargeFileComesInChunksWithItsLengthInTheHead) {

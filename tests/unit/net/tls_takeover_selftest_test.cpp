@@ -24,6 +24,7 @@
 #include "net/tls.hpp"
 #include "net/tls_records.hpp"
 #include "net/tls_takeover.hpp"
+#include "temp_dir.hpp"
 #include "tls_test_support.hpp"
 
 namespace {
@@ -32,18 +33,7 @@ namespace fs = std::filesystem;
 using blynk::net::TakeoverSelfTest;
 using blynk::net::TakeoverVariant;
 
-// A temporary folder, removed with everything in it.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "blynk-takeover-XXXXXX").string();
-        path = mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using blynk::testing::TempDir;
 
 // An EC P-256 key and self-signed certificate written as PEM files into `dir`.
 blynk::net::TlsFiles write_ec_identity(const fs::path& dir) {
@@ -65,12 +55,12 @@ blynk::net::TlsFiles write_ec_identity(const fs::path& dir) {
 // code: the generated RSA certificate (made once), or an EC one.
 struct ServerContext {
     static const blynk::net::TlsFiles& rsa_files() {
-        static TempDir dir;
+        static TempDir dir("blynk-takeover");
         static blynk::net::TlsFiles files = blynk::net::ensure_certificate("", "", dir.path.string(), "");
         return files;
     }
     static const blynk::net::TlsFiles& ec_files() {
-        static TempDir dir;
+        static TempDir dir("blynk-takeover");
         static blynk::net::TlsFiles files = write_ec_identity(dir.path);
         return files;
     }
