@@ -59,38 +59,38 @@ async function serverGoesOn() {
   other.end();
 }
 
+/**
+ * A client of `version` that never reads floods the server with records(client) until the
+ * server closes it: the close is logged as `TLS: <why>` with the client's address, the server's
+ * RSS stays flat, and another device goes on.
+ */
+async function floodIsClosed(version, records, why) {
+  const c = await rawTlsClient({ port: srv.tlsPort, version, ca: srv.cert() });
+  const local = `127.0.0.1:${c.raw.localPort}`;
+  const from = srv.log.length;
+  c.stopReading();
+  const r = await floodAndMeasure(c, () => records(c));
+  assert.ok(r.closedBySocket, `the connection was still open after ${FLOOD_MS} ms and ${r.bytes} bytes`);
+  await srv.waitForLog(new RegExp(`${escape(local)}: TLS: ${escape(why)}`), 5000, from);
+  assert.ok(r.growthKb < MAX_GROWTH_KB, `the server's RSS grew by ${r.growthKb} kB`);
+  await serverGoesOn();
+}
+
 describe('TLS control-record floods from a client that never reads', { skip: linux ? false : 'reads /proc' }, () => {
   it('TLS 1.2: records full of empty renegotiation ClientHellos: one warning, then a fatal '
     + 'no_renegotiation and the connection closed with a log line; RSS stays flat', async () => {
-    const c = await rawTlsClient({ port: srv.tlsPort, version: 'TLSv1.2', ca: srv.cert() });
-    const local = `127.0.0.1:${c.raw.localPort}`;
-    const from = srv.log.length;
-    c.stopReading();
     const hellos = Buffer.alloc(16384);
     for (let i = 0; i < hellos.length; i += 4) hellos[i] = 1;  // ClientHello, length 0
-    const r = await floodAndMeasure(c, () => c.seal(22, hellos));
-    assert.ok(r.closedBySocket, `the connection was still open after ${FLOOD_MS} ms and ${r.bytes} bytes`);
-    await srv.waitForLog(new RegExp(`${escape(local)}: TLS: no_renegotiation: a second renegotiation`), 5000, from);
-    assert.ok(r.growthKb < MAX_GROWTH_KB, `the server's RSS grew by ${r.growthKb} kB`);
-    await serverGoesOn();
+    await floodIsClosed('TLSv1.2', (c) => c.seal(22, hellos), 'no_renegotiation: a second renegotiation');
   });
 
   it('TLS 1.3: a flood of KeyUpdate(update_requested): the connection is closed after 32 '
     + '(unexpected_message) with a log line; RSS stays flat', async () => {
-    const c = await rawTlsClient({ port: srv.tlsPort, version: 'TLSv1.3', ca: srv.cert() });
-    const local = `127.0.0.1:${c.raw.localPort}`;
-    const from = srv.log.length;
-    c.stopReading();
-    const r = await floodAndMeasure(c, () => {
+    await floodIsClosed('TLSv1.3', (c) => {
       const batch = [];
       for (let i = 0; i < 200; i++) batch.push(c.keyUpdate(true));
       return Buffer.concat(batch);
-    });
-    assert.ok(r.closedBySocket, `the connection was still open after ${FLOOD_MS} ms and ${r.bytes} bytes`);
-    await srv.waitForLog(new RegExp(`${escape(local)}: TLS: unexpected_message: too many KeyUpdates in a row`), 5000,
-      from);
-    assert.ok(r.growthKb < MAX_GROWTH_KB, `the server's RSS grew by ${r.growthKb} kB`);
-    await serverGoesOn();
+    }, 'unexpected_message: too many KeyUpdates in a row');
   });
 
   it('TLS 1.3: a logged-in device that floods pings and never reads is held back by TCP: not '

@@ -7,7 +7,8 @@
 // connection's record layer is read from its debug line ("<peer>: TLS record layer: kernel").
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Cmd, Status, Cleanup } from '../lib/harness.js';
+import { Server, Cleanup } from '../lib/harness.js';
+import { bridgeTraffic } from '../lib/bridge.js';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -42,22 +43,16 @@ async function twoDevices(srv, tokA, tokB) {
   return { a, b, layers: [await recordLayerOf(srv, a), await recordLayerOf(srv, b)] };
 }
 
-/** `from` → `to` over a bridge: `n` writes of 900 bytes (several records each way), all
- * arriving in order; then `to`'s pings answered in order. */
-async function bridgeTraffic(from, to, toToken, n, tag) {
-  to.send(Cmd.INTERNAL, 3, ['ver', '0.5.4', 'buff-in', '4096', 'dev', 'js']);
-  await to.expectResponse(3, Status.OK);
-  from.send(Cmd.BRIDGE, 2, [1, 'i', toToken]);
-  await from.expectResponse(2, Status.OK);
-  const value = (i) => `${tag}${i}:`.padEnd(900, 'x');
-  for (let i = 0; i < n; i++) from.send(Cmd.BRIDGE, 100 + i, [1, 'vw', 7, value(i)]);
-  for (let i = 0; i < n; i++) {
-    const f = await to.expectFrame();
-    assert.equal(f.cmd, Cmd.BRIDGE);
-    assert.equal(f.body.toString('utf8'), `vw\x007\x00${value(i)}`, `write ${i} of ${n}`);
-  }
-  for (let i = 0; i < 10; i++) to.send(Cmd.PING, 500 + i);
-  for (let i = 0; i < 10; i++) await to.expectResponse(500 + i, Status.OK);
+/**
+ * twoDevices, each on the record layer `layer` ('kernel' or 'OpenSSL'), exchanging 300 writes
+ * each way over a bridge (tags `tag`13- and `tag`12-); returns them still connected.
+ */
+async function trafficBothWays(srv, tokA, tokB, layer, tag) {
+  const { a, b, layers } = await twoDevices(srv, tokA, tokB);
+  assert.deepEqual(layers, [layer, layer]);
+  await bridgeTraffic(a, b, tokB, { count: 300, tag: `${tag}13-` });
+  await bridgeTraffic(b, a, tokA, { count: 300, tag: `${tag}12-` });
+  return { a, b };
 }
 
 describe('[tls] record_layer and the take-over self-test', () => {
@@ -67,10 +62,7 @@ describe('[tls] record_layer and the take-over self-test', () => {
     assert.match(srv.log, SELFTEST_PASSED);
     assert.equal(count(srv.log, /TLS record layer: (the kernel's|OpenSSL for every)/), 1, srv.log);
     assert.doesNotMatch(srv.log, /self-test failed|test hook/);
-    const { a, b, layers } = await twoDevices(srv, tokA, tokB);
-    assert.deepEqual(layers, ['kernel', 'kernel']);
-    await bridgeTraffic(a, b, tokB, 300, 'k13-');
-    await bridgeTraffic(b, a, tokA, 300, 'k12-');
+    const { a, b } = await trafficBothWays(srv, tokA, tokB, 'kernel', 'k');
     // a TLS 1.2 session resumed (by ticket) is of a kind the self-test proved too
     const session = b.sock.getSession();
     a.end();
@@ -90,10 +82,7 @@ describe('[tls] record_layer and the take-over self-test', () => {
     assert.equal(count(srv.log, /self-test failed/), 1, srv.log);
     assert.match(srv.log, /warning test hook BLYNKD_TEST_TLS_SELFTEST_SKEW=1: /);
     assert.doesNotMatch(srv.log, /self-test passed/);
-    const { a, b, layers } = await twoDevices(srv, tokA, tokB);
-    assert.deepEqual(layers, ['OpenSSL', 'OpenSSL']);
-    await bridgeTraffic(a, b, tokB, 300, 's13-');
-    await bridgeTraffic(b, a, tokA, 300, 's12-');
+    const { a, b } = await trafficBothWays(srv, tokA, tokB, 'OpenSSL', 's');
     a.end();
     b.end();
     assert.doesNotMatch(srv.log, /TLS: |TLS read failed|TLS write failed/, 'no TLS error on the server');
@@ -103,10 +92,7 @@ describe('[tls] record_layer and the take-over self-test', () => {
     const { srv, tokA, tokB } = await start('record-layer-openssl', { config: { tls: { record_layer: 'openssl' } } });
     assert.match(srv.log, /info TLS record layer: OpenSSL for every connection \(\[tls\] record_layer = "openssl"\)\n/);
     assert.doesNotMatch(srv.log, /self-test/);
-    const { a, b, layers } = await twoDevices(srv, tokA, tokB);
-    assert.deepEqual(layers, ['OpenSSL', 'OpenSSL']);
-    await bridgeTraffic(a, b, tokB, 300, 'o13-');
-    await bridgeTraffic(b, a, tokA, 300, 'o12-');
+    const { a, b } = await trafficBothWays(srv, tokA, tokB, 'OpenSSL', 'o');
     a.end();
     b.end();
   });

@@ -12,6 +12,7 @@ import { constants as cryptoConstants } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Server, Cmd, Status, Cleanup, RawClient, frame, responseFrame, withTimeout, which } from '../lib/harness.js';
+import { bridgeTraffic } from '../lib/bridge.js';
 
 const cleanup = new Cleanup();
 let srv;
@@ -28,25 +29,6 @@ before(async () => {
 after(() => cleanup.run());
 
 const tlsOpts = () => ({ ca: srv.cert(), servername: 'localhost', checkServerIdentity: () => undefined });
-
-/** a → b over a bridge: `count` writes of `size` bytes each (b reports a 4 KB buffer), all
- * arriving in order at b. */
-async function bridgeTraffic(a, b, count, size, tag) {
-  b.send(Cmd.INTERNAL, 3, ['ver', '0.5.4', 'buff-in', '4096', 'dev', 'js']);
-  await b.expectResponse(3, Status.OK);
-  a.send(Cmd.BRIDGE, 2, [1, 'i', tokB]);
-  await a.expectResponse(2, Status.OK);
-  const value = (i) => `${tag}${i}:`.padEnd(size, 'x');
-  for (let i = 0; i < count; i++) a.send(Cmd.BRIDGE, 100 + (i % 60000), [1, 'vw', 7, value(i)]);
-  for (let i = 0; i < count; i++) {
-    const f = await b.expectFrame();
-    assert.equal(f.cmd, Cmd.BRIDGE);
-    assert.equal(f.body.toString('utf8'), `vw\x007\x00${value(i)}`, `write ${i} of ${count}`);
-  }
-  // and the other way: every ping of b is answered, in order
-  for (let i = 0; i < 20; i++) b.send(Cmd.PING, 500 + i);
-  for (let i = 0; i < 20; i++) await b.expectResponse(500 + i, Status.OK);
-}
 
 /**
  * openssl s_client on the TLS port (args: e.g. '-tls1_3'), its stdin a pipe: `out` (stdout bytes,
@@ -78,7 +60,7 @@ describe('TLS 1.3 and 1.2 after the handshake (the kernel\'s record layer)', () 
       const b = cleanup.add(await srv.login(tokB, { ...opts }));
       assert.equal(a.sock.getProtocol(), 'TLSv1.3');
       assert.equal(a.sock.getCipher().standardName, suite);
-      await bridgeTraffic(a, b, 1200, 900, suite.slice(4, 10));
+      await bridgeTraffic(a, b, tokB, { count: 1200, size: 900, tag: suite.slice(4, 10), pings: 20 });
       a.end();
       b.end();
     });
@@ -89,7 +71,7 @@ describe('TLS 1.3 and 1.2 after the handshake (the kernel\'s record layer)', () 
     const b = cleanup.add(await srv.login(tokB, { tls: true }));
     assert.equal(a.sock.getProtocol(), 'TLSv1.2');
     assert.equal(b.sock.getProtocol(), 'TLSv1.3');
-    await bridgeTraffic(a, b, 1200, 900, 'mixed');
+    await bridgeTraffic(a, b, tokB, { count: 1200, size: 900, tag: 'mixed', pings: 20 });
     a.end();
     b.end();
   });
@@ -101,7 +83,7 @@ describe('TLS 1.3 and 1.2 after the handshake (the kernel\'s record layer)', () 
       const b = cleanup.add(await srv.login(tokB, { ...opts }));
       assert.equal(a.sock.getProtocol(), 'TLSv1.2');
       assert.equal(a.sock.getCipher().name, suite);
-      await bridgeTraffic(a, b, 1200, 900, suite.slice(10, 16));
+      await bridgeTraffic(a, b, tokB, { count: 1200, size: 900, tag: suite.slice(10, 16), pings: 20 });
       a.end();
       b.end();
     });
