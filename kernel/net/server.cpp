@@ -24,8 +24,10 @@
 #include "codec/frame.hpp"
 #include "codec/protocol.hpp"
 #include "codec/websocket.hpp"
+#include "host/pin_write_behind.hpp"
 #include "host/plugin_host.hpp"
 #include "host/storage_client.hpp"
+#include "host/token_loads.hpp"
 #include "host/work_queue.hpp"
 #include "host/worker_pool.hpp"
 #include "net/http_wire.hpp"
@@ -57,7 +59,6 @@ constexpr size_t kKeepCapacity = 1024;
 // One shared read area per loop: sessions keep only a partial frame.
 constexpr size_t kReadArea = 64 * 1024;
 constexpr int kReadRounds = 1;  // reads of one plain session per loop turn, at most
-constexpr size_t kMaxPendingLoads = 1024;
 // A readiness turn with this many ready sessions posts the next turn instead
 // of re-arming the wait (more are likely ready by then).
 constexpr size_t kBusyTurn = 8;
@@ -67,13 +68,6 @@ constexpr size_t kWsMaxPayload = 65535 + 5;
 constexpr uint32_t kLingerMs = 2000;
 // A storage call running this long is reported as hanging.
 constexpr int64_t kStorageStallMs = 5000;
-// Devices whose changes one loop turn copies for storage (a few µs each):
-// a flush of many devices is spread over turns, so traffic waits ~0.5 ms at
-// most instead of the whole copy (40 ms for 10,000 devices on a slow VM).
-constexpr size_t kFlushSlice = 128;
-// A big batch leaves freed memory in the storage thread's heap arena; it is
-// given back (malloc_trim) at most this often, not after every big batch.
-constexpr int64_t kTrimIntervalMs = 30000;
 
 int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -102,47 +96,6 @@ blynk_str bs(std::string_view s) {
     return blynk_str{s.data(), s.size()};
 }
 
-// A run of storage errors: one log line per new error, then at most one a
-// minute while the same error repeats; counts the ones held back.
-struct RepeatedError {
-    bool active = false;
-    std::string last;
-    std::chrono::steady_clock::time_point logged{};
-    uint64_t held = 0;
-
-    // Whether `error` is to be logged now; if so, `held_back` is how many were
-    // not logged since the last line.
-    bool admit(const std::string& error, uint64_t& held_back) {
-        auto now = std::chrono::steady_clock::now();
-        if (active && error == last && now - logged < std::chrono::minutes(1)) {
-            ++held;
-            return false;
-        }
-        held_back = held;
-        active = true;
-        last = error;
-        logged = now;
-        held = 0;
-        return true;
-    }
-    // Ends the run; returns how many were held back since the last line.
-    uint64_t reset() {
-        uint64_t h = held;
-        active = false;
-        last.clear();
-        held = 0;
-        return h;
-    }
-};
-
-// A failed token lookup (storage thread only).
-void log_lookup_failure(const std::string& error) {
-    static RepeatedError repeated;
-    uint64_t held = 0;
-    if (repeated.admit(error, held))
-        spdlog::error("storage: token lookup failed: {}{}", error,
-                      held ? " (" + std::to_string(held) + " more since the last report)" : "");
-}
 }  // namespace
 
 // An HTTP answer handed over from a handler (possibly another thread).
@@ -151,9 +104,6 @@ struct HttpAnswer {
     std::string content_type, body;
     std::vector<std::pair<std::string, std::string>> headers;
 };
-
-struct FlushBacklog;  // pin values and device states storage has not taken yet (see flush_pins)
-struct FlushBatch;    // a flush being copied from the model, a slice per loop turn
 
 struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     ServerOptions opt;
@@ -180,15 +130,13 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     uint64_t stalled_job = 0;                         // the storage job last reported as hanging; 0: none
     int64_t stall_since_ms = 0, stall_warned_ms = 0;  // when it started; when it was last reported
     std::atomic<bool> stopping{false};                // read by post() from plugin threads
-    size_t pending_loads = 0;
     int64_t now_wall = wall_ms();
     int64_t now_mono = mono_ms();
-    std::vector<core::Device*> dirty_devices;
-    std::unique_ptr<FlushBatch> flush_batch;  // being copied; null when none
+    host::TokenLoads token_loads;
+    host::PinWriteBehind write_behind;
     // Work that waits for the next loop turn, so that what is ready meanwhile
     // runs first (see next_turn).
     std::vector<std::function<void()>> after_turn;
-    std::shared_ptr<FlushBacklog> flush_backlog;
     // Requests waiting for a handler's answer, by id (the responder handle a
     // plugin holds); an answer for an id no longer here is dropped.
     std::unordered_map<uint64_t, Session*> pending_http;
@@ -224,13 +172,21 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
 
     Impl(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
          host::WorkQueue& q)
-        : opt(std::move(o)), model_ref(m), plugins(p), storage(s), storage_queue(q), router(m, rs, [this] {
-              return now_wall;
-          }) {
+        : opt(std::move(o)),
+          model_ref(m),
+          plugins(p),
+          storage(s),
+          storage_queue(q),
+          router(m, rs, [this] { return now_wall; }),
+          token_loads(
+              m, s, [this](host::TokenLoads::Job job) { return storage_queue.post(std::move(job)); },
+              [this](host::TokenLoads::Job job) { defer(std::move(job)); }),
+          write_behind(s, opt.pin_flush_interval_ms, write_behind_hooks()) {
         router.set_events(&plugins);
         router.set_loader(this);
     }
-    ~Impl();  // defined where FlushBatch is complete
+    ~Impl();
+    host::PinWriteBehind::Hooks write_behind_hooks();
 
     void tick_clock() {
         now_wall = wall_ms();
@@ -248,13 +204,10 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     void sweep();
     void check_storage_stall();
     void schedule_flush();
-    void flush_pins(bool final_flush);
-    void flush_slice(bool all);
     void next_turn(std::function<void()> fn);
     void flush_all();
     void mark_dirty(Session* s);
     void close_all();
-    void evict(const blynk::Device& gone);
     bool load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) override;
 
     // host::KernelServices
@@ -1544,25 +1497,10 @@ void Server::Impl::resolve_token(std::string token, std::function<void(int)> ans
     };
     if (model_ref.find_token(token)) return done(true);
     if (token.size() != 32) return done(false);
-    if (pending_loads >= kMaxPendingLoads) return answer(BLYNK_ERROR);
-    auto data = std::make_shared<core::LoadedData>();
-    auto* st = &storage;
-    bool queued = storage_queue.post([this, st, token, data, done] {
-        bool failed = false;
-        try {
-            st->load_by_token(token, *data);
-        } catch (const std::exception& e) {
-            log_lookup_failure(e.what());
-            failed = true;
-        }
-        defer([this, token, data, done, failed] {
-            --pending_loads;
-            model_ref.merge(std::move(*data));
-            done(model_ref.find_token(token) != nullptr, failed);
-        });
+    bool queued = token_loads.load(token, [this, token, done](core::LoadResult result) {
+        done(model_ref.find_token(token) != nullptr, result == core::LoadResult::Failed);
     });
-    if (!queued) return answer(BLYNK_ERROR);
-    ++pending_loads;
+    if (!queued) answer(BLYNK_ERROR);
 }
 
 bool Server::Impl::pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) {
@@ -1845,33 +1783,10 @@ void Server::Impl::schedule_flush() {
     flush_timer.expires_after(std::chrono::milliseconds(opt.pin_flush_interval_ms));
     flush_timer.async_wait([this](const error_code& e) {
         if (e || stopping) return;
-        flush_pins(false);
+        write_behind.flush(false);
         schedule_flush();
     });
 }
-
-// What storage has not taken yet. The vectors belong to the storage thread;
-// `pending` tells the I/O thread to retry even when nothing new was written.
-struct FlushBacklog {
-    std::vector<blynk::Pin> pins;
-    std::vector<blynk::Device> states;
-    std::atomic<bool> pending{false};
-    std::atomic<bool> retry_queued{false};
-    // Failure logging (storage thread).
-    RepeatedError errors;
-    bool final_logged = false;
-    // Heap trimming after big batches (storage thread).
-    bool trim_owed = false;
-    int64_t trimmed_ms = 0;
-};
-
-struct FlushBatch {
-    std::vector<core::Device*> devices;  // devices stay allocated while the model may point at them
-    size_t next = 0;                     // the first not copied yet
-    bool final_flush = false;
-    std::shared_ptr<std::vector<blynk::Pin>> pins = std::make_shared<std::vector<blynk::Pin>>();
-    std::shared_ptr<std::vector<blynk::Device>> states = std::make_shared<std::vector<blynk::Device>>();
-};
 
 Server::Impl::~Impl() {
 #if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
@@ -1888,255 +1803,30 @@ void Server::Impl::next_turn(std::function<void()> fn) {
         defer(std::move(fn));
 }
 
-namespace {
-
-// Keeps only the latest entry per key (entries are oldest first): a backlog
-// holds at most one value per (device, pin, property), however long the
-// outage, so nothing is dropped to bound it.
-template <class T, class KeyFn>
-void keep_latest(std::vector<T>& v, KeyFn key) {
-    if (v.size() < 2) return;
-    std::unordered_map<std::string, size_t> last;
-    std::vector<std::string> keys;
-    keys.reserve(v.size());
-    for (size_t i = 0; i < v.size(); ++i) {
-        keys.push_back(key(v[i]));
-        last[keys.back()] = i;
-    }
-    if (last.size() == v.size()) return;
-    std::vector<T> out;
-    out.reserve(last.size());
-    for (size_t i = 0; i < v.size(); ++i)
-        if (last[keys[i]] == i) out.push_back(std::move(v[i]));
-    v = std::move(out);
+host::PinWriteBehind::Hooks Server::Impl::write_behind_hooks() {
+    host::PinWriteBehind::Hooks h;
+    h.take_dirty = [this](std::vector<core::Device*>& out) { router.take_dirty(out); };
+    h.next_turn = [this](host::PinWriteBehind::Job job) { next_turn(std::move(job)); };
+    h.to_storage = [this](host::PinWriteBehind::Job job) { return storage_queue.post_always(std::move(job)); };
+    h.to_loop = [this](host::PinWriteBehind::Job job) { defer(std::move(job)); };
+    h.evict = [this](const blynk::Device& gone) { token_loads.evict(gone); };
+    h.now_wall = [this] { return now_wall; };
+    return h;
 }
 
-std::string device_key(const std::string& email, int32_t dash_id, int32_t device_id) {
-    std::string k = email;
-    k += '\0';
-    k += std::to_string(dash_id);
-    k += '\0';
-    k += std::to_string(device_id);
-    return k;
-}
-
-std::string backlog_pin_key(const blynk::Pin& p) {
-    std::string k = device_key(p.email, p.dash_id, p.device_id);
-    k += '\0';
-    k += p.pin_type;
-    k += std::to_string(p.pin);
-    k += '\0';
-    k += p.property;
-    return k;
-}
-
-// Logs a failed store unless the same error was logged less than a minute ago.
-void log_store_failure(FlushBacklog& b, const std::string& error, size_t pins, size_t states, int64_t interval_ms,
-                       bool final_flush) {
-    if (final_flush) {
-        if (b.final_logged) return;
-        b.final_logged = true;
-        spdlog::error("storage: {} pin values and the state of {} devices could not be stored before shutdown: {}",
-                      pins, states, error);
-        return;
-    }
-    uint64_t held = 0;
-    if (!b.errors.admit(error, held)) return;
-    spdlog::error(
-        "storage: {} pin values and the state of {} devices not stored yet: {}; kept in memory, retrying "
-        "every {} ms{}",
-        pins, states, error, interval_ms,
-        held ? " (failed " + std::to_string(held) + " more times since the last report)" : "");
-}
-
-}  // namespace
-
-// Hands every changed pin value and device state to the storage thread as one
-// batch, copied from the model kFlushSlice devices per loop turn. A batch
-// storage refuses stays in memory (newest value per pin) and is retried every
-// pin_flush_interval_ms, with new values or without.
-void Server::Impl::flush_pins(bool final_flush) {
-    if (!flush_backlog) flush_backlog = std::make_shared<FlushBacklog>();
-    if (flush_batch) {
-        if (!final_flush) return;  // the last one is still being copied; the timer comes back
-        flush_slice(true);         // shutting down: finish it now
-    }
-    router.take_dirty(dirty_devices);
-    if (dirty_devices.empty()) {
-        // Nothing new: retry the backlog, once at a time.
-        if (!flush_backlog->pending.load() || flush_backlog->retry_queued.exchange(true)) return;
-    }
-    flush_batch = std::make_unique<FlushBatch>();
-    flush_batch->devices.swap(dirty_devices);
-    flush_batch->final_flush = final_flush;
-    flush_slice(final_flush);
-}
-
-// Copies the batch's next slice (all of it for `all`); once it is copied,
-// hands it to the storage thread.
-void Server::Impl::flush_slice(bool all) {
-    FlushBatch& batch = *flush_batch;
-    auto& out = *batch.pins;
-    size_t end = all ? batch.devices.size() : std::min(batch.devices.size(), batch.next + kFlushSlice);
-    for (; batch.next < end; ++batch.next) {
-        core::Device* d = batch.devices[batch.next];
-        d->dirty_pins_listed = false;
-        if (d->removed) continue;
-        for (auto& p : d->pins) {
-            if (!p.dirty) continue;
-            p.dirty = false;
-            blynk::Pin rec;
-            rec.email = d->user->email;
-            rec.dash_id = d->dash_id;
-            rec.device_id = d->id;
-            rec.pin_type = core::key_type(p.key);
-            rec.pin = core::key_pin(p.key);
-            rec.value = p.value;
-            rec.updated_at_ms = p.updated_ms;
-            out.push_back(std::move(rec));
-        }
-        if (d->state_dirty) {
-            for (auto& prop : d->properties) {
-                blynk::Pin rec;
-                rec.email = d->user->email;
-                rec.dash_id = d->dash_id;
-                rec.device_id = d->id;
-                rec.pin_type = core::key_type(prop.key);
-                rec.pin = core::key_pin(prop.key);
-                rec.property = prop.name;
-                rec.value = prop.value;
-                rec.updated_at_ms = now_wall;
-                out.push_back(std::move(rec));
-            }
-        }
-        // Last-seen and reported info travel with the values.
-        d->state_dirty = false;
-        batch.states->push_back(host::StorageClient::snapshot(*d));
-    }
-    if (batch.next < batch.devices.size()) {
-        next_turn([this] {
-            if (flush_batch) flush_slice(false);
-        });
-        return;
-    }
-    auto pins = std::move(batch.pins);
-    auto states = std::move(batch.states);
-    bool final_flush = batch.final_flush;
-    batch.devices.clear();
-    dirty_devices.swap(batch.devices);  // keeps its capacity for the next flush
-    flush_batch.reset();
-    auto* st = &storage;
-    auto backlog = flush_backlog;
-    int64_t interval_ms = opt.pin_flush_interval_ms;
-    auto job = [this, st, pins, states, final_flush, backlog, interval_ms] {
-        FlushBacklog& b = *backlog;
-        b.retry_queued = false;
-        // The backlog is older than this batch: it goes first, and only the
-        // newest value per pin (and state per device) is kept.
-        if (!b.pins.empty()) {
-            pins->insert(pins->begin(), std::make_move_iterator(b.pins.begin()), std::make_move_iterator(b.pins.end()));
-            b.pins.clear();
-            keep_latest(*pins, backlog_pin_key);
-        }
-        if (!b.states.empty()) {
-            states->insert(states->begin(), std::make_move_iterator(b.states.begin()),
-                           std::make_move_iterator(b.states.end()));
-            b.states.clear();
-            keep_latest(*states, [](const blynk::Device& d) { return device_key(d.email, d.dash_id, d.device_id); });
-        }
-        size_t n_pins = pins->size(), n_states = states->size();
-        std::string error;
-        try {
-            st->put_pins(*pins);
-        } catch (const std::exception& e) {
-            error = e.what();
-            b.pins = std::move(*pins);
-        }
-        try {
-            if (!error.empty()) throw std::runtime_error(error);  // keep the order: states after their values
-            std::vector<bool> gone = st->update_devices(*states);
-            // Devices removed from storage meanwhile (CLI): their tokens stop
-            // working and their connections close.
-            auto removed = std::make_shared<std::vector<blynk::Device>>();
-            for (size_t i = 0; i < gone.size(); ++i)
-                if (gone[i]) removed->push_back((*states)[i]);
-            if (!removed->empty() && !final_flush)
-                defer([this, removed] {
-                    for (auto& r : *removed)
-                        evict(r);
-                });
-        } catch (const std::exception& e) {
-            if (error.empty()) error = e.what();
-            b.states = std::move(*states);
-        }
-        b.pending = !b.pins.empty() || !b.states.empty();
-        if (!error.empty()) {
-            log_store_failure(b, error, n_pins, n_states, interval_ms, final_flush);
-        } else if (b.errors.active) {
-            uint64_t held = b.errors.reset();
-            spdlog::info("storage: works again; stored {} pin values and the state of {} devices kept in memory{}",
-                         n_pins, n_states,
-                         held ? " (" + std::to_string(held) + " more failed attempts since the last report)" : "");
-        }
-        // A big batch (many devices at once) leaves freed memory in this
-        // thread's heap arena: give it back instead of holding it at rest,
-        // once the batches are small again (or every kTrimIntervalMs while
-        // they stay big: trimming after each would only fault it back in).
-        bool big = n_pins + n_states >= 1000;
-        b.trim_owed = b.trim_owed || big;
-        int64_t now = host::WorkQueue::steady_ms();
-        if (b.trim_owed && (!big || now - b.trimmed_ms >= kTrimIntervalMs)) {
-            pins->clear();
-            pins->shrink_to_fit();
-            states->clear();
-            states->shrink_to_fit();
-            platform::trim_heap();
-            b.trim_owed = false;
-            b.trimmed_ms = now;
-        }
-    };
-    // After shutdown the storage thread is gone: store on this thread.
-    if (!storage_queue.post_always(job)) job();
-}
-
+// A login's token lookup: the session stays allocated until the answer comes,
+// and what it sent meanwhile is processed after it.
 bool Server::Impl::load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) {
-    if (pending_loads >= kMaxPendingLoads) return false;
     auto* s = static_cast<Session*>(&conn);
-    auto data = std::make_shared<core::LoadedData>();
-    auto* st = &storage;
-    bool queued = storage_queue.post([this, st, token, data, s, done] {
-        auto result = core::LoadResult::Unknown;
-        try {
-            if (st->load_by_token(token, *data)) result = core::LoadResult::Found;
-        } catch (const std::exception& e) {
-            log_lookup_failure(e.what());
-            result = core::LoadResult::Failed;
+    bool queued = token_loads.load(std::move(token), [s, done = std::move(done)](core::LoadResult result) {
+        if (!s->is_closed()) {
+            done(result);
+            s->resume();
         }
-        defer([this, s, data, result, done] {
-            --pending_loads;
-            model_ref.merge(std::move(*data));
-            if (!s->is_closed()) {
-                done(result);
-                s->resume();
-            }
-            s->done_op();
-        });
+        s->done_op();
     });
-    if (!queued) return false;
-    ++pending_loads;
-    s->begin_op();
-    return true;
-}
-
-void Server::Impl::evict(const blynk::Device& gone) {
-    core::User* u = model_ref.find_user(gone.email);
-    core::Device* d = u ? u->find_device(gone.dash_id, gone.device_id) : nullptr;
-    if (!d || d->token != gone.token || d->removed) return;
-    spdlog::info("device {}-{} of {} was removed from storage; its token no longer works", d->dash_id, d->id,
-                 gone.email);
-    model_ref.evict(*d);
-    while (d->online)
-        d->online->close("device removed");
+    if (queued) s->begin_op();
+    return queued;
 }
 
 void Server::Impl::close_all() {
@@ -2203,7 +1893,7 @@ void Server::run() {
         if (s.ready_wait) s.ready_wait->cancel(ec);
 #endif
         s.close_all();
-        s.flush_pins(true);
+        s.write_behind.flush(true);
     });
     spdlog::info("server ready ({} users, {} devices in memory; RSS {} KiB)", s.model_ref.user_count(),
                  s.model_ref.device_count(), platform::resident_bytes() / 1024);
@@ -2213,7 +1903,7 @@ void Server::run() {
     s.storage_queue.stop();
     s.ioc.restart();
     s.ioc.run();
-    s.flush_pins(true);  // anything the last lookups changed
+    s.write_behind.flush(true);  // anything the last lookups changed
 }
 
 }  // namespace blynk::net
