@@ -30,7 +30,6 @@ public:
     // write is refused (empty value, or too long for a hardware frame).
     virtual bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) = 0;
     virtual void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) = 0;
-    virtual std::string project_json(const core::Device& d) = 0;
 };
 
 }  // namespace blynk::host

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "host/project_json.hpp"
 #include "host/work_queue.hpp"
 #include "platform/platform.hpp"
 #include "version.hpp"
@@ -160,7 +161,7 @@ int host_project_json(void* ctx, blynk_str token, blynk_str* json) {
     core::Device* d = k->device(sv_of(token));
     if (!d) return BLYNK_NOT_FOUND;
     auto* p = static_cast<LoadedPlugin*>(ctx);
-    p->scratch_a = k->project_json(*d);
+    p->scratch_a = project_json(*d);
     *json = blynk_str{p->scratch_a.data(), p->scratch_a.size()};
     return BLYNK_OK;
 }
