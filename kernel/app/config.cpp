@@ -140,12 +140,13 @@ Config load_config(const std::string& path) {
     }
 
     auto* server = r.table("server");
-    r.only(server, "server", {"listen_address", "hardware_port", "tls_port", "data_dir", "host"});
+    r.only(server, "server", {"listen_address", "hardware_port", "tls_port", "data_dir", "host", "event_loop"});
     r.str(server, "server", "listen_address", c.listen_address);
     r.num(server, "server", "hardware_port", c.hardware_port, 0, 65535);
     r.num(server, "server", "tls_port", c.tls_port, 0, 65535);
     r.str(server, "server", "data_dir", c.data_dir);
     r.str(server, "server", "host", c.host);
+    r.str(server, "server", "event_loop", c.event_loop, {"auto", "readiness", "readiness-in-asio", "asio"});
     if (c.data_dir.empty()) r.fail("server.data_dir", "must not be empty");
 
     auto* tls = r.table("tls");

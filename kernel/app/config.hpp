@@ -27,6 +27,7 @@ struct Config {
     uint16_t tls_port = 9443;
     std::string data_dir = "./data";
     std::string host;
+    std::string event_loop = "auto";  // how sockets wait (net/event_loop.hpp): auto, readiness, readiness-in-asio, asio
 
     std::string tls_cert, tls_key;
     std::string tls_min_version = "1.2";

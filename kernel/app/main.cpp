@@ -376,6 +376,7 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
     opt.listen_address = cfg.listen_address;
     opt.hardware_port = cfg.hardware_port;
     opt.tls_port = cfg.tls_port;
+    opt.event_loop = cfg.event_loop;
     opt.login_timeout_s = cfg.login_timeout;
     opt.max_body = cfg.max_body;
     opt.pin_flush_interval_ms = cfg.pin_flush_interval_ms;

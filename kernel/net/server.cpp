@@ -6,7 +6,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -30,6 +29,7 @@
 #include "host/token_loads.hpp"
 #include "host/work_queue.hpp"
 #include "host/worker_pool.hpp"
+#include "net/event_loop.hpp"
 #include "net/http_wire.hpp"
 #include "net/operator_api.hpp"
 #include "net/static_stream.hpp"
@@ -58,10 +58,6 @@ constexpr size_t kMaxPendingOutput = 1 << 20;
 constexpr size_t kKeepCapacity = 1024;
 // One shared read area per loop: sessions keep only a partial frame.
 constexpr size_t kReadArea = 64 * 1024;
-constexpr int kReadRounds = 1;  // reads of one plain session per loop turn, at most
-// A readiness turn with this many ready sessions posts the next turn instead
-// of re-arming the wait (more are likely ready by then).
-constexpr size_t kBusyTurn = 8;
 // A websocket message carries hardware frames: at most one maximal frame.
 constexpr size_t kWsMaxPayload = 65535 + 5;
 // How long a connection that was answered and is closing keeps draining input.
@@ -126,7 +122,6 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     size_t session_count = 0;
     std::vector<Session*> dirty, flushing;
     bool flush_posted = false;
-    bool in_ready_turn = false;                       // output marked now is flushed at the turn's end
     uint64_t stalled_job = 0;                         // the storage job last reported as hanging; 0: none
     int64_t stall_since_ms = 0, stall_warned_ms = 0;  // when it started; when it was last reported
     std::atomic<bool> stopping{false};                // read by post() from plugin threads
@@ -134,36 +129,16 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     int64_t now_mono = mono_ms();
     host::TokenLoads token_loads;
     host::PinWriteBehind write_behind;
-    // Work that waits for the next loop turn, so that what is ready meanwhile
-    // runs first (see next_turn).
-    std::vector<std::function<void()>> after_turn;
     // Requests waiting for a handler's answer, by id (the responder handle a
     // plugin holds); an answer for an id no longer here is dropped.
     std::unordered_map<uint64_t, Session*> pending_http;
     uint64_t next_http_id = 1;
     // While a plugin's HTTP handler runs: the request's peer ("ip:port").
     std::string http_peer;
-    // Session sockets wait in one level-triggered readiness set (where the
-    // platform has one): no re-registration per message. Where the set can
-    // watch Asio's own reactor (Linux), the loop blocks in the set's wait and
-    // polls Asio only when its reactor or the notifier (work posted by other
-    // threads) is ready: one wait per wake-up, as a bare forwarder. Otherwise
-    // (or with BLYNKD_SET_IN_ASIO=1) the set is waited on through Asio once
-    // per loop turn. Without a set (or with BLYNKD_ASIO_WAITS=1) every session
-    // waits through Asio itself.
-    std::unique_ptr<platform::ReadinessSet> ready_set;
-#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
-    std::unique_ptr<asio::posix::basic_stream_descriptor<executor>> ready_wait;
-#endif
-    std::vector<platform::ReadinessSet::Event> ready_events;
-    // The set's loop (see above). Written before other threads can see it.
-    std::atomic<bool> set_loop{false};
-    std::atomic<std::thread::id> loop_thread{};
-    // Work queued on Asio from the loop's thread outside Asio (a turn):
-    // Asio is polled at the turn's end (its reactor is not woken for it).
-    bool asio_pending = false;
-    // Tags of the set's members that are not sessions.
-    static inline char asio_tag = 0, notify_tag = 0;
+    // Where sessions wait for their sockets (net/event_loop.hpp); made by
+    // run(), read by post() from other threads.
+    std::unique_ptr<EventLoop> loop_owner;
+    std::atomic<EventLoop*> loop{nullptr};
     // Password hashes of the operator API (see WorkerPool::hashing_threads):
     // at most 4 waiting per thread, more are answered 503 at once. Declared
     // after ioc, so it stops (and its threads stop posting) before ioc goes.
@@ -195,11 +170,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
 
     void bind(std::vector<std::unique_ptr<acceptor_t>>& out, uint16_t port, const char* kind);
     void accept(acceptor_t& a, bool tls_port);
-    void open_ready_set();
-    void arm_ready();
-    void ready_turn();
-    void run_set_loop();
-    size_t on_ready(size_t n);
+    void open_loop();
     void schedule_sweep();
     void sweep();
     void check_storage_stall();
@@ -212,8 +183,9 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
 
     // host::KernelServices
     bool on_kernel_thread() const override {
-        return const_cast<asio::io_context&>(ioc).get_executor().running_in_this_thread() ||
-               std::this_thread::get_id() == loop_thread.load(std::memory_order_relaxed);
+        if (const_cast<asio::io_context&>(ioc).get_executor().running_in_this_thread()) return true;
+        EventLoop* l = loop.load(std::memory_order_acquire);
+        return l && l->on_loop_thread();
     }
     bool post(std::function<void()> fn) override {
         if (stopping) return false;
@@ -221,34 +193,26 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
         return true;
     }
     // Queues `fn` on the loop (any thread): everything the kernel posts goes
-    // through here, so the set's loop learns of it.
-    template <class F>
-    void defer(F&& fn) {
-        asio::post(ioc, std::forward<F>(fn));
-        if (!set_loop.load(std::memory_order_acquire)) return;
-        if (std::this_thread::get_id() == loop_thread.load(std::memory_order_relaxed))
-            asio_pending = true;
+    // through here, so the event loop learns of it. Before the loop is made
+    // (plugins starting) it goes to Asio, which the loop runs first.
+    void defer(std::function<void()> fn) {
+        if (EventLoop* l = loop.load(std::memory_order_acquire))
+            l->post(std::move(fn));
         else
-            ready_set->notify();
+            asio::post(ioc, std::move(fn));
     }
     void respond(blynk_http_responder* responder, const blynk_http_response& response) override;
     void resolve_token(std::string token, std::function<void(int)> done) override;
-    core::Device* device(std::string_view token) override {
-        return model_ref.find_token(token);
-    }
+    core::Device* device(std::string_view token) override { return model_ref.find_token(token); }
     // No app sessions yet.
-    bool app_connected(const core::Device&) override {
-        return false;
-    }
+    bool app_connected(const core::Device&) override { return false; }
     bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
     void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override {
         router.api_property(d, pin, property, value);
     }
 
     // OperatorBackend
-    core::Model& model() override {
-        return model_ref;
-    }
+    core::Model& model() override { return model_ref; }
     bool storage_job(std::function<void(const host::StorageClient&)> job, std::function<void()> then) override {
         auto* st = &storage;
         return storage_queue.post([this, st, job = std::move(job), then = std::move(then)] {
@@ -309,7 +273,7 @@ struct HttpState {
 
 // One device connection. Lives on the heap, owned by the server's list; it is
 // deleted only when it is closed and no asynchronous operation still refers to it.
-class Session : public core::HwConn {
+class Session : public core::HwConn, public LoopMember {
 public:
     Session(Server::Impl& srv, bool tls) : srv_(srv), tls_(tls) {
         created_ms_ = last_read_ms_ = uint32_t(srv.now_mono);
@@ -326,8 +290,6 @@ public:
 
     virtual void start() = 0;
     virtual void flush() = 0;
-    // The readiness set reported this session's socket (set mode only).
-    virtual void on_event(bool readable, bool writable) = 0;
 
     void send(uint8_t command, uint16_t msg_id, std::string_view body) override {
         if (closed_) return;
@@ -472,28 +434,30 @@ protected:
     }
     bool read_paused_ = false;
     virtual void shutdown_send() = 0;
-    virtual tcp::endpoint remote(error_code& ec) const = 0;
 
-    // Moves the socket out of Asio into the loop's readiness set, watched for
-    // reading. False when there is no set (the session waits through Asio).
-    bool join_set(socket_t& sock) {
-        if (!srv_.ready_set) return false;
+    // Moves the socket out of Asio into the event loop, watched for reading.
+    // False when it cannot be watched (the session is closed then).
+    bool join_loop(socket_t& sock) {
         error_code ec;
         auto fd = sock.release(ec);
-        if (ec) return false;
+        if (ec) {
+            close("cannot watch the socket: " + ec.message());
+            return false;
+        }
         fd_ = int(fd);
         interest_ = kWatchRead;
-        if (!srv_.ready_set->add(fd_, this)) {
+        if (!srv_.loop.load(std::memory_order_relaxed)->add(fd_, this)) {
             platform::socket_close(fd_);
             fd_ = -1;
             close("cannot watch the socket");
+            return false;
         }
         return true;
     }
-    // One read of the set's socket into the loop's read area: the bytes read,
+    // One read of the socket into the loop's read area: the bytes read,
     // or 0 when there is nothing to process (it would block, or the
     // connection ended and is closed, after what came before was answered).
-    size_t read_set_socket() {
+    size_t read_socket() {
         auto& area = srv_.read_area;
         int err = 0;
         long n = platform::socket_recv(fd_, area.data(), area.size(), err);
@@ -509,9 +473,9 @@ protected:
         }
         return size_t(n);
     }
-    // One send of out_ on the set's socket: the bytes it took (0 when none,
+    // One send of out_ on the socket: the bytes it took (0 when none,
     // or on an error, which closed the session). The caller erases them.
-    size_t send_set_socket() {
+    size_t send_socket() {
         int err = 0;
         long r = platform::socket_send(fd_, out_.data(), out_.size(), err);
         if (r == -2) {
@@ -520,25 +484,25 @@ protected:
         }
         return r > 0 ? size_t(r) : 0;
     }
-    // What the set watches the socket for; changed only when it differs.
+    // What the loop watches the socket for; changed only when it differs.
     void set_interest(bool read, bool write) {
         uint8_t want = uint8_t((read ? kWatchRead : 0) | (write ? kWatchWrite : 0));
         if (fd_ < 0 || want == interest_) return;
-        if (!srv_.ready_set->watch(fd_, this, read, write)) {
+        if (!srv_.loop.load(std::memory_order_relaxed)->watch(fd_, this, read, write)) {
             close("cannot watch the socket");
             return;
         }
         interest_ = want;
     }
-    // Leaves the set and closes the socket. Events of this batch that still
+    // Leaves the loop and closes the socket. Events of this batch that still
     // name the session find it closed (it is deleted by a posted handler).
-    void leave_set() {
+    void leave_loop() {
         if (fd_ < 0) return;
-        srv_.ready_set->remove(fd_);
+        srv_.loop.load(std::memory_order_relaxed)->remove(fd_);
         platform::socket_close(fd_);
         fd_ = -1;
     }
-    tcp::endpoint fd_peer(error_code& ec) const {
+    tcp::endpoint remote(error_code& ec) const {
         tcp::endpoint ep;
         size_t len = ep.capacity();
         if (fd_ < 0 || !platform::socket_peer(fd_, ep.data(), len)) {
@@ -783,7 +747,7 @@ protected:
     std::string partial_;
     std::string out_;
     uint32_t pending_ = 0;
-    int fd_ = -1;         // in the readiness set (-1: Asio waits, or closed)
+    int fd_ = -1;         // in the event loop (-1: not yet, or closed)
     tcp::endpoint peer_;  // port 0: unknown
     uint8_t interest_ = 0;
     bool tls_ = false;
@@ -796,9 +760,8 @@ protected:
     bool close_after_flush_ = false;
 };
 
-// Plain TCP: wait for readability (in the loop's readiness set, or through
-// Asio), read into the loop's shared area, write without waiting when the
-// socket accepts it.
+// Plain TCP: wait for readability in the event loop, read into the loop's
+// shared area, write without waiting when the socket accepts it.
 class PlainSession final : public Session {
 public:
     PlainSession(Server::Impl& srv, socket_t sock) : Session(srv, false), sock_(std::move(sock)) {}
@@ -808,50 +771,26 @@ public:
         peer_ = sock_.remote_endpoint(ec);
         sock_.non_blocking(true, ec);
         sock_.set_option(tcp::no_delay(true), ec);
-        if (join_set(sock_)) return;
-        arm_read();
+        join_loop(sock_);
     }
 
     void flush() override {
         if (writing_ || closed_ || out_.empty()) return;
-        size_t n = 0;
-        if (fd_ >= 0) {
-            n = send_set_socket();
-            if (closed_) return;
-        } else {
-            error_code ec;
-            n = sock_.write_some(asio::buffer(out_), ec);
-            if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-                close(ec.message());
-                return;
-            }
-        }
+        size_t n = send_socket();
+        if (closed_) return;
         out_.erase(0, n);
         if (out_.empty()) {
             drained();
             return;
         }
         writing_ = true;
-        if (fd_ >= 0) {
-            set_interest(!read_paused_, true);  // until the peer reads
-            return;
-        }
-        begin_op();
-        sock_.async_wait(socket_t::wait_write, [this](const error_code& e) {
-            writing_ = false;
-            if (!closed_) {
-                if (e)
-                    close(e.message());
-                else
-                    flush();
-            }
-            done_op();
-        });
+        set_interest(!read_paused_, true);  // until the peer reads
     }
 
-    // One read per ready turn: the set is level-triggered, so what is left
+    // One read per ready turn: readiness is level-triggered, so what is left
     // is reported again next turn.
     void on_event(bool readable, bool writable) override {
+        if (closed_) return;
         if (writable && writing_) {
             writing_ = false;
             flush();
@@ -859,7 +798,7 @@ public:
             if (!writing_) set_interest(!read_paused_, false);
         }
         if (!readable || closed_) return;
-        size_t n = read_set_socket();
+        size_t n = read_socket();
         if (n == 0) return;
         process(srv_.read_area.data(), n);
         // Over its message quota: no read interest until the next sweep.
@@ -867,89 +806,25 @@ public:
     }
 
 private:
-    void arm_read() {
-        begin_op();
-        sock_.async_wait(socket_t::wait_read, [this](const error_code& e) {
-            if (!closed_) {
-                if (e)
-                    close(e.message());
-                else
-                    on_readable();
-            }
-            done_op();
-        });
-    }
-
-    void on_readable() {
-        srv_.tick_clock();
-        auto& area = srv_.read_area;
-        for (int round = 0;; ++round) {
-            if (round == kReadRounds) {
-                // A peer that keeps the socket full (a flood): let the other
-                // sessions run, then go on reading.
-                begin_op();
-                srv_.defer([this] {
-                    if (!closed_) on_readable();
-                    done_op();
-                });
-                return;
-            }
-            error_code ec;
-            size_t n = sock_.read_some(asio::buffer(area.data(), area.size()), ec);
-            if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-            if (ec == asio::error::eof) {
-                flush();  // what the peer sent before its end is still answered
-                close("closed by peer");
-                return;
-            }
-            if (ec) {
-                close(ec.message());
-                return;
-            }
-            process(area.data(), n);
-            if (closed_ || pause_for_quota()) return;
-            if (n < area.size()) break;
-        }
-        arm_read();
-    }
     void resume_read() override {
-        if (fd_ >= 0) {
-            set_interest(true, writing_);  // level-triggered: what waits is reported next turn
-            return;
-        }
-        on_readable();
+        set_interest(true, writing_);  // level-triggered: what waits is reported next turn
     }
-
-    void shutdown_socket() override {
-        if (fd_ >= 0) {
-            leave_set();
-            return;
-        }
-        error_code ec;
-        sock_.close(ec);
-    }
+    void shutdown_socket() override { leave_loop(); }
     void shutdown_send() override {
-        if (fd_ >= 0) {
-            platform::socket_shutdown_send(fd_);
-            return;
-        }
-        error_code ec;
-        sock_.shutdown(tcp::socket::shutdown_send, ec);
+        if (fd_ >= 0) platform::socket_shutdown_send(fd_);
     }
 
-    tcp::endpoint remote(error_code& ec) const override { return fd_ >= 0 ? fd_peer(ec) : sock_.remote_endpoint(ec); }
-
-    socket_t sock_;
+    socket_t sock_;  // until start() hands its descriptor to the loop
 };
 
 // TLS over the same readiness model as plain TCP. OpenSSL does the handshake,
-// reading and writing the non-blocking socket itself. A TLS 1.3 or 1.2 connection in
-// the readiness set then continues with our own record layer (TlsRecords)
-// and the SSL object is freed: an idle connection keeps a few hundred bytes
-// of keys instead of OpenSSL's ~15 KB. Others (CCM suites, Asio waits) stay
-// with OpenSSL: decrypted bytes land in the loop's shared read area and
-// OpenSSL's buffers are released while idle. Asio's ssl::stream would add
-// ~70 KB of buffers per connection.
+// reading and writing the non-blocking socket itself. A TLS 1.3 or 1.2
+// connection then continues with our own record layer (TlsRecords) and the
+// SSL object is freed: an idle connection keeps a few hundred bytes of keys
+// instead of OpenSSL's ~15 KB. Others (CCM suites) stay with OpenSSL:
+// decrypted bytes land in the loop's shared read area and OpenSSL's buffers
+// are released while idle. Asio's ssl::stream would add ~70 KB of buffers per
+// connection.
 class TlsSession final : public Session {
 public:
     TlsSession(Server::Impl& srv, socket_t sock) : Session(srv, true), sock_(std::move(sock)) {}
@@ -962,18 +837,18 @@ public:
         peer_ = sock_.remote_endpoint(ec);
         sock_.non_blocking(true, ec);
         sock_.set_option(tcp::no_delay(true), ec);
-        bool in_set = join_set(sock_);
-        if (closed_) return;
+        if (!join_loop(sock_)) return;
         ssl_ = SSL_new(srv_.tls->native_handle());
-        if (!ssl_ || SSL_set_fd(ssl_, in_set ? fd_ : int(sock_.native_handle())) != 1) {
+        if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) {
             spdlog::error("{}: cannot set up TLS: {}", peer(), ssl_error());
             close("TLS setup failed");
             return;
         }
         SSL_set_accept_state(ssl_);
-        // The record layer needs the set (it does its own socket I/O) and a
-        // start-up self-test that passed on this OpenSSL (tls_takeover.hpp).
-        if (in_set && srv_.takeover.enabled()) tls_records_prepare(ssl_);
+        // The record layer does its own socket I/O after the handshake; it
+        // takes over only after a start-up self-test passed on this OpenSSL
+        // (tls_takeover.hpp).
+        if (srv_.takeover.enabled()) tls_records_prepare(ssl_);
         handshake();
     }
 
@@ -1001,28 +876,18 @@ public:
                     write_waits_read_ = true;  // the read path resumes the write
                     return;
                 }
-                if (fd_ >= 0) {
-                    update_interest();
-                    return;
-                }
-                wait(socket_t::wait_write, [this] {
-                    writing_ = false;
-                    flush();
-                    if (read_waits_write_) {
-                        read_waits_write_ = false;
-                        on_readable();
-                    }
-                });
+                update_interest();
                 return;
             }
             close("TLS write failed: " + ssl_error());
             return;
         }
         drained();
-        if (fd_ >= 0 && !closed_) update_interest();
+        if (!closed_) update_interest();
     }
 
     void on_event(bool readable, bool writable) override {
+        if (closed_) return;
         if (!ready_) {
             handshake();
             return;
@@ -1055,27 +920,14 @@ public:
     }
 
 private:
-    // Set mode: read interest unless a read waits for writability, or (our
-    // record layer) records wait for the socket to take them: a peer that
-    // does not read cannot make us read on and answer into memory; write
-    // interest while a write or a read waits for it.
+    // Read interest unless a read waits for writability; write interest
+    // while a write or a read waits for it.
+    // Our record layer also drops read interest while records wait for the
+    // socket: a peer that does not read cannot make us read on and answer
+    // into memory.
     void update_interest() {
         bool read = !read_waits_write_ && !read_paused_ && !(records_ && writing_);
         set_interest(read, (writing_ && !write_waits_read_) || read_waits_write_);
-    }
-
-    template <class F>
-    void wait(socket_t::wait_type type, F&& then) {
-        begin_op();
-        sock_.async_wait(type, [this, then = std::forward<F>(then)](const error_code& e) {
-            if (!closed_) {
-                if (e)
-                    close(e.message());
-                else
-                    then();
-            }
-            done_op();
-        });
     }
 
     void handshake() {
@@ -1087,30 +939,24 @@ private:
                 spdlog::debug("{}: {} handshake done ({}, {})", peer(), SSL_get_version(ssl_),
                               SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_)),
                               SSL_session_reused(ssl_) == 1 ? "resumed" : "full");
-            if (fd_ >= 0) {
-                // OpenSSL has written everything of the handshake (its session
-                // tickets too) and read nothing past the client's Finished.
-                if (srv_.takeover.allows(ssl_)) records_ = TlsRecords::take_over(ssl_);
-                if (records_) {
-                    SSL_free(ssl_);
-                    ssl_ = nullptr;
-                } else {
-                    tls_records_release(ssl_);
-                }
+            // OpenSSL has written everything of the handshake (its session
+            // tickets too) and read nothing past the client's Finished.
+            if (srv_.takeover.allows(ssl_)) records_ = TlsRecords::take_over(ssl_);
+            if (records_) {
+                SSL_free(ssl_);
+                ssl_ = nullptr;
+            } else {
+                tls_records_release(ssl_);
             }
             spdlog::debug("{}: TLS record layer: {}", peer(), records_ ? "kernel" : "OpenSSL");
             on_readable();  // the client may have sent its login with the handshake
-            if (fd_ >= 0 && !closed_) update_interest();
+            if (!closed_) update_interest();
             return;
         }
         int e = SSL_get_error(ssl_, r);
-        if (fd_ >= 0 && (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE))
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             set_interest(e == SSL_ERROR_WANT_READ, e == SSL_ERROR_WANT_WRITE);
-        else if (e == SSL_ERROR_WANT_READ)
-            wait(socket_t::wait_read, [this] { handshake(); });
-        else if (e == SSL_ERROR_WANT_WRITE)
-            wait(socket_t::wait_write, [this] { handshake(); });
-        else {
+        } else {
             spdlog::info("{}: TLS handshake failed: {}", peer(), ssl_error());
             close("TLS handshake failed");
         }
@@ -1131,12 +977,12 @@ private:
                 if (closed_) return;
                 if (pause_for_quota()) {
                     resume_write();
-                    if (fd_ >= 0 && !closed_) update_interest();  // no read interest until the sweep
+                    if (!closed_) update_interest();  // no read interest until the sweep
                     return;
                 }
-                // Set mode: what the socket still holds is reported next turn;
-                // only what OpenSSL already buffered must be read now.
-                if (fd_ >= 0 && !SSL_has_pending(ssl_)) {
+                // What the socket still holds is reported next turn; only
+                // what OpenSSL already buffered must be read now.
+                if (!SSL_has_pending(ssl_)) {
                     resume_write();
                     return;
                 }
@@ -1145,24 +991,11 @@ private:
             int e = SSL_get_error(ssl_, n);
             if (e == SSL_ERROR_WANT_READ) {
                 resume_write();
-                if (fd_ < 0) wait(socket_t::wait_read, [this] { on_readable(); });
                 return;
             }
             if (e == SSL_ERROR_WANT_WRITE) {
                 read_waits_write_ = true;
-                if (fd_ >= 0) {
-                    update_interest();
-                    return;
-                }
-                if (!writing_) {
-                    writing_ = true;
-                    wait(socket_t::wait_write, [this] {
-                        writing_ = false;
-                        read_waits_write_ = false;
-                        on_readable();
-                        flush();
-                    });
-                }
+                update_interest();
                 return;
             }
             if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
@@ -1175,7 +1008,7 @@ private:
             return;
         }
         // A busy peer: let other sessions run, then continue with what
-        // OpenSSL already holds (epoll would not report it).
+        // OpenSSL already holds (the loop would not report it).
         resume_write();
         begin_op();
         srv_.defer([this] {
@@ -1185,7 +1018,7 @@ private:
     }
 
     void resume_read() override {
-        if (fd_ >= 0) update_interest();
+        update_interest();
         on_readable();  // OpenSSL may hold records the socket no longer reports
     }
 
@@ -1202,12 +1035,7 @@ private:
             SSL_shutdown(ssl_);  // best effort close_notify; never waits
         }
         if (records_ && !lingering_) send_close_notify();
-        if (fd_ >= 0) {
-            leave_set();
-            return;
-        }
-        error_code ec;
-        sock_.close(ec);
+        leave_loop();
     }
     void shutdown_send() override {
         if (ssl_ && ready_) {
@@ -1215,12 +1043,7 @@ private:
             SSL_shutdown(ssl_);
         }
         if (records_) send_close_notify();
-        if (fd_ >= 0) {
-            platform::socket_shutdown_send(fd_);
-            return;
-        }
-        error_code ec;
-        sock_.shutdown(tcp::socket::shutdown_send, ec);
+        if (fd_ >= 0) platform::socket_shutdown_send(fd_);
     }
 
     static std::string ssl_error() {
@@ -1231,15 +1054,13 @@ private:
         return buf;
     }
 
-    tcp::endpoint remote(error_code& ec) const override { return fd_ >= 0 ? fd_peer(ec) : sock_.remote_endpoint(ec); }
-
-    // ---- after a take-over (records_ set, ssl_ gone; set mode only)
+    // ---- after a take-over (records_ set, ssl_ gone)
     // out_ holds records ready to send (its first sealed_ bytes), then the
     // plaintext queued since, sealed when flushed.
 
     // One socket read per ready turn, as a plain session.
     void read_records() {
-        size_t n = read_set_socket();
+        size_t n = read_socket();
         if (n == 0) return;
         std::string& answer = srv_.tls_answer;
         answer.clear();
@@ -1302,7 +1123,7 @@ private:
             end_records();
             return;
         }
-        size_t n = send_set_socket();
+        size_t n = send_socket();
         if (closed_) return;
         out_.erase(0, n);
         sealed_ -= n;
@@ -1483,7 +1304,7 @@ void Server::Impl::mark_dirty(Session* s) {
     if (s->in_dirty_) return;
     s->in_dirty_ = true;
     dirty.push_back(s);
-    if (!flush_posted && !in_ready_turn) {
+    if (!flush_posted && !loop.load(std::memory_order_relaxed)->in_turn()) {
         flush_posted = true;
         defer([this] { flush_all(); });
     }
@@ -1554,126 +1375,23 @@ void Server::Impl::accept(acceptor_t& a, bool tls_port) {
     });
 }
 
-namespace {
-bool env_flag(const char* name) {
-    const char* v = std::getenv(name);
-    return v && *v && std::string_view(v) != "0";
-}
-}  // namespace
-
-void Server::Impl::open_ready_set() {
-#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
-    if (env_flag("BLYNKD_ASIO_WAITS")) {
-        spdlog::info("event loop: every socket waits through Asio (BLYNKD_ASIO_WAITS)");
-        return;
-    }
-    ready_set = platform::ReadinessSet::open();
-    if (!ready_set) return;
-    ready_events.resize(256);
-    // Asio's reactor is the set that watches a listener (Asio registers a
-    // socket with its reactor when it opens it).
-    int reactor = -1;
-    if (!env_flag("BLYNKD_SET_IN_ASIO"))
-        for (auto* list : {&plain_acceptors, &tls_acceptors})
-            for (auto& a : *list)
-                if (reactor < 0) reactor = ready_set->find_set_watching(int(a->native_handle()));
-    if (reactor >= 0 && ready_set->add(reactor, &asio_tag)) {
-        if (ready_set->add_notifier(&notify_tag)) {
-            loop_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
-            set_loop.store(true, std::memory_order_release);
-            spdlog::info("event loop: sockets wait in one readiness set, Asio's reactor inside it");
-            return;
-        }
-        ready_set->remove(reactor);
-    }
-    spdlog::info("event loop: sockets wait in one readiness set, waited on through Asio");
-    ready_wait =
-        std::make_unique<asio::posix::basic_stream_descriptor<executor>>(ioc.get_executor(), ready_set->handle());
-    arm_ready();
-#endif
-}
-
-// One wait for every session socket, re-armed only when a turn found the set
-// idle: while sessions keep it busy, the next turn is posted (behind this
-// turn's output flush), which costs no re-registration and no extra wake-up;
-// Asio still polls its own reactor (accept, timers) between the turns.
-void Server::Impl::arm_ready() {
-#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
-    ready_wait->async_wait(asio::posix::descriptor_base::wait_read, [this](const error_code& e) {
-        if (e || stopping) return;
-        ready_turn();
-    });
-#endif
-}
-
-void Server::Impl::ready_turn() {
-    // The turn's output goes out at its end, in this handler: a posted flush
-    // would cost the loop another (non-blocking) poll of the reactor per turn.
-    in_ready_turn = true;
-    size_t n = on_ready(ready_set->poll(ready_events.data(), ready_events.size()));
-    in_ready_turn = false;
-    if (!dirty.empty()) flush_all();
-    if (n < kBusyTurn) {
-        arm_ready();
-        return;
-    }
-    defer([this] {
-        if (!stopping) ready_turn();
-    });
-}
-
-// The set's own loop: one blocking wait per wake-up; Asio runs (accept,
-// timers, signals, posted work) when its reactor or the notifier is among
-// the ready members, or when this turn queued work on it. Work queued in a
-// way that reaches neither still runs by the next timer (the sweep, every
-// 250 ms). Ends when the server stops; Asio then finishes on its own.
-void Server::Impl::run_set_loop() {
-    asio_pending = true;  // what was queued before the loop started
-    while (!stopping) {
-        bool more = asio_pending || !after_turn.empty();
-        size_t n = ready_set->wait(ready_events.data(), ready_events.size(), more ? 0 : -1);
-        in_ready_turn = true;
-        on_ready(n);
-        if (!after_turn.empty()) {
-            auto work = std::move(after_turn);
-            after_turn.clear();
-            for (auto& fn : work)
-                fn();
-        }
-        in_ready_turn = false;
-        if (!dirty.empty()) flush_all();
-        if (asio_pending) {
-            ioc.poll();
-            asio_pending = false;  // the poll ran what its handlers queued
-            if (ioc.stopped()) break;
-        }
-    }
-    set_loop.store(false, std::memory_order_release);
-}
-
-// Every ready session of this turn, one event each. A session closed by an
-// earlier event of the same batch is still allocated (deletion is posted to
-// the loop, so it runs after this turn) and is skipped; a closed session's
-// socket has left the set, so no later batch names it.
-size_t Server::Impl::on_ready(size_t n) {
-    if (n) tick_clock();
-#if defined(__GNUC__)
-    // With many connections each session is a cache miss: start the loads of
-    // all of them before the first is served.
-    for (size_t i = 0; i < n; ++i)
-        __builtin_prefetch(ready_events[i].tag);
-#endif
-    for (size_t i = 0; i < n; ++i) {
-        auto& ev = ready_events[i];
-        if (ev.tag == &asio_tag || ev.tag == &notify_tag) {
-            if (ev.tag == &notify_tag) ready_set->drain_notifier();
-            asio_pending = true;
-            continue;
-        }
-        auto* s = static_cast<Session*>(ev.tag);
-        if (!s->is_closed()) s->on_event(ev.readable, ev.writable);
-    }
-    return n;
+// Made once the listeners are open (through them the readiness set finds
+// Asio's reactor), on the thread that runs the loop.
+void Server::Impl::open_loop() {
+    std::vector<int> listeners;
+    for (auto* list : {&plain_acceptors, &tls_acceptors})
+        for (auto& a : *list)
+            listeners.push_back(int(a->native_handle()));
+    auto kind = EventLoop::Kind::Auto;
+    if (!EventLoop::parse_kind(opt.event_loop, kind))
+        spdlog::warn("server.event_loop = \"{}\" is unknown; choosing automatically", opt.event_loop);
+    loop_owner = EventLoop::open(ioc, kind, listeners);
+    loop_owner->set_turn_hooks([this] { tick_clock(); },
+                               [this] {
+                                   if (!dirty.empty()) flush_all();
+                               });
+    loop.store(loop_owner.get(), std::memory_order_release);
+    spdlog::info("event loop: {}", loop_owner->description());
 }
 
 void Server::Impl::schedule_sweep() {
@@ -1730,19 +1448,11 @@ void Server::Impl::schedule_flush() {
     });
 }
 
-Server::Impl::~Impl() {
-#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
-    if (ready_wait) ready_wait->release();  // the set closes its own descriptor
-#endif
-}
+Server::Impl::~Impl() = default;
 
-// After what is ready now: in the set's loop, at the end of its next turn;
-// otherwise behind the handlers Asio has queued.
+// After what is ready now (the event loop decides how).
 void Server::Impl::next_turn(std::function<void()> fn) {
-    if (set_loop.load(std::memory_order_relaxed))
-        after_turn.push_back(std::move(fn));
-    else
-        defer(std::move(fn));
+    loop.load(std::memory_order_relaxed)->next_turn(std::move(fn));
 }
 
 host::PinWriteBehind::Hooks Server::Impl::write_behind_hooks() {
@@ -1816,7 +1526,7 @@ void Server::run() {
         s.accept(*a, false);
     for (auto& a : s.tls_acceptors)
         s.accept(*a, true);
-    s.open_ready_set();
+    s.open_loop();
     s.schedule_sweep();
     s.schedule_flush();
     s.signals.async_wait([&s](const error_code& e, int sig) {
@@ -1831,16 +1541,13 @@ void Server::run() {
         s.sweep_timer.cancel();
         s.flush_timer.cancel();
         s.accept_retry.cancel();
-#if defined(BOOST_ASIO_HAS_POSIX_STREAM_DESCRIPTOR)
-        if (s.ready_wait) s.ready_wait->cancel(ec);
-#endif
+        s.loop.load(std::memory_order_relaxed)->stop();
         s.close_all();
         s.write_behind.flush(true);
     });
     spdlog::info("server ready ({} users, {} devices in memory; RSS {} KiB)", s.model_ref.user_count(),
                  s.model_ref.device_count(), platform::resident_bytes() / 1024);
-    if (s.set_loop) s.run_set_loop();
-    s.ioc.run();
+    s.loop.load(std::memory_order_relaxed)->run();
     // Token lookups still queued for storage post their results back here.
     s.storage_queue.stop();
     s.ioc.restart();

@@ -22,6 +22,7 @@ struct ServerOptions {
     std::string listen_address;  // "" = every interface
     uint16_t hardware_port = 8080;
     uint16_t tls_port = 9443;
+    std::string event_loop = "auto";  // see EventLoop::parse_kind
     uint32_t login_timeout_s = 10;
     uint32_t max_body = 16384;
     uint32_t pin_flush_interval_ms = 1000;

@@ -9,11 +9,17 @@
 #include <cstdlib>
 #endif
 #if !defined(_WIN32)
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#else
+#include <winsock2.h>
+
+#include <climits>
+#include <cstdio>
 #endif
 
 namespace blynk::platform {
@@ -194,23 +200,61 @@ const char* socket_error_text(int error) {
     return std::strerror(error);
 }
 
+bool socket_poll(int fd, bool& readable, bool& writable) {
+    pollfd p{fd, short(POLLIN | POLLOUT), 0};
+    int r;
+    do
+        r = ::poll(&p, 1, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) return false;
+    readable = (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+    writable = (p.revents & (POLLOUT | POLLERR)) != 0;
+    return true;
+}
+
 #else
 
-long socket_recv(int, char*, size_t, int& error) {
-    error = 0;
+// Windows: winsock under the same contract. Socket handles are passed as int
+// (they fit: Windows keeps them below 2^24 in practice, as Asio's users rely on).
+long socket_recv(int fd, char* buf, size_t n, int& error) {
+    int r = ::recv(SOCKET(fd), buf, int(n > INT_MAX ? INT_MAX : n), 0);
+    if (r >= 0) return long(r);
+    int e = ::WSAGetLastError();
+    if (e == WSAEWOULDBLOCK) return -1;
+    error = e;
     return -2;
 }
-long socket_send(int, const char*, size_t, int& error) {
-    error = 0;
+long socket_send(int fd, const char* buf, size_t n, int& error) {
+    int r = ::send(SOCKET(fd), buf, int(n > INT_MAX ? INT_MAX : n), 0);
+    if (r >= 0) return long(r);
+    int e = ::WSAGetLastError();
+    if (e == WSAEWOULDBLOCK) return -1;
+    error = e;
     return -2;
 }
-void socket_shutdown_send(int) {}
-void socket_close(int) {}
-bool socket_peer(int, void*, size_t&) {
-    return false;
+void socket_shutdown_send(int fd) {
+    ::shutdown(SOCKET(fd), SD_SEND);
 }
-const char* socket_error_text(int) {
-    return "unsupported";
+void socket_close(int fd) {
+    ::closesocket(SOCKET(fd));
+}
+bool socket_peer(int fd, void* addr, size_t& len) {
+    int l = int(len);
+    if (::getpeername(SOCKET(fd), static_cast<sockaddr*>(addr), &l) != 0) return false;
+    len = size_t(l);
+    return true;
+}
+const char* socket_error_text(int error) {
+    static thread_local char text[64];
+    std::snprintf(text, sizeof text, "socket error %d", error);
+    return text;
+}
+bool socket_poll(int fd, bool& readable, bool& writable) {
+    WSAPOLLFD p{SOCKET(fd), short(POLLRDNORM | POLLWRNORM), 0};
+    if (::WSAPoll(&p, 1, 0) < 0) return false;
+    readable = (p.revents & (POLLRDNORM | POLLHUP | POLLERR)) != 0;
+    writable = (p.revents & (POLLWRNORM | POLLERR)) != 0;
+    return true;
 }
 
 #endif

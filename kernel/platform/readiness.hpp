@@ -58,7 +58,8 @@ private:
     int notify_fd_ = -1;
 };
 
-// Non-blocking socket calls on a raw descriptor (POSIX; used with the set).
+// Non-blocking socket calls on a raw descriptor (POSIX; winsock on Windows):
+// every connection reads and writes through these, whichever event loop runs.
 // recv/send return the byte count, 0 for end of stream (recv), -1 for "would
 // block" and -2 for an error, whose text goes to `error`.
 long socket_recv(int fd, char* buf, size_t n, int& error);
@@ -69,5 +70,8 @@ void socket_close(int fd);
 bool socket_peer(int fd, void* addr, size_t& len);
 // Text of an error number from socket_recv/socket_send.
 const char* socket_error_text(int error);
+// Whether `fd` is readable (or hung up) and writable now, without waiting.
+// False if it cannot be asked.
+bool socket_poll(int fd, bool& readable, bool& writable);
 
 }  // namespace blynk::platform

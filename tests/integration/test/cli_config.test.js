@@ -92,6 +92,15 @@ describe('config check', () => {
     assert.match(r.stderr, /server\.hardware_port: is 70000; allowed: 0 to 65535/);
   });
 
+  it('an unknown event loop: exit 2, names server.event_loop and the allowed ways', async () => {
+    const cfg = validConfig(dir);
+    cfg.server.event_loop = 'kqueue';
+    const { r, file } = await check('bad-loop.toml', renderToml(cfg));
+    assert.equal(r.code, 2, show(r));
+    assert.ok(r.stderr.includes(file), `the file ${file} is named: ${r.stderr}`);
+    assert.match(r.stderr, /server\.event_loop: is "kqueue"; allowed: "asio", "auto", "readiness", "readiness-in-asio"/);
+  });
+
   it('a TOML syntax error: exit 2, names the file and the line', async () => {
     const lines = renderToml(validConfig(dir)).split('\n');
     // after `[server]`: the broken line's 1-based number is known exactly

@@ -1,7 +1,7 @@
-// The three ways the kernel waits for sockets (docs/operator-guide.md, "Event loop"): the
-// readiness set's own loop (the Linux default), the set waited on through Asio
-// (BLYNKD_SET_IN_ASIO=1, what other platforms with such a set use) and a wait per socket
-// through Asio (BLYNKD_ASIO_WAITS=1, every other platform). Each must carry the same traffic:
+// The ways the kernel waits for sockets (docs/operator-guide.md, "Event loop"; server.event_loop):
+// the readiness set's own loop (the Linux default), the set waited on through Asio
+// ("readiness-in-asio", what other platforms with such a set use) and a wait per socket
+// through Asio ("asio", every other platform). Each must carry the same traffic:
 // logins that go to storage and back (work posted from another thread), a bridge between
 // devices, an HTTP request answered by a plugin, a plain and a TLS connection, the sweep's
 // timeouts, and a clean stop.
@@ -11,13 +11,13 @@ import { Server, Cmd, Status, Cleanup } from '../lib/harness.js';
 
 const modes = [
   ['the set\'s own loop (default)', {}, 'sockets wait in one readiness set, Asio\'s reactor inside it'],
-  ['the set waited on through Asio (BLYNKD_SET_IN_ASIO=1)', { BLYNKD_SET_IN_ASIO: '1' },
+  ['the set waited on through Asio (event_loop = "readiness-in-asio")', { event_loop: 'readiness-in-asio' },
     'sockets wait in one readiness set, waited on through Asio'],
-  ['a wait per socket through Asio (BLYNKD_ASIO_WAITS=1)', { BLYNKD_ASIO_WAITS: '1' },
-    'every socket waits through Asio (BLYNKD_ASIO_WAITS)'],
+  ['a wait per socket through Asio (event_loop = "asio")', { event_loop: 'asio' },
+    'every socket waits through Asio'],
 ];
 
-for (const [name, env, logLine] of modes) {
+for (const [name, server, logLine] of modes) {
   describe(`event loop: ${name}`, () => {
     const cleanup = new Cleanup();
     let srv;
@@ -27,8 +27,8 @@ for (const [name, env, logLine] of modes) {
     before(async () => {
       srv = cleanup.add(await Server.start({
         name: 'loop',
-        env,
         config: {
+          server,
           plugins: { enabled: ['storage-sqlite', 'http-api'] },
           hardware: { idle_timeout: 1 },
         },
