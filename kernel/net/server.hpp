@@ -55,9 +55,8 @@ public:
     // pin value to storage and returns.
     void run();
 
-    struct Impl;  // public so the sessions in server.cpp can name it
-
 private:
+    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

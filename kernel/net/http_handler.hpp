@@ -1,0 +1,54 @@
+// HTTP/1.1 on the device ports (as the legacy server): static files under
+// /static/, the routes plugins register (the legacy REST API), and the
+// upgrade of /websocket* to a hardware websocket. A plugin's handler may
+// answer later or from another thread (ServerContext::pending_http); the
+// connection reads nothing more until it has.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "net/http_wire.hpp"
+#include "net/protocol_handler.hpp"
+
+namespace blynk::net {
+
+struct HttpAnswer;
+class StaticStream;
+
+class HttpHandler final : public ProtocolHandler {
+public:
+    explicit HttpHandler(Connection& conn);
+    ~HttpHandler() override;
+
+    size_t consume(std::string_view in) override;
+    size_t hold_limit() const override;
+    void check_timeouts(uint32_t now) override;
+    void on_close(std::string_view reason) override;
+    bool on_drained() override;
+
+    // A plugin handler's answer to the request this connection waits for.
+    void deliver(const HttpAnswer& a);
+
+private:
+    void dispatch();
+    void respond(unsigned status, std::string_view type, std::string_view body,
+                 const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive);
+
+    HttpReader reader_;
+    uint64_t awaiting_ = 0;  // id of the request a handler has not answered yet
+    uint32_t awaiting_since_ms_ = 0;
+    uint32_t request_start_ms_ = 0;
+    bool keep_alive_ = true;
+    bool upgraded_ = false;     // a websocket handler took over
+    bool cross_origin_ = true;  // the answer to the current request may carry Access-Control-Allow-Origin
+    // A static file whose body is being sent; later requests on the connection wait for its end.
+    std::unique_ptr<StaticStream> static_body_;
+};
+
+std::unique_ptr<ProtocolHandler> make_http_handler(Connection& conn);
+
+}  // namespace blynk::net

@@ -1,0 +1,93 @@
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "host/storage_client.hpp"
+#include "net/connection.hpp"
+#include "net/http_handler.hpp"
+#include "net/services.hpp"
+
+namespace blynk::net {
+
+bool PluginServices::on_kernel_thread() const {
+    if (ctx_.ioc.get_executor().running_in_this_thread()) return true;
+    EventLoop* l = ctx_.loop.load(std::memory_order_acquire);
+    return l && l->on_loop_thread();
+}
+
+bool PluginServices::post(std::function<void()> fn) {
+    if (ctx_.stopping) return false;
+    ctx_.defer(std::move(fn));
+    return true;
+}
+
+void PluginServices::respond(blynk_http_responder* responder, const blynk_http_response& res) {
+    auto str = [](blynk_str s) { return s.data ? std::string(s.data, s.size) : std::string(); };
+    HttpAnswer a;
+    a.status = res.status >= 100 && res.status <= 999 ? res.status : 500;
+    a.content_type = str(res.content_type);
+    a.body = str(res.body);
+    for (size_t i = 0; res.headers && i < res.header_count; ++i) {
+        std::string k = str(res.headers[i].name), v = str(res.headers[i].value);
+        // Framing and CR/LF stay the kernel's: no header may smuggle another.
+        if (k.find_first_of("\r\n:") != std::string::npos || v.find_first_of("\r\n") != std::string::npos) continue;
+        a.headers.emplace_back(std::move(k), std::move(v));
+    }
+    uint64_t id = uint64_t(reinterpret_cast<uintptr_t>(responder));
+    ServerContext* ctx = &ctx_;
+    ctx_.defer([ctx, id, a = std::move(a)] {
+        auto it = ctx->pending_http.find(id);
+        if (it == ctx->pending_http.end()) return;  // answered already, timed out, or the client left
+        HttpHandler* h = it->second;
+        ctx->pending_http.erase(it);
+        h->deliver(a);
+    });
+}
+
+void PluginServices::resolve_token(std::string token, std::function<void(int)> answer) {
+    // Called from an HTTP handler: the login throttle applies to its address
+    // (blocked: refused without a lookup; an unknown token counts).
+    std::string peer = ctx_.http_peer;
+    if (!peer.empty() && ctx_.router.peer_blocked(peer)) return answer(BLYNK_NOT_FOUND);
+    // `failed`: storage could not answer, which says nothing about the token
+    // (BLYNK_ERROR; no throttle count).
+    ServerContext* ctx = &ctx_;
+    auto done = [ctx, peer, answer](bool found, bool failed = false) {
+        if (found) return answer(BLYNK_OK);
+        if (failed) return answer(BLYNK_ERROR);
+        if (!peer.empty()) ctx->router.token_refused(peer);
+        answer(BLYNK_NOT_FOUND);
+    };
+    if (ctx_.model.find_token(token)) return done(true);
+    if (token.size() != 32) return done(false);
+    bool queued = ctx_.token_loads.load(token, [ctx, token, done](core::LoadResult result) {
+        done(ctx->model.find_token(token) != nullptr, result == core::LoadResult::Failed);
+    });
+    if (!queued) answer(BLYNK_ERROR);
+}
+
+core::Device* PluginServices::device(std::string_view token) {
+    return ctx_.model.find_token(token);
+}
+
+// No app sessions yet.
+bool PluginServices::app_connected(const core::Device&) {
+    return false;
+}
+
+bool PluginServices::pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) {
+    std::string body;
+    body.push_back(type);
+    body += 'w';
+    body.push_back('\0');
+    body += std::to_string(pin);
+    body.push_back('\0');
+    body.append(value.data(), value.size());
+    return ctx_.router.api_write(d, body) == 0;
+}
+
+void PluginServices::pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) {
+    ctx_.router.api_property(d, pin, property, value);
+}
+
+}  // namespace blynk::net

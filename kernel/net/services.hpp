@@ -1,0 +1,58 @@
+// What the kernel offers beyond connections, each behind its own interface:
+// to plugins (host::KernelServices: the model, HTTP answers, posting to the
+// loop) and to the operator API (OperatorBackend).
+#pragma once
+
+#include "host/kernel_services.hpp"
+#include "host/worker_pool.hpp"
+#include "net/operator_api.hpp"
+
+namespace blynk::net {
+
+struct ServerContext;
+
+// host::KernelServices for the plugin host (net/plugin_services.cpp).
+class PluginServices final : public host::KernelServices {
+public:
+    explicit PluginServices(ServerContext& ctx) : ctx_(ctx) {}
+    bool on_kernel_thread() const override;
+    bool post(std::function<void()> fn) override;
+    void respond(blynk_http_responder* responder, const blynk_http_response& response) override;
+    void resolve_token(std::string token, std::function<void(int status)> done) override;
+    core::Device* device(std::string_view token) override;
+    bool app_connected(const core::Device& d) override;
+    bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
+    void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override;
+
+private:
+    ServerContext& ctx_;
+};
+
+// OperatorBackend for the operator API's routes (net/operator_backend.cpp).
+class OperatorServices final : public OperatorBackend {
+public:
+    OperatorServices(ServerContext& ctx, host::KernelServices& http) : ctx_(ctx), http_(http) {}
+    core::Model& model() override;
+    bool storage_job(std::function<void(const host::StorageClient&)> job, std::function<void()> then) override;
+    bool hash_job(std::function<void()> job, std::function<void()> then) override;
+    bool login_blocked(std::string_view peer) override;
+    void login_refused(std::string_view peer) override;
+    void close_device(core::Device& d, std::string_view why) override;
+    void answer(blynk_http_responder* r, unsigned status, std::string body,
+                std::vector<std::pair<std::string, std::string>> headers) override;
+    // Stops the pool, waiting for the hash running now (queued jobs skip
+    // their hash once the server is stopping). The server calls it first
+    // when it goes: a finished hash posts its answer to the event loop,
+    // which must still exist then.
+    void stop_hashing();
+
+private:
+    ServerContext& ctx_;
+    host::KernelServices& http_;  // where HTTP answers go
+    // Password hashes of the operator API (see WorkerPool::hashing_threads):
+    // at most 4 waiting per thread, more are answered 503 at once.
+    host::WorkerPool hash_pool_{"password-hash", host::WorkerPool::hashing_threads(), 4,
+                                host::WorkerPool::hashing_priority()};
+};
+
+}  // namespace blynk::net
