@@ -13,7 +13,7 @@
 namespace blynk::core {
 
 struct User;
-class HwConn;
+struct HwRoute;
 
 // A pin key packs the type letter and the number: ('v' << 8) | 5 for V5.
 inline uint16_t pin_key(char type, uint8_t pin) {
@@ -42,7 +42,7 @@ struct Device {
     // What routing a message to this device reads, together at the front
     // (one cache line): with thousands of devices each is a cache miss.
     User* user = nullptr;
-    HwConn* online = nullptr;    // intrusive list of this device's hardware connections
+    HwRoute* online = nullptr;   // intrusive list of this device's hardware connections
     std::vector<PinValue> pins;  // sorted by key
     int32_t dash_id = 1;
     int32_t id = 0;

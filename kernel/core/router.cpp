@@ -53,24 +53,24 @@ uint32_t Router::idle_for_heartbeat(uint32_t seconds) {
     return uint32_t(std::min<uint64_t>(secs * 1000, 0xFFFFFFFFu));
 }
 
-void Router::on_frame(HwConn& c, const codec::Frame& f) {
+void Router::on_frame(HwRoute& c, const codec::Frame& f) {
     if (f.command == cmd(Command::Response)) return;  // replies to our requests carry nothing we need
     if (!c.device) {
         if (f.command == cmd(Command::HardwareLogin) || f.command == cmd(Command::Login)) {
             if (!c.login_pending) login(c, f);
             return;
         }
-        c.reject("command before login");
+        c.out->reject("command before login");
         return;
     }
     if (settings_.message_quota != 0 && !c.quota.allow(now_(), settings_.message_quota)) {
         c.over_quota = true;
-        if (c.quota.may_report(now_())) c.send_status(f.msg_id, st(Status::QuotaLimit));
+        if (c.quota.may_report(now_())) c.out->send_status(f.msg_id, st(Status::QuotaLimit));
         return;
     }
     switch (Command(f.command)) {
         case Command::Ping:
-            c.send_status(f.msg_id, st(Status::Ok));
+            c.out->send_status(f.msg_id, st(Status::Ok));
             break;
         case Command::Hardware:
             hardware(c, f);
@@ -89,7 +89,7 @@ void Router::on_frame(HwConn& c, const codec::Frame& f) {
             break;
         case Command::HardwareLogin:
         case Command::Login:
-            c.send_status(f.msg_id, st(Status::UserAlreadyRegistered));
+            c.out->send_status(f.msg_id, st(Status::UserAlreadyRegistered));
             break;
         case Command::Email:
         case Command::PushNotification:
@@ -102,13 +102,13 @@ void Router::on_frame(HwConn& c, const codec::Frame& f) {
     }
 }
 
-void Router::login(HwConn& c, const codec::Frame& f) {
+void Router::login(HwRoute& c, const codec::Frame& f) {
     // A blocked address is refused before its token is even looked at: the
     // answer and its timing say nothing about the token.
     if (throttle_.enabled()) {
-        std::string peer = c.peer();
+        std::string peer = c.out->peer();
         if (throttle_.blocked(peer_address(peer), now_())) {
-            c.send_status(f.msg_id, st(Status::InvalidToken));
+            c.out->send_status(f.msg_id, st(Status::InvalidToken));
             if (events_) events_->login(false, nullptr, peer, now_());
             return;
         }
@@ -129,27 +129,27 @@ void Router::login(HwConn& c, const codec::Frame& f) {
     uint16_t msg_id = f.msg_id;
     std::string tok(token);
     c.login_pending = true;
-    HwConn* conn = &c;
-    bool queued = loader_->load(tok, c, [this, conn, msg_id, tok](LoadResult r) {
+    HwRoute* conn = &c;
+    bool queued = loader_->load(tok, *c.out, [this, conn, msg_id, tok](LoadResult r) {
         conn->login_pending = false;
         if (conn->device) return;
         if (Device* d = model_.find_token(tok))
             complete_login(*conn, *d, msg_id);
         else if (r == LoadResult::Failed)
-            conn->send_status(msg_id, st(Status::ServerError));  // not the device's fault: no throttle count
+            conn->out->send_status(msg_id, st(Status::ServerError));  // not the device's fault: no throttle count
         else
             refuse_login(*conn, msg_id);
     });
     if (!queued) {
         c.login_pending = false;
-        c.send_status(f.msg_id, st(Status::ServerError));
+        c.out->send_status(f.msg_id, st(Status::ServerError));
     }
 }
 
-void Router::refuse_login(HwConn& c, uint16_t msg_id) {
-    c.send_status(msg_id, st(Status::InvalidToken));
+void Router::refuse_login(HwRoute& c, uint16_t msg_id) {
+    c.out->send_status(msg_id, st(Status::InvalidToken));
     if (!events_ && !throttle_.enabled()) return;
-    std::string peer = c.peer();
+    std::string peer = c.out->peer();
     if (events_) events_->login(false, nullptr, peer, now_());
     token_refused(peer);
 }
@@ -164,7 +164,7 @@ void Router::token_refused(std::string_view peer) {
     }
 }
 
-void Router::complete_login(HwConn& c, Device& d, uint16_t msg_id) {
+void Router::complete_login(HwRoute& c, Device& d, uint16_t msg_id) {
     c.device = &d;
     c.prev_on_device = nullptr;
     c.next_on_device = d.online;
@@ -174,19 +174,32 @@ void Router::complete_login(HwConn& c, Device& d, uint16_t msg_id) {
     if (settings_.idle_timeout_s) c.idle_timeout_ms = idle_for_heartbeat(settings_.idle_timeout_s);
     int64_t now = now_();
     d.connect_ms = now;
-    d.last_ip = c.peer();
+    d.last_ip = c.out->peer();
     if (auto colon = d.last_ip.rfind(':'); colon != std::string::npos) d.last_ip.resize(colon);
     d.state_dirty = true;
     mark_dirty(d);
-    c.send_status(msg_id, st(Status::Ok));
+    c.out->send_status(msg_id, st(Status::Ok));
     if (events_) {
-        events_->login(true, &d, c.peer(), now);
-        if (d.online_count == 1) events_->device_online(d, c.peer(), now);
+        events_->login(true, &d, c.out->peer(), now);
+        if (d.online_count == 1) events_->device_online(d, c.out->peer(), now);
     }
     if (apps_) apps_->hardware_connected(d, msg_id);
 }
 
-void Router::on_close(HwConn& c) {
+HwRoute& Router::open(HwOutput& out) {
+    return *new HwRoute(out);
+}
+
+void Router::on_close(HwRoute& c) {
+    leave_device(c);
+}
+
+void Router::release(HwRoute& c) {
+    leave_device(c);
+    delete &c;
+}
+
+void Router::leave_device(HwRoute& c) {
     Device* d = c.device;
     if (!d) return;
     if (c.prev_on_device)
@@ -201,7 +214,7 @@ void Router::on_close(HwConn& c) {
         d->disconnect_ms = now;
         d->state_dirty = true;
         mark_dirty(*d);
-        if (events_) events_->device_offline(*d, c.peer(), now);
+        if (events_) events_->device_offline(*d, c.out->peer(), now);
         if (apps_) apps_->hardware_disconnected(*d);
     }
 }
@@ -233,20 +246,20 @@ uint16_t Router::store_write(Device& target, std::string_view body) {
     return 0;
 }
 
-void Router::hardware(HwConn& c, const codec::Frame& f) {
+void Router::hardware(HwRoute& c, const codec::Frame& f) {
     if (f.body.size() < 4) {
-        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        c.out->send_status(f.msg_id, st(Status::IllegalCommand));
         return;
     }
     if (f.body[1] != 'w') return;  // dr/vr/pm from a device mean nothing to the server
     if (uint16_t err = store_write(*c.device, f.body)) {
-        c.send_status(f.msg_id, err);
+        c.out->send_status(f.msg_id, err);
         return;
     }
     if (apps_) apps_->hardware_write(*c.device, f.msg_id, f.body);
 }
 
-void Router::send_sync_frame(HwConn& c, uint16_t msg_id, const PinValue& p) {
+void Router::send_sync_frame(HwRoute& c, uint16_t msg_id, const PinValue& p) {
     scratch_.clear();
     scratch_.push_back(key_type(p.key));
     scratch_.append("w", 1);
@@ -259,10 +272,10 @@ void Router::send_sync_frame(HwConn& c, uint16_t msg_id, const PinValue& p) {
     // As for every frame towards a device: nothing larger than its buffer.
     uint32_t limit = c.buff_in ? c.buff_in : settings_.default_buff_in;
     if (scratch_.size() + codec::kHardwareHeader > limit) return;
-    c.send(cmd(Command::Hardware), msg_id, scratch_);
+    c.out->send(cmd(Command::Hardware), msg_id, scratch_);
 }
 
-void Router::sync(HwConn& c, const codec::Frame& f) {
+void Router::sync(HwRoute& c, const codec::Frame& f) {
     Device& d = *c.device;
     if (f.body.empty()) {
         for (const PinValue& p : d.pins)
@@ -273,12 +286,12 @@ void Router::sync(HwConn& c, const codec::Frame& f) {
     std::string_view body = f.body;
     size_t z = body.find('\0');
     if (z == std::string_view::npos || z != 2 || body[1] != 'r') {
-        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        c.out->send_status(f.msg_id, st(Status::IllegalCommand));
         return;
     }
     char type = codec::pin_type(body[0]);
     if (!type) {
-        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        c.out->send_status(f.msg_id, st(Status::IllegalCommand));
         return;
     }
     body.remove_prefix(3);
@@ -287,7 +300,7 @@ void Router::sync(HwConn& c, const codec::Frame& f) {
         std::string_view field = body.substr(0, next);
         uint8_t pin = 0;
         if (!codec::parse_pin(field, pin)) {
-            c.send_status(f.msg_id, st(Status::IllegalCommand));
+            c.out->send_status(f.msg_id, st(Status::IllegalCommand));
             return;
         }
         if (const PinValue* p = d.find_pin(pin_key(type, pin)); p && !p->value.empty())
@@ -297,18 +310,18 @@ void Router::sync(HwConn& c, const codec::Frame& f) {
     }
 }
 
-void Router::bridge(HwConn& c, const codec::Frame& f) {
+void Router::bridge(HwRoute& c, const codec::Frame& f) {
     std::string_view fields[3];
     size_t n = codec::split_fields(f.body, fields, 3);
     if (n < 3 || fields[0].empty() || fields[1].empty() || fields[2].empty()) {
-        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        c.out->send_status(f.msg_id, st(Status::IllegalCommand));
         return;
     }
     std::string_view pin = fields[0];
     if (fields[1] == "i") {
         std::string_view token = trim(fields[2]);
         if (token.size() != 32 || token.find('\0') != std::string_view::npos) {
-            c.send_status(f.msg_id, st(Status::NotAllowed));
+            c.out->send_status(f.msg_id, st(Status::NotAllowed));
             return;
         }
         if (Device* target = model_.find_token(token)) {
@@ -316,21 +329,21 @@ void Router::bridge(HwConn& c, const codec::Frame& f) {
             return;
         }
         if (!loader_) {
-            c.send_status(f.msg_id, st(Status::NotAllowed));
+            c.out->send_status(f.msg_id, st(Status::NotAllowed));
             return;
         }
         uint16_t msg_id = f.msg_id;
         std::string tok(token), bpin(pin);
-        HwConn* conn = &c;
-        if (!loader_->load(tok, c, [this, conn, msg_id, tok, bpin](LoadResult r) {
+        HwRoute* conn = &c;
+        if (!loader_->load(tok, *c.out, [this, conn, msg_id, tok, bpin](LoadResult r) {
                 if (!conn->device) return;
                 Device* target = model_.find_token(tok);
                 if (!target && r == LoadResult::Failed)
-                    conn->send_status(msg_id, st(Status::ServerError));  // storage could not say
+                    conn->out->send_status(msg_id, st(Status::ServerError));  // storage could not say
                 else
                     bridge_init(*conn, msg_id, bpin, target);
             }))
-            c.send_status(f.msg_id, st(Status::ServerError));
+            c.out->send_status(f.msg_id, st(Status::ServerError));
         return;
     }
     // A write through an initialised bridge pin: the body minus the first field.
@@ -339,37 +352,37 @@ void Router::bridge(HwConn& c, const codec::Frame& f) {
         for (auto& b : *c.bridges)
             if (b.pin == pin) ch = &b;
     if (!ch || !ch->target || ch->target->removed) {
-        c.send_status(f.msg_id, st(Status::NotAllowed));
+        c.out->send_status(f.msg_id, st(Status::NotAllowed));
         return;
     }
     std::string_view sub = f.body.substr(pin.size() + 1);
     if (sub.size() < 2 || sub[1] != 'w') {
-        c.send_status(f.msg_id, st(Status::IllegalCommand));
+        c.out->send_status(f.msg_id, st(Status::IllegalCommand));
         return;
     }
     Device& target = *ch->target;
     if (uint16_t err = store_write(target, sub)) {
-        c.send_status(f.msg_id, err);
+        c.out->send_status(f.msg_id, err);
         return;
     }
     size_t delivered = 0;
-    for (HwConn* o = target.online; o; o = o->next_on_device) {
+    for (HwRoute* o = target.online; o; o = o->next_on_device) {
         if (o == &c) continue;
         uint32_t limit = o->buff_in ? o->buff_in : settings_.default_buff_in;
         if (sub.size() + codec::kHardwareHeader > limit) continue;
-        o->send(cmd(Command::Bridge), f.msg_id, sub);
+        o->out->send(cmd(Command::Bridge), f.msg_id, sub);
         ++delivered;
     }
-    if (!delivered) c.send_status(f.msg_id, st(Status::DeviceNotInNetwork));
+    if (!delivered) c.out->send_status(f.msg_id, st(Status::DeviceNotInNetwork));
     if (apps_) apps_->hardware_write(target, f.msg_id, sub);
 }
 
 uint16_t Router::api_write(Device& d, std::string_view body) {
     if (uint16_t err = store_write(d, body)) return err;
-    for (HwConn* o = d.online; o; o = o->next_on_device) {
+    for (HwRoute* o = d.online; o; o = o->next_on_device) {
         uint32_t limit = o->buff_in ? o->buff_in : settings_.default_buff_in;
         if (body.size() + codec::kHardwareHeader > limit) continue;
-        o->send(cmd(Command::Hardware), codec::msgid::kHttpApi, body);
+        o->out->send(cmd(Command::Hardware), codec::msgid::kHttpApi, body);
     }
     if (apps_) apps_->hardware_write(d, codec::msgid::kHttpApi, body);
     return 0;
@@ -381,28 +394,28 @@ void Router::api_property(Device& d, uint8_t pin, std::string_view property, std
     mark_dirty(d);
 }
 
-void Router::bridge_init(HwConn& c, uint16_t msg_id, std::string_view pin, Device* target) {
+void Router::bridge_init(HwRoute& c, uint16_t msg_id, std::string_view pin, Device* target) {
     // Only devices of the same user can be bridged.
     if (!target || target->user != c.device->user) {
-        c.send_status(msg_id, st(Status::NotAllowed));
+        c.out->send_status(msg_id, st(Status::NotAllowed));
         return;
     }
     if (!c.bridges) c.bridges = std::make_unique<std::vector<BridgeChannel>>();
     for (auto& b : *c.bridges)
         if (b.pin == pin) {
             b.target = target;
-            c.send_status(msg_id, st(Status::Ok));
+            c.out->send_status(msg_id, st(Status::Ok));
             return;
         }
     if (c.bridges->size() >= settings_.max_bridges || pin.size() > 32) {
-        c.send_status(msg_id, st(Status::NotAllowed));
+        c.out->send_status(msg_id, st(Status::NotAllowed));
         return;
     }
     c.bridges->push_back({std::string(pin), target});
-    c.send_status(msg_id, st(Status::Ok));
+    c.out->send_status(msg_id, st(Status::Ok));
 }
 
-void Router::internal(HwConn& c, const codec::Frame& f) {
+void Router::internal(HwRoute& c, const codec::Frame& f) {
     std::string_view body = f.body;
     std::string_view first = body.substr(0, body.find('\0'));
     if (first == "rtc") {
@@ -411,7 +424,7 @@ void Router::internal(HwConn& c, const codec::Frame& f) {
         scratch_ = "rtc";
         scratch_.push_back('\0');
         scratch_ += std::to_string(now_() / 1000);
-        c.send(cmd(Command::BlynkInternal), f.msg_id, scratch_);
+        c.out->send(cmd(Command::BlynkInternal), f.msg_id, scratch_);
         return;
     }
     if (first == "acon" || first == "adis" || first == "ota" || first.empty()) return;
@@ -436,26 +449,26 @@ void Router::internal(HwConn& c, const codec::Frame& f) {
         else if (key == "dev" && !value.empty() && d.board_type.empty())
             d.board_type.assign(value.data(), value.size());
     }
-    c.send_status(f.msg_id, st(Status::Ok));
+    c.out->send_status(f.msg_id, st(Status::Ok));
 }
 
-void Router::set_property(HwConn& c, const codec::Frame& f) {
+void Router::set_property(HwRoute& c, const codec::Frame& f) {
     std::string_view fields[3];
     size_t n = codec::split_fields(f.body, fields, 3);
     uint8_t pin = 0;
     if (n < 3 || fields[1].empty() || fields[2].empty() || !blynk::is_widget_property(fields[1]) ||
         !codec::parse_pin(fields[0], pin)) {
-        c.send_status(f.msg_id, st(Status::IllegalCommandBody));
+        c.out->send_status(f.msg_id, st(Status::IllegalCommandBody));
         return;
     }
     Device& d = *c.device;
     d.set_property(pin_key('v', pin), fields[1], fields[2]);
     d.state_dirty = true;
     mark_dirty(d);
-    c.send_status(f.msg_id, st(Status::Ok));
+    c.out->send_status(f.msg_id, st(Status::Ok));
 }
 
-void Router::notification(HwConn& c, const codec::Frame& f) {
+void Router::notification(HwRoute& c, const codec::Frame& f) {
     // No notifier plugin exists yet: answer as the legacy server did for a
     // project without the matching widget, after the same body checks.
     size_t max = 0;
@@ -473,14 +486,14 @@ void Router::notification(HwConn& c, const codec::Frame& f) {
             break;
     }
     if (Command(f.command) == Command::Email) {
-        c.send_status(f.msg_id, st(Status::NotAllowed));
+        c.out->send_status(f.msg_id, st(Status::NotAllowed));
         return;
     }
     if (trim(f.body).empty() || f.body.size() > max) {
-        c.send_status(f.msg_id, st(Status::NotificationInvalidBody));
+        c.out->send_status(f.msg_id, st(Status::NotificationInvalidBody));
         return;
     }
-    c.send_status(f.msg_id, st(Status::NotificationNotAuthorized));
+    c.out->send_status(f.msg_id, st(Status::NotificationNotAuthorized));
 }
 
 }  // namespace blynk::core

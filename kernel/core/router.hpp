@@ -25,11 +25,11 @@ struct BridgeChannel {
     Device* target = nullptr;
 };
 
-// A hardware connection as the router sees it. The transport implements the
-// output side; the router owns the protocol state.
-class HwConn {
+// A hardware connection as the router sees it: output only. Frames appended
+// here are flushed once per loop turn; what the router knows about the
+// connection is its HwRoute.
+class HwOutput {
 public:
-    virtual ~HwConn() = default;
     // Appends a frame to the connection's output; flushed once per loop turn.
     // A message id of 0 is never sent to a device (libraries drop the link).
     virtual void send(uint8_t command, uint16_t msg_id, std::string_view body) = 0;
@@ -41,9 +41,20 @@ public:
     virtual bool is_closed() const = 0;
     virtual std::string peer() const = 0;
 
+protected:
+    ~HwOutput() = default;
+};
+
+// The router's state for one hardware connection, from Router::open to
+// Router::release (when the connection object is freed). The connection reads it (its sweep
+// checks the login and the idle timeout; a dropped frame pauses reading)
+// and clears over_quota; everything else is the router's.
+struct HwRoute {
+    explicit HwRoute(HwOutput& o) : out(&o) {}
+    HwOutput* out;
     Device* device = nullptr;  // set once logged in
-    HwConn* next_on_device = nullptr;
-    HwConn* prev_on_device = nullptr;
+    HwRoute* next_on_device = nullptr;
+    HwRoute* prev_on_device = nullptr;
     uint32_t idle_timeout_ms = 0;  // 0 = never
     uint16_t buff_in = 0;          // what the device can receive; 0 = not reported
     bool login_pending = false;
@@ -84,9 +95,9 @@ class TokenLoader {
 public:
     virtual ~TokenLoader() = default;
     // Loads the user owning `token` off the I/O thread, merges it into the
-    // model on the loop thread, then calls done(result) if `conn` is still open.
-    // Returns false if too many loads are pending.
-    virtual bool load(std::string token, HwConn& conn, std::function<void(LoadResult)> done) = 0;
+    // model on the loop thread, then calls done(result) if `conn` is still
+    // open (so its HwRoute still exists). Returns false if too many loads are pending.
+    virtual bool load(std::string token, HwOutput& conn, std::function<void(LoadResult)> done) = 0;
 };
 
 struct RouterSettings {
@@ -121,10 +132,16 @@ public:
     // The read-idle timeout for a heartbeat of `seconds` (the legacy ceil(2.3 x)).
     static uint32_t idle_for_heartbeat(uint32_t seconds);
 
+    // A new hardware connection: its state, until on_close.
+    HwRoute& open(HwOutput& out);
     // One complete frame from a device.
-    void on_frame(HwConn& conn, const codec::Frame& frame);
-    // The connection is gone (closed by either side).
-    void on_close(HwConn& conn);
+    void on_frame(HwRoute& conn, const codec::Frame& frame);
+    // The connection is gone (closed by either side): `conn` leaves its
+    // device; it stays allocated (inert) while the connection object lives,
+    // so a loop over a device's connections that closed one goes on safely.
+    void on_close(HwRoute& conn);
+    // The connection object is being freed: so is `conn`.
+    void release(HwRoute& conn);
 
     // A write from the HTTP API (or a plugin): `<t>w\0pin\0value...` is stored
     // and sent to every live connection of the device (message id 111, within
@@ -140,22 +157,23 @@ public:
     }
 
 private:
-    void login(HwConn& c, const codec::Frame& f);
-    void complete_login(HwConn& c, Device& d, uint16_t msg_id);
-    void refuse_login(HwConn& c, uint16_t msg_id);
-    void hardware(HwConn& c, const codec::Frame& f);
-    void sync(HwConn& c, const codec::Frame& f);
-    void bridge(HwConn& c, const codec::Frame& f);
-    void bridge_init(HwConn& c, uint16_t msg_id, std::string_view pin, Device* target);
-    void internal(HwConn& c, const codec::Frame& f);
-    void set_property(HwConn& c, const codec::Frame& f);
-    void notification(HwConn& c, const codec::Frame& f);
+    void login(HwRoute& c, const codec::Frame& f);
+    void complete_login(HwRoute& c, Device& d, uint16_t msg_id);
+    void refuse_login(HwRoute& c, uint16_t msg_id);
+    void hardware(HwRoute& c, const codec::Frame& f);
+    void sync(HwRoute& c, const codec::Frame& f);
+    void bridge(HwRoute& c, const codec::Frame& f);
+    void bridge_init(HwRoute& c, uint16_t msg_id, std::string_view pin, Device* target);
+    void internal(HwRoute& c, const codec::Frame& f);
+    void set_property(HwRoute& c, const codec::Frame& f);
+    void notification(HwRoute& c, const codec::Frame& f);
 
     // Validates a `<t>w\0pin\0value...` write; stores it for `target`.
     // Returns the status to answer with, or 0 for success.
     uint16_t store_write(Device& target, std::string_view body);
     void mark_dirty(Device& d);
-    void send_sync_frame(HwConn& c, uint16_t msg_id, const PinValue& p);
+    void send_sync_frame(HwRoute& c, uint16_t msg_id, const PinValue& p);
+    void leave_device(HwRoute& c);
 
     Model& model_;
     RouterSettings settings_;

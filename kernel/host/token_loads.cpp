@@ -46,7 +46,7 @@ void TokenLoads::evict(const blynk::Device& gone) {
                  gone.email);
     model_.evict(*d);
     while (d->online)
-        d->online->close("device removed");
+        d->online->out->close("device removed");
 }
 
 }  // namespace blynk::host

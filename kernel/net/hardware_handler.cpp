@@ -8,7 +8,13 @@
 
 namespace blynk::net {
 
-HardwareHandler::HardwareHandler(Connection& conn) : ProtocolHandler(conn) {}
+HardwareHandler::HardwareHandler(Connection& conn) : ProtocolHandler(conn), route_(&conn.ctx().router.open(*this)) {}
+
+// Freed with its connection, after the close (deletion is deferred past the
+// loop's turn), so the router never holds a freed route.
+HardwareHandler::~HardwareHandler() {
+    conn_.ctx().router.release(*route_);
+}
 
 size_t HardwareHandler::hold_limit() const {
     return conn_.ctx().opt.max_body + codec::kHardwareHeader;
@@ -18,7 +24,8 @@ size_t HardwareHandler::consume_frames(std::string_view in) {
     ServerContext& ctx = conn_.ctx();
     size_t off = 0;
     // While a login waits for storage, later frames wait for its answer.
-    while (!conn_.is_closed() && !login_pending) {
+    core::HwRoute& route = *route_;
+    while (!conn_.is_closed() && !route.login_pending) {
         codec::Frame f;
         size_t used = 0;
         auto r = codec::parse_hardware(in.substr(off), ctx.opt.max_body, f, used);
@@ -32,12 +39,12 @@ size_t HardwareHandler::consume_frames(std::string_view in) {
             reject("unknown command " + std::to_string(f.command));
             return off;
         }
-        ctx.router.on_frame(*this, f);
+        ctx.router.on_frame(route, f);
         off += used;
     }
-    if (over_quota) {
+    if (route.over_quota) {
         // A frame was dropped for the quota: the transport pauses reading.
-        over_quota = false;
+        route.over_quota = false;
         conn_.quota_exceeded();
     }
     return off;
@@ -45,24 +52,26 @@ size_t HardwareHandler::consume_frames(std::string_view in) {
 
 void HardwareHandler::check_timeouts(uint32_t now) {
     const ServerOptions& o = conn_.ctx().opt;
-    if (!device) {
-        if (!login_pending && now - conn_.created_ms() > o.login_timeout_s * 1000) {
+    const core::HwRoute& r = *route_;
+    if (!r.device) {
+        if (!r.login_pending && now - conn_.created_ms() > o.login_timeout_s * 1000) {
             spdlog::info("{}: no login within {} s; closing", peer(), o.login_timeout_s);
             close("login timeout");
         }
-    } else if (idle_timeout_ms && now - conn_.last_read_ms() > idle_timeout_ms) {
-        spdlog::info("{}: nothing received for {} ms; closing", peer(), idle_timeout_ms);
+    } else if (r.idle_timeout_ms && now - conn_.last_read_ms() > r.idle_timeout_ms) {
+        spdlog::info("{}: nothing received for {} ms; closing", peer(), r.idle_timeout_ms);
         close("idle timeout");
     }
 }
 
 void HardwareHandler::on_close(std::string_view reason) {
+    const core::Device* device = route_->device;
     if (device && spdlog::should_log(spdlog::level::debug))
         spdlog::debug("{}: device {} {}-{} disconnected: {}", peer(), device->user->email, device->dash_id, device->id,
                       reason);
     else
         ProtocolHandler::on_close(reason);
-    conn_.ctx().router.on_close(*this);
+    conn_.ctx().router.on_close(*route_);
 }
 
 void HardwareHandler::append_frame(uint8_t command, uint16_t msg_id, std::string_view body) {
@@ -108,8 +117,8 @@ std::string HardwareHandler::peer() const {
     return conn_.peer();
 }
 
-bool LoginLookups::load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) {
-    // Every HwConn the router has is a hardware handler of a connection.
+bool LoginLookups::load(std::string token, core::HwOutput& conn, std::function<void(core::LoadResult)> done) {
+    // Every HwOutput the router has is a hardware handler of a connection.
     Connection* c = &static_cast<HardwareHandler&>(conn).connection();
     bool queued = ctx_.token_loads.load(std::move(token), [c, done = std::move(done)](core::LoadResult result) {
         if (!c->is_closed()) {

@@ -1,6 +1,6 @@
 // The Blynk hardware protocol on a connection: frames go to core::Router, and
-// this is the connection as the router sees it (core::HwConn: output, close,
-// the router's per-connection state). Its websocket form
+// this is the connection's output as the router sees it (core::HwOutput); the
+// router's per-connection state (core::HwRoute) is the router's. Its websocket form
 // (net/websocket_handler.cpp) carries the same frames in binary messages.
 #pragma once
 
@@ -16,16 +16,17 @@ namespace blynk::net {
 
 struct ServerContext;
 
-class HardwareHandler : public ProtocolHandler, public core::HwConn {
+class HardwareHandler : public ProtocolHandler, public core::HwOutput {
 public:
     explicit HardwareHandler(Connection& conn);
+    ~HardwareHandler() override;
 
     size_t consume(std::string_view in) override { return consume_frames(in); }
     size_t hold_limit() const override;
     void check_timeouts(uint32_t now) override;
     void on_close(std::string_view reason) override;
 
-    // core::HwConn
+    // core::HwOutput
     void send(uint8_t command, uint16_t msg_id, std::string_view body) override;
     void send_status(uint16_t msg_id, uint16_t status) override;
     void close(std::string_view reason) override;
@@ -40,6 +41,8 @@ protected:
     size_t consume_frames(std::string_view in);
     void append_frame(uint8_t command, uint16_t msg_id, std::string_view body);
     void append_status(uint16_t msg_id, uint16_t status);
+
+    core::HwRoute* route_;  // the router's state for this connection (freed with this handler)
 };
 
 // Hardware websockets: after the HTTP upgrade (the login clock starts then).
@@ -51,7 +54,7 @@ std::unique_ptr<ProtocolHandler> make_hardware_websocket(Connection& conn);
 class LoginLookups final : public core::TokenLoader {
 public:
     explicit LoginLookups(ServerContext& ctx) : ctx_(ctx) {}
-    bool load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) override;
+    bool load(std::string token, core::HwOutput& conn, std::function<void(core::LoadResult)> done) override;
 
 private:
     ServerContext& ctx_;

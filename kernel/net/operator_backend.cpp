@@ -46,7 +46,7 @@ void OperatorServices::stop_hashing() {
 
 void OperatorServices::close_device(core::Device& d, std::string_view why) {
     while (d.online)
-        d.online->close(why);
+        d.online->out->close(why);
 }
 
 void OperatorServices::answer(blynk_http_responder* r, unsigned status, std::string body,

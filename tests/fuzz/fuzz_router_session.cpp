@@ -61,9 +61,10 @@ bool is_login(uint8_t command) {
 
 struct World;
 
-class FakeConn final : public core::HwConn {
+class FakeConn final : public core::HwOutput {
 public:
-    FakeConn(World& w, int id) : w_(w), id_(id) {}
+    FakeConn(World& w, int id);  // opens its route
+    ~FakeConn();                 // releases it
     void send(uint8_t command, uint16_t msg_id, std::string_view body) override;
     void send_status(uint16_t msg_id, uint16_t status) override;
     void close(std::string_view reason) override;
@@ -73,6 +74,9 @@ public:
         return "192.0.2." + std::to_string(id_ % 250) + ":" + std::to_string(40000 + id_);
     }
 
+    // The router's state for this connection (inert once closed, released with it).
+    core::HwRoute* route = nullptr;
+    core::Device* device() const { return route ? route->device : nullptr; }
     bool closed = false;
     std::string input;  // bytes received, not yet a whole frame
     size_t replies = 0;
@@ -103,7 +107,7 @@ struct Loader final : core::TokenLoader {
     };
     World* w = nullptr;
     std::vector<Pending> pending;
-    bool load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) override;
+    bool load(std::string token, core::HwOutput& conn, std::function<void(core::LoadResult)> done) override;
 };
 
 struct Events final : core::EventSink, core::AppFanout {
@@ -157,14 +161,14 @@ struct World {
 
     const core::User* cause_user() const {
         if (cur.api_device) return cur.api_device->user;
-        FUZZ_CHECK(cur.conn && cur.conn->device);
-        return cur.conn->device->user;
+        FUZZ_CHECK(cur.conn && cur.conn->device());
+        return cur.conn->device()->user;
     }
 
     // The session's read loop (server.cpp consume_hardware) for one connection.
     void pump(FakeConn& c) {
         size_t off = 0;
-        while (!c.closed && !c.login_pending) {
+        while (!c.closed && !c.route->login_pending) {
             codec::Frame f;
             size_t used = 0;
             auto r = codec::parse_hardware(std::string_view(c.input).substr(off), max_body, f, used);
@@ -184,18 +188,18 @@ struct World {
     }
 
     void frame(FakeConn& c, const codec::Frame& f) {
-        bool was_in = c.device != nullptr;
+        bool was_in = c.device() != nullptr;
         size_t replies = c.replies;
         cur = Cause{true, &c, nullptr, f.msg_id, false};
-        router.on_frame(c, f);
+        router.on_frame(*c.route, f);
         if (!was_in && f.command != 0) {
             if (!is_login(f.command)) {
                 FUZZ_CHECK(c.closed && c.replies == replies);  // rejected, unanswered
             } else {
                 // One answer, or none while storage looks the token up.
-                FUZZ_CHECK(c.replies == replies + (c.login_pending ? 0 : 1));
+                FUZZ_CHECK(c.replies == replies + (c.route && c.route->login_pending ? 0 : 1));
                 // Only a live token logs in (never an evicted or re-tokened device's).
-                if (c.device) FUZZ_CHECK(trim_token(f.body) == c.device->token && !c.device->removed);
+                if (c.device()) FUZZ_CHECK(trim_token(f.body) == c.device()->token && !c.device()->removed);
             }
         }
         if (was_in && cur.accepted && settings.message_quota) {
@@ -242,9 +246,10 @@ struct World {
             }
             if (p.conn->is_closed()) continue;  // the loader's contract: only open connections hear back
             cur = Cause{true, p.conn, nullptr, p.msg_id, false};
-            bool was_in = p.conn->device != nullptr;
+            bool was_in = p.conn->device() != nullptr;
             p.done(fail ? core::LoadResult::Failed : found ? core::LoadResult::Found : core::LoadResult::Unknown);
-            if (!was_in && p.conn->device) FUZZ_CHECK(p.conn->device->token == p.token && !p.conn->device->removed);
+            if (!was_in && p.conn->device())
+                FUZZ_CHECK(p.conn->device()->token == p.token && !p.conn->device()->removed);
             cur = Cause{};
             check_model();
             pump(*p.conn);
@@ -283,10 +288,10 @@ struct World {
     void check_model() {
         for (core::Device* d : devices) {
             uint32_t n = 0;
-            core::HwConn* prev = nullptr;
-            for (core::HwConn* c = d->online; c; c = c->next_on_device) {
-                FUZZ_CHECK(c->device == d && c->prev_on_device == prev && !c->is_closed());
-                prev = c;
+            core::HwRoute* prev = nullptr;
+            for (core::HwRoute* r = d->online; r; r = r->next_on_device) {
+                FUZZ_CHECK(r->device == d && r->prev_on_device == prev && !r->out->is_closed());
+                prev = r;
                 FUZZ_CHECK(++n <= conns.size());
             }
             FUZZ_CHECK(n == d->online_count);
@@ -294,11 +299,11 @@ struct World {
                 FUZZ_CHECK(d->pins[i - 1].key < d->pins[i].key);
         }
         for (auto& c : conns) {
-            if (c->closed) FUZZ_CHECK(!c->device && !c->next_on_device && !c->prev_on_device);
-            if (!c->device) continue;
+            if (c->closed) FUZZ_CHECK(!c->route->device && !c->route->next_on_device && !c->route->prev_on_device);
+            if (!c->device()) continue;
             bool listed = false;
-            for (core::HwConn* o = c->device->online; o && !listed; o = o->next_on_device)
-                listed = o == c.get();
+            for (core::HwRoute* o = c->device()->online; o && !listed; o = o->next_on_device)
+                listed = o == c->route;
             FUZZ_CHECK(listed);
         }
     }
@@ -320,6 +325,7 @@ struct World {
 
 void FakeConn::send(uint8_t command, uint16_t msg_id, std::string_view body) {
     const Cause& cur = w_.cur;
+    core::Device* device = this->device();
     FUZZ_CHECK(cur.active && !closed && device);
     FUZZ_CHECK(msg_id == cur.msg_id);
     FUZZ_CHECK(body.size() <= 0xFFFF);
@@ -337,7 +343,7 @@ void FakeConn::send(uint8_t command, uint16_t msg_id, std::string_view body) {
     FUZZ_CHECK(command == uint8_t(Command::Bridge) || command == uint8_t(Command::Hardware));
     FUZZ_CHECK(device->user == w_.cause_user());
     if (cur.api_device) FUZZ_CHECK(device == cur.api_device);
-    uint32_t limit = buff_in ? buff_in : w_.settings.default_buff_in;
+    uint32_t limit = route->buff_in ? route->buff_in : w_.settings.default_buff_in;
     FUZZ_CHECK(body.size() + codec::kHardwareHeader <= limit);
     FUZZ_CHECK(body.size() >= 2 && body[1] == 'w');
 }
@@ -355,7 +361,7 @@ void FakeConn::send_status(uint16_t msg_id, uint16_t status) {
         quota_reported_s = sec;
         return;
     }
-    if (!device) {
+    if (!device()) {
         // Before login only login answers exist.
         FUZZ_CHECK(status == uint16_t(Status::InvalidToken) || status == uint16_t(Status::ServerError));
         return;
@@ -366,10 +372,16 @@ void FakeConn::send_status(uint16_t msg_id, uint16_t status) {
 void FakeConn::close(std::string_view) {
     if (closed) return;
     closed = true;
-    w_.router.on_close(*this);
+    w_.router.on_close(*route);
 }
 
-bool Loader::load(std::string token, core::HwConn& conn, std::function<void(core::LoadResult)> done) {
+FakeConn::~FakeConn() {
+    w_.router.release(*route);
+}
+
+FakeConn::FakeConn(World& w, int id) : route(&w.router.open(*this)), w_(w), id_(id) {}
+
+bool Loader::load(std::string token, core::HwOutput& conn, std::function<void(core::LoadResult)> done) {
     FUZZ_CHECK(token.size() == 32);
     FUZZ_CHECK(&conn == w->cur.conn);
     if (pending.size() >= 2) return false;
@@ -395,10 +407,10 @@ void Events::pin_written(const core::Device& d, uint16_t key, std::string_view v
 void Events::login(bool ok, const core::Device* d, std::string_view, int64_t) {
     FUZZ_CHECK(w->cur.active && w->cur.conn);
     FUZZ_CHECK(ok == (d != nullptr));
-    if (ok) FUZZ_CHECK(w->cur.conn->device == d);
+    if (ok) FUZZ_CHECK(w->cur.conn->device() == d);
 }
 void Events::hardware_connected(core::Device& d, uint16_t msg_id) {
-    FUZZ_CHECK(w->cur.active && w->cur.conn && w->cur.conn->device == &d && msg_id == w->cur.msg_id);
+    FUZZ_CHECK(w->cur.active && w->cur.conn && w->cur.conn->device() == &d && msg_id == w->cur.msg_id);
 }
 void Events::hardware_disconnected(core::Device& d) {
     FUZZ_CHECK(d.online_count == 0);

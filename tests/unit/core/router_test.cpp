@@ -22,8 +22,10 @@ struct Sent {
     uint16_t status;   // for RESPONSE
 };
 
-class FakeConn : public core::HwConn {
+class FakeConn : public core::HwOutput {
 public:
+    explicit FakeConn(core::Router& r) : router(&r), route(&r.open(*this)) {}
+    ~FakeConn() { router->release(*route); }
     void send(uint8_t command, uint16_t msg_id, std::string_view body) override {
         sent.push_back({command, msg_id, std::string(body), 0});
     }
@@ -32,7 +34,7 @@ public:
         if (closed) return;
         closed = true;
         why = std::string(reason);
-        if (router) router->on_close(*this);
+        router->on_close(*route);
     }
     void reject(std::string_view reason) override { close(reason); }
     bool is_closed() const override { return closed; }
@@ -40,7 +42,8 @@ public:
 
     uint16_t last_status() const { return sent.empty() || sent.back().command ? 0xFFFF : sent.back().status; }
 
-    core::Router* router = nullptr;
+    core::Router* router;
+    core::HwRoute* route;  // the router's state for it (released with it)
     std::vector<Sent> sent;
     bool closed = false;
     std::string why;
@@ -104,18 +107,14 @@ protected:
         s.idle_timeout_s = 10;
         return s;
     }
-    std::unique_ptr<FakeConn> conn() {
-        auto c = std::make_unique<FakeConn>();
-        c->router = &router;
-        return c;
-    }
+    std::unique_ptr<FakeConn> conn() { return std::make_unique<FakeConn>(router); }
     void frame(FakeConn& c, Command cmd, uint16_t id, const std::string& b) {
         codec::Frame f;
         f.command = uint8_t(cmd);
         f.msg_id = id;
         f.length = uint32_t(b.size());
         f.body = b;
-        router.on_frame(c, f);
+        router.on_frame(*c.route, f);
     }
     std::unique_ptr<FakeConn> logged_in(const std::string& token) {
         auto c = conn();
@@ -148,7 +147,7 @@ TEST_F(RouterTest, LoginFormsAnsweredOkAndDeviceGoesOnline) {
     frame(*b, Command::Login, 1, "  " + kTokenB + "\n");  // the old form, token trimmed
     EXPECT_EQ(b->last_status(), uint16_t(Status::Ok));
     EXPECT_EQ(events.online, 2);
-    EXPECT_EQ(a->idle_timeout_ms, 23000u);
+    EXPECT_EQ(a->route->idle_timeout_ms, 23000u);
     EXPECT_EQ(model.find_token(kTokenA)->online_count, 1u);
 }
 
@@ -301,8 +300,8 @@ TEST_F(RouterTest, InfoPacketsOfBothLibraryGenerationsAreAnswered) {
     frame(*c, Command::BlynkInternal, 2,
           body({"ver", "0.6.1", "h-beat", "10", "buff-in", "256", "dev", "ESP8266", "build", "Jan 1 2020"}));
     EXPECT_EQ(c->last_status(), uint16_t(Status::Ok));
-    EXPECT_EQ(c->idle_timeout_ms, 23000u);
-    EXPECT_EQ(c->buff_in, 256);
+    EXPECT_EQ(c->route->idle_timeout_ms, 23000u);
+    EXPECT_EQ(c->route->buff_in, 256);
     EXPECT_EQ(model.find_token(kTokenA)->board_type, "ESP8266");
 
     auto d = logged_in(kTokenB);
@@ -310,8 +309,8 @@ TEST_F(RouterTest, InfoPacketsOfBothLibraryGenerationsAreAnswered) {
           body({"mcu", "1.0.0", "fw-type", "TMPL", "build", "x", "blynk", "1.3.2", "h-beat", "45", "buff-in", "1024"}));
     EXPECT_EQ(d->last_status(), uint16_t(Status::Ok));
     EXPECT_EQ(d->sent.back().msg_id, 3);
-    EXPECT_EQ(d->idle_timeout_ms, 104000u);
-    EXPECT_EQ(d->buff_in, 1024);
+    EXPECT_EQ(d->route->idle_timeout_ms, 104000u);
+    EXPECT_EQ(d->route->buff_in, 1024);
 }
 
 TEST_F(RouterTest, RtcIsAnsweredWithUtcSeconds) {

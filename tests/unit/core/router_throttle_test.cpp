@@ -16,9 +16,12 @@ using codec::Status;
 
 namespace {
 
-class Conn : public core::HwConn {
+class Conn : public core::HwOutput {
 public:
     explicit Conn(std::string peer) : peer_(std::move(peer)) {}
+    ~Conn() {
+        if (route) router->release(*route);
+    }
     void send(uint8_t, uint16_t, std::string_view) override {}
     void send_status(uint16_t, uint16_t status) override { statuses.push_back(status); }
     void close(std::string_view) override { closed = true; }
@@ -27,13 +30,15 @@ public:
     std::string peer() const override { return peer_; }
 
     std::string peer_;
+    core::Router* router = nullptr;
+    core::HwRoute* route = nullptr;  // opened by the first login
     std::vector<uint16_t> statuses;
     bool closed = false;
 };
 
 // Counts storage lookups; answers "not found" at once.
 struct CountingLoader : core::TokenLoader {
-    bool load(std::string, core::HwConn&, std::function<void(core::LoadResult)> done) override {
+    bool load(std::string, core::HwOutput&, std::function<void(core::LoadResult)> done) override {
         ++loads;
         done(result);
         return true;
@@ -71,7 +76,11 @@ protected:
         f.msg_id = 1;
         f.length = uint32_t(token.size());
         f.body = token;
-        router.on_frame(c, f);
+        if (!c.route) {
+            c.router = &router;
+            c.route = &router.open(c);
+        }
+        router.on_frame(*c.route, f);
         return c.statuses.empty() ? 0xFFFF : c.statuses.back();
     }
 
@@ -98,7 +107,7 @@ TEST_F(ThrottledRouter, BlockedAddressIsRefusedWithoutLookupAndWarnedOnce) {
     EXPECT_EQ(login(again, kGood), uint16_t(Status::InvalidToken));
     EXPECT_EQ(login(again, std::string(32, 'z')), uint16_t(Status::InvalidToken));
     EXPECT_EQ(loader.loads, 3);
-    EXPECT_EQ(again.device, nullptr);
+    EXPECT_EQ(again.route->device, nullptr);
     EXPECT_FALSE(again.closed);
     EXPECT_EQ(warnings.size(), 1u);
 

@@ -46,8 +46,10 @@ struct Harness {
     }
 };
 
-// A connection as the router sees it, enough to be closed.
-struct Conn : blynk::core::HwConn {
+// A connection's output as the router sees it, enough to be closed.
+struct Conn : blynk::core::HwOutput {
+    explicit Conn(blynk::core::Device* d) : route(*this) { route.device = d; }
+    blynk::core::HwRoute route;  // made here: no router in this test
     bool closed = false;
     std::string why;
     void send(uint8_t, uint16_t, std::string_view) override {}
@@ -55,7 +57,7 @@ struct Conn : blynk::core::HwConn {
     void close(std::string_view reason) override {
         closed = true;
         why = std::string(reason);
-        if (device && device->online == this) device->online = next_on_device;
+        if (route.device && route.device->online == &route) route.device->online = route.next_on_device;
     }
     void reject(std::string_view reason) override { close(reason); }
     bool is_closed() const override { return closed; }
@@ -120,10 +122,9 @@ TEST(TokenLoads, EvictStopsTheTokenAndClosesTheDevicesConnections) {
     Harness::run(h.loop_jobs);
     blynk::core::Device* d = h.model.find_token(kToken);
     ASSERT_NE(d, nullptr);
-    Conn c1, c2;
-    c1.device = c2.device = d;
-    d->online = &c1;
-    c1.next_on_device = &c2;
+    Conn c1(d), c2(d);
+    d->online = &c1.route;
+    c1.route.next_on_device = &c2.route;
 
     // A record with another token (the device was re-tokened since) changes nothing.
     blynk::Device stale = h.storage.devices[0];
