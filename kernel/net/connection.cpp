@@ -40,7 +40,7 @@ Connection::~Connection() {
             if (c == this) c = nullptr;
 }
 
-void Connection::start(std::unique_ptr<Transport> transport) {
+void Connection::start(TransportPtr transport) {
     transport_ = std::move(transport);
     handler_ = make_sniffer(*this);
     interest_ = kWatchRead;
@@ -50,31 +50,31 @@ void Connection::start(std::unique_ptr<Transport> transport) {
         close("cannot watch the socket");
         return;
     }
-    transport_->start();
-    retired_transport_.reset();
+    transport_->start(*this);
+    ctx_.retired_transport.reset();
 }
 
 void Connection::on_event(bool readable, bool writable) {
     // A connection closed by an earlier event of the same batch is still
     // allocated (its deletion is posted) and ignores the rest.
     if (closed_) return;
-    transport_->on_event(readable, writable);
-    retired_transport_.reset();
+    transport_->on_event(*this, readable, writable);
+    ctx_.retired_transport.reset();
 }
 
 void Connection::flush() {
     if (closed_) return;
-    transport_->flush();
+    transport_->flush(*this);
 }
 
-Transport& Connection::switch_transport(std::unique_ptr<Transport> next) {
-    retired_transport_ = std::move(transport_);
+Transport& Connection::switch_transport(TransportPtr next) {
+    ctx_.retired_transport = std::move(transport_);
     transport_ = std::move(next);
     return *transport_;
 }
 
 void Connection::install(std::unique_ptr<ProtocolHandler> next) {
-    retired_handler_ = std::move(handler_);
+    ctx_.retired_handler = std::move(handler_);
     handler_ = std::move(next);
 }
 
@@ -82,7 +82,7 @@ void Connection::close(std::string_view reason) {
     if (closed_) return;
     closed_ = true;
     handler_->on_close(reason);
-    if (!lingering_) transport_->goodbye();
+    if (!lingering_) transport_->goodbye(*this);
     leave_loop();
     if (prev_)
         prev_->next_ = next_;
@@ -134,7 +134,7 @@ void Connection::check_timeouts(uint32_t now) {
         // It has just read: the other checks wait for the next sweep
         // (`now` is older than what the read stamped).
         read_paused = false;
-        transport_->resume_read();
+        transport_->resume_read(*this);
         return;
     }
     if (lingering_) {
@@ -159,7 +159,7 @@ void Connection::process(const char* data, size_t n) {
     for (;;) {
         ProtocolHandler* before = handler_.get();
         off += handler_->consume(in.substr(off));
-        retired_handler_.reset();
+        ctx_.retired_handler.reset();
         if (closed_) return;
         if (handler_.get() == before || off >= in.size()) break;  // a new protocol goes on with the rest
     }
@@ -231,7 +231,7 @@ void Connection::drained() {
     // gives up, so the answer is not lost to a reset.
     lingering_ = true;
     linger_since_ms_ = uint32_t(ctx_.now_mono);
-    transport_->shutdown_send();
+    transport_->shutdown_send(*this);
 }
 
 bool Connection::pause_for_quota() {

@@ -20,10 +20,10 @@
 
 #include "net/event_loop.hpp"
 #include "net/server_context.hpp"
+#include "net/transport.hpp"
 
 namespace blynk::net {
 
-class Transport;
 class ProtocolHandler;
 
 // "ip:port" or "[ip]:port"; IPv4-mapped IPv6 as IPv4.
@@ -39,7 +39,7 @@ public:
 
     // Joins the loop, installs the transport and the sniffer, starts the
     // transport (the TLS handshake). Closed if any of it fails.
-    void start(std::unique_ptr<Transport> transport);
+    void start(TransportPtr transport);
 
     void on_event(bool readable, bool writable) override;
     // Sends what is queued (end of the loop's turn).
@@ -111,23 +111,25 @@ public:
     bool pause_for_quota();
     // The next transport (TLS on our record layer after OpenSSL's handshake);
     // the current one stays allocated until its event is handled.
-    Transport& switch_transport(std::unique_ptr<Transport> next);
+    Transport& switch_transport(TransportPtr next);
     int fd() const { return fd_; }
-    bool writing = false;      // output waits for the socket to take it
-    bool read_paused = false;  // over the message quota: not read until the sweep
     bool lingering() const { return lingering_; }
-
-    // The server's list of connections and of those with output.
-    Connection* next_ = nullptr;
-    Connection* prev_ = nullptr;
-    bool in_dirty_ = false;
 
 private:
     void leave_loop();
 
+    // Members ordered for size (an idle connection is mostly this object):
+    // pointers, strings, the address, then the 4-byte and 1-byte fields together.
     ServerContext& ctx_;
-    std::unique_ptr<Transport> transport_, retired_transport_;
-    std::unique_ptr<ProtocolHandler> handler_, retired_handler_;
+    TransportPtr transport_;
+    std::unique_ptr<ProtocolHandler> handler_;
+
+public:
+    // The server's list of connections.
+    Connection* next_ = nullptr;
+    Connection* prev_ = nullptr;
+
+private:
     std::string partial_;
     std::string out_;
     boost::asio::ip::tcp::endpoint peer_;         // port 0: unknown
@@ -135,6 +137,13 @@ private:
     uint32_t linger_since_ms_ = 0;
     uint32_t pending_ = 0;
     int fd_ = -1;  // in the event loop (-1: closed)
+
+public:
+    bool writing = false;      // output waits for the socket to take it (transports)
+    bool read_paused = false;  // over the message quota: not read until the sweep (transports)
+    bool in_dirty_ = false;    // in the server's list of connections with output
+
+private:
     uint8_t interest_ = 0;
     bool tls_ = false;
     bool lingering_ = false;

@@ -58,7 +58,7 @@ struct Listener::Impl {
             return;
         }
         auto* c = new Connection(ctx, int(fd), peer, tls);
-        c->start(tls ? make_tls_transport(*c, ctx.tls) : make_plain_transport(*c));
+        c->start(tls ? make_tls_transport(*c, ctx.tls) : plain_transport());
     }
 
     ServerContext& ctx;

@@ -11,54 +11,55 @@ namespace {
 
 class PlainTransport final : public Transport {
 public:
-    explicit PlainTransport(Connection& conn) : Transport(conn) {}
+    PlainTransport() : Transport(true) {}
 
-    void start() override {}
+    void start(Connection&) override {}
 
-    void flush() override {
-        std::string& out = conn_.out();
-        if (conn_.writing || conn_.is_closed() || out.empty()) return;
-        size_t n = conn_.send_socket(out.data(), out.size());
-        if (conn_.is_closed()) return;
+    void flush(Connection& c) override {
+        std::string& out = c.out();
+        if (c.writing || c.is_closed() || out.empty()) return;
+        size_t n = c.send_socket(out.data(), out.size());
+        if (c.is_closed()) return;
         out.erase(0, n);
         if (out.empty()) {
-            conn_.drained();
+            c.drained();
             return;
         }
-        conn_.writing = true;
-        conn_.set_interest(!conn_.read_paused, true);  // until the peer reads
+        c.writing = true;
+        c.set_interest(!c.read_paused, true);  // until the peer reads
     }
 
     // One read per event: readiness is level-triggered, so what is left is
     // reported again next turn.
-    void on_event(bool readable, bool writable) override {
-        if (writable && conn_.writing) {
-            conn_.writing = false;
-            flush();
-            if (conn_.is_closed()) return;
-            if (!conn_.writing) conn_.set_interest(!conn_.read_paused, false);
+    void on_event(Connection& c, bool readable, bool writable) override {
+        if (writable && c.writing) {
+            c.writing = false;
+            flush(c);
+            if (c.is_closed()) return;
+            if (!c.writing) c.set_interest(!c.read_paused, false);
         }
-        if (!readable || conn_.is_closed()) return;
-        size_t n = conn_.read_socket();
+        if (!readable || c.is_closed()) return;
+        size_t n = c.read_socket();
         if (n == 0) return;
-        conn_.process(conn_.ctx().read_area.data(), n);
+        c.process(c.ctx().read_area.data(), n);
         // Over its message quota: no read interest until the next sweep.
-        if (!conn_.is_closed() && conn_.pause_for_quota()) conn_.set_interest(false, conn_.writing);
+        if (!c.is_closed() && c.pause_for_quota()) c.set_interest(false, c.writing);
     }
 
-    void resume_read() override {
-        conn_.set_interest(true, conn_.writing);  // level-triggered: what waits is reported next turn
+    void resume_read(Connection& c) override {
+        c.set_interest(true, c.writing);  // level-triggered: what waits is reported next turn
     }
-    void goodbye() override {}
-    void shutdown_send() override {
-        if (conn_.fd() >= 0) platform::socket_shutdown_send(conn_.fd());
+    void goodbye(Connection&) override {}
+    void shutdown_send(Connection& c) override {
+        if (c.fd() >= 0) platform::socket_shutdown_send(c.fd());
     }
 };
 
 }  // namespace
 
-std::unique_ptr<Transport> make_plain_transport(Connection& conn) {
-    return std::make_unique<PlainTransport>(conn);
+TransportPtr plain_transport() {
+    static PlainTransport shared;
+    return TransportPtr(&shared);
 }
 
 }  // namespace blynk::net

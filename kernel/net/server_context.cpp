@@ -7,6 +7,7 @@
 #include "host/plugin_host.hpp"
 #include "host/work_queue.hpp"
 #include "net/connection.hpp"
+#include "net/protocol_handler.hpp"
 
 namespace blynk::net {
 
@@ -32,6 +33,8 @@ ServerContext::ServerContext(ServerOptions o, core::Model& m, core::RouterSettin
           [this](host::TokenLoads::Job job) { defer(std::move(job)); }) {
     router.set_events(&plugins);
 }
+
+ServerContext::~ServerContext() = default;
 
 void ServerContext::defer(std::function<void()> fn) {
     if (EventLoop* l = loop.load(std::memory_order_acquire))

@@ -22,6 +22,7 @@
 #include "net/event_loop.hpp"
 #include "net/server.hpp"
 #include "net/tls_takeover.hpp"
+#include "net/transport.hpp"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -29,6 +30,7 @@ namespace blynk::net {
 
 class Connection;
 class HttpHandler;
+class ProtocolHandler;
 
 // One shared read area per loop: connections keep only a partial unit.
 constexpr size_t kReadArea = 64 * 1024;
@@ -51,6 +53,7 @@ int64_t mono_ms();
 struct ServerContext {
     ServerContext(ServerOptions o, core::Model& m, core::RouterSettings rs, host::PluginHost& p, host::StorageClient& s,
                   host::WorkQueue& q);
+    ~ServerContext();
 
     ServerOptions opt;
     core::Model& model;
@@ -80,6 +83,11 @@ struct ServerContext {
     // Where connections wait for their sockets; set once by the server
     // before any connection exists, read by post() from other threads.
     std::atomic<EventLoop*> loop{nullptr};
+    // A transport or protocol handler replaced while it was running (the
+    // TLS handshake's end, the sniffer's choice, an HTTP upgrade): freed once
+    // the event or the read that replaced it is done. One loop thread: one slot each.
+    TransportPtr retired_transport;
+    std::unique_ptr<ProtocolHandler> retired_handler;
 
     void tick_clock() {
         now_wall = wall_ms();

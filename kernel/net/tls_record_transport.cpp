@@ -17,16 +17,16 @@ namespace {
 class TlsRecordTransport final : public Transport {
 public:
     TlsRecordTransport(Connection& conn, std::unique_ptr<TlsRecords> records)
-        : Transport(conn), records_(std::move(records)) {}
+        : conn_(conn), records_(std::move(records)) {}
 
     // Continues the handshake's connection: the client may have sent its
     // login with its Finished.
-    void start() override {
+    void start(Connection&) override {
         read_records();
         if (!conn_.is_closed()) update_interest();
     }
 
-    void on_event(bool readable, bool writable) override {
+    void on_event(Connection&, bool readable, bool writable) override {
         if (writable && conn_.writing) {
             conn_.writing = false;
             flush();
@@ -38,7 +38,8 @@ public:
         if (!conn_.is_closed()) update_interest();
     }
 
-    void flush() override {
+    void flush(Connection&) override { flush(); }
+    void flush() {
         std::string& out = conn_.out();
         if (conn_.writing || conn_.is_closed() || out.empty()) return;
         if (!seal_pending()) {
@@ -58,13 +59,14 @@ public:
         update_interest();  // until the peer reads
     }
 
-    void resume_read() override {
+    void resume_read(Connection&) override {
         update_interest();
         read_records();
     }
 
-    void goodbye() override { send_close_notify(); }
-    void shutdown_send() override {
+    void goodbye(Connection&) override { goodbye(); }
+    void goodbye() { send_close_notify(); }
+    void shutdown_send(Connection&) override {
         send_close_notify();
         if (conn_.fd() >= 0) platform::socket_shutdown_send(conn_.fd());
     }
@@ -151,14 +153,15 @@ private:
         }
     }
 
+    Connection& conn_;
     std::unique_ptr<TlsRecords> records_;
     size_t sealed_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Transport> make_tls_record_transport(Connection& conn, std::unique_ptr<TlsRecords> records) {
-    return std::make_unique<TlsRecordTransport>(conn, std::move(records));
+TransportPtr make_tls_record_transport(Connection& conn, std::unique_ptr<TlsRecords> records) {
+    return TransportPtr(new TlsRecordTransport(conn, std::move(records)));
 }
 
 }  // namespace blynk::net

@@ -33,12 +33,12 @@ std::string ssl_error() {
 
 class TlsTransport final : public Transport {
 public:
-    TlsTransport(Connection& conn, SSL_CTX* ctx) : Transport(conn), ctx_(ctx) {}
+    TlsTransport(Connection& conn, SSL_CTX* ctx) : conn_(conn), ctx_(ctx) {}
     ~TlsTransport() override {
         if (ssl_) SSL_free(ssl_);
     }
 
-    void start() override {
+    void start(Connection&) override {
         ssl_ = SSL_new(ctx_);
         if (!ssl_ || SSL_set_fd(ssl_, conn_.fd()) != 1) {
             spdlog::error("{}: cannot set up TLS: {}", conn_.peer(), ssl_error());
@@ -53,7 +53,8 @@ public:
         handshake();
     }
 
-    void flush() override {
+    void flush(Connection&) override { flush(); }
+    void flush() {
         std::string& out = conn_.out();
         if (conn_.writing || conn_.is_closed() || out.empty() || !ready_) return;
         while (!out.empty()) {
@@ -84,7 +85,7 @@ public:
         if (!conn_.is_closed()) update_interest();
     }
 
-    void on_event(bool readable, bool writable) override {
+    void on_event(Connection&, bool readable, bool writable) override {
         if (!ready_) {
             handshake();
             return;
@@ -104,18 +105,19 @@ public:
         if (!conn_.is_closed()) update_interest();
     }
 
-    void resume_read() override {
+    void resume_read(Connection&) override {
         update_interest();
         on_readable();  // OpenSSL may hold records the socket no longer reports
     }
 
-    void goodbye() override {
+    void goodbye(Connection&) override { goodbye(); }
+    void goodbye() {
         if (ssl_ && ready_) {
             ERR_clear_error();
             SSL_shutdown(ssl_);  // best effort close_notify; never waits
         }
     }
-    void shutdown_send() override {
+    void shutdown_send(Connection&) override {
         goodbye();
         if (conn_.fd() >= 0) platform::socket_shutdown_send(conn_.fd());
     }
@@ -145,7 +147,7 @@ private:
             if (records) {
                 // This transport is retired (freed with its SSL object after
                 // this event): nothing below may touch it.
-                conn_.switch_transport(make_tls_record_transport(conn_, std::move(records))).start();
+                conn_.switch_transport(make_tls_record_transport(conn_, std::move(records))).start(conn_);
                 return;
             }
             tls_records_release(ssl_);
@@ -222,6 +224,7 @@ private:
         flush();
     }
 
+    Connection& conn_;
     SSL_CTX* ctx_;
     SSL* ssl_ = nullptr;
     int retry_len_ = 0;
@@ -232,8 +235,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Transport> make_tls_transport(Connection& conn, SSL_CTX* ctx) {
-    return std::make_unique<TlsTransport>(conn, ctx);
+TransportPtr make_tls_transport(Connection& conn, SSL_CTX* ctx) {
+    return TransportPtr(new TlsTransport(conn, ctx));
 }
 
 }  // namespace blynk::net

@@ -18,30 +18,46 @@ namespace blynk::net {
 class Connection;
 class TlsRecords;
 
+// Every call names the connection, so a transport without state of its own
+// (plain TCP) is one object for all connections: an idle connection pays
+// for none.
 class Transport {
 public:
     virtual ~Transport() = default;
     // The connection has joined the loop (watched for reading).
-    virtual void start() = 0;
+    virtual void start(Connection& c) = 0;
     // The socket is ready.
-    virtual void on_event(bool readable, bool writable) = 0;
+    virtual void on_event(Connection& c, bool readable, bool writable) = 0;
     // Sends what the connection has queued, as far as the socket takes it.
-    virtual void flush() = 0;
+    virtual void flush(Connection& c) = 0;
     // Reading may go on after a quota pause.
-    virtual void resume_read() = 0;
+    virtual void resume_read(Connection& c) = 0;
     // Before the socket closes: a best-effort goodbye (TLS close_notify),
     // unless the connection already lingers; never waits.
-    virtual void goodbye() = 0;
+    virtual void goodbye(Connection& c) = 0;
     // Ends the sending direction (the answer is out; the connection lingers).
-    virtual void shutdown_send() = 0;
+    virtual void shutdown_send(Connection& c) = 0;
+
+    // One object serves every connection: nobody frees it.
+    bool shared() const { return shared_; }
 
 protected:
-    explicit Transport(Connection& conn) : conn_(conn) {}
-    Connection& conn_;
+    explicit Transport(bool shared = false) : shared_(shared) {}
+
+private:
+    bool shared_;
 };
 
-std::unique_ptr<Transport> make_plain_transport(Connection& conn);
-std::unique_ptr<Transport> make_tls_transport(Connection& conn, SSL_CTX* ctx);
-std::unique_ptr<Transport> make_tls_record_transport(Connection& conn, std::unique_ptr<TlsRecords> records);
+// Frees a connection's own transport; leaves a shared one.
+struct TransportRelease {
+    void operator()(Transport* t) const {
+        if (t && !t->shared()) delete t;
+    }
+};
+using TransportPtr = std::unique_ptr<Transport, TransportRelease>;
+
+TransportPtr plain_transport();
+TransportPtr make_tls_transport(Connection& conn, SSL_CTX* ctx);
+TransportPtr make_tls_record_transport(Connection& conn, std::unique_ptr<TlsRecords> records);
 
 }  // namespace blynk::net
