@@ -119,11 +119,11 @@ void configure_context(boost::asio::ssl::context& ctx, const TlsFiles& files, co
     SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL");
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
     // One socket read takes every record that arrived, not a header and then
-    // a body per record; the session drains what OpenSSL buffered
+    // a body per record; the TLS transport drains what OpenSSL buffered
     // (SSL_has_pending) before it waits for the socket again.
     SSL_CTX_set_read_ahead(native, 1);
     // TLS 1.3 and TLS 1.2 (AEAD) connections may continue with our record
-    // layer after the handshake (server.cpp, TlsSession): it captures their
+    // layer after the handshake (tls_transport.cpp, tls_takeover.hpp): it captures their
     // keys. Renegotiation stays refused there too (a warning no_renegotiation).
     tls_records_prepare_context(native);
     boost::system::error_code ec;
