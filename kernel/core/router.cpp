@@ -225,24 +225,58 @@ void Router::mark_dirty(Device& d) {
     dirty_.push_back(&d);
 }
 
-uint16_t Router::store_write(Device& target, std::string_view body) {
-    // `<t>w\0pin\0value[\0value...]`; it must fit in one hardware frame.
-    if (body.size() > 0xFFFF) return st(Status::IllegalCommand);
+uint16_t Router::parse_write(std::string_view body, PinWrite& w) {
     std::string_view f[3];
     size_t n = codec::split_fields(body, f, 3);
-    if (n < 3 || f[0].size() != 2 || f[2].empty()) return st(Status::IllegalCommand);
-    char type = codec::pin_type(f[0][0]);
-    uint8_t pin = 0;
-    if (!type || !codec::parse_pin(f[1], pin)) return st(Status::IllegalCommand);
+    if (n < 3 || f[0].size() != 2 || f[0][1] != 'w') return st(Status::IllegalCommand);
+    w.type = f[0][0];
+    if (!codec::parse_pin(f[1], w.pin)) return st(Status::IllegalCommand);
+    w.value = f[2];
+    w.wire = body;
+    return 0;
+}
+
+uint16_t Router::store_write(Device& target, const PinWrite& w) {
+    char type = codec::pin_type(w.type);
+    // Never empty, and it must fit in one hardware frame as `<t>w\0pin\0value`.
+    size_t wire_size = 4 + (w.pin >= 100 ? 3 : w.pin >= 10 ? 2 : 1) + w.value.size();
+    if (!type || w.value.empty() || wire_size > 0xFFFF) return st(Status::IllegalCommand);
     int64_t now = now_();
-    uint16_t key = pin_key(type, pin);
+    uint16_t key = pin_key(type, w.pin);
     PinValue& pv = target.pin(key);
-    pv.value.assign(f[2].data(), f[2].size());
+    pv.value.assign(w.value.data(), w.value.size());
     pv.updated_ms = now;
     pv.dirty = true;
     target.data_received_ms = now;
     mark_dirty(target);
     if (events_ && events_->wants_pin_events()) events_->pin_written(target, key, pv.value, now);
+    return 0;
+}
+
+std::string_view Router::wire_of(const PinWrite& w) {
+    if (!w.wire.empty()) return w.wire;
+    scratch_.clear();
+    scratch_.push_back(w.type);
+    scratch_.push_back('w');
+    scratch_.push_back('\0');
+    char num[4];
+    int len = std::snprintf(num, sizeof num, "%u", unsigned(w.pin));
+    scratch_.append(num, size_t(len));
+    scratch_.push_back('\0');
+    scratch_.append(w.value.data(), w.value.size());
+    return scratch_;
+}
+
+uint16_t Router::write_pin(Device& d, const PinWrite& w) {
+    if (uint16_t err = store_write(d, w)) return err;
+    std::string_view body = wire_of(w);
+    if (w.source == WriteSource::Api)
+        for (HwRoute* o = d.online; o; o = o->next_on_device) {
+            uint32_t limit = o->buff_in ? o->buff_in : settings_.default_buff_in;
+            if (body.size() + codec::kHardwareHeader > limit) continue;
+            o->out->send(cmd(Command::Hardware), w.msg_id, body);
+        }
+    if (apps_) apps_->hardware_write(d, w.msg_id, body);
     return 0;
 }
 
@@ -252,27 +286,26 @@ void Router::hardware(HwRoute& c, const codec::Frame& f) {
         return;
     }
     if (f.body[1] != 'w') return;  // dr/vr/pm from a device mean nothing to the server
-    if (uint16_t err = store_write(*c.device, f.body)) {
-        c.out->send_status(f.msg_id, err);
-        return;
+    PinWrite w;
+    uint16_t err = parse_write(f.body, w);
+    if (!err) {
+        w.source = WriteSource::Device;
+        w.msg_id = f.msg_id;
+        err = write_pin(*c.device, w);
     }
-    if (apps_) apps_->hardware_write(*c.device, f.msg_id, f.body);
+    if (err) c.out->send_status(f.msg_id, err);
 }
 
 void Router::send_sync_frame(HwRoute& c, uint16_t msg_id, const PinValue& p) {
-    scratch_.clear();
-    scratch_.push_back(key_type(p.key));
-    scratch_.append("w", 1);
-    scratch_.push_back('\0');
-    char num[4];
-    int len = std::snprintf(num, sizeof num, "%u", unsigned(key_pin(p.key)));
-    scratch_.append(num, size_t(len));
-    scratch_.push_back('\0');
-    scratch_.append(p.value);
+    PinWrite w;
+    w.type = key_type(p.key);
+    w.pin = key_pin(p.key);
+    w.value = p.value;
+    std::string_view body = wire_of(w);
     // As for every frame towards a device: nothing larger than its buffer.
     uint32_t limit = c.buff_in ? c.buff_in : settings_.default_buff_in;
-    if (scratch_.size() + codec::kHardwareHeader > limit) return;
-    c.out->send(cmd(Command::Hardware), msg_id, scratch_);
+    if (body.size() + codec::kHardwareHeader > limit) return;
+    c.out->send(cmd(Command::Hardware), msg_id, body);
 }
 
 void Router::sync(HwRoute& c, const codec::Frame& f) {
@@ -361,7 +394,10 @@ void Router::bridge(HwRoute& c, const codec::Frame& f) {
         return;
     }
     Device& target = *ch->target;
-    if (uint16_t err = store_write(target, sub)) {
+    PinWrite w;
+    uint16_t err = parse_write(sub, w);
+    if (!err) err = store_write(target, w);
+    if (err) {
         c.out->send_status(f.msg_id, err);
         return;
     }
@@ -375,17 +411,6 @@ void Router::bridge(HwRoute& c, const codec::Frame& f) {
     }
     if (!delivered) c.out->send_status(f.msg_id, st(Status::DeviceNotInNetwork));
     if (apps_) apps_->hardware_write(target, f.msg_id, sub);
-}
-
-uint16_t Router::api_write(Device& d, std::string_view body) {
-    if (uint16_t err = store_write(d, body)) return err;
-    for (HwRoute* o = d.online; o; o = o->next_on_device) {
-        uint32_t limit = o->buff_in ? o->buff_in : settings_.default_buff_in;
-        if (body.size() + codec::kHardwareHeader > limit) continue;
-        o->out->send(cmd(Command::Hardware), codec::msgid::kHttpApi, body);
-    }
-    if (apps_) apps_->hardware_write(d, codec::msgid::kHttpApi, body);
-    return 0;
 }
 
 void Router::api_property(Device& d, uint8_t pin, std::string_view property, std::string_view value) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "codec/frame.hpp"
+#include "codec/protocol.hpp"
 #include "core/model.hpp"
 #include "core/quota.hpp"
 #include "core/throttle.hpp"
@@ -100,6 +101,25 @@ public:
     virtual bool load(std::string token, HwOutput& conn, std::function<void(LoadResult)> done) = 0;
 };
 
+// Who wrote a pin, which decides where the write goes besides the model.
+enum class WriteSource : uint8_t {
+    Device,  // the device's own HARDWARE frame: to its user's apps
+    Api,     // the HTTP API or a plugin (the host's pin_write): to the device's live
+             // connections (within each one's buffer) and its user's apps
+};
+
+// One write to one pin of one device, as every source hands it to the router.
+struct PinWrite {
+    char type = 'v';  // 'v', 'd' or 'a'
+    uint8_t pin = 0;
+    std::string_view value;  // multi-values are `\0`-separated; never empty
+    WriteSource source = WriteSource::Api;
+    uint16_t msg_id = codec::msgid::kHttpApi;  // the id it goes out with
+    // The write as a hardware body, `<t>w\0pin\0value`, when the caller has it
+    // already (a device's frame); built when needed otherwise.
+    std::string_view wire;
+};
+
 struct RouterSettings {
     uint32_t message_quota = 100;  // msgs/s per connection; 0 = off
     uint32_t idle_timeout_s = 10;  // base; effective ceil(2.3 x)
@@ -143,10 +163,11 @@ public:
     // The connection object is being freed: so is `conn`.
     void release(HwRoute& conn);
 
-    // A write from the HTTP API (or a plugin): `<t>w\0pin\0value...` is stored
-    // and sent to every live connection of the device (message id 111, within
-    // each one's buffer) and to its user's apps. Returns 0 or the status.
-    uint16_t api_write(Device& d, std::string_view body);
+    // A write to a pin of `d`: stored, told to plugins, and sent where its
+    // source says (WriteSource). Returns 0, or the status the writer gets
+    // (IllegalCommand for a bad type, an empty value or one too large for a
+    // frame; nothing is stored then).
+    uint16_t write_pin(Device& d, const PinWrite& w);
     // A widget property set from the HTTP API: stored; apps get it (later issue).
     void api_property(Device& d, uint8_t pin, std::string_view property, std::string_view value);
 
@@ -168,9 +189,14 @@ private:
     void set_property(HwRoute& c, const codec::Frame& f);
     void notification(HwRoute& c, const codec::Frame& f);
 
-    // Validates a `<t>w\0pin\0value...` write; stores it for `target`.
-    // Returns the status to answer with, or 0 for success.
-    uint16_t store_write(Device& target, std::string_view body);
+    // A `<t>w\0pin\0value...` body read into `w` (its wire is the body);
+    // IllegalCommand if it is not one.
+    static uint16_t parse_write(std::string_view body, PinWrite& w);
+    // Validates `w` and stores it for `target` (every source's write goes
+    // through here). Returns the status to answer with, or 0 for success.
+    uint16_t store_write(Device& target, const PinWrite& w);
+    // `w` as a hardware body: its wire, or built into scratch_.
+    std::string_view wire_of(const PinWrite& w);
     void mark_dirty(Device& d);
     void send_sync_frame(HwRoute& c, uint16_t msg_id, const PinValue& p);
     void leave_device(HwRoute& c);

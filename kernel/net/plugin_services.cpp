@@ -76,14 +76,12 @@ bool PluginServices::app_connected(const core::Device&) {
 }
 
 bool PluginServices::pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) {
-    std::string body;
-    body.push_back(type);
-    body += 'w';
-    body.push_back('\0');
-    body += std::to_string(pin);
-    body.push_back('\0');
-    body.append(value.data(), value.size());
-    return ctx_.router.api_write(d, body) == 0;
+    core::PinWrite w;
+    w.type = type;
+    w.pin = pin;
+    w.value = value;
+    w.source = core::WriteSource::Api;
+    return ctx_.router.write_pin(d, w) == 0;
 }
 
 void PluginServices::pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) {

@@ -256,9 +256,9 @@ struct World {
         }
     }
 
-    void api_write(core::Device& d, std::string_view body) {
+    void api_write(core::Device& d, const core::PinWrite& w) {
         cur = Cause{true, nullptr, &d, codec::msgid::kHttpApi, false};
-        uint16_t st = router.api_write(d, body);
+        uint16_t st = router.write_pin(d, w);
         FUZZ_CHECK(st == 0 || codec::status_name(st));
         cur = Cause{};
         check_model();
@@ -473,14 +473,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     std::string_view value = in.chunk();
                     w.router.api_property(d, pin, prop, value);
                 } else {
-                    // As the server's pin_write builds it for plugins: `<t>w\0pin\0value`.
-                    std::string body(1, char(in.byte()));
-                    body += "w";
-                    body.push_back('\0');
-                    body += std::to_string(in.byte());
-                    body.push_back('\0');
-                    body += in.chunk();
-                    w.api_write(d, body);
+                    // As the host's pin_write hands it over for plugins.
+                    core::PinWrite pw;
+                    pw.type = char(in.byte());
+                    pw.pin = in.byte();
+                    pw.value = in.chunk();
+                    pw.source = core::WriteSource::Api;
+                    w.api_write(d, pw);
                 }
                 break;
             }

@@ -387,19 +387,40 @@ TEST_F(RouterTest, CloseMarksTheDeviceOfflineOnlyWhenItsLastConnectionGoes) {
     EXPECT_EQ(d->disconnect_ms, now);
 }
 
+// A write as the HTTP API and plugins make it (the host's pin_write).
+core::PinWrite api_write(char type, uint8_t pin, std::string_view value) {
+    core::PinWrite w;
+    w.type = type;
+    w.pin = pin;
+    w.value = value;
+    w.source = core::WriteSource::Api;
+    return w;
+}
+
 TEST_F(RouterTest, ApiWritesAreStoredAndSentWithMessageId111) {
     auto c = logged_in(kTokenA);
     core::Device& d = *model.find_token(kTokenA);
-    EXPECT_EQ(router.api_write(d, body({"vw", "3", "on"})), 0);
+    EXPECT_EQ(router.write_pin(d, api_write('v', 3, "on")), 0);
     ASSERT_EQ(c->sent.size(), 1u);
     EXPECT_EQ(c->sent[0].command, uint8_t(Command::Hardware));
     EXPECT_EQ(c->sent[0].msg_id, 111);
     EXPECT_EQ(c->sent[0].body, body({"vw", "3", "on"}));
     EXPECT_EQ(d.find_pin(core::pin_key('v', 3))->value, "on");
-    EXPECT_EQ(router.api_write(d, body({"vw", "3", ""})), uint16_t(Status::IllegalCommand));
-    EXPECT_EQ(router.api_write(d, body({"vw", "3", std::string(70000, 'x')})), uint16_t(Status::IllegalCommand));
+    EXPECT_EQ(router.write_pin(d, api_write('v', 3, "")), uint16_t(Status::IllegalCommand));
+    std::string big(70000, 'x');
+    EXPECT_EQ(router.write_pin(d, api_write('v', 3, big)), uint16_t(Status::IllegalCommand));
+    EXPECT_EQ(router.write_pin(d, api_write('x', 3, "on")), uint16_t(Status::IllegalCommand));
     EXPECT_EQ(d.find_pin(core::pin_key('v', 3))->value, "on") << "refused writes change nothing";
     EXPECT_EQ(c->sent.size(), 1u);
+}
+
+TEST_F(RouterTest, ApiWritesUpToOneFrameAreTaken) {
+    // `vw\0` + "100" + `\0` + value is the frame's body: 65,535 bytes at most.
+    core::Device& d = *model.find_token(kTokenA);
+    std::string fits(0xFFFF - 7, 'x'), over(0xFFFF - 6, 'x');
+    EXPECT_EQ(router.write_pin(d, api_write('v', 100, fits)), 0);
+    EXPECT_EQ(router.write_pin(d, api_write('v', 100, over)), uint16_t(Status::IllegalCommand));
+    EXPECT_EQ(d.find_pin(core::pin_key('v', 100))->value.size(), fits.size());
 }
 
 TEST_F(RouterTest, UnknownCommandsBelow100AreIgnored) {
