@@ -289,7 +289,7 @@ void Router::hardware(HwRoute& c, const codec::Frame& f) {
     PinWrite w;
     uint16_t err = parse_write(f.body, w);
     if (!err) {
-        w.source = WriteSource::Device;
+        w.source = WriteSource::Hardware;
         w.msg_id = f.msg_id;
         err = write_pin(*c.device, w);
     }
@@ -396,6 +396,8 @@ void Router::bridge(HwRoute& c, const codec::Frame& f) {
     Device& target = *ch->target;
     PinWrite w;
     uint16_t err = parse_write(sub, w);
+    w.source = WriteSource::Bridge;
+    w.msg_id = f.msg_id;
     if (!err) err = store_write(target, w);
     if (err) {
         c.out->send_status(f.msg_id, err);

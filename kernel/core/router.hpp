@@ -103,9 +103,11 @@ public:
 
 // Who wrote a pin, which decides where the write goes besides the model.
 enum class WriteSource : uint8_t {
-    Device,  // the device's own HARDWARE frame: to its user's apps
-    Api,     // the HTTP API or a plugin (the host's pin_write): to the device's live
-             // connections (within each one's buffer) and its user's apps
+    Hardware,  // the device's own HARDWARE frame: to its user's apps
+    Bridge,    // another device of the user, through a bridge: as BRIDGE frames to
+               // the target's connections, and to its user's apps
+    Api,       // the HTTP API or a plugin (the host's pin_write): to the device's live
+               // connections (within each one's buffer) and its user's apps
 };
 
 // One write to one pin of one device, as every source hands it to the router.
