@@ -228,6 +228,7 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
               return now_wall;
           }) {
         router.set_events(&plugins);
+        router.set_access(plugins.access_policy());
         router.set_loader(this);
     }
     ~Impl();  // defined where FlushBatch is complete
@@ -291,7 +292,9 @@ struct Server::Impl : core::TokenLoader, host::KernelServices, OperatorBackend {
     void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override {
         router.api_property(d, pin, property, value);
     }
-    std::string project_json(const core::Device& d) override;
+    core::User* user(std::string_view email) override {
+        return model_ref.find_user(email);
+    }
 
     // OperatorBackend
     core::Model& model() override {
@@ -1388,41 +1391,7 @@ private:
 
 // ------------------------------------------------------------------ http
 
-namespace {
-
-std::string json_escape(std::string_view in) {
-    std::string out;
-    for (unsigned char c : in) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out.push_back(char(c));
-                }
-        }
-    }
-    return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void Session::dispatch() {
     HttpReader& r = http_->reader;
@@ -1574,27 +1543,6 @@ bool Server::Impl::pin_write(core::Device& d, char type, uint8_t pin, std::strin
     body.push_back('\0');
     body.append(value.data(), value.size());
     return router.api_write(d, body) == 0;
-}
-
-std::string Server::Impl::project_json(const core::Device& d) {
-    const core::Dashboard* dash = nullptr;
-    for (auto& db : d.user->dashboards)
-        if (db.id == d.dash_id) dash = &db;
-    std::string j = "{\"id\":" + std::to_string(d.dash_id) + ",\"name\":\"" +
-                    json_escape(dash ? dash->name : "My Dashboard") +
-                    "\",\"createdAt\":" + std::to_string(dash ? dash->created_ms : 0) +
-                    ",\"isActive\":" + ((!dash || dash->active) ? "true" : "false") + ",\"widgets\":[],\"devices\":[";
-    bool first = true;
-    for (auto& other : d.user->devices) {
-        if (other->dash_id != d.dash_id || other->removed) continue;
-        if (!first) j += ",";
-        first = false;
-        j += "{\"id\":" + std::to_string(other->id) + ",\"name\":\"" + json_escape(other->name) + "\"";
-        if (!other->board_type.empty()) j += ",\"boardType\":\"" + json_escape(other->board_type) + "\"";
-        j += "}";
-    }
-    j += "]}";
-    return j;
 }
 
 // ------------------------------------------------------------------ server
