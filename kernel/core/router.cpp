@@ -165,6 +165,12 @@ void Router::token_refused(std::string_view peer) {
 }
 
 void Router::complete_login(HwConn& c, Device& d, uint16_t msg_id) {
+    // A plugin's access control may refuse a known token: the device hears
+    // what it hears for an unknown one.
+    if (access_ && !access_->allow_login(d, c.peer())) {
+        refuse_login(c, msg_id);
+        return;
+    }
     c.device = &d;
     c.prev_on_device = nullptr;
     c.next_on_device = d.online;
@@ -212,7 +218,7 @@ void Router::mark_dirty(Device& d) {
     dirty_.push_back(&d);
 }
 
-uint16_t Router::store_write(Device& target, std::string_view body) {
+uint16_t Router::store_write(Device& target, std::string_view body, WriteSource source) {
     // `<t>w\0pin\0value[\0value...]`; it must fit in one hardware frame.
     if (body.size() > 0xFFFF) return st(Status::IllegalCommand);
     std::string_view f[3];
@@ -221,8 +227,10 @@ uint16_t Router::store_write(Device& target, std::string_view body) {
     char type = codec::pin_type(f[0][0]);
     uint8_t pin = 0;
     if (!type || !codec::parse_pin(f[1], pin)) return st(Status::IllegalCommand);
-    int64_t now = now_();
     uint16_t key = pin_key(type, pin);
+    // A write a plugin's access control denies is neither stored nor routed.
+    if (access_ && !access_->allow_write(target, key, f[2], source)) return st(Status::NotAllowed);
+    int64_t now = now_();
     PinValue& pv = target.pin(key);
     pv.value.assign(f[2].data(), f[2].size());
     pv.updated_ms = now;
@@ -239,7 +247,7 @@ void Router::hardware(HwConn& c, const codec::Frame& f) {
         return;
     }
     if (f.body[1] != 'w') return;  // dr/vr/pm from a device mean nothing to the server
-    if (uint16_t err = store_write(*c.device, f.body)) {
+    if (uint16_t err = store_write(*c.device, f.body, WriteSource::Hardware)) {
         c.send_status(f.msg_id, err);
         return;
     }
@@ -348,7 +356,7 @@ void Router::bridge(HwConn& c, const codec::Frame& f) {
         return;
     }
     Device& target = *ch->target;
-    if (uint16_t err = store_write(target, sub)) {
+    if (uint16_t err = store_write(target, sub, WriteSource::Bridge)) {
         c.send_status(f.msg_id, err);
         return;
     }
@@ -365,7 +373,7 @@ void Router::bridge(HwConn& c, const codec::Frame& f) {
 }
 
 uint16_t Router::api_write(Device& d, std::string_view body) {
-    if (uint16_t err = store_write(d, body)) return err;
+    if (uint16_t err = store_write(d, body, WriteSource::Api)) return err;
     for (HwConn* o = d.online; o; o = o->next_on_device) {
         uint32_t limit = o->buff_in ? o->buff_in : settings_.default_buff_in;
         if (body.size() + codec::kHardwareHeader > limit) continue;

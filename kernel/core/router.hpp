@@ -72,6 +72,22 @@ public:
     virtual void login(bool ok, const Device*, std::string_view peer, int64_t at_ms) = 0;
 };
 
+// Where a pin write comes from (plugins' access control tells them apart).
+enum class WriteSource { Hardware, Bridge, Api };
+
+// Allows or denies a hardware login and a pin write: plugins' access control
+// (host::AuthGate). The router asks it only when one is set, and it is set
+// only when a plugin provides a hook, so without one a login or a write
+// costs one null check.
+class AccessPolicy {
+public:
+    virtual ~AccessPolicy() = default;
+    // A login with a known device's token, before the device is told it succeeded.
+    virtual bool allow_login(const Device& d, std::string_view peer) = 0;
+    // A parsed write, before it is stored or routed.
+    virtual bool allow_write(const Device& d, uint16_t key, std::string_view value, WriteSource source) = 0;
+};
+
 // What a token lookup in storage came to.
 enum class LoadResult {
     Found,    // the token's user is in the model now
@@ -108,6 +124,8 @@ public:
     void set_apps(AppFanout* apps) { apps_ = apps; }
     void set_events(EventSink* events) { events_ = events; }
     void set_loader(TokenLoader* loader) { loader_ = loader; }
+    // nullptr (the default): every login with a known token and every valid write is allowed.
+    void set_access(AccessPolicy* access) { access_ = access; }
     const RouterSettings& settings() const { return settings_; }
     const LoginThrottle& login_throttle() const { return throttle_; }
     // The login throttle for tokens presented elsewhere (the HTTP API's token
@@ -153,7 +171,7 @@ private:
 
     // Validates a `<t>w\0pin\0value...` write; stores it for `target`.
     // Returns the status to answer with, or 0 for success.
-    uint16_t store_write(Device& target, std::string_view body);
+    uint16_t store_write(Device& target, std::string_view body, WriteSource source);
     void mark_dirty(Device& d);
     void send_sync_frame(HwConn& c, uint16_t msg_id, const PinValue& p);
 
@@ -163,6 +181,7 @@ private:
     AppFanout* apps_ = nullptr;
     EventSink* events_ = nullptr;
     TokenLoader* loader_ = nullptr;
+    AccessPolicy* access_ = nullptr;
     LoginThrottle throttle_;
     std::vector<Device*> dirty_;
     std::string scratch_;
