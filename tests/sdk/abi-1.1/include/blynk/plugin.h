@@ -1,0 +1,384 @@
+/*
+ * blynkd plugin SDK: the C ABI.
+ *
+ * Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
+ *
+ * This header is the whole boundary between the blynkd kernel and a plugin.
+ * Rules (see docs/plugin-sdk.md):
+ *   - one entry symbol, BLYNK_PLUGIN_ENTRY_NAME, with C linkage;
+ *   - the host offers its ABI major/minor, the plugin answers with the ones it
+ *     was built for; a different major is refused with a message naming both;
+ *   - every table starts with its own size and only ever grows by appending;
+ *     a reader never touches a field that lies beyond the size it was given,
+ *     and a NULL function pointer means "not provided";
+ *   - only plain data crosses: slices are pointer + length and are valid only
+ *     for the duration of the call; memory is freed by whoever allocated it;
+ *     no exception ever crosses (the C++ layer catches at the edge);
+ *   - plugins are never unloaded while the server runs.
+ */
+#ifndef BLYNK_PLUGIN_H
+#define BLYNK_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BLYNK_ABI_MAJOR 1u
+#define BLYNK_ABI_MINOR 1u
+
+/* The one exported symbol of every plugin. */
+#define BLYNK_PLUGIN_ENTRY_NAME "blynk_plugin_entry"
+
+#if defined(_WIN32)
+#define BLYNK_PLUGIN_EXPORT __declspec(dllexport)
+#else
+#define BLYNK_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* A borrowed UTF-8 slice; not NUL-terminated unless stated. */
+typedef struct blynk_str {
+    const char* data;
+    size_t size;
+} blynk_str;
+
+/* Status codes of every function that can fail. */
+enum blynk_status {
+    BLYNK_OK = 0,
+    BLYNK_ERROR = 1,     /* see the blynk_error message */
+    BLYNK_NOT_FOUND = 2, /* the record does not exist */
+    BLYNK_CONFLICT = 3   /* a unique key (email, token) is taken */
+};
+
+/* An error message written by the callee into the caller's buffer. */
+#define BLYNK_ERROR_CAPACITY 512
+typedef struct blynk_error {
+    char message[BLYNK_ERROR_CAPACITY]; /* NUL-terminated */
+} blynk_error;
+
+enum blynk_log_level {
+    BLYNK_LOG_TRACE = 0,
+    BLYNK_LOG_DEBUG = 1,
+    BLYNK_LOG_INFO = 2,
+    BLYNK_LOG_WARN = 3,
+    BLYNK_LOG_ERROR = 4
+};
+
+/* One entry of the plugin's own config table, flattened: nested tables use
+ * dotted keys, arrays use key.0, key.1, ...; values are rendered as text. */
+enum blynk_setting_type {
+    BLYNK_SETTING_STRING = 0,
+    BLYNK_SETTING_INTEGER = 1,
+    BLYNK_SETTING_FLOAT = 2,
+    BLYNK_SETTING_BOOL = 3 /* "true" / "false" */
+};
+typedef struct blynk_setting {
+    blynk_str key;
+    blynk_str value;
+    uint32_t type; /* enum blynk_setting_type */
+} blynk_setting;
+
+/* ---------------------------------------------------------------- http --- */
+
+typedef struct blynk_http_header {
+    blynk_str name;
+    blynk_str value;
+} blynk_http_header;
+
+/* A request as a route handler sees it; everything is borrowed for the
+ * duration of the handler call (copy what an asynchronous answer needs). */
+typedef struct blynk_http_request {
+    uint32_t size;
+    blynk_str method; /* "GET", "PUT", ... */
+    blynk_str path;   /* percent-decoded path, without the query */
+    blynk_str query;  /* raw query string, without '?' */
+    const blynk_http_header* headers;
+    size_t header_count;
+    blynk_str body;
+    /* Values of the route pattern's {name} segments, in order, percent-decoded. */
+    const blynk_str* params;
+    size_t param_count;
+    blynk_str peer; /* "ip:port" */
+    uint32_t tls;   /* 1 when the request came over TLS */
+} blynk_http_request;
+
+typedef struct blynk_http_response {
+    uint32_t size;
+    uint32_t status;                  /* 200, 400, ... */
+    blynk_str content_type;           /* empty: no Content-Type (an empty body) */
+    const blynk_http_header* headers; /* extra headers, e.g. Location */
+    size_t header_count;
+    blynk_str body;
+} blynk_http_response;
+
+/* The pending answer to one request, owned by the host until answered. */
+typedef struct blynk_http_responder blynk_http_responder;
+
+/* A route handler runs on the kernel thread and must not block: it either
+ * answers before returning or keeps the responder and answers later, from
+ * any thread, with host->http_respond (exactly once). */
+typedef void (*blynk_http_handler)(void* self, void* route_data, const blynk_http_request* req,
+                                   blynk_http_responder* responder);
+
+typedef struct blynk_http_route {
+    blynk_str method;  /* exact method, "GET" */
+    blynk_str pattern; /* "/{token}/get/{pin}": literal segments and {name} segments */
+    blynk_http_handler handler;
+    void* route_data; /* passed back to the handler */
+} blynk_http_route;
+
+/* HTTP routes a plugin serves on the device ports. Two plugins claiming the
+ * same method and pattern is an error at load. */
+typedef struct blynk_http_v1 {
+    uint32_t size;
+    const blynk_http_route* routes;
+    size_t route_count;
+} blynk_http_v1;
+
+/* What the kernel tells about a device (kernel thread only; strings valid
+ * until the calling function returns). */
+typedef struct blynk_device_info {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    blynk_str name;
+    blynk_str board_type;
+    uint32_t online_connections; /* live hardware connections */
+    uint32_t dash_active;
+    uint32_t app_connected; /* an app of the user is connected */
+    int64_t connect_time_ms;
+    int64_t disconnect_time_ms;
+    int64_t data_received_ms;
+} blynk_device_info;
+
+/* ---------------------------------------------------------------- host --- */
+
+/* What the kernel offers to a plugin. One instance per loaded plugin. */
+typedef struct blynk_host_v1 {
+    uint32_t size; /* sizeof the host's struct */
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    void* ctx; /* pass back to every function below */
+    /* Log through the server's logger, tagged with the plugin's name. */
+    void (*log)(void* ctx, int level, blynk_str message);
+    blynk_str server_version;
+    blynk_str data_dir; /* absolute path of the data folder */
+    /* Run fn(arg) on the kernel's bounded worker pool (for blocking work that
+     * must not run on an I/O thread). Returns BLYNK_ERROR if the queue is full. */
+    int (*submit_work)(void* ctx, void (*fn)(void* arg), void* arg);
+
+    /* ---- appended in ABI 1.1: HTTP routes and the device model ---- */
+    /* Answers a pending HTTP request (exactly once, from any thread). */
+    void (*http_respond)(void* ctx, blynk_http_responder* responder, const blynk_http_response* response);
+    /* Runs fn(arg) on the kernel thread, where the functions below may be
+     * called (route handlers already run there). BLYNK_ERROR if stopping. */
+    int (*post_kernel)(void* ctx, void (*fn)(void* arg), void* arg);
+    /* Kernel thread only. Looks a device token up (asking storage if it is not
+     * in memory) and calls done(arg, status) on the kernel thread: BLYNK_OK,
+     * BLYNK_NOT_FOUND, or BLYNK_ERROR when it cannot be told now (storage is
+     * failing or too busy). May call done before returning. */
+    void (*resolve_token)(void* ctx, blynk_str token, void (*done)(void* arg, int status), void* arg);
+    /* Kernel thread only, for a resolved token; BLYNK_NOT_FOUND otherwise. */
+    int (*device_info)(void* ctx, blynk_str token, blynk_device_info* out);
+    /* The stored value of a pin (multi-values `\0`-separated); BLYNK_NOT_FOUND
+     * if the pin has none. Valid until the calling function returns. */
+    int (*pin_read)(void* ctx, blynk_str token, char pin_type, uint8_t pin, blynk_str* value);
+    /* Writes a pin as the HTTP API does: stored, and sent to the device's live
+     * connections (message id 111) and its user's apps. */
+    int (*pin_write)(void* ctx, blynk_str token, char pin_type, uint8_t pin, blynk_str value);
+    /* Sets a widget property of a pin (stored, sent to apps, never to hardware). */
+    int (*pin_property)(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value);
+    /* The public JSON of the device's dashboard (no tokens); valid until the
+     * calling function returns. */
+    int (*project_json)(void* ctx, blynk_str token, blynk_str* json);
+    /* appended fields go here */
+} blynk_host_v1;
+
+/* ------------------------------------------------------------- records --- */
+
+/* An account. Keyed by email (lower case). */
+typedef struct blynk_user_rec {
+    uint32_t size;
+    blynk_str email;
+    blynk_str name;
+    blynk_str pass_hash; /* opaque to storage */
+    uint32_t is_admin;
+    int64_t created_at_ms;
+} blynk_user_rec;
+
+/* A dashboard of a user. Keyed by (email, dash_id). */
+typedef struct blynk_dash_rec {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    blynk_str name;
+    uint32_t is_active;
+    int64_t created_at_ms;
+} blynk_dash_rec;
+
+/* A device. Keyed by (email, dash_id, device_id); token is unique. */
+typedef struct blynk_device_rec {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    blynk_str name;
+    blynk_str token;
+    blynk_str board_type;
+    int64_t created_at_ms;
+    int64_t connect_time_ms;    /* 0 = never */
+    int64_t disconnect_time_ms; /* 0 = never */
+    int64_t data_received_ms;   /* 0 = never */
+    blynk_str last_ip;
+    /* What the device reported in its info packet, as `key\0value\0...`. */
+    blynk_str hardware_info;
+} blynk_device_rec;
+
+/* A stored pin value, or a pin property when property is non-empty.
+ * Keyed by (email, dash_id, device_id, pin_type, pin, property). */
+typedef struct blynk_pin_rec {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    char pin_type; /* 'v', 'd' or 'a' */
+    uint8_t pin;
+    blynk_str property; /* empty for the pin's value */
+    blynk_str value;    /* multi-values are `\0`-separated */
+    int64_t updated_at_ms;
+} blynk_pin_rec;
+
+/* ------------------------------------------------------------- storage --- */
+
+/* Callbacks the host hands to a load function; records are borrowed for the
+ * duration of each call. Users come before their dashboards, dashboards before
+ * their devices, devices before their pins. */
+typedef struct blynk_storage_sink {
+    uint32_t size;
+    void* ctx;
+    void (*user)(void* ctx, const blynk_user_rec* rec);
+    void (*dash)(void* ctx, const blynk_dash_rec* rec);
+    void (*device)(void* ctx, const blynk_device_rec* rec);
+    void (*pin)(void* ctx, const blynk_pin_rec* rec);
+} blynk_storage_sink;
+
+/* The storage extension point. All functions may block; the kernel calls them
+ * from one storage thread (never an I/O thread), or from the CLI. A write
+ * returns only when it is durable. */
+typedef struct blynk_storage_v1 {
+    uint32_t size;
+    /* Every user with dashboards, devices and pins. */
+    int (*load_all)(void* self, const blynk_storage_sink* sink, blynk_error* err);
+    /* The user owning token with all of that user's data; BLYNK_NOT_FOUND. */
+    int (*load_by_token)(void* self, blynk_str token, const blynk_storage_sink* sink, blynk_error* err);
+    /* One user with all data; BLYNK_NOT_FOUND. */
+    int (*load_user)(void* self, blynk_str email, const blynk_storage_sink* sink, blynk_error* err);
+    /* Insert (create != 0: BLYNK_CONFLICT if the email exists) or update. */
+    int (*put_user)(void* self, const blynk_user_rec* rec, uint32_t create, blynk_error* err);
+    /* Removes the user and everything it owns; BLYNK_NOT_FOUND. */
+    int (*remove_user)(void* self, blynk_str email, blynk_error* err);
+    int (*put_dash)(void* self, const blynk_dash_rec* rec, blynk_error* err);
+    /* Insert or update; BLYNK_CONFLICT if the token belongs to another device. */
+    int (*put_device)(void* self, const blynk_device_rec* rec, blynk_error* err);
+    /* Removes the device and its pins; BLYNK_NOT_FOUND. */
+    int (*remove_device)(void* self, blynk_str email, int32_t dash_id, int32_t device_id, blynk_error* err);
+    /* Upserts a batch of pin values in one transaction. Values of devices that
+     * no longer exist are skipped, not an error. */
+    int (*put_pins)(void* self, const blynk_pin_rec* recs, size_t count, blynk_error* err);
+    /* Updates what the server learned about existing devices (board_type,
+     * connect/disconnect/data-received times, last_ip, hardware_info) in one
+     * transaction, never creating one: a record whose (email, dash_id,
+     * device_id, token) matches no stored device gets missing[i] = 1 (it was
+     * removed or its token changed meanwhile), the others missing[i] = 0. */
+    int (*update_devices)(void* self, const blynk_device_rec* recs, size_t count, uint8_t* missing, blynk_error* err);
+    /* appended fields go here */
+} blynk_storage_v1;
+
+/* -------------------------------------------------------------- events --- */
+
+enum blynk_session_kind { BLYNK_SESSION_HARDWARE = 0, BLYNK_SESSION_APP = 1 };
+
+typedef struct blynk_device_event {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    blynk_str device_name;
+    blynk_str peer; /* "ip:port" */
+    int64_t at_ms;
+} blynk_device_event;
+
+typedef struct blynk_pin_event {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    char pin_type; /* 'v', 'd', 'a' */
+    uint8_t pin;
+    blynk_str value; /* multi-values are `\0`-separated */
+    int64_t at_ms;
+} blynk_pin_event;
+
+typedef struct blynk_login_event {
+    uint32_t size;
+    uint32_t kind;    /* enum blynk_session_kind */
+    uint32_t success; /* 0: refused (email/ids are empty then) */
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    blynk_str peer;
+    int64_t at_ms;
+} blynk_login_event;
+
+/* Event subscriptions. Events are delivered in order on the kernel's event
+ * thread (never an I/O thread); a slow subscriber delays only other
+ * subscribers. A NULL entry is not subscribed and costs nothing. */
+typedef struct blynk_events_v1 {
+    uint32_t size;
+    void (*device_online)(void* self, const blynk_device_event* ev);
+    void (*device_offline)(void* self, const blynk_device_event* ev);
+    void (*pin_written)(void* self, const blynk_pin_event* ev);
+    void (*login)(void* self, const blynk_login_event* ev);
+    /* appended fields go here */
+} blynk_events_v1;
+
+/* -------------------------------------------------------------- plugin --- */
+
+enum blynk_plugin_flags {
+    /* The plugin's functions may be called from several threads at once. */
+    BLYNK_PLUGIN_THREAD_SAFE = 1u
+};
+
+/* What a plugin returns from its entry. It stays owned by the plugin and
+ * must live until the process ends. */
+typedef struct blynk_plugin_v1 {
+    uint32_t size;
+    uint32_t abi_major; /* the ABI the plugin was built for */
+    uint32_t abi_minor;
+    uint32_t flags; /* enum blynk_plugin_flags */
+    blynk_str name;
+    blynk_str version;
+    void* self; /* passed to every function of every table */
+    /* Validate and apply settings; BLYNK_ERROR with a message naming the key. */
+    int (*init)(void* self, const blynk_setting* settings, size_t count, blynk_error* err);
+    /* Flush and release; called once at shutdown. Not an unload. */
+    void (*shutdown)(void* self);
+    const blynk_storage_v1* storage; /* NULL: not a storage plugin */
+    const blynk_events_v1* events;   /* NULL: no subscriptions */
+    /* ---- appended in ABI 1.1 ---- */
+    const blynk_http_v1* http; /* NULL: no HTTP routes */
+    /* appended fields go here (notifiers, ...) */
+} blynk_plugin_v1;
+
+/* The entry: gets the host's table (kept valid for the life of the process)
+ * and returns the plugin's table, or NULL after logging why it refuses. */
+typedef const blynk_plugin_v1* (*blynk_plugin_entry_fn)(const blynk_host_v1* host);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BLYNK_PLUGIN_H */
