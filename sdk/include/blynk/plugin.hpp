@@ -349,7 +349,7 @@ struct DeviceEvent {
     int32_t dash_id, device_id;
     std::string_view device_name, peer;
     int64_t at_ms;
-    std::string_view token;
+    std::string_view token = {};  // defaulted: older aggregate initialisers still compile warning-free
 };
 struct PinEvent {
     std::string_view email;
@@ -358,7 +358,7 @@ struct PinEvent {
     uint8_t pin;
     std::string_view value;
     int64_t at_ms;
-    std::string_view token;
+    std::string_view token = {};  // defaulted: older aggregate initialisers still compile warning-free
 };
 struct LoginEvent {
     uint32_t kind;
@@ -367,7 +367,7 @@ struct LoginEvent {
     int32_t dash_id, device_id;
     std::string_view peer;
     int64_t at_ms;
-    std::string_view token;
+    std::string_view token = {};  // defaulted: older aggregate initialisers still compile warning-free
 };
 
 // What the access-control hooks (SDK 1.2) are asked about; see blynk_auth_v1.
