@@ -15,6 +15,7 @@
 
 #include "core/model.hpp"
 #include "host/plugin_host.hpp"
+#include "temp_dir.hpp"
 
 namespace blynk::host {
 namespace {
@@ -43,11 +44,6 @@ blynk::Settings settings(std::initializer_list<std::pair<std::string, std::strin
 class PluginInstances : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("blynk-instances-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
         setup_.enabled = {kSqlite};
         setup_.settings["storage-sqlite"] = settings({{"path", (dir_ / "blynk.db").string()}});
         user_.email = "me@example.com";
@@ -55,7 +51,6 @@ protected:
         device_.token = kToken;
         device_.name = "esp32";
     }
-    void TearDown() override { fs::remove_all(dir_); }
     // Enables the probe file as instance `name` with these settings.
     void probe(const std::string& name, blynk::Settings s) {
         s.set(PluginSetup::kPluginFileKey, kProbe, BLYNK_SETTING_STRING);
@@ -72,7 +67,8 @@ protected:
         return "";
     }
 
-    fs::path dir_;
+    blynk::testing::TempDir tmp_{"blynk-instances"};
+    const fs::path dir_ = tmp_.path;
     PluginSetup setup_;
     core::User user_;
     core::Device device_;
