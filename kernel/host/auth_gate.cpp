@@ -90,15 +90,22 @@ uint32_t source_code(core::WriteSource s) {
             return BLYNK_WRITE_HARDWARE;
     }
 }
-}  // namespace
 
-bool AuthGate::allow_login(const core::Device& d, std::string_view peer) {
-    blynk_auth_login rq{};
+// A login's or a write's request with the fields naming the device filled in.
+template <class Request>
+Request request_about(const core::Device& d) {
+    Request rq{};
     rq.size = sizeof rq;
     rq.token = sv(d.token);
     rq.email = sv(d.user->email);
     rq.dash_id = d.dash_id;
     rq.device_id = d.id;
+    return rq;
+}
+}  // namespace
+
+bool AuthGate::allow_login(const core::Device& d, std::string_view peer) {
+    auto rq = request_about<blynk_auth_login>(d);
     rq.peer = sv(peer);
     for (auto& h : hooks_)
         if (h.login && !ask(h, [&] { return h.login(h.self, &rq); })) return false;
@@ -106,12 +113,7 @@ bool AuthGate::allow_login(const core::Device& d, std::string_view peer) {
 }
 
 bool AuthGate::allow_write(const core::Device& d, uint16_t key, std::string_view value, core::WriteSource source) {
-    blynk_auth_write rq{};
-    rq.size = sizeof rq;
-    rq.token = sv(d.token);
-    rq.email = sv(d.user->email);
-    rq.dash_id = d.dash_id;
-    rq.device_id = d.id;
+    auto rq = request_about<blynk_auth_write>(d);
     rq.pin_type = core::key_type(key);
     rq.pin = core::key_pin(key);
     rq.value = sv(value);

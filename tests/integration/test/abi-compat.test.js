@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
-  Server, Cmd, Cleanup, BUILD_DIR, mkTmp,
+  Server, Cmd, Cleanup, BUILD_DIR, mkTmp, waitForFile,
 } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
@@ -24,18 +24,6 @@ function requirePlugin() {
 
 const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Polls a file (bounded) until pred(text) holds; returns the text. */
-async function waitForFile(file, pred, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    if (pred(text)) return text;
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${file}; it holds:\n${JSON.stringify(text)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('a plugin built against the ABI 1.0 SDK', () => {
   it('loads beside storage-sqlite by path, logs through the host, and appends a line per pin write', async () => {

@@ -5,10 +5,10 @@
 // switched off and then fails closed (docs/plugin-sdk.md, "Access control").
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  Server, Cmd, Status, Cleanup, BUILD_DIR, renderToml, mkTmp,
+  Server, Cmd, Status, Cleanup, BUILD_DIR, renderToml, mkTmp, waitForFile,
 } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
@@ -23,18 +23,6 @@ function requirePlugin() {
   }
 }
 
-/** Polls a file (bounded) until pred(text) holds; returns the text. */
-async function waitForFile(file, pred, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    if (pred(text)) return text;
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${file}; it holds:\n${JSON.stringify(text)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function get(srv, urlPath) {
   const res = await fetch(`http://127.0.0.1:${srv.hwPort}${urlPath}`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });

@@ -39,6 +39,14 @@ protected:
     AuthGate gate(AuthSettings s) {
         return AuthGate(s, [this] { return now_us_; });
     }
+    // A gate with a budget of 100 µs per call and `max_overruns` per period.
+    AuthGate gate_100us(uint32_t max_overruns, bool fail_open = false) {
+        AuthSettings s;
+        s.budget_us = 100;
+        s.max_overruns = max_overruns;
+        s.fail_open = fail_open;
+        return gate(s);
+    }
     bool login(AuthGate& g) { return g.allow_login(device_, "10.0.0.1:1"); }
     bool write(AuthGate& g) { return g.allow_write(device_, core::pin_key('v', 1), "1", core::WriteSource::Hardware); }
     int64_t now_us_ = 1'000'000;
@@ -75,10 +83,7 @@ TEST_F(AuthGateTest, AnOlderSmallerTableOffersOnlyWhatItsSizeCovers) {
 }
 
 TEST_F(AuthGateTest, AHookOverItsBudgetTooOftenIsSwitchedOffAndFailsClosed) {
-    AuthSettings s;
-    s.budget_us = 100;
-    s.max_overruns = 3;
-    AuthGate g = gate(s);
+    AuthGate g = gate_100us(3);
     FakeHook slow(&now_us_, 150);
     g.add("slow", &slow, &slow.table);
     for (int i = 0; i < 3; ++i)
@@ -93,11 +98,7 @@ TEST_F(AuthGateTest, AHookOverItsBudgetTooOftenIsSwitchedOffAndFailsClosed) {
 }
 
 TEST_F(AuthGateTest, FailOpenAllowsWhatASwitchedOffHookWouldDeny) {
-    AuthSettings s;
-    s.budget_us = 100;
-    s.max_overruns = 0;
-    s.fail_open = true;
-    AuthGate g = gate(s);
+    AuthGate g = gate_100us(0, true);
     FakeHook slow(&now_us_, 150);
     slow.verdict = BLYNK_AUTH_DENY;
     g.add("slow", &slow, &slow.table);
@@ -123,10 +124,7 @@ TEST_F(AuthGateTest, OverrunsCountPerPeriodSoOccasionalSlowCallsNeverSwitchAHook
 }
 
 TEST_F(AuthGateTest, CallsWithinTheBudgetNeverSwitchAHookOff) {
-    AuthSettings s;
-    s.budget_us = 100;
-    s.max_overruns = 0;
-    AuthGate g = gate(s);
+    AuthGate g = gate_100us(0);
     FakeHook quick(&now_us_, 100);
     g.add("quick", &quick, &quick.table);
     for (int i = 0; i < 1000; ++i)
