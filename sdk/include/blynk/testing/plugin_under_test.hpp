@@ -206,27 +206,28 @@ public:
     }
 
     // ---------------------------------------------------------------- auth
-    // The plugin's verdict (BLYNK_AUTH_ALLOW, BLYNK_AUTH_DENY, or what else it
-    // answers); nullopt if it has no such hook. The kernel asks on its thread.
-    std::optional<int> auth_login(const AuthLogin& rq) {
-        if (!auth() || !BLYNK_HAS_FIELD(auth(), login) || !auth()->login) return std::nullopt;
-        blynk_auth_login c{};
+    // An auth request in C with the fields naming the device filled in from `rq`.
+    template <class C, class Request>
+    static C device_request(const Request& rq) {
+        C c{};
         c.size = sizeof c;
         c.token = slice(rq.token);
         c.email = slice(rq.email);
         c.dash_id = rq.dash_id;
         c.device_id = rq.device_id;
+        return c;
+    }
+    // The plugin's verdict (BLYNK_AUTH_ALLOW, BLYNK_AUTH_DENY, or what else it
+    // answers); nullopt if it has no such hook. The kernel asks on its thread.
+    std::optional<int> auth_login(const AuthLogin& rq) {
+        if (!auth() || !BLYNK_HAS_FIELD(auth(), login) || !auth()->login) return std::nullopt;
+        auto c = device_request<blynk_auth_login>(rq);
         c.peer = slice(rq.peer);
         return auth()->login(table_->self, &c);
     }
     std::optional<int> auth_pin_write(const AuthWrite& rq) {
         if (!auth() || !BLYNK_HAS_FIELD(auth(), pin_write) || !auth()->pin_write) return std::nullopt;
-        blynk_auth_write c{};
-        c.size = sizeof c;
-        c.token = slice(rq.token);
-        c.email = slice(rq.email);
-        c.dash_id = rq.dash_id;
-        c.device_id = rq.device_id;
+        auto c = device_request<blynk_auth_write>(rq);
         c.pin_type = rq.pin_type;
         c.pin = rq.pin;
         c.value = slice(rq.value);
