@@ -237,12 +237,22 @@ Config load_config(const std::string& path) {
                 c.plugins_enabled.push_back(e.as_string()->get());
             }
         }
+        r.num(plugins, "plugins", "worker_threads", c.plugin_worker_threads, 1, 64);
+        r.num(plugins, "plugins", "worker_queue", c.plugin_worker_queue, 1, 1000000);
+        r.num(plugins, "plugins", "auth_budget_us", c.plugin_auth_budget_us, 1, 1000000);
+        r.num(plugins, "plugins", "auth_max_overruns", c.plugin_auth_max_overruns, 0, 1000000);
+        std::string fail = c.plugin_auth_fail_open ? "open" : "closed";
+        r.str(plugins, "plugins", "auth_fail", fail, {"closed", "open"});
+        c.plugin_auth_fail_open = fail == "open";
+        static const std::set<std::string> scalars = {
+            "dir", "enabled", "worker_threads", "worker_queue", "auth_budget_us", "auth_max_overruns", "auth_fail"};
         for (auto& [k, v] : *plugins) {
             std::string key(k.str());
-            if (key == "dir" || key == "enabled") continue;
+            if (scalars.count(key)) continue;
             if (!v.is_table())
                 r.fail("plugins." + key,
-                       "unknown key; [plugins] holds dir, enabled and one [plugins.NAME] table per plugin");
+                       "unknown key; [plugins] holds dir, enabled, worker_threads, worker_queue, auth_budget_us, "
+                       "auth_max_overruns, auth_fail and one [plugins.NAME] table per plugin");
             blynk::Settings s;
             flatten(v, "", s);
             c.plugin_settings[key] = std::move(s);

@@ -73,6 +73,14 @@ struct Config {
     std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api"};  // as config/blynk.toml
     // [plugins.NAME] tables, flattened.
     std::map<std::string, blynk::Settings> plugin_settings;
+    // The pool behind plugins' submit_work: threads, and jobs that may wait in all.
+    uint32_t plugin_worker_threads = 2;
+    uint32_t plugin_worker_queue = 10000;
+    // Plugins' access-control hooks: the budget of one call, the overruns
+    // within 10 s that switch a hook off, and what a switched-off hook answers.
+    uint32_t plugin_auth_budget_us = 500;
+    uint32_t plugin_auth_max_overruns = 50;
+    bool plugin_auth_fail_open = false;
 };
 
 // Reads `path`. If `path` is empty, reads config/blynk.toml when it exists and

@@ -199,6 +199,11 @@ host::PluginSetup plugin_setup(const app::Config& cfg) {
     setup.settings = cfg.plugin_settings;
     setup.search_dirs = host::PluginHost::default_search_dirs(cfg.plugin_dir, platform::executable_dir());
     setup.source = cfg.file;
+    setup.worker_threads = cfg.plugin_worker_threads;
+    setup.worker_queue = cfg.plugin_worker_queue;
+    setup.auth.budget_us = cfg.plugin_auth_budget_us;
+    setup.auth.max_overruns = cfg.plugin_auth_max_overruns;
+    setup.auth.fail_open = cfg.plugin_auth_fail_open;
     return setup;
 }
 

@@ -165,6 +165,12 @@ void Router::token_refused(std::string_view peer) {
 }
 
 void Router::complete_login(HwRoute& c, Device& d, uint16_t msg_id) {
+    // A plugin's access control may refuse a known token: the device hears
+    // what it hears for an unknown one.
+    if (access_ && !access_->allow_login(d, c.out->peer())) {
+        refuse_login(c, msg_id);
+        return;
+    }
     c.device = &d;
     c.prev_on_device = nullptr;
     c.next_on_device = d.online;
@@ -241,8 +247,10 @@ uint16_t Router::store_write(Device& target, const PinWrite& w) {
     // Never empty, and it must fit in one hardware frame as `<t>w\0pin\0value`.
     size_t wire_size = 4 + (w.pin >= 100 ? 3 : w.pin >= 10 ? 2 : 1) + w.value.size();
     if (!type || w.value.empty() || wire_size > 0xFFFF) return st(Status::IllegalCommand);
-    int64_t now = now_();
     uint16_t key = pin_key(type, w.pin);
+    // A write a plugin's access control denies is neither stored nor routed.
+    if (access_ && !access_->allow_write(target, key, w.value, w.source)) return st(Status::NotAllowed);
+    int64_t now = now_();
     PinValue& pv = target.pin(key);
     pv.value.assign(w.value.data(), w.value.size());
     pv.updated_ms = now;

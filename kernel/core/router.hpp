@@ -84,23 +84,6 @@ public:
     virtual void login(bool ok, const Device*, std::string_view peer, int64_t at_ms) = 0;
 };
 
-// What a token lookup in storage came to.
-enum class LoadResult {
-    Found,    // the token's user is in the model now
-    Unknown,  // storage answered: no such token
-    Failed,   // storage could not answer (I/O error...): says nothing about the token
-};
-
-// Asynchronous token resolution through storage (a token not in memory).
-class TokenLoader {
-public:
-    virtual ~TokenLoader() = default;
-    // Loads the user owning `token` off the I/O thread, merges it into the
-    // model on the loop thread, then calls done(result) if `conn` is still
-    // open (so its HwRoute still exists). Returns false if too many loads are pending.
-    virtual bool load(std::string token, HwOutput& conn, std::function<void(LoadResult)> done) = 0;
-};
-
 // Who wrote a pin, which decides where the write goes besides the model.
 enum class WriteSource : uint8_t {
     Hardware,  // the device's own HARDWARE frame: to its user's apps
@@ -122,6 +105,36 @@ struct PinWrite {
     std::string_view wire;
 };
 
+// Allows or denies a hardware login and a pin write: plugins' access control
+// (host::AuthGate). The router asks it only when one is set, and it is set
+// only when a plugin provides a hook, so without one a login or a write
+// costs one null check.
+class AccessPolicy {
+public:
+    virtual ~AccessPolicy() = default;
+    // A login with a known device's token, before the device is told it succeeded.
+    virtual bool allow_login(const Device& d, std::string_view peer) = 0;
+    // A parsed write, before it is stored or routed.
+    virtual bool allow_write(const Device& d, uint16_t key, std::string_view value, WriteSource source) = 0;
+};
+
+// What a token lookup in storage came to.
+enum class LoadResult {
+    Found,    // the token's user is in the model now
+    Unknown,  // storage answered: no such token
+    Failed,   // storage could not answer (I/O error...): says nothing about the token
+};
+
+// Asynchronous token resolution through storage (a token not in memory).
+class TokenLoader {
+public:
+    virtual ~TokenLoader() = default;
+    // Loads the user owning `token` off the I/O thread, merges it into the
+    // model on the loop thread, then calls done(result) if `conn` is still
+    // open (so its HwRoute still exists). Returns false if too many loads are pending.
+    virtual bool load(std::string token, HwOutput& conn, std::function<void(LoadResult)> done) = 0;
+};
+
 struct RouterSettings {
     uint32_t message_quota = 100;  // msgs/s per connection; 0 = off
     uint32_t idle_timeout_s = 10;  // base; effective ceil(2.3 x)
@@ -141,6 +154,8 @@ public:
     void set_apps(AppFanout* apps) { apps_ = apps; }
     void set_events(EventSink* events) { events_ = events; }
     void set_loader(TokenLoader* loader) { loader_ = loader; }
+    // nullptr (the default): every login with a known token and every valid write is allowed.
+    void set_access(AccessPolicy* access) { access_ = access; }
     const RouterSettings& settings() const { return settings_; }
     const LoginThrottle& login_throttle() const { return throttle_; }
     // The login throttle for tokens presented elsewhere (the HTTP API's token
@@ -209,6 +224,7 @@ private:
     AppFanout* apps_ = nullptr;
     EventSink* events_ = nullptr;
     TokenLoader* loader_ = nullptr;
+    AccessPolicy* access_ = nullptr;
     LoginThrottle throttle_;
     std::vector<Device*> dirty_;
     std::string scratch_;

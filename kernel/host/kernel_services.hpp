@@ -1,4 +1,4 @@
-// What the kernel offers plugins through the host table (SDK 1.1): the
+// What the kernel offers plugins through the host table (SDK 1.1, 1.2): the
 // device model and HTTP answers. Implemented by the server; every function
 // but post() and respond() runs on the kernel thread only.
 #pragma once
@@ -11,7 +11,8 @@
 
 namespace blynk::core {
 struct Device;
-}
+struct User;
+}  // namespace blynk::core
 
 namespace blynk::host {
 
@@ -25,9 +26,12 @@ public:
     // cannot answer now (failing, or too many lookups queued).
     virtual void resolve_token(std::string token, std::function<void(int status)> done) = 0;
     virtual core::Device* device(std::string_view token) = 0;
+    // A user in memory by email (lower case), or nullptr.
+    virtual core::User* user(std::string_view email) = 0;
     virtual bool app_connected(const core::Device& d) = 0;
-    // `<t>w\0pin\0value`: stored, forwarded with message id 111. False if the
-    // write is refused (empty value, or too long for a hardware frame).
+    // A write as the HTTP API makes it (core::WriteSource::Api): stored, sent
+    // to the device with message id 111. False if refused (a bad pin type, an
+    // empty value or one too long for a hardware frame, or an access hook).
     virtual bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) = 0;
     virtual void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) = 0;
 };

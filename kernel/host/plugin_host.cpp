@@ -1,30 +1,19 @@
 #include "host/plugin_host.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/dll/shared_library.hpp>
 #include <cstring>
 #include <filesystem>
 
-#include "host/project_json.hpp"
+#include "host/loaded_plugin.hpp"
 #include "host/work_queue.hpp"
+#include "host/worker_pool.hpp"
 #include "platform/platform.hpp"
-#include "version.hpp"
 
 namespace blynk::host {
 
 namespace fs = std::filesystem;
-
-struct LoadedPlugin {
-    std::string config_name;  // as written in plugins.enabled
-    std::string path;
-    boost::dll::shared_library lib;
-    blynk_host_v1 host{};
-    const blynk_plugin_v1* table = nullptr;
-    std::string name;  // as the plugin reports it
-    PluginHost* owner = nullptr;
-    WorkQueue* worker = nullptr;
-    std::string scratch_a, scratch_b;  // strings handed back until the call returns (kernel thread)
-};
 
 namespace {
 
@@ -33,137 +22,6 @@ template <class T, class F>
 F field_or_null(const T* t, F T::*member) {
     size_t offset = reinterpret_cast<size_t>(&(static_cast<T*>(nullptr)->*member));
     return t->size >= offset + sizeof(F) ? t->*member : F{};
-}
-
-void host_log(void* ctx, int level, blynk_str msg) {
-    auto* p = static_cast<LoadedPlugin*>(ctx);
-    std::string_view text(msg.data ? msg.data : "", msg.data ? msg.size : 0);
-    const std::string& who = p->name.empty() ? p->config_name : p->name;
-    switch (level) {
-        case BLYNK_LOG_TRACE:
-            spdlog::trace("[{}] {}", who, text);
-            break;
-        case BLYNK_LOG_DEBUG:
-            spdlog::debug("[{}] {}", who, text);
-            break;
-        case BLYNK_LOG_INFO:
-            spdlog::info("[{}] {}", who, text);
-            break;
-        case BLYNK_LOG_WARN:
-            spdlog::warn("[{}] {}", who, text);
-            break;
-        default:
-            spdlog::error("[{}] {}", who, text);
-            break;
-    }
-}
-
-int host_submit(void* ctx, void (*fn)(void*), void* arg) {
-    auto* p = static_cast<LoadedPlugin*>(ctx);
-    if (!p->worker || !fn) return BLYNK_ERROR;
-    return p->worker->post([fn, arg] { fn(arg); }) ? BLYNK_OK : BLYNK_ERROR;
-}
-
-KernelServices* kernel_of(void* ctx) {
-    auto* p = static_cast<LoadedPlugin*>(ctx);
-    KernelServices* k = p->owner->services();
-    return k && k->on_kernel_thread() ? k : nullptr;
-}
-
-void host_http_respond(void* ctx, blynk_http_responder* r, const blynk_http_response* res) {
-    auto* p = static_cast<LoadedPlugin*>(ctx);
-    if (KernelServices* k = p->owner->services(); k && r && res) k->respond(r, *res);
-}
-
-int host_post_kernel(void* ctx, void (*fn)(void*), void* arg) {
-    auto* p = static_cast<LoadedPlugin*>(ctx);
-    KernelServices* k = p->owner->services();
-    if (!k || !fn) return BLYNK_ERROR;
-    return k->post([fn, arg] { fn(arg); }) ? BLYNK_OK : BLYNK_ERROR;
-}
-
-void host_resolve_token(void* ctx, blynk_str token, void (*done)(void*, int), void* arg) {
-    KernelServices* k = kernel_of(ctx);
-    if (!done) return;
-    if (!k) {
-        done(arg, BLYNK_ERROR);
-        return;
-    }
-    k->resolve_token(std::string(token.data ? token.data : "", token.data ? token.size : 0),
-                     [done, arg](int status) { done(arg, status); });
-}
-
-std::string_view sv_of(blynk_str s) {
-    return s.data ? std::string_view(s.data, s.size) : std::string_view();
-}
-
-int host_device_info(void* ctx, blynk_str token, blynk_device_info* out) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k || !out) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    blynk_device_info i{};
-    i.size = sizeof i;
-    i.email = blynk_str{d->user->email.data(), d->user->email.size()};
-    i.dash_id = d->dash_id;
-    i.device_id = d->id;
-    i.name = blynk_str{d->name.data(), d->name.size()};
-    i.board_type = blynk_str{d->board_type.data(), d->board_type.size()};
-    i.online_connections = d->online_count;
-    const core::Dashboard* dash = nullptr;
-    for (auto& db : d->user->dashboards)
-        if (db.id == d->dash_id) dash = &db;
-    i.dash_active = !dash || dash->active;
-    i.app_connected = k->app_connected(*d);
-    i.connect_time_ms = d->connect_ms;
-    i.disconnect_time_ms = d->disconnect_ms;
-    i.data_received_ms = d->data_received_ms;
-    // Copy no more than the caller's struct holds.
-    uint32_t n = out->size < sizeof i ? out->size : uint32_t(sizeof i);
-    uint32_t caller_size = out->size;
-    std::memcpy(out, &i, n);
-    out->size = caller_size;
-    return BLYNK_OK;
-}
-
-int host_pin_read(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str* value) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k || !value) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    const core::PinValue* v = d->find_pin(core::pin_key(type, pin));
-    if (!v || v->value.empty()) return BLYNK_NOT_FOUND;
-    *value = blynk_str{v->value.data(), v->value.size()};
-    return BLYNK_OK;
-}
-
-int host_pin_write(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str value) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    if (type != 'v' && type != 'd' && type != 'a') return BLYNK_ERROR;
-    return k->pin_write(*d, type, pin, sv_of(value)) ? BLYNK_OK : BLYNK_ERROR;
-}
-
-int host_pin_property(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    k->pin_property(*d, pin, sv_of(property), sv_of(value));
-    return BLYNK_OK;
-}
-
-int host_project_json(void* ctx, blynk_str token, blynk_str* json) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k || !json) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    auto* p = static_cast<LoadedPlugin*>(ctx);
-    p->scratch_a = project_json(*d);
-    *json = blynk_str{p->scratch_a.data(), p->scratch_a.size()};
-    return BLYNK_OK;
 }
 
 // An entry with a folder separator is a path to the file; anything else is a
@@ -210,7 +68,7 @@ blynk_str sv(const std::string& s) {
 }  // namespace
 
 PluginHost::PluginHost(PluginSetup setup, std::string data_dir)
-    : setup_(std::move(setup)), data_dir_(std::move(data_dir)) {}
+    : setup_(std::move(setup)), data_dir_(std::move(data_dir)), auth_(setup_.auth) {}
 
 std::vector<std::string> PluginHost::default_search_dirs(const std::string& plugin_dir, const std::string& exe_dir) {
     std::vector<std::string> dirs;
@@ -264,13 +122,36 @@ void PluginHost::load_all() {
     }
 }
 
+const blynk::Settings* PluginHost::settings_of(const std::string& entry, std::string& file,
+                                               blynk::Settings& stripped) const {
+    file = entry;
+    auto it = setup_.settings.find(entry);
+    if (it == setup_.settings.end()) return nullptr;
+    const blynk::Settings& all = it->second;
+    if (!all.has(PluginSetup::kPluginFileKey)) return &all;
+    const auto& v = all.all().at(PluginSetup::kPluginFileKey);
+    if (v.type != BLYNK_SETTING_STRING || v.text.empty())
+        throw PluginError("plugin '" + entry + "': [plugins." + entry + "] " + PluginSetup::kPluginFileKey +
+                          " must be the name or path of a plugin file" +
+                          (setup_.source.empty() ? "" : " (in " + setup_.source + ")"));
+    file = v.text;
+    for (auto& [k, val] : all.all())
+        if (k != PluginSetup::kPluginFileKey) stripped.set(k, val.text, val.type);
+    return &stripped;
+}
+
 void PluginHost::load_one(const std::string& entry) {
     auto p = std::make_unique<LoadedPlugin>();
     p->config_name = entry;
+    blynk::Settings stripped;
+    std::string file;
+    const blynk::Settings* settings = settings_of(entry, file, stripped);
+    const bool own_file = file != entry;  // an instance named in config, of the file its table names
     // Messages name a plugin given by path by its file name, and show the path beside it.
-    const std::string label = is_path(entry) || has_plugin_suffix(entry) ? fs::path(entry).stem().string() : entry;
+    const std::string label =
+        own_file ? entry : (is_path(entry) || has_plugin_suffix(entry) ? fs::path(entry).stem().string() : entry);
     p->owner = this;
-    std::vector<std::string> paths = candidates(entry);
+    std::vector<std::string> paths = candidates(file);
     for (auto& c : paths)
         if (fs::exists(c)) {
             p->path = c;
@@ -281,7 +162,9 @@ void PluginHost::load_one(const std::string& entry) {
         for (auto& c : paths)
             list += "\n  " + c;
         throw PluginError("plugin '" + label + "': file not found; looked for:" + list +
-                          "\n(set [plugins] dir, or give the path in plugins.enabled)");
+                          (own_file ? "\n(set [plugins." + entry + "] " + PluginSetup::kPluginFileKey +
+                                          " to a plugin name in [plugins] dir, or to a path)"
+                                    : "\n(set [plugins] dir, or give the path in plugins.enabled)"));
     }
     check_write_access(label, p->path);
     boost::system::error_code ec;
@@ -294,23 +177,9 @@ void PluginHost::load_one(const std::string& entry) {
                           "'; is it a blynkd plugin? (see docs/plugin-sdk.md)");
     auto entry_fn = p->lib.get<const blynk_plugin_v1*(const blynk_host_v1*)>(BLYNK_PLUGIN_ENTRY_NAME);
 
-    p->host.size = sizeof(blynk_host_v1);
-    p->host.abi_major = BLYNK_ABI_MAJOR;
-    p->host.abi_minor = BLYNK_ABI_MINOR;
-    p->host.ctx = p.get();
-    p->host.log = host_log;
-    static const std::string version = BLYNKD_VERSION;
-    p->host.server_version = sv(version);
-    p->host.data_dir = sv(data_dir_);
-    p->host.submit_work = host_submit;
-    p->host.http_respond = host_http_respond;
-    p->host.post_kernel = host_post_kernel;
-    p->host.resolve_token = host_resolve_token;
-    p->host.device_info = host_device_info;
-    p->host.pin_read = host_pin_read;
-    p->host.pin_write = host_pin_write;
-    p->host.pin_property = host_pin_property;
-    p->host.project_json = host_project_json;
+    // Until the plugin says its name, its log lines carry the instance's.
+    if (own_file) p->name = entry;
+    fill_host_table(*p, data_dir_);
 
     const blynk_plugin_v1* t = entry_fn(&p->host);
     if (!t)
@@ -331,34 +200,44 @@ void PluginHost::load_one(const std::string& entry) {
     if (t->size < offsetof(blynk_plugin_v1, shutdown) + sizeof(t->shutdown))
         throw PluginError("plugin '" + label + "' (" + p->path + "): returned a table too small for ABI 1.0");
     p->table = t;
-    p->name = t->name.data ? std::string(t->name.data, t->name.size) : entry;
-    for (auto& other : plugins_)
+    p->reported_name = t->name.data ? std::string(t->name.data, t->name.size) : label;
+    p->name = own_file ? entry : p->reported_name;
+    for (auto& other : plugins_) {
         if (other->name == p->name)
-            throw PluginError("plugin '" + p->name + "' is enabled twice (" + other->path + " and " + p->path + ")");
+            throw PluginError("plugin '" + p->name + "' is enabled twice (" + other->path + " and " + p->path +
+                              "); to run one file twice, give each instance its own name and [plugins.NAME] " +
+                              PluginSetup::kPluginFileKey + " (docs/plugin-sdk.md)");
+        // A plugin built before SDK 1.2 keeps one instance per process: asked
+        // again, it answers with the table it gave before.
+        if (other->path == p->path && (other->table == t || other->table->self == t->self))
+            throw PluginError("plugin '" + p->name + "' (" + p->path + "): the file is already loaded as '" +
+                              other->name + "' and this plugin cannot run twice (built with SDK ABI " +
+                              std::to_string(t->abi_major) + "." + std::to_string(t->abi_minor) +
+                              ": one instance per file before 1.2); rebuild it against this server's SDK");
+    }
 
-    // Its settings: [plugins.<reported name>] or [plugins.<name as configured>].
-    const blynk::Settings* settings = nullptr;
-    if (auto it = setup_.settings.find(p->name); it != setup_.settings.end())
-        settings = &it->second;
-    else if (auto it2 = setup_.settings.find(entry); it2 != setup_.settings.end())
-        settings = &it2->second;
+    // Its settings: [plugins.<entry>] with its own plugin_file; else
+    // [plugins.<reported name>] or [plugins.<name as configured>].
+    if (!own_file)
+        if (auto it = setup_.settings.find(p->name); it != setup_.settings.end()) settings = &it->second;
     std::vector<blynk_setting> flat;
     if (settings)
         for (auto& [k, v] : settings->all())
             flat.push_back({sv(k), sv(v.text), v.type});
+    const std::string table_name = own_file ? entry : p->name;
     if (t->init) {
         blynk_error err{};
         int rc = t->init(t->self, flat.data(), flat.size(), &err);
         if (rc != BLYNK_OK)
-            throw PluginError("plugin '" + p->name + "': invalid settings in [plugins." + p->name + "]" +
+            throw PluginError("plugin '" + p->name + "': invalid settings in [plugins." + table_name + "]" +
                               (setup_.source.empty() ? "" : " of " + setup_.source) + ": " + err.message);
     }
 
-    if (const blynk_storage_v1* s = field_or_null(t, &blynk_plugin_v1::storage)) {
+    if (const blynk_storage_v1* st = field_or_null(t, &blynk_plugin_v1::storage)) {
         if (storage_)
             throw PluginError("plugins '" + storage_name_ + "' and '" + p->name +
                               "' both provide storage; enable only one");
-        storage_ = s;
+        storage_ = st;
         storage_self_ = t->self;
         storage_name_ = p->name;
     }
@@ -389,14 +268,24 @@ void PluginHost::load_one(const std::string& entry) {
         if (field_or_null(e, &blynk_events_v1::pin_written)) pin_subs_.push_back({t->self, e});
         if (field_or_null(e, &blynk_events_v1::login)) login_subs_.push_back({t->self, e});
     }
-    spdlog::info("plugin {} {} loaded from {}", p->name,
-                 t->version.data ? std::string(t->version.data, t->version.size) : "", p->path);
+    if (const blynk_auth_v1* a = field_or_null(t, &blynk_plugin_v1::auth)) auth_.add(p->name, t->self, a);
+    const std::string version = t->version.data ? std::string(t->version.data, t->version.size) : "";
+    if (own_file)
+        spdlog::info("plugin {} ({} {}) loaded from {}", p->name, p->reported_name, version, p->path);
+    else
+        spdlog::info("plugin {} {} loaded from {}", p->name, version, p->path);
     plugins_.push_back(std::move(p));
 }
 
 void PluginHost::start_threads() {
     if (!events_) events_ = std::make_unique<WorkQueue>("events", 100000);
-    if (!worker_) worker_ = std::make_unique<WorkQueue>("plugin-work", 10000);
+    if (!worker_) {
+        // The queue bound is split evenly over the threads (each runs its own
+        // queue; a job goes to the least busy), at least one job each.
+        size_t threads = std::max<size_t>(setup_.worker_threads, 1);
+        worker_ = std::make_unique<WorkerPool>(
+            "plugin-work", threads, std::max<size_t>(setup_.worker_queue / threads, 1), WorkQueue::Priority::Normal);
+    }
     for (auto& p : plugins_)
         p->worker = worker_.get();
 }
@@ -408,6 +297,12 @@ void PluginHost::shutdown() {
         if ((*it)->table->shutdown) (*it)->table->shutdown((*it)->table->self);
     if (dropped_events_)
         spdlog::warn("{} plugin events were dropped because subscribers were too slow", dropped_events_);
+}
+
+const blynk_host_v1* PluginHost::host_table(const std::string& instance) const {
+    for (auto& p : plugins_)
+        if (p->name == instance) return &p->host;
+    return nullptr;
 }
 
 std::vector<std::string> PluginHost::loaded_names() const {
@@ -425,7 +320,7 @@ void PluginHost::post_event(std::function<void()> fn) {
 
 namespace {
 struct OwnedDeviceEvent {
-    std::string email, name, peer;
+    std::string email, name, peer, token;
     int32_t dash, dev;
     int64_t at;
     blynk_device_event view() const {
@@ -437,6 +332,7 @@ struct OwnedDeviceEvent {
         e.device_name = sv(name);
         e.peer = sv(peer);
         e.at_ms = at;
+        e.token = sv(token);
         return e;
     }
 };
@@ -444,7 +340,7 @@ struct OwnedDeviceEvent {
 
 void PluginHost::device_online(const core::Device& d, std::string_view peer, int64_t at_ms) {
     if (online_subs_.empty()) return;
-    OwnedDeviceEvent ev{d.user->email, d.name, std::string(peer), d.dash_id, d.id, at_ms};
+    OwnedDeviceEvent ev{d.user->email, d.name, std::string(peer), d.token, d.dash_id, d.id, at_ms};
     post_event([this, ev] {
         auto e = ev.view();
         for (auto& s : online_subs_)
@@ -454,7 +350,7 @@ void PluginHost::device_online(const core::Device& d, std::string_view peer, int
 
 void PluginHost::device_offline(const core::Device& d, std::string_view peer, int64_t at_ms) {
     if (offline_subs_.empty()) return;
-    OwnedDeviceEvent ev{d.user->email, d.name, std::string(peer), d.dash_id, d.id, at_ms};
+    OwnedDeviceEvent ev{d.user->email, d.name, std::string(peer), d.token, d.dash_id, d.id, at_ms};
     post_event([this, ev] {
         auto e = ev.view();
         for (auto& s : offline_subs_)
@@ -464,7 +360,8 @@ void PluginHost::device_offline(const core::Device& d, std::string_view peer, in
 
 void PluginHost::pin_written(const core::Device& d, uint16_t key, std::string_view value, int64_t at_ms) {
     if (pin_subs_.empty()) return;
-    post_event([this, email = d.user->email, dash = d.dash_id, dev = d.id, key, v = std::string(value), at_ms] {
+    post_event([this, email = d.user->email, token = d.token, dash = d.dash_id, dev = d.id, key, v = std::string(value),
+                at_ms] {
         blynk_pin_event e{};
         e.size = sizeof e;
         e.email = sv(email);
@@ -474,6 +371,7 @@ void PluginHost::pin_written(const core::Device& d, uint16_t key, std::string_vi
         e.pin = core::key_pin(key);
         e.value = sv(v);
         e.at_ms = at_ms;
+        e.token = sv(token);
         for (auto& s : pin_subs_)
             s.table->pin_written(s.self, &e);
     });
@@ -481,8 +379,8 @@ void PluginHost::pin_written(const core::Device& d, uint16_t key, std::string_vi
 
 void PluginHost::login(bool ok, const core::Device* d, std::string_view peer, int64_t at_ms) {
     if (login_subs_.empty()) return;
-    post_event([this, ok, email = d ? d->user->email : std::string(), dash = d ? d->dash_id : 0, dev = d ? d->id : 0,
-                p = std::string(peer), at_ms] {
+    post_event([this, ok, email = d ? d->user->email : std::string(), token = d ? d->token : std::string(),
+                dash = d ? d->dash_id : 0, dev = d ? d->id : 0, p = std::string(peer), at_ms] {
         blynk_login_event e{};
         e.size = sizeof e;
         e.kind = BLYNK_SESSION_HARDWARE;
@@ -492,6 +390,7 @@ void PluginHost::login(bool ok, const core::Device* d, std::string_view peer, in
         e.device_id = dev;
         e.peer = sv(p);
         e.at_ms = at_ms;
+        e.token = sv(token);
         for (auto& s : login_subs_)
             s.table->login(s.self, &e);
     });

@@ -15,12 +15,14 @@
 #include <blynk/plugin.hpp>
 
 #include "core/router.hpp"
+#include "host/auth_gate.hpp"
 #include "host/http_routes.hpp"
 #include "host/kernel_services.hpp"
 
 namespace blynk::host {
 
 class WorkQueue;
+class WorkerPool;
 
 struct PluginError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -34,7 +36,17 @@ struct PluginSetup {
     // path; any other is a name looked up in search_dirs only.
     std::vector<std::string> enabled;
     // Each plugin's settings, by its reported name or its entry in `enabled`.
+    // An entry's table may name the file to load with kPluginFileKey (a name
+    // or a path, as in `enabled`): the entry is then an instance of that file
+    // under its own name, and one file may run as several instances. The key
+    // is the host's, never handed to the plugin.
     std::map<std::string, blynk::Settings> settings;
+    static constexpr const char* kPluginFileKey = "plugin_file";
+    // The pool behind submit_work: threads, and jobs that may wait (in all).
+    size_t worker_threads = 2;
+    size_t worker_queue = 10000;
+    // The bound on access-control hooks (blynk_auth_v1).
+    AuthSettings auth;
     // Folders a name is looked up in, in order.
     std::vector<std::string> search_dirs;
     // Where the setup came from, for messages (a config file's path; "" for defaults).
@@ -67,6 +79,13 @@ public:
     void* storage_self() const { return storage_self_; }
     std::string storage_plugin_name() const { return storage_name_; }
     std::vector<std::string> loaded_names() const;
+    // The host table handed to an instance (by its name), or nullptr: what
+    // the instance's calls into the kernel go through (tests drive it).
+    const blynk_host_v1* host_table(const std::string& instance) const;
+    // Plugins' access control for the router; nullptr when no plugin has a
+    // hook, so that the router's login and write paths skip it at no cost.
+    core::AccessPolicy* access_policy() { return auth_.empty() ? nullptr : &auth_; }
+    const AuthGate& auth_gate() const { return auth_; }
 
     // core::EventSink
     bool wants_pin_events() const override { return !pin_subs_.empty(); }
@@ -87,6 +106,9 @@ private:
         const blynk_events_v1* table;
     };
     void load_one(const std::string& entry);
+    // The enabled entry's settings table and the file it names (the entry
+    // itself unless its table has kPluginFileKey, which is left out).
+    const blynk::Settings* settings_of(const std::string& entry, std::string& file, blynk::Settings& stripped) const;
     void post_event(std::function<void()> fn);
 
     PluginSetup setup_;
@@ -96,7 +118,9 @@ private:
     void* storage_self_ = nullptr;
     std::string storage_name_;
     std::vector<Sub> online_subs_, offline_subs_, pin_subs_, login_subs_;
-    std::unique_ptr<WorkQueue> events_, worker_;
+    std::unique_ptr<WorkQueue> events_;
+    std::unique_ptr<WorkerPool> worker_;
+    AuthGate auth_;
     std::atomic<KernelServices*> services_{nullptr};  // read from plugin threads (post_kernel, respond)
     HttpRoutes routes_;
     size_t dropped_events_ = 0;

@@ -70,6 +70,10 @@ core::Device* PluginServices::device(std::string_view token) {
     return ctx_.model.find_token(token);
 }
 
+core::User* PluginServices::user(std::string_view email) {
+    return ctx_.model.find_user(email);
+}
+
 // No app sessions yet.
 bool PluginServices::app_connected(const core::Device&) {
     return false;

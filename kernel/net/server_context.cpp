@@ -32,6 +32,8 @@ ServerContext::ServerContext(ServerOptions o, core::Model& m, core::RouterSettin
           m, s, [this](host::TokenLoads::Job job) { return storage_queue.post(std::move(job)); },
           [this](host::TokenLoads::Job job) { defer(std::move(job)); }) {
     router.set_events(&plugins);
+    // Null unless a plugin has access-control hooks: then logins and writes ask it.
+    router.set_access(plugins.access_policy());
 }
 
 ServerContext::~ServerContext() = default;

@@ -189,7 +189,7 @@ public:
         });
         route("GET", "/{token}/project", [this](const HttpRequest& q, const Responder& res) {
             with_device(param(q, 0), res, [this](const std::string& tok, const Responder& r) {
-                auto json = kernel().project_json(tok);
+                auto json = dashboard_of(tok);
                 if (!json) return r.text(500, kNoProject);
                 r.json(*json);
             });
@@ -223,6 +223,14 @@ public:
     }
 
 private:
+    // The public JSON (no tokens) of the device's dashboard, through
+    // profile_json (SDK 1.2; project_json is deprecated).
+    std::optional<std::string> dashboard_of(const std::string& token) const {
+        auto d = kernel().device(token);
+        if (!d) return std::nullopt;
+        return kernel().profile_json(d->email, d->dash_id, false);
+    }
+
     using DeviceFn = std::function<void(const std::string& token, const Responder& res)>;
 
     // Checks the token's format, has the kernel look it up (storage may be
@@ -375,7 +383,7 @@ private:
                         if (server.empty()) return r.text(500, kNoHost);
                         int port = qr_port_;
                         if (port == 0) port = tls ? (req_port ? req_port : 443) : 9443;
-                        auto project = kernel().project_json(tok);
+                        auto project = dashboard_of(tok);
                         if (!project) return r.text(500, kNoProject);
                         std::string dir = clone_dir();
                         std::string json = std::move(*project);

@@ -163,7 +163,8 @@ TEST(FakeHost, LateAnswersAreCapturedAndDanglingRequestsExposed) {
     PluginUnderTest& p = linked().plugin;
     auto later = p.call({"GET", "/later?v=1"});
     ASSERT_TRUE(h.wait_answered(*later, std::chrono::seconds(10)));
-    static_cast<Probe*>(p.table()->self)->join();
+    // self is the C++ layer's instance record (SDK 1.2: one per entry call); detail::self finds its Plugin.
+    static_cast<Probe*>(blynk::detail::self(p.table()->self))->join();
     EXPECT_EQ(later->body, "v=1");
     h.reset_kernel();
     auto dangling = p.call({"GET", "/dangling?v=1"});
@@ -235,3 +236,91 @@ TEST(FakeHost, TempDirIsRemovedWithItsContents) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ SDK 1.2
+// A second plugin class in this test, entered through make_entry directly (the
+// file's one BLYNK_PLUGIN is Probe's): per-call instances, tokens in events,
+// access-control hooks, profile_json.
+namespace {
+
+class Sdk12Probe final : public blynk::Plugin {
+public:
+    void init(const blynk::Settings& s) override { label = s.get_string("label", ""); }
+    unsigned subscriptions() const override { return blynk::kPinWritten | blynk::kLogin; }
+    void on_pin_written(const blynk::PinEvent& e) override { seen.push_back(label + " pin " + std::string(e.token)); }
+    void on_login(const blynk::LoginEvent& e) override { seen.push_back(label + " login " + std::string(e.token)); }
+    unsigned auth_hooks() const override { return blynk::kAuthLogin | blynk::kAuthPinWrite; }
+    bool allow_login(const blynk::AuthLogin& rq) override { return rq.token != "bad"; }
+    bool allow_pin_write(const blynk::AuthWrite& rq) override {
+        if (rq.pin == 9) throw std::runtime_error("cannot decide");
+        return rq.pin != 7;
+    }
+    std::string label;
+    std::vector<std::string> seen;
+};
+
+const blynk_plugin_v1* sdk12_entry(const blynk_host_v1* host) {
+    return blynk::detail::make_entry<Sdk12Probe>(host, "sdk12-probe", "1.2.0");
+}
+
+Sdk12Probe& probe_of(const PluginUnderTest& p) {
+    return *static_cast<Sdk12Probe*>(blynk::detail::self(p.table()->self));
+}
+
+// Two hosts and two loads of one entry, kept for the process (the plugin keeps the host table).
+struct TwoLoads {
+    FakeHost host_a, host_b;
+    PluginUnderTest a{host_a}, b{host_b};
+    TwoLoads() {
+        a.load(sdk12_entry);
+        b.load(sdk12_entry);
+    }
+};
+TwoLoads& two() {
+    static TwoLoads* t = new TwoLoads;
+    return *t;
+}
+
+}  // namespace
+
+TEST(FakeHost12, EachEntryCallIsANewInstanceWithItsOwnSettingsAndEventsCarryTheToken) {
+    PluginUnderTest& a = two().a;
+    PluginUnderTest& b = two().b;
+    ASSERT_TRUE(a.loaded()) << a.error();
+    ASSERT_TRUE(b.loaded()) << b.error();
+    EXPECT_NE(a.table(), b.table());
+    EXPECT_NE(a.table()->self, b.table()->self);
+    EXPECT_EQ(a.init({{"label", "A"}}).status, BLYNK_OK);
+    EXPECT_EQ(b.init({{"label", "B"}}).status, BLYNK_OK);
+    blynk::PinEvent pin{"a@b.c", 1, 2, 'v', 1, "x", 7};
+    pin.token = "tok-1";
+    EXPECT_TRUE(a.pin_written(pin));
+    EXPECT_TRUE(b.login({BLYNK_SESSION_HARDWARE, true, "a@b.c", 1, 2, "10.0.0.2:1", 8, "tok-2"}));
+    EXPECT_EQ(probe_of(a).seen, std::vector<std::string>{"A pin tok-1"});
+    EXPECT_EQ(probe_of(b).seen, std::vector<std::string>{"B login tok-2"});
+}
+
+TEST(FakeHost12, AccessHooksAnswerAllowOrDenyAndAThrowingHookDenies) {
+    PluginUnderTest& a = two().a;
+    EXPECT_EQ(a.auth_login({"good", "a@b.c", 1, 2, "10.0.0.1:1"}), BLYNK_AUTH_ALLOW);
+    EXPECT_EQ(a.auth_login({"bad", "a@b.c", 1, 2, "10.0.0.1:1"}), BLYNK_AUTH_DENY);
+    EXPECT_EQ(a.auth_pin_write({"good", "a@b.c", 1, 2, 'v', 6, "1", BLYNK_WRITE_HARDWARE}), BLYNK_AUTH_ALLOW);
+    EXPECT_EQ(a.auth_pin_write({"good", "a@b.c", 1, 2, 'v', 7, "1", BLYNK_WRITE_API}), BLYNK_AUTH_DENY);
+    EXPECT_EQ(a.auth_pin_write({"good", "a@b.c", 1, 2, 'v', 9, "1", BLYNK_WRITE_API}), BLYNK_AUTH_DENY);
+    EXPECT_TRUE(two().host_a.logged("cannot decide"));
+    // A plugin without hooks has no auth table.
+    EXPECT_FALSE(linked().plugin.auth_login({"good", "a@b.c", 1, 2, "10.0.0.1:1"}).has_value());
+}
+
+TEST(FakeHost12, ProfileJsonAnswersFromProfilesWithTokensOnlyWhenAsked) {
+    FakeHost& h = two().host_a;
+    h.profiles[{"a@b.c", 1}] = {"{\"id\":1}", "{\"id\":1,\"token\":\"t\"}"};
+    h.profiles[{"a@b.c", BLYNK_PROFILE_ALL_DASHBOARDS}] = {"{\"dashBoards\":[]}", "{\"dashBoards\":[1]}"};
+    blynk::Kernel k(h.table());
+    EXPECT_EQ(k.profile_json("a@b.c", 1, false), std::optional<std::string>("{\"id\":1}"));
+    EXPECT_EQ(k.profile_json("a@b.c", 1, true), std::optional<std::string>("{\"id\":1,\"token\":\"t\"}"));
+    EXPECT_EQ(k.profile_json("a@b.c", BLYNK_PROFILE_ALL_DASHBOARDS, false),
+              std::optional<std::string>("{\"dashBoards\":[]}"));
+    EXPECT_EQ(k.profile_json("a@b.c", 2, false), std::nullopt);
+    EXPECT_EQ(k.profile_json("x@b.c", 1, false), std::nullopt);
+}

@@ -67,7 +67,6 @@ blynk::testing::FakeDevice fake_device() {
     d.email = "me@example.com";
     d.name = "esp32";
     d.board_type = "ESP32";
-    d.project_json = kProject;
     return d;
 }
 
@@ -106,6 +105,8 @@ protected:
         kernel().reset_kernel();
         kernel().devices[T1] = fake_device();
         kernel().devices[T2] = fake_device();
+        // What the plugin serves as /project: the dashboard (no tokens) by profile_json.
+        kernel().profiles[{"me@example.com", 1}] = {kProject, "not served: it has tokens"};
         ASSERT_EQ(init_with({}).first, BLYNK_OK);
     }
 };

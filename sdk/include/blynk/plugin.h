@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define BLYNK_ABI_MAJOR 1u
-#define BLYNK_ABI_MINOR 1u
+#define BLYNK_ABI_MINOR 2u
 
 /* The one exported symbol of every plugin. */
 #define BLYNK_PLUGIN_ENTRY_NAME "blynk_plugin_entry"
@@ -191,11 +191,25 @@ typedef struct blynk_host_v1 {
     int (*pin_write)(void* ctx, blynk_str token, char pin_type, uint8_t pin, blynk_str value);
     /* Sets a widget property of a pin (stored, sent to apps, never to hardware). */
     int (*pin_property)(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value);
-    /* The public JSON of the device's dashboard (no tokens); valid until the
-     * calling function returns. */
+    /* Deprecated since ABI 1.2 (kept working): profile_json with the device's
+     * email and dash_id and no flags gives the same JSON. The public JSON of
+     * the device's dashboard (no tokens); valid until the calling function
+     * returns. */
     int (*project_json)(void* ctx, blynk_str token, blynk_str* json);
+
+    /* ---- appended in ABI 1.2 ---- */
+    /* Kernel thread only. The JSON of one dashboard of a user (dash_id >= 0),
+     * or of the user's whole profile, {"dashBoards":[...]}, with dash_id =
+     * BLYNK_PROFILE_ALL_DASHBOARDS. flags: BLYNK_PROFILE_WITH_TOKENS adds each
+     * device's "token" (for the owner's own app only: never serve it to
+     * anyone else). BLYNK_NOT_FOUND: no such user (in memory) or dashboard.
+     * Valid until the calling function returns. */
+    int (*profile_json)(void* ctx, blynk_str email, int32_t dash_id, uint32_t flags, blynk_str* json);
     /* appended fields go here */
 } blynk_host_v1;
+
+#define BLYNK_PROFILE_ALL_DASHBOARDS (-1)
+enum blynk_profile_flags { BLYNK_PROFILE_WITH_TOKENS = 1u };
 
 /* ------------------------------------------------------------- records --- */
 
@@ -309,6 +323,10 @@ typedef struct blynk_device_event {
     blynk_str device_name;
     blynk_str peer; /* "ip:port" */
     int64_t at_ms;
+    /* ---- appended in ABI 1.2 ---- */
+    /* The device's token: what the host functions (pin_write, device_info,
+     * ...) take to act on this device. A secret: never log it. */
+    blynk_str token;
 } blynk_device_event;
 
 typedef struct blynk_pin_event {
@@ -320,6 +338,8 @@ typedef struct blynk_pin_event {
     uint8_t pin;
     blynk_str value; /* multi-values are `\0`-separated */
     int64_t at_ms;
+    /* ---- appended in ABI 1.2 ---- */
+    blynk_str token; /* the device's token, as in blynk_device_event */
 } blynk_pin_event;
 
 typedef struct blynk_login_event {
@@ -331,11 +351,15 @@ typedef struct blynk_login_event {
     int32_t device_id;
     blynk_str peer;
     int64_t at_ms;
+    /* ---- appended in ABI 1.2 ---- */
+    blynk_str token; /* the device's token; empty when the login was refused */
 } blynk_login_event;
 
-/* Event subscriptions. Events are delivered in order on the kernel's event
- * thread (never an I/O thread); a slow subscriber delays only other
- * subscribers. A NULL entry is not subscribed and costs nothing. */
+/* Event subscriptions. Events are delivered in order on the kernel's one
+ * event thread (never an I/O thread, never the kernel thread); a slow
+ * subscriber delays only other subscribers. A NULL entry is not subscribed
+ * and costs nothing. A token in an event may be passed to the host's kernel
+ * functions only from the kernel thread (post_kernel). */
 typedef struct blynk_events_v1 {
     uint32_t size;
     void (*device_online)(void* self, const blynk_device_event* ev);
@@ -345,10 +369,62 @@ typedef struct blynk_events_v1 {
     /* appended fields go here */
 } blynk_events_v1;
 
+/* ---------------------------------------------------------------- auth --- */
+
+/* A hardware login the kernel has accepted (the token is a known device's),
+ * before the device is told so. */
+typedef struct blynk_auth_login {
+    uint32_t size;
+    blynk_str token; /* a secret: never log it */
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    blynk_str peer; /* "ip:port" */
+} blynk_auth_login;
+
+enum blynk_write_source {
+    BLYNK_WRITE_HARDWARE = 0, /* the device itself (hardware command) */
+    BLYNK_WRITE_BRIDGE = 1,   /* another device, through a bridge */
+    BLYNK_WRITE_API = 2       /* the HTTP API or a plugin's pin_write */
+};
+
+/* A pin write about to be stored and routed. */
+typedef struct blynk_auth_write {
+    uint32_t size;
+    blynk_str token; /* the target device's token */
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    char pin_type; /* 'v', 'd', 'a' */
+    uint8_t pin;
+    blynk_str value; /* multi-values are `\0`-separated */
+    uint32_t source; /* enum blynk_write_source */
+} blynk_auth_write;
+
+enum blynk_auth_verdict { BLYNK_AUTH_ALLOW = 0, BLYNK_AUTH_DENY = 1 };
+
+/* Synchronous access control (ABI 1.2). Called on the kernel thread, inline
+ * in the login and write paths, so each call must be quick and must never
+ * block (no I/O, no locks held by other threads for long): decide from
+ * memory. Every call is timed against [plugins] auth_budget_us; a plugin
+ * whose calls keep overrunning is switched off and the server then applies
+ * [plugins] auth_fail ("closed": deny everything, the default; "open": allow).
+ * Returns enum blynk_auth_verdict; anything else counts as a deny. A NULL
+ * entry is not called. Several plugins: all are asked, the first deny wins. */
+typedef struct blynk_auth_v1 {
+    uint32_t size;
+    int (*login)(void* self, const blynk_auth_login* req);
+    int (*pin_write)(void* self, const blynk_auth_write* req);
+    /* appended fields go here */
+} blynk_auth_v1;
+
 /* -------------------------------------------------------------- plugin --- */
 
 enum blynk_plugin_flags {
-    /* The plugin's functions may be called from several threads at once. */
+    /* Ignored since ABI 1.2 (kept so older sources build): every function is
+     * called from a documented thread (docs/plugin-sdk.md, "Threads"), and
+     * some of them concurrently whatever this flag says, so a plugin must
+     * lock what its functions share. */
     BLYNK_PLUGIN_THREAD_SAFE = 1u
 };
 
@@ -370,11 +446,17 @@ typedef struct blynk_plugin_v1 {
     const blynk_events_v1* events;   /* NULL: no subscriptions */
     /* ---- appended in ABI 1.1 ---- */
     const blynk_http_v1* http; /* NULL: no HTTP routes */
+    /* ---- appended in ABI 1.2 ---- */
+    const blynk_auth_v1* auth; /* NULL: no access control */
     /* appended fields go here (notifiers, ...) */
 } blynk_plugin_v1;
 
 /* The entry: gets the host's table (kept valid for the life of the process)
- * and returns the plugin's table, or NULL after logging why it refuses. */
+ * and returns the plugin's table, or NULL after logging why it refuses.
+ * Since ABI 1.2 one file may be loaded as several instances (two entries of
+ * plugins.enabled naming the same file): the entry is then called once per
+ * instance, each time with its own host table, and must return a new table
+ * with its own self each time. */
 typedef const blynk_plugin_v1* (*blynk_plugin_entry_fn)(const blynk_host_v1* host);
 
 #ifdef __cplusplus

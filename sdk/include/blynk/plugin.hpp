@@ -341,11 +341,15 @@ public:
     virtual std::vector<bool> update_devices(const std::vector<Device>& devices) = 0;
 };
 
+// `token` (SDK 1.2) is the device's token, what Kernel's functions take to
+// act on the device (from the kernel thread: Kernel::post); empty from a
+// host older than 1.2 and in a refused login. A secret: never log it.
 struct DeviceEvent {
     std::string_view email;
     int32_t dash_id, device_id;
     std::string_view device_name, peer;
     int64_t at_ms;
+    std::string_view token = {};  // defaulted: older aggregate initialisers still compile warning-free
 };
 struct PinEvent {
     std::string_view email;
@@ -354,6 +358,7 @@ struct PinEvent {
     uint8_t pin;
     std::string_view value;
     int64_t at_ms;
+    std::string_view token = {};  // defaulted: older aggregate initialisers still compile warning-free
 };
 struct LoginEvent {
     uint32_t kind;
@@ -362,6 +367,22 @@ struct LoginEvent {
     int32_t dash_id, device_id;
     std::string_view peer;
     int64_t at_ms;
+    std::string_view token = {};  // defaulted: older aggregate initialisers still compile warning-free
+};
+
+// What the access-control hooks (SDK 1.2) are asked about; see blynk_auth_v1.
+struct AuthLogin {
+    std::string_view token, email;
+    int32_t dash_id, device_id;
+    std::string_view peer;
+};
+struct AuthWrite {
+    std::string_view token, email;
+    int32_t dash_id, device_id;
+    char pin_type;
+    uint8_t pin;
+    std::string_view value;
+    uint32_t source;  // enum blynk_write_source
 };
 
 enum Subscription : unsigned {
@@ -369,6 +390,12 @@ enum Subscription : unsigned {
     kDeviceOffline = 1u << 1,
     kPinWritten = 1u << 2,
     kLogin = 1u << 3,
+};
+
+// Which access-control hooks a plugin provides (Plugin::auth_hooks()).
+enum AuthHook : unsigned {
+    kAuthLogin = 1u << 0,
+    kAuthPinWrite = 1u << 1,
 };
 
 // ------------------------------------------------------------------- http
@@ -549,10 +576,23 @@ public:
     bool pin_property(std::string_view token, uint8_t pin, std::string_view property, std::string_view value) const {
         return available() && h_->pin_property(h_->ctx, slice(token), pin, slice(property), slice(value)) == BLYNK_OK;
     }
+    // Deprecated since SDK 1.2: profile_json(email, dash_id) gives the same.
     std::optional<std::string> project_json(std::string_view token) const {
         if (!available()) return std::nullopt;
         blynk_str v{};
         if (h_->project_json(h_->ctx, slice(token), &v) != BLYNK_OK) return std::nullopt;
+        return std::string(view(v));
+    }
+    // The JSON of one dashboard of a user, or with dash_id =
+    // BLYNK_PROFILE_ALL_DASHBOARDS of the whole profile ({"dashBoards":[...]});
+    // with_tokens adds each device's token (for its owner only). nullopt: no
+    // such user or dashboard, or a host older than SDK 1.2.
+    std::optional<std::string> profile_json(std::string_view email, int32_t dash_id, bool with_tokens) const {
+        if (!h_ || !BLYNK_HAS_FIELD(h_, profile_json) || !h_->profile_json) return std::nullopt;
+        blynk_str v{};
+        if (h_->profile_json(h_->ctx, slice(email), dash_id, with_tokens ? uint32_t(BLYNK_PROFILE_WITH_TOKENS) : 0u,
+                             &v) != BLYNK_OK)
+            return std::nullopt;
         return std::string(view(v));
     }
 
@@ -575,7 +615,14 @@ public:
     virtual void on_device_offline(const DeviceEvent&) {}
     virtual void on_pin_written(const PinEvent&) {}
     virtual void on_login(const LoginEvent&) {}
-    // Whether every function may be called from several threads at once.
+    // Access control (SDK 1.2): which hooks to install (a mask of AuthHook).
+    // They run on the kernel thread inside the login and write paths: decide
+    // from memory, quickly, never block (docs/plugin-sdk.md, "Access control").
+    virtual unsigned auth_hooks() const { return 0; }
+    virtual bool allow_login(const AuthLogin&) { return true; }
+    virtual bool allow_pin_write(const AuthWrite&) { return true; }
+    // Ignored since SDK 1.2 (kept so older sources build): which thread calls
+    // what is documented (docs/plugin-sdk.md, "Threads"); lock what is shared.
     virtual bool thread_safe() const { return false; }
 
     const Host& host() const { return host_; }
@@ -632,8 +679,27 @@ void guard_void(Plugin* p, F&& f) {
     }
 }
 
+// One instance of the plugin and the C tables that point at it. The entry
+// makes one per call: since SDK 1.2 one file may be loaded under two names
+// (the loader hands back the same module, so nothing static may hold an
+// instance's state). Instances live until the process ends, as the host keeps
+// their tables.
+struct Instance {
+    std::unique_ptr<Plugin> plugin;
+    blynk_plugin_v1 table{};
+    blynk_events_v1 events{};
+    blynk_auth_v1 auth{};
+    std::vector<blynk_http_route> routes;  // the C view of plugin->routes(); rebuilt after init()
+    blynk_http_v1 http{};
+};
+inline std::vector<std::unique_ptr<Instance>>& instances() {
+    static std::vector<std::unique_ptr<Instance>> all;
+    return all;
+}
+
+// `self` of every table is the Instance.
 inline Plugin* self(void* s) {
-    return static_cast<Plugin*>(s);
+    return static_cast<Instance*>(s)->plugin.get();
 }
 
 inline const blynk_storage_v1* storage_table() {
@@ -697,35 +763,41 @@ inline const blynk_storage_v1* storage_table() {
     return &t;
 }
 
+// An event's token, if the host's event is new enough (SDK 1.2) to carry one.
+template <class E>
+std::string_view event_token(const E* ev) {
+    return BLYNK_HAS_FIELD(ev, token) ? view(ev->token) : std::string_view();
+}
+
 inline blynk_events_v1 events_table(unsigned mask) {
     blynk_events_v1 e{};
     e.size = sizeof e;
     if (mask & kDeviceOnline)
         e.device_online = [](void* me, const blynk_device_event* ev) {
             guard_void(self(me), [&] {
-                self(me)->on_device_online(
-                    {view(ev->email), ev->dash_id, ev->device_id, view(ev->device_name), view(ev->peer), ev->at_ms});
+                self(me)->on_device_online({view(ev->email), ev->dash_id, ev->device_id, view(ev->device_name),
+                                            view(ev->peer), ev->at_ms, event_token(ev)});
             });
         };
     if (mask & kDeviceOffline)
         e.device_offline = [](void* me, const blynk_device_event* ev) {
             guard_void(self(me), [&] {
-                self(me)->on_device_offline(
-                    {view(ev->email), ev->dash_id, ev->device_id, view(ev->device_name), view(ev->peer), ev->at_ms});
+                self(me)->on_device_offline({view(ev->email), ev->dash_id, ev->device_id, view(ev->device_name),
+                                             view(ev->peer), ev->at_ms, event_token(ev)});
             });
         };
     if (mask & kPinWritten)
         e.pin_written = [](void* me, const blynk_pin_event* ev) {
             guard_void(self(me), [&] {
-                self(me)->on_pin_written(
-                    {view(ev->email), ev->dash_id, ev->device_id, ev->pin_type, ev->pin, view(ev->value), ev->at_ms});
+                self(me)->on_pin_written({view(ev->email), ev->dash_id, ev->device_id, ev->pin_type, ev->pin,
+                                          view(ev->value), ev->at_ms, event_token(ev)});
             });
         };
     if (mask & kLogin)
         e.login = [](void* me, const blynk_login_event* ev) {
             guard_void(self(me), [&] {
                 self(me)->on_login({ev->kind, ev->success != 0, view(ev->email), ev->dash_id, ev->device_id,
-                                    view(ev->peer), ev->at_ms});
+                                    view(ev->peer), ev->at_ms, event_token(ev)});
             });
         };
     return e;
@@ -755,26 +827,34 @@ inline void http_trampoline(void* me, void* route_data, const blynk_http_request
     }
 }
 
-// The C view of the plugin's routes; rebuilt when routes are added in init().
-struct RouteTables {
-    std::vector<blynk_http_route> routes;
-    blynk_http_v1 http{};
-};
-inline RouteTables& route_tables() {
-    static RouteTables t;
-    return t;
-}
-inline const blynk_http_v1* http_table_for(const Plugin& p) {
-    if (p.routes().empty()) return nullptr;
-    return &route_tables().http;
-}
-inline void publish_routes(Plugin& p);
-inline blynk_plugin_v1*& entry_table() {
-    static blynk_plugin_v1* t = nullptr;
-    return t;
+inline void publish_routes(Instance& in);
+
+inline blynk_auth_v1 auth_table(unsigned mask) {
+    blynk_auth_v1 a{};
+    a.size = sizeof a;
+    // A throwing hook denies: an access check that cannot decide must not allow.
+    if (mask & kAuthLogin)
+        a.login = [](void* me, const blynk_auth_login* r) {
+            bool allow = false;
+            guard_void(self(me), [&] {
+                allow =
+                    self(me)->allow_login({view(r->token), view(r->email), r->dash_id, r->device_id, view(r->peer)});
+            });
+            return int(allow ? BLYNK_AUTH_ALLOW : BLYNK_AUTH_DENY);
+        };
+    if (mask & kAuthPinWrite)
+        a.pin_write = [](void* me, const blynk_auth_write* r) {
+            bool allow = false;
+            guard_void(self(me), [&] {
+                allow = self(me)->allow_pin_write({view(r->token), view(r->email), r->dash_id, r->device_id,
+                                                   r->pin_type, r->pin, view(r->value), r->source});
+            });
+            return int(allow ? BLYNK_AUTH_ALLOW : BLYNK_AUTH_DENY);
+        };
+    return a;
 }
 
-// Builds the C table for one plugin instance (one per process).
+// Builds the C table of a new plugin instance (one per call of the entry).
 template <class P>
 const blynk_plugin_v1* make_entry(const blynk_host_v1* host, const char* name, const char* version) {
     if (!host || host->abi_major != BLYNK_ABI_MAJOR) {
@@ -786,12 +866,9 @@ const blynk_plugin_v1* make_entry(const blynk_host_v1* host, const char* name, c
         }
         // Still answer, so the host can name both versions in its own error.
     }
-    static std::unique_ptr<Plugin> instance;
-    static blynk_events_v1 events{};
-    static blynk_plugin_v1 table{};
-    if (table.size) return &table;  // loaded once per process
+    auto in = std::make_unique<Instance>();
     try {
-        instance = std::make_unique<P>();
+        in->plugin = std::make_unique<P>();
     } catch (const std::exception& e) {
         Host(host).error(std::string("plugin ") + name + " failed to start: " + e.what());
         return nullptr;
@@ -799,41 +876,45 @@ const blynk_plugin_v1* make_entry(const blynk_host_v1* host, const char* name, c
         Host(host).error(std::string("plugin ") + name + " failed to start");
         return nullptr;
     }
-    instance->attach_host(host);
+    Plugin& plugin = *in->plugin;
+    plugin.attach_host(host);
+    blynk_plugin_v1& table = in->table;
     table.size = sizeof table;
     table.abi_major = BLYNK_ABI_MAJOR;
     table.abi_minor = BLYNK_ABI_MINOR;
-    table.flags = instance->thread_safe() ? uint32_t(BLYNK_PLUGIN_THREAD_SAFE) : 0u;
+    table.flags = plugin.thread_safe() ? uint32_t(BLYNK_PLUGIN_THREAD_SAFE) : 0u;
     table.name = slice(name);
     table.version = slice(version);
-    table.self = instance.get();
+    table.self = in.get();
     table.init = [](void* me, const blynk_setting* s, size_t n, blynk_error* err) {
         return guard(err, [&] {
             self(me)->init(Settings(s, n));
-            publish_routes(*self(me));
+            publish_routes(*static_cast<Instance*>(me));
         });
     };
-    publish_routes(*instance);
     table.shutdown = [](void* me) { guard_void(self(me), [&] { self(me)->shutdown(); }); };
-    table.storage = instance->storage() ? storage_table() : nullptr;
-    entry_table() = &table;
-    unsigned mask = instance->subscriptions();
-    if (mask) {
-        events = events_table(mask);
-        table.events = &events;
+    table.storage = plugin.storage() ? storage_table() : nullptr;
+    if (unsigned mask = plugin.subscriptions()) {
+        in->events = events_table(mask);
+        table.events = &in->events;
     }
+    if (unsigned mask = plugin.auth_hooks()) {
+        in->auth = auth_table(mask);
+        table.auth = &in->auth;
+    }
+    publish_routes(*in);
+    instances().push_back(std::move(in));
     return &table;
 }
 
-inline void publish_routes(Plugin& p) {
-    RouteTables& t = route_tables();
-    t.routes.clear();
-    for (auto& r : p.routes())
-        t.routes.push_back({slice(r.method), slice(r.pattern), http_trampoline, const_cast<Plugin::RouteEntry*>(&r)});
-    t.http.size = sizeof t.http;
-    t.http.routes = t.routes.data();
-    t.http.route_count = t.routes.size();
-    if (entry_table()) entry_table()->http = t.routes.empty() ? nullptr : &t.http;
+inline void publish_routes(Instance& in) {
+    in.routes.clear();
+    for (auto& r : in.plugin->routes())
+        in.routes.push_back({slice(r.method), slice(r.pattern), http_trampoline, const_cast<Plugin::RouteEntry*>(&r)});
+    in.http.size = sizeof in.http;
+    in.http.routes = in.routes.data();
+    in.http.route_count = in.routes.size();
+    in.table.http = in.routes.empty() ? nullptr : &in.http;
 }
 
 }  // namespace detail

@@ -31,10 +31,11 @@
 // Logging, submitting work, posting and answering HTTP may come from any
 // thread; everything else is called from the test's thread.
 //
-// Lifetimes: a plugin keeps the host table until the process ends and a
-// plugin built with plugin.hpp is created once per process, so create one
-// FakeHost and one PluginUnderTest per test process and keep both alive
-// (e.g. a function-local static). A loaded module is never unloaded.
+// Lifetimes: a plugin keeps the host table until the process ends, so keep
+// the FakeHost alive as long as the process (e.g. a function-local static).
+// Since SDK 1.2 a plugin built with plugin.hpp makes a new instance per load
+// (one file may run as two instances), so a test may load the same module
+// again for a fresh instance. A loaded module is never unloaded.
 //
 // This header needs only the C++17 standard library and the platform's
 // dynamic loader (link ${CMAKE_DL_LIBS}); it does not depend on any test

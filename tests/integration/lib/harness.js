@@ -675,3 +675,17 @@ export function mkTmp(name) {
   mkdirSync(d, { recursive: true });
   return d;
 }
+
+/** Polls a file (bounded) until pred(text) holds; returns the text. Plugins under test write
+ * what they saw to a file on their own threads, so there is nothing to wait on but the file. */
+export async function waitForFile(file, pred, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (pred(text)) return text;
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${file}; it holds:\n${JSON.stringify(text)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

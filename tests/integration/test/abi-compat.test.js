@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
-  Server, Cmd, Cleanup, BUILD_DIR, mkTmp,
+  Server, Cmd, Cleanup, BUILD_DIR, mkTmp, waitForFile,
 } from '../lib/harness.js';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
 
 const ABI10_PLUGIN = path.join(BUILD_DIR, 'bin', 'test-plugins', 'abi10-plugin.so');
+const ABI11_PLUGIN = path.join(BUILD_DIR, 'bin', 'test-plugins', 'abi11-plugin.so');
 
 function requirePlugin() {
   if (!existsSync(ABI10_PLUGIN)) {
@@ -23,18 +24,6 @@ function requirePlugin() {
 
 const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Polls a file (bounded) until pred(text) holds; returns the text. */
-async function waitForFile(file, pred, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    if (pred(text)) return text;
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${file}; it holds:\n${JSON.stringify(text)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('a plugin built against the ABI 1.0 SDK', () => {
   it('loads beside storage-sqlite by path, logs through the host, and appends a line per pin write', async () => {
@@ -92,5 +81,39 @@ describe('a plugin built against the ABI 1.0 SDK', () => {
     assert.notEqual(r.code, 0, out);
     assert.match(out, /abi10-plugin/);
     assert.match(out, /unknown key 'fiel'/);
+  });
+});
+
+describe('a plugin built against the ABI 1.1 SDK', () => {
+  it('loads beside an ABI 1.0 plugin, serves its route through the 1.1 kernel functions and gets pin events', async () => {
+    requirePlugin();
+    assert.ok(existsSync(ABI11_PLUGIN), `${ABI11_PLUGIN} not found: build it (cmake --build <build> --target abi11-plugin)`);
+    const dir = mkTmp('abi11');
+    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'pins.txt');
+    const srv = cleanup.add(Server.create({
+      name: 'abi11',
+      config: {
+        plugins: {
+          enabled: ['storage-sqlite', ABI10_PLUGIN, ABI11_PLUGIN],
+          'abi10-plugin': { file: path.join(dir, 'abi10.txt') },
+          'abi11-plugin': { file },
+        },
+      },
+    }));
+    const token = await srv.addDevice('abi11@example.com', 'abi11-dev');
+    await srv.launch();
+    assert.match(srv.log, /plugin abi11-plugin 1\.1\.0 loaded from/);
+    assert.match(srv.log, /abi11-plugin: built for ABI 1\.1, host offers 1\.(\d+)/);
+    const d = cleanup.add(await srv.login(token));
+    d.send(Cmd.HARDWARE, 2, ['vw', 3, 'x']);
+    await d.ping(3);
+    const text = await waitForFile(file, (t) => t.includes('\n'));
+    assert.equal(text, 'abi11@example.com v3 x\n');
+    const res = await fetch(`http://127.0.0.1:${srv.hwPort}/abi11/${token}/3`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'x');
+    d.end();
+    await srv.stop();
   });
 });

@@ -82,6 +82,13 @@ struct FakeDevice {
     std::string project_json;                          // what project_json answers
 };
 
+// What profile_json answers for one (email, dash_id) key; dash_id
+// BLYNK_PROFILE_ALL_DASHBOARDS is the whole profile.
+struct FakeProfile {
+    std::string json;              // without tokens
+    std::string json_with_tokens;  // with BLYNK_PROFILE_WITH_TOKENS
+};
+
 struct PinWrite {
     std::string token;
     char pin_type;
@@ -212,6 +219,13 @@ public:
             *json = slice(d->project_json);
             return int(BLYNK_OK);
         };
+        h.profile_json = [](void* c, blynk_str email, int32_t dash_id, uint32_t flags, blynk_str* json) {
+            auto& profiles = me(c).profiles;
+            auto it = profiles.find({std::string(view(email)), dash_id});
+            if (it == profiles.end()) return int(BLYNK_NOT_FOUND);
+            *json = slice((flags & BLYNK_PROFILE_WITH_TOKENS) ? it->second.json_with_tokens : it->second.json);
+            return int(BLYNK_OK);
+        };
     }
     FakeHost(const FakeHost&) = delete;
     FakeHost& operator=(const FakeHost&) = delete;
@@ -261,11 +275,12 @@ public:
     }
 
     // -------------------------------------------------------- device model
-    std::map<std::string, FakeDevice> devices;  // by token
-    bool defer_token_lookups = false;           // resolve_token answers in run_token_lookups()
-    bool storage_unavailable = false;           // unknown tokens resolve to BLYNK_ERROR, not BLYNK_NOT_FOUND
-    bool fail_pin_property = false;             // pin_property answers BLYNK_ERROR
-    std::vector<std::string> token_lookups;     // every token resolve_token was asked for
+    std::map<std::string, FakeDevice> devices;                        // by token
+    std::map<std::pair<std::string, int32_t>, FakeProfile> profiles;  // what profile_json answers
+    bool defer_token_lookups = false;                                 // resolve_token answers in run_token_lookups()
+    bool storage_unavailable = false;        // unknown tokens resolve to BLYNK_ERROR, not BLYNK_NOT_FOUND
+    bool fail_pin_property = false;          // pin_property answers BLYNK_ERROR
+    std::vector<std::string> token_lookups;  // every token resolve_token was asked for
     std::vector<PinWrite> pin_writes;
     std::vector<PropertyWrite> property_writes;
 
@@ -280,6 +295,7 @@ public:
     // Forgets devices, switches and records (not the logs, not queued work).
     void reset_kernel() {
         devices.clear();
+        profiles.clear();
         defer_token_lookups = storage_unavailable = fail_pin_property = refuse_work = run_at_once = false;
         deferred_lookups_.clear();
         token_lookups.clear();

@@ -96,6 +96,7 @@ public:
     const blynk_storage_v1* storage() const { return has(&blynk_plugin_v1::storage) ? table_->storage : nullptr; }
     const blynk_events_v1* events() const { return has(&blynk_plugin_v1::events) ? table_->events : nullptr; }
     const blynk_http_v1* http() const { return has(&blynk_plugin_v1::http) ? table_->http : nullptr; }
+    const blynk_auth_v1* auth() const { return has(&blynk_plugin_v1::auth) ? table_->auth : nullptr; }
     std::string name() const { return table_ ? std::string(view(table_->name)) : std::string(); }
     FakeHost& host() const { return host_; }
 
@@ -184,6 +185,7 @@ public:
         c.pin = ev.pin;
         c.value = slice(ev.value);
         c.at_ms = ev.at_ms;
+        c.token = slice(ev.token);
         events()->pin_written(table_->self, &c);
         return true;
     }
@@ -198,8 +200,39 @@ public:
         c.device_id = ev.device_id;
         c.peer = slice(ev.peer);
         c.at_ms = ev.at_ms;
+        c.token = slice(ev.token);
         events()->login(table_->self, &c);
         return true;
+    }
+
+    // ---------------------------------------------------------------- auth
+    // An auth request in C with the fields naming the device filled in from `rq`.
+    template <class C, class Request>
+    static C device_request(const Request& rq) {
+        C c{};
+        c.size = sizeof c;
+        c.token = slice(rq.token);
+        c.email = slice(rq.email);
+        c.dash_id = rq.dash_id;
+        c.device_id = rq.device_id;
+        return c;
+    }
+    // The plugin's verdict (BLYNK_AUTH_ALLOW, BLYNK_AUTH_DENY, or what else it
+    // answers); nullopt if it has no such hook. The kernel asks on its thread.
+    std::optional<int> auth_login(const AuthLogin& rq) {
+        if (!auth() || !BLYNK_HAS_FIELD(auth(), login) || !auth()->login) return std::nullopt;
+        auto c = device_request<blynk_auth_login>(rq);
+        c.peer = slice(rq.peer);
+        return auth()->login(table_->self, &c);
+    }
+    std::optional<int> auth_pin_write(const AuthWrite& rq) {
+        if (!auth() || !BLYNK_HAS_FIELD(auth(), pin_write) || !auth()->pin_write) return std::nullopt;
+        auto c = device_request<blynk_auth_write>(rq);
+        c.pin_type = rq.pin_type;
+        c.pin = rq.pin;
+        c.value = slice(rq.value);
+        c.source = rq.source;
+        return auth()->pin_write(table_->self, &c);
     }
 
     // ----------------------------------------------------------------- http
@@ -315,6 +348,7 @@ private:
         c.device_name = slice(ev.device_name);
         c.peer = slice(ev.peer);
         c.at_ms = ev.at_ms;
+        c.token = slice(ev.token);
         (events()->*fn)(table_->self, &c);
         return true;
     }

@@ -1,0 +1,196 @@
+// The host table: the kernel's functions a plugin calls through plugin.h's
+// blynk_host_v1. Which thread may call which is documented there and in
+// docs/plugin-sdk.md ("Threads"); the kernel-only ones check it.
+#include <spdlog/spdlog.h>
+#include <cstring>
+
+#include "core/model.hpp"
+#include "host/kernel_services.hpp"
+#include "host/loaded_plugin.hpp"
+#include "host/plugin_host.hpp"
+#include "host/profile_json.hpp"
+#include "host/worker_pool.hpp"
+#include "version.hpp"
+
+namespace blynk::host {
+
+namespace {
+
+void host_log(void* ctx, int level, blynk_str msg) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    std::string_view text(msg.data ? msg.data : "", msg.data ? msg.size : 0);
+    const std::string& who = p->name.empty() ? p->config_name : p->name;
+    switch (level) {
+        case BLYNK_LOG_TRACE:
+            spdlog::trace("[{}] {}", who, text);
+            break;
+        case BLYNK_LOG_DEBUG:
+            spdlog::debug("[{}] {}", who, text);
+            break;
+        case BLYNK_LOG_INFO:
+            spdlog::info("[{}] {}", who, text);
+            break;
+        case BLYNK_LOG_WARN:
+            spdlog::warn("[{}] {}", who, text);
+            break;
+        default:
+            spdlog::error("[{}] {}", who, text);
+            break;
+    }
+}
+
+int host_submit(void* ctx, void (*fn)(void*), void* arg) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    // No pool before start_threads (the CLI runs without one): refused, as a full pool.
+    if (!p->worker || !fn) return BLYNK_ERROR;
+    return p->worker->post([fn, arg] { fn(arg); }) ? BLYNK_OK : BLYNK_ERROR;
+}
+
+KernelServices* kernel_of(void* ctx) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    KernelServices* k = p->owner->services();
+    return k && k->on_kernel_thread() ? k : nullptr;
+}
+
+void host_http_respond(void* ctx, blynk_http_responder* r, const blynk_http_response* res) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    if (KernelServices* k = p->owner->services(); k && r && res) k->respond(r, *res);
+}
+
+int host_post_kernel(void* ctx, void (*fn)(void*), void* arg) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    KernelServices* k = p->owner->services();
+    if (!k || !fn) return BLYNK_ERROR;
+    return k->post([fn, arg] { fn(arg); }) ? BLYNK_OK : BLYNK_ERROR;
+}
+
+void host_resolve_token(void* ctx, blynk_str token, void (*done)(void*, int), void* arg) {
+    KernelServices* k = kernel_of(ctx);
+    if (!done) return;
+    if (!k) {
+        done(arg, BLYNK_ERROR);
+        return;
+    }
+    k->resolve_token(std::string(token.data ? token.data : "", token.data ? token.size : 0),
+                     [done, arg](int status) { done(arg, status); });
+}
+
+std::string_view sv_of(blynk_str s) {
+    return s.data ? std::string_view(s.data, s.size) : std::string_view();
+}
+
+int host_device_info(void* ctx, blynk_str token, blynk_device_info* out) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k || !out) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    blynk_device_info i{};
+    i.size = sizeof i;
+    i.email = blynk_str{d->user->email.data(), d->user->email.size()};
+    i.dash_id = d->dash_id;
+    i.device_id = d->id;
+    i.name = blynk_str{d->name.data(), d->name.size()};
+    i.board_type = blynk_str{d->board_type.data(), d->board_type.size()};
+    i.online_connections = d->online_count;
+    const core::Dashboard* dash = nullptr;
+    for (auto& db : d->user->dashboards)
+        if (db.id == d->dash_id) dash = &db;
+    i.dash_active = !dash || dash->active;
+    i.app_connected = k->app_connected(*d);
+    i.connect_time_ms = d->connect_ms;
+    i.disconnect_time_ms = d->disconnect_ms;
+    i.data_received_ms = d->data_received_ms;
+    // Copy no more than the caller's struct holds.
+    uint32_t n = out->size < sizeof i ? out->size : uint32_t(sizeof i);
+    uint32_t caller_size = out->size;
+    std::memcpy(out, &i, n);
+    out->size = caller_size;
+    return BLYNK_OK;
+}
+
+int host_pin_read(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str* value) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k || !value) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    const core::PinValue* v = d->find_pin(core::pin_key(type, pin));
+    if (!v || v->value.empty()) return BLYNK_NOT_FOUND;
+    *value = blynk_str{v->value.data(), v->value.size()};
+    return BLYNK_OK;
+}
+
+int host_pin_write(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str value) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    if (type != 'v' && type != 'd' && type != 'a') return BLYNK_ERROR;
+    return k->pin_write(*d, type, pin, sv_of(value)) ? BLYNK_OK : BLYNK_ERROR;
+}
+
+int host_pin_property(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    k->pin_property(*d, pin, sv_of(property), sv_of(value));
+    return BLYNK_OK;
+}
+
+int host_project_json(void* ctx, blynk_str token, blynk_str* json) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k || !json) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    p->scratch = dashboard_json(*d->user, d->dash_id, false);
+    *json = blynk_str{p->scratch.data(), p->scratch.size()};
+    return BLYNK_OK;
+}
+
+int host_profile_json(void* ctx, blynk_str email, int32_t dash_id, uint32_t flags, blynk_str* json) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k || !json) return BLYNK_ERROR;
+    core::User* u = k->user(sv_of(email));
+    if (!u) return BLYNK_NOT_FOUND;
+    bool tokens = (flags & BLYNK_PROFILE_WITH_TOKENS) != 0;
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    if (dash_id == BLYNK_PROFILE_ALL_DASHBOARDS) {
+        p->scratch = profile_json(*u, tokens);
+    } else {
+        if (!has_dashboard(*u, dash_id)) return BLYNK_NOT_FOUND;
+        p->scratch = dashboard_json(*u, dash_id, tokens);
+    }
+    *json = blynk_str{p->scratch.data(), p->scratch.size()};
+    return BLYNK_OK;
+}
+
+blynk_str sv(const std::string& s) {
+    return blynk_str{s.data(), s.size()};
+}
+
+}  // namespace
+
+void fill_host_table(LoadedPlugin& p, const std::string& data_dir) {
+    blynk_host_v1& h = p.host;
+    h.size = sizeof(blynk_host_v1);
+    h.abi_major = BLYNK_ABI_MAJOR;
+    h.abi_minor = BLYNK_ABI_MINOR;
+    h.ctx = &p;
+    h.log = host_log;
+    static const std::string version = BLYNKD_VERSION;
+    h.server_version = sv(version);
+    h.data_dir = sv(data_dir);
+    h.submit_work = host_submit;
+    h.http_respond = host_http_respond;
+    h.post_kernel = host_post_kernel;
+    h.resolve_token = host_resolve_token;
+    h.device_info = host_device_info;
+    h.pin_read = host_pin_read;
+    h.pin_write = host_pin_write;
+    h.pin_property = host_pin_property;
+    h.project_json = host_project_json;
+    h.profile_json = host_profile_json;
+}
+
+}  // namespace blynk::host
