@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <cstring>
 
+#include "codec/protocol.hpp"
 #include "core/model.hpp"
 #include "host/kernel_services.hpp"
 #include "host/loaded_plugin.hpp"
@@ -125,7 +126,9 @@ int host_pin_write(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str
     core::Device* d = k->device(sv_of(token));
     if (!d) return BLYNK_NOT_FOUND;
     if (type != 'v' && type != 'd' && type != 'a') return BLYNK_ERROR;
-    return k->pin_write(*d, type, pin, sv_of(value)) ? BLYNK_OK : BLYNK_ERROR;
+    uint16_t status = k->pin_write(*d, type, pin, sv_of(value));
+    if (status == uint16_t(codec::Status::NotAllowed)) return BLYNK_DENIED;
+    return status == 0 ? BLYNK_OK : BLYNK_ERROR;
 }
 
 int host_pin_property(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value) {

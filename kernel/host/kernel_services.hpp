@@ -30,9 +30,10 @@ public:
     virtual core::User* user(std::string_view email) = 0;
     virtual bool app_connected(const core::Device& d) = 0;
     // A write as the HTTP API makes it (core::WriteSource::Api): stored, sent
-    // to the device with message id 111. False if refused (a bad pin type, an
-    // empty value or one too long for a hardware frame, or an access hook).
-    virtual bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) = 0;
+    // to the device with message id 111. Returns 0 or the router's status:
+    // NotAllowed when an access hook refuses it, IllegalCommand for a bad pin
+    // type, an empty value or one too long for a hardware frame.
+    virtual uint16_t pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) = 0;
     virtual void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) = 0;
 };
 

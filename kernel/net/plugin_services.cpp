@@ -79,13 +79,13 @@ bool PluginServices::app_connected(const core::Device&) {
     return false;
 }
 
-bool PluginServices::pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) {
+uint16_t PluginServices::pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) {
     core::PinWrite w;
     w.type = type;
     w.pin = pin;
     w.value = value;
     w.source = core::WriteSource::Api;
-    return ctx_.router.write_pin(d, w) == 0;
+    return ctx_.router.write_pin(d, w);
 }
 
 void PluginServices::pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) {

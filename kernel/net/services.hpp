@@ -22,7 +22,7 @@ public:
     core::Device* device(std::string_view token) override;
     core::User* user(std::string_view email) override;
     bool app_connected(const core::Device& d) override;
-    bool pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
+    uint16_t pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
     void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override;
 
 private:

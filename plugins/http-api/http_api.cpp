@@ -53,6 +53,8 @@ constexpr std::string_view kNoQr = "QR codes are not available on this server.";
 constexpr std::string_view kBusy = "Server is busy, try again later.";
 constexpr std::string_view kValueTooLong = "Value is too long.";
 constexpr std::string_view kWriteFailed = "Error writing pin value.";
+// A plugin's access control refused the write (SDK 1.2); the legacy server had none.
+constexpr std::string_view kWriteDenied = "Writing this pin is not allowed.";
 constexpr std::string_view kNoProject = "Error getting project.";
 constexpr std::string_view kNoHost =
     "The server's host name is unknown: send a Host header or set [plugins.http-api] qr_host.";
@@ -265,7 +267,14 @@ private:
         // The HARDWARE body `<t>w\0<pin>\0<value>` must fit in one frame, or the value could
         // be stored but never reach the device (neither forwarded nor synced).
         if (value.size() + 4 + std::to_string(p.number).size() > kMaxFrameBody) return res.text(400, kValueTooLong);
-        if (!kernel().pin_write(tok, p.type, p.number, value)) return res.text(500, kWriteFailed);
+        switch (kernel().write_pin(tok, p.type, p.number, value)) {
+            case blynk::Kernel::WriteStatus::Ok:
+                break;
+            case blynk::Kernel::WriteStatus::Denied:
+                return res.text(403, kWriteDenied);
+            default:
+                return res.text(500, kWriteFailed);
+        }
         res.empty(200);
     }
 

@@ -280,6 +280,13 @@ TEST_F(HttpApi, GetUpdateWritesValues) {
     EXPECT_ANSWER(get("/" + T1 + "/get/v2"), 200, kJson, R"(["1","2","3"])");
 }
 
+TEST_F(HttpApi, AWriteAnAccessHookRefusesIs403AndNotStored) {
+    kernel().deny_pin_writes = true;
+    EXPECT_TEXT(get("/" + T1 + "/update/v1?value=42"), 403, "Writing this pin is not allowed.");
+    EXPECT_TEXT(json_call("PUT", "/" + T1 + "/update/v1", R"(["42"])"), 403, "Writing this pin is not allowed.");
+    EXPECT_TRUE(kernel().pin_writes.empty());
+}
+
 TEST_F(HttpApi, GetUpdateWithoutValueOrProperty) {
     EXPECT_TEXT(get("/" + T1 + "/update/v1"), 400, "Wrong request format.");
     EXPECT_TEXT(get("/" + T1 + "/update/v1?"), 400, "Wrong request format.");

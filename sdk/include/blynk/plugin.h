@@ -49,7 +49,8 @@ enum blynk_status {
     BLYNK_OK = 0,
     BLYNK_ERROR = 1,     /* see the blynk_error message */
     BLYNK_NOT_FOUND = 2, /* the record does not exist */
-    BLYNK_CONFLICT = 3   /* a unique key (email, token) is taken */
+    BLYNK_CONFLICT = 3,  /* a unique key (email, token) is taken */
+    BLYNK_DENIED = 4     /* (ABI 1.2) a plugin's access control refused it */
 };
 
 /* An error message written by the callee into the caller's buffer. */
@@ -187,7 +188,9 @@ typedef struct blynk_host_v1 {
      * if the pin has none. Valid until the calling function returns. */
     int (*pin_read)(void* ctx, blynk_str token, char pin_type, uint8_t pin, blynk_str* value);
     /* Writes a pin as the HTTP API does: stored, and sent to the device's live
-     * connections (message id 111) and its user's apps. */
+     * connections (message id 111) and its user's apps. BLYNK_DENIED (since
+     * ABI 1.2) when a plugin's access control refuses it; BLYNK_ERROR when the
+     * write itself is bad (pin type, empty value, too long for a frame). */
     int (*pin_write)(void* ctx, blynk_str token, char pin_type, uint8_t pin, blynk_str value);
     /* Sets a widget property of a pin (stored, sent to apps, never to hardware). */
     int (*pin_property)(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value);

@@ -570,8 +570,28 @@ public:
         if (h_->pin_read(h_->ctx, slice(token), type, pin, &v) != BLYNK_OK) return std::nullopt;
         return std::string(view(v));
     }
+    // What became of a write_pin.
+    enum class WriteStatus {
+        Ok,
+        NotFound,  // no such device (resolve the token first)
+        Denied,    // a plugin's access control refused it (SDK 1.2)
+        Failed,    // a bad write (pin type, empty value, too long), or no host
+    };
+    WriteStatus write_pin(std::string_view token, char type, uint8_t pin, std::string_view value) const {
+        if (!available()) return WriteStatus::Failed;
+        switch (h_->pin_write(h_->ctx, slice(token), type, pin, slice(value))) {
+            case BLYNK_OK:
+                return WriteStatus::Ok;
+            case BLYNK_NOT_FOUND:
+                return WriteStatus::NotFound;
+            case BLYNK_DENIED:
+                return WriteStatus::Denied;
+            default:
+                return WriteStatus::Failed;
+        }
+    }
     bool pin_write(std::string_view token, char type, uint8_t pin, std::string_view value) const {
-        return available() && h_->pin_write(h_->ctx, slice(token), type, pin, slice(value)) == BLYNK_OK;
+        return write_pin(token, type, pin, value) == WriteStatus::Ok;
     }
     bool pin_property(std::string_view token, uint8_t pin, std::string_view property, std::string_view value) const {
         return available() && h_->pin_property(h_->ctx, slice(token), pin, slice(property), slice(value)) == BLYNK_OK;

@@ -69,7 +69,7 @@ describe('SDK 1.2', () => {
     const [v5] = await d.sync(6, ['vr', 5], 1);
     assert.deepEqual(v5.body.toString().split('\0'), ['vw', '5', '42']);
     const api = await get(srv, `/${t1}/update/v7?value=3`);  // the HTTP API's write is asked too
-    assert.notEqual(api.status, 200, api.text);
+    assert.deepEqual(api, { status: 403, text: 'Writing this pin is not allowed.' });
     await d.sync(7, ['vr', 7], 0);
 
     const refused = cleanup.add(await srv.connect());

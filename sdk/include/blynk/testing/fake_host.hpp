@@ -204,6 +204,7 @@ public:
         h.pin_write = [](void* c, blynk_str t, char type, uint8_t pin, blynk_str v) {
             FakeDevice* d = me(c).find(view(t));
             if (!d) return int(BLYNK_NOT_FOUND);
+            if (me(c).deny_pin_writes) return int(BLYNK_DENIED);
             d->pins[{type, pin}] = std::string(view(v));
             me(c).pin_writes.push_back({std::string(view(t)), type, pin, std::string(view(v))});
             return int(BLYNK_OK);
@@ -280,6 +281,7 @@ public:
     bool defer_token_lookups = false;                                 // resolve_token answers in run_token_lookups()
     bool storage_unavailable = false;        // unknown tokens resolve to BLYNK_ERROR, not BLYNK_NOT_FOUND
     bool fail_pin_property = false;          // pin_property answers BLYNK_ERROR
+    bool deny_pin_writes = false;            // pin_write answers BLYNK_DENIED (an access hook's refusal)
     std::vector<std::string> token_lookups;  // every token resolve_token was asked for
     std::vector<PinWrite> pin_writes;
     std::vector<PropertyWrite> property_writes;
@@ -296,7 +298,8 @@ public:
     void reset_kernel() {
         devices.clear();
         profiles.clear();
-        defer_token_lookups = storage_unavailable = fail_pin_property = refuse_work = run_at_once = false;
+        defer_token_lookups = storage_unavailable = fail_pin_property = deny_pin_writes = refuse_work = run_at_once =
+            false;
         deferred_lookups_.clear();
         token_lookups.clear();
         pin_writes.clear();
