@@ -56,6 +56,11 @@ struct Device {
     std::string last_ip;
     std::string hardware_info;  // `key\0value\0...` from the info packet
     std::vector<PinProperty> properties;
+    // What the app sets on a device beyond its name and board (vendor,
+    // connection type, icon...): the legacy device JSON's other fields, kept
+    // as the app sent them so that nothing is lost. Empty until the app
+    // protocol (next issue) fills it; nothing on the routing path reads it.
+    std::string settings_json;
 
     // Returns the stored value or nullptr.
     const PinValue* find_pin(uint16_t key) const;
@@ -64,11 +69,25 @@ struct Device {
     void set_property(uint16_t key, std::string_view name, std::string_view value);
 };
 
+// A widget of a dashboard as the app protocol will keep it (the next issue
+// fills these): what the server itself must read of a widget (its id, type,
+// and the device pin it shows or drives, for routing and history) and the
+// rest of the legacy widget JSON as the app sent it.
+struct Widget {
+    int64_t id = 0;
+    std::string type;       // the legacy type name: "BUTTON", "SLIDER", ...
+    int32_t device_id = 0;  // the device it targets (later also a tag or group)
+    uint16_t pin_key = 0;   // pin_key(type, pin); 0 = bound to no pin
+    std::string json;       // the whole widget JSON as the app sent it
+};
+
 struct Dashboard {
     int32_t id = 1;
     std::string name;
     bool active = true;
     int64_t created_ms = 0;
+    std::vector<Widget> widgets;  // empty until the app protocol
+    std::string settings_json;    // the dashboard's other legacy fields (theme, ...)
 };
 
 struct User {
