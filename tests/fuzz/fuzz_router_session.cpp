@@ -128,7 +128,8 @@ struct World {
         core::LoadedData data;
         auto me = std::make_unique<core::User>();
         me->email = "me@example.com";
-        me->dashboards.push_back({1, "My Dashboard", true, 0});
+        me->dashboards.emplace_back();
+        me->dashboards.back().name = "My Dashboard";
         for (auto [id, tok] : {std::pair{0, kTokenA}, std::pair{1, kTokenB}}) {
             auto d = std::make_unique<core::Device>();
             d->id = id;

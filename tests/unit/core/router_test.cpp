@@ -83,7 +83,8 @@ protected:
         core::LoadedData data;
         auto u = std::make_unique<core::User>();
         u->email = "me@example.com";
-        u->dashboards.push_back({1, "My Dashboard", true, 0});
+        u->dashboards.emplace_back();
+        u->dashboards.back().name = "My Dashboard";
         for (auto [id, tok] : {std::pair{0, kTokenA}, std::pair{1, kTokenB}}) {
             auto d = std::make_unique<core::Device>();
             d->id = id;
