@@ -53,6 +53,27 @@ KernelServices* kernel_of(void* ctx) {
     return k && k->on_kernel_thread() ? k : nullptr;
 }
 
+std::string_view sv_of(blynk_str s) {
+    return s.data ? std::string_view(s.data, s.size) : std::string_view();
+}
+
+// A string the kernel keeps, lent to a plugin.
+blynk_str sv(const std::string& s) {
+    return blynk_str{s.data(), s.size()};
+}
+
+// The device of `token` for a host function called on the kernel thread:
+// runs f(kernel, device) and returns its status; BLYNK_ERROR off the kernel
+// thread (or without a kernel), BLYNK_NOT_FOUND for an unknown token.
+template <class F>
+int with_device(void* ctx, blynk_str token, F&& f) {
+    KernelServices* k = kernel_of(ctx);
+    if (!k) return BLYNK_ERROR;
+    core::Device* d = k->device(sv_of(token));
+    if (!d) return BLYNK_NOT_FOUND;
+    return f(*k, *d);
+}
+
 void host_http_respond(void* ctx, blynk_http_responder* r, const blynk_http_response* res) {
     auto* p = static_cast<LoadedPlugin*>(ctx);
     if (KernelServices* k = p->owner->services(); k && r && res) k->respond(r, *res);
@@ -76,79 +97,66 @@ void host_resolve_token(void* ctx, blynk_str token, void (*done)(void*, int), vo
                      [done, arg](int status) { done(arg, status); });
 }
 
-std::string_view sv_of(blynk_str s) {
-    return s.data ? std::string_view(s.data, s.size) : std::string_view();
-}
-
 int host_device_info(void* ctx, blynk_str token, blynk_device_info* out) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k || !out) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    blynk_device_info i{};
-    i.size = sizeof i;
-    i.email = blynk_str{d->user->email.data(), d->user->email.size()};
-    i.dash_id = d->dash_id;
-    i.device_id = d->id;
-    i.name = blynk_str{d->name.data(), d->name.size()};
-    i.board_type = blynk_str{d->board_type.data(), d->board_type.size()};
-    i.online_connections = d->online_count;
-    const core::Dashboard* dash = nullptr;
-    for (auto& db : d->user->dashboards)
-        if (db.id == d->dash_id) dash = &db;
-    i.dash_active = !dash || dash->active;
-    i.app_connected = k->app_connected(*d);
-    i.connect_time_ms = d->connect_ms;
-    i.disconnect_time_ms = d->disconnect_ms;
-    i.data_received_ms = d->data_received_ms;
-    // Copy no more than the caller's struct holds.
-    uint32_t n = out->size < sizeof i ? out->size : uint32_t(sizeof i);
-    uint32_t caller_size = out->size;
-    std::memcpy(out, &i, n);
-    out->size = caller_size;
-    return BLYNK_OK;
+    if (!out) return BLYNK_ERROR;
+    return with_device(ctx, token, [&](KernelServices& k, core::Device& d) {
+        blynk_device_info i{};
+        i.size = sizeof i;
+        i.email = sv(d.user->email);
+        i.dash_id = d.dash_id;
+        i.device_id = d.id;
+        i.name = sv(d.name);
+        i.board_type = sv(d.board_type);
+        i.online_connections = d.online_count;
+        const core::Dashboard* dash = d.user->find_dash(d.dash_id);
+        i.dash_active = !dash || dash->active;
+        i.app_connected = k.app_connected(d);
+        i.connect_time_ms = d.connect_ms;
+        i.disconnect_time_ms = d.disconnect_ms;
+        i.data_received_ms = d.data_received_ms;
+        // Copy no more than the caller's struct holds.
+        uint32_t n = out->size < sizeof i ? out->size : uint32_t(sizeof i);
+        uint32_t caller_size = out->size;
+        std::memcpy(out, &i, n);
+        out->size = caller_size;
+        return BLYNK_OK;
+    });
 }
 
 int host_pin_read(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str* value) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k || !value) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    const core::PinValue* v = d->find_pin(core::pin_key(type, pin));
-    if (!v || v->value.empty()) return BLYNK_NOT_FOUND;
-    *value = blynk_str{v->value.data(), v->value.size()};
-    return BLYNK_OK;
+    if (!value) return BLYNK_ERROR;
+    return with_device(ctx, token, [&](KernelServices&, core::Device& d) {
+        const core::PinValue* v = d.find_pin(core::pin_key(type, pin));
+        if (!v || v->value.empty()) return BLYNK_NOT_FOUND;
+        *value = sv(v->value);
+        return BLYNK_OK;
+    });
 }
 
 int host_pin_write(void* ctx, blynk_str token, char type, uint8_t pin, blynk_str value) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    if (type != 'v' && type != 'd' && type != 'a') return BLYNK_ERROR;
-    uint16_t status = k->pin_write(*d, type, pin, sv_of(value));
-    if (status == uint16_t(codec::Status::NotAllowed)) return BLYNK_DENIED;
-    return status == 0 ? BLYNK_OK : BLYNK_ERROR;
+    return with_device(ctx, token, [&](KernelServices& k, core::Device& d) {
+        if (type != 'v' && type != 'd' && type != 'a') return BLYNK_ERROR;
+        uint16_t status = k.pin_write(d, type, pin, sv_of(value));
+        if (status == uint16_t(codec::Status::NotAllowed)) return BLYNK_DENIED;
+        return status == 0 ? BLYNK_OK : BLYNK_ERROR;
+    });
 }
 
 int host_pin_property(void* ctx, blynk_str token, uint8_t pin, blynk_str property, blynk_str value) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    k->pin_property(*d, pin, sv_of(property), sv_of(value));
-    return BLYNK_OK;
+    return with_device(ctx, token, [&](KernelServices& k, core::Device& d) {
+        k.pin_property(d, pin, sv_of(property), sv_of(value));
+        return BLYNK_OK;
+    });
 }
 
 int host_project_json(void* ctx, blynk_str token, blynk_str* json) {
-    KernelServices* k = kernel_of(ctx);
-    if (!k || !json) return BLYNK_ERROR;
-    core::Device* d = k->device(sv_of(token));
-    if (!d) return BLYNK_NOT_FOUND;
-    auto* p = static_cast<LoadedPlugin*>(ctx);
-    p->scratch = dashboard_json(*d->user, d->dash_id, false);
-    *json = blynk_str{p->scratch.data(), p->scratch.size()};
-    return BLYNK_OK;
+    if (!json) return BLYNK_ERROR;
+    return with_device(ctx, token, [&](KernelServices&, core::Device& d) {
+        auto* p = static_cast<LoadedPlugin*>(ctx);
+        p->scratch = dashboard_json(*d.user, d.dash_id, false);
+        *json = sv(p->scratch);
+        return BLYNK_OK;
+    });
 }
 
 int host_profile_json(void* ctx, blynk_str email, int32_t dash_id, uint32_t flags, blynk_str* json) {
@@ -164,12 +172,8 @@ int host_profile_json(void* ctx, blynk_str email, int32_t dash_id, uint32_t flag
         if (!has_dashboard(*u, dash_id)) return BLYNK_NOT_FOUND;
         p->scratch = dashboard_json(*u, dash_id, tokens);
     }
-    *json = blynk_str{p->scratch.data(), p->scratch.size()};
+    *json = sv(p->scratch);
     return BLYNK_OK;
-}
-
-blynk_str sv(const std::string& s) {
-    return blynk_str{s.data(), s.size()};
 }
 
 }  // namespace
