@@ -71,13 +71,14 @@ private:
     std::string path_;
 };
 
-// What the fake kernel knows about one device, by token.
-struct FakeDevice {
-    std::string email, name, board_type;
-    int32_t dash_id = 1, device_id = 0;
-    uint32_t online_connections = 0;
-    bool dash_active = true, app_connected = false;
-    int64_t connect_time_ms = 0, disconnect_time_ms = 0, data_received_ms = 0;
+// What the fake kernel knows about one device, by token: what device_info
+// answers (on the first dashboard, active, unless a test says otherwise) and
+// its pins.
+struct FakeDevice : DeviceInfo {
+    FakeDevice() {
+        dash_id = 1;
+        dash_active = true;
+    }
     std::map<std::pair<char, int>, std::string> pins;  // ('v', 1) -> value
     std::string project_json;                          // what project_json answers
 };

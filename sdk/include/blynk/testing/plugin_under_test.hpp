@@ -171,63 +171,55 @@ public:
     }
 
     // --------------------------------------------------------------- events
+    // A C event or auth request with its size and the fields naming the
+    // device (email, dashboard, device, token) filled in from `e`.
+    template <class C, class E>
+    static C about_device(const E& e) {
+        C c{};
+        c.size = sizeof c;
+        c.token = slice(e.token);
+        c.email = slice(e.email);
+        c.dash_id = e.dash_id;
+        c.device_id = e.device_id;
+        return c;
+    }
+
     // Each returns false if the plugin is not subscribed to the event.
     bool device_online(const DeviceEvent& ev) { return device_event(&blynk_events_v1::device_online, ev); }
     bool device_offline(const DeviceEvent& ev) { return device_event(&blynk_events_v1::device_offline, ev); }
     bool pin_written(const PinEvent& ev) {
         if (!events() || !events()->pin_written) return false;
-        blynk_pin_event c{};
-        c.size = sizeof c;
-        c.email = slice(ev.email);
-        c.dash_id = ev.dash_id;
-        c.device_id = ev.device_id;
+        auto c = about_device<blynk_pin_event>(ev);
         c.pin_type = ev.pin_type;
         c.pin = ev.pin;
         c.value = slice(ev.value);
         c.at_ms = ev.at_ms;
-        c.token = slice(ev.token);
         events()->pin_written(table_->self, &c);
         return true;
     }
     bool login(const LoginEvent& ev) {
         if (!events() || !events()->login) return false;
-        blynk_login_event c{};
-        c.size = sizeof c;
+        auto c = about_device<blynk_login_event>(ev);
         c.kind = ev.kind;
         c.success = ev.success ? 1u : 0u;
-        c.email = slice(ev.email);
-        c.dash_id = ev.dash_id;
-        c.device_id = ev.device_id;
         c.peer = slice(ev.peer);
         c.at_ms = ev.at_ms;
-        c.token = slice(ev.token);
         events()->login(table_->self, &c);
         return true;
     }
 
     // ---------------------------------------------------------------- auth
-    // An auth request in C with the fields naming the device filled in from `rq`.
-    template <class C, class Request>
-    static C device_request(const Request& rq) {
-        C c{};
-        c.size = sizeof c;
-        c.token = slice(rq.token);
-        c.email = slice(rq.email);
-        c.dash_id = rq.dash_id;
-        c.device_id = rq.device_id;
-        return c;
-    }
     // The plugin's verdict (BLYNK_AUTH_ALLOW, BLYNK_AUTH_DENY, or what else it
     // answers); nullopt if it has no such hook. The kernel asks on its thread.
     std::optional<int> auth_login(const AuthLogin& rq) {
         if (!auth() || !BLYNK_HAS_FIELD(auth(), login) || !auth()->login) return std::nullopt;
-        auto c = device_request<blynk_auth_login>(rq);
+        auto c = about_device<blynk_auth_login>(rq);
         c.peer = slice(rq.peer);
         return auth()->login(table_->self, &c);
     }
     std::optional<int> auth_pin_write(const AuthWrite& rq) {
         if (!auth() || !BLYNK_HAS_FIELD(auth(), pin_write) || !auth()->pin_write) return std::nullopt;
-        auto c = device_request<blynk_auth_write>(rq);
+        auto c = about_device<blynk_auth_write>(rq);
         c.pin_type = rq.pin_type;
         c.pin = rq.pin;
         c.value = slice(rq.value);
@@ -340,15 +332,10 @@ private:
     }
     bool device_event(void (*blynk_events_v1::*fn)(void*, const blynk_device_event*), const DeviceEvent& ev) {
         if (!events() || !(events()->*fn)) return false;
-        blynk_device_event c{};
-        c.size = sizeof c;
-        c.email = slice(ev.email);
-        c.dash_id = ev.dash_id;
-        c.device_id = ev.device_id;
+        auto c = about_device<blynk_device_event>(ev);
         c.device_name = slice(ev.device_name);
         c.peer = slice(ev.peer);
         c.at_ms = ev.at_ms;
-        c.token = slice(ev.token);
         (events()->*fn)(table_->self, &c);
         return true;
     }
