@@ -42,6 +42,12 @@ cmake --install "$build_dir" --component sdk --prefix "$prefix"
 
 # Exactly these files, and nothing of the server (binaries, plugins, config).
 expected=$(printf '%s\n' \
+  include/blynk/cpp/base.hpp \
+  include/blynk/cpp/events.hpp \
+  include/blynk/cpp/host.hpp \
+  include/blynk/cpp/http.hpp \
+  include/blynk/cpp/kernel.hpp \
+  include/blynk/cpp/records.hpp \
   include/blynk/plugin.h \
   include/blynk/plugin.hpp \
   include/blynk/plugin_testing.hpp \

@@ -1,0 +1,51 @@
+// blynkd plugin SDK, C++ layer: the host (logging, the worker pool, the data folder)
+// Part of blynk/plugin.hpp (include that one); header-only, compiled into the
+// plugin.
+//
+// Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
+#ifndef BLYNK_CPP_HOST_HPP
+#define BLYNK_CPP_HOST_HPP
+
+#include <blynk/cpp/base.hpp>
+
+namespace blynk {
+// The kernel, as seen from a plugin.
+class Host {
+public:
+    explicit Host(const blynk_host_v1* h = nullptr) : h_(h) {}
+    const blynk_host_v1* raw() const { return h_; }
+    void log(int level, std::string_view msg) const {
+        if (h_ && BLYNK_HAS_FIELD(h_, log) && h_->log)
+            h_->log(h_->ctx, level, slice(msg));
+        else
+            std::fprintf(stderr, "%.*s\n", int(msg.size()), msg.data());
+    }
+    // Runs fn(arg) on the server's worker pool (for blocking work); false if
+    // the pool is full or the server offers none.
+    bool submit(void (*fn)(void*), void* arg) const {
+        return h_ && BLYNK_HAS_FIELD(h_, submit_work) && h_->submit_work &&
+               h_->submit_work(h_->ctx, fn, arg) == BLYNK_OK;
+    }
+    bool submit(std::function<void()> fn) const {
+        auto* box = new std::function<void()>(std::move(fn));
+        if (submit(detail::run_boxed, box)) return true;
+        delete box;
+        return false;
+    }
+    void info(std::string_view m) const { log(BLYNK_LOG_INFO, m); }
+    void warn(std::string_view m) const { log(BLYNK_LOG_WARN, m); }
+    void error(std::string_view m) const { log(BLYNK_LOG_ERROR, m); }
+    std::string data_dir() const {
+        return h_ && BLYNK_HAS_FIELD(h_, data_dir) ? std::string(view(h_->data_dir)) : std::string(".");
+    }
+    std::string server_version() const {
+        return h_ && BLYNK_HAS_FIELD(h_, server_version) ? std::string(view(h_->server_version)) : std::string();
+    }
+
+private:
+    const blynk_host_v1* h_;
+};
+
+}  // namespace blynk
+
+#endif  // BLYNK_CPP_HOST_HPP
