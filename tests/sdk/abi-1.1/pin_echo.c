@@ -12,10 +12,11 @@
  * field 1.2 appended: the plugin answers abi_minor 1, a plugin table cut at
  * that field, and reads no host or event field past the 1.1 ones. Written in
  * C without the C++ layer, whose instance handling is 1.2's. (The 1.0 plugin
- * beside it, tests/sdk/abi-1.0, is built against frozen 1.0 headers instead,
- * which also guards the layout of the fields 1.0 had.)
+ * beside it, tests/sdk/abi-1.0, pins the layout of the fields 1.0 had.)
  */
 #include <blynk/plugin.h>
+
+#include "../older_abi.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -31,15 +32,8 @@
 static const blynk_host_v1* host;
 static char file_path[1024];
 
-static blynk_str str(const char* s) {
-    blynk_str r;
-    r.data = s;
-    r.size = strlen(s);
-    return r;
-}
-
 static void log_info(const char* message) {
-    host->log(host->ctx, BLYNK_LOG_INFO, str(message));
+    host->log(host->ctx, BLYNK_LOG_INFO, older_abi_str(message));
 }
 
 static int fail(blynk_error* err, const char* message) {
@@ -88,8 +82,8 @@ static void answer(blynk_http_responder* responder, uint32_t status, const char*
     memset(&r, 0, sizeof r);
     r.size = (uint32_t)sizeof r;
     r.status = status;
-    r.content_type = str("text/plain");
-    r.body = str(body);
+    r.content_type = older_abi_str("text/plain");
+    r.body = older_abi_str(body);
     host->http_respond(host->ctx, responder, &r);
 }
 
@@ -156,25 +150,15 @@ static blynk_plugin_v1 table;
 BLYNK_PLUGIN_EXPORT const blynk_plugin_v1* blynk_plugin_entry(const blynk_host_v1* h) {
     if (h->abi_major != BLYNK_ABI_MAJOR || h->size < HOST_SIZE_1_1) return NULL;
     host = h;
-    routes[0].method = str("GET");
-    routes[0].pattern = str("/abi11/{token}/{pin}");
+    routes[0].method = older_abi_str("GET");
+    routes[0].pattern = older_abi_str("/abi11/{token}/{pin}");
     routes[0].handler = get_pin;
     routes[0].route_data = NULL;
     http.size = (uint32_t)sizeof http;
     http.routes = routes;
     http.route_count = 1;
-    memset(&events, 0, sizeof events);
-    events.size = (uint32_t)sizeof events;
-    events.pin_written = echo_pin_written;
-    memset(&table, 0, sizeof table);
-    table.size = (uint32_t)PLUGIN_SIZE_1_1;
-    table.abi_major = 1u;
-    table.abi_minor = 1u;
-    table.name = str(NAME);
-    table.version = str("1.1.0");
-    table.self = &table;
+    older_abi_table(&table, &events, PLUGIN_SIZE_1_1, 1u, NAME, "1.1.0", echo_pin_written);
     table.init = echo_init;
-    table.events = &events;
     table.http = &http;
     return &table;
 }
