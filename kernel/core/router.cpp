@@ -261,6 +261,11 @@ uint16_t Router::store_write(Device& target, const PinWrite& w) {
     return 0;
 }
 
+bool Router::fits_buffer(const HwRoute& c, std::string_view body) const {
+    uint32_t limit = c.buff_in ? c.buff_in : settings_.default_buff_in;
+    return body.size() + codec::kHardwareHeader <= limit;
+}
+
 std::string_view Router::wire_of(const PinWrite& w) {
     if (!w.wire.empty()) return w.wire;
     scratch_.clear();
@@ -280,9 +285,7 @@ uint16_t Router::write_pin(Device& d, const PinWrite& w) {
     std::string_view body = wire_of(w);
     if (w.source == WriteSource::Api)
         for (HwRoute* o = d.online; o; o = o->next_on_device) {
-            uint32_t limit = o->buff_in ? o->buff_in : settings_.default_buff_in;
-            if (body.size() + codec::kHardwareHeader > limit) continue;
-            o->out->send(cmd(Command::Hardware), w.msg_id, body);
+            if (fits_buffer(*o, body)) o->out->send(cmd(Command::Hardware), w.msg_id, body);
         }
     if (apps_) apps_->hardware_write(d, w.msg_id, body);
     return 0;
@@ -310,10 +313,7 @@ void Router::send_sync_frame(HwRoute& c, uint16_t msg_id, const PinValue& p) {
     w.pin = key_pin(p.key);
     w.value = p.value;
     std::string_view body = wire_of(w);
-    // As for every frame towards a device: nothing larger than its buffer.
-    uint32_t limit = c.buff_in ? c.buff_in : settings_.default_buff_in;
-    if (body.size() + codec::kHardwareHeader > limit) return;
-    c.out->send(cmd(Command::Hardware), msg_id, body);
+    if (fits_buffer(c, body)) c.out->send(cmd(Command::Hardware), msg_id, body);
 }
 
 void Router::sync(HwRoute& c, const codec::Frame& f) {
@@ -414,8 +414,7 @@ void Router::bridge(HwRoute& c, const codec::Frame& f) {
     size_t delivered = 0;
     for (HwRoute* o = target.online; o; o = o->next_on_device) {
         if (o == &c) continue;
-        uint32_t limit = o->buff_in ? o->buff_in : settings_.default_buff_in;
-        if (sub.size() + codec::kHardwareHeader > limit) continue;
+        if (!fits_buffer(*o, sub)) continue;
         o->out->send(cmd(Command::Bridge), f.msg_id, sub);
         ++delivered;
     }

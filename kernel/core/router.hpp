@@ -212,6 +212,9 @@ private:
     // Validates `w` and stores it for `target` (every source's write goes
     // through here). Returns the status to answer with, or 0 for success.
     uint16_t store_write(Device& target, const PinWrite& w);
+    // Every frame towards a device is at most its buffer (buff-in, or the
+    // default for a device that did not report one); a larger one is not sent.
+    bool fits_buffer(const HwRoute& c, std::string_view body) const;
     // `w` as a hardware body: its wire, or built into scratch_.
     std::string_view wire_of(const PinWrite& w);
     void mark_dirty(Device& d);

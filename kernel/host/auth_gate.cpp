@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "core/model.hpp"
+#include "host/table_field.hpp"
 
 namespace blynk::host {
 
@@ -20,9 +21,8 @@ void AuthGate::add(std::string name, void* self, const blynk_auth_v1* table) {
     Hook h;
     h.name = std::move(name);
     h.self = self;
-    // A field lies beyond an older plugin's table only if its size says so.
-    if (table->size >= offsetof(blynk_auth_v1, login) + sizeof(table->login)) h.login = table->login;
-    if (table->size >= offsetof(blynk_auth_v1, pin_write) + sizeof(table->pin_write)) h.pin_write = table->pin_write;
+    h.login = field_or_null(table, &blynk_auth_v1::login);
+    h.pin_write = field_or_null(table, &blynk_auth_v1::pin_write);
     if (h.login || h.pin_write) hooks_.push_back(std::move(h));
 }
 

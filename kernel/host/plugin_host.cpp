@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "host/loaded_plugin.hpp"
+#include "host/table_field.hpp"
 #include "host/work_queue.hpp"
 #include "host/worker_pool.hpp"
 #include "platform/platform.hpp"
@@ -16,13 +17,6 @@ namespace blynk::host {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Reads a field of the plugin's table only if the plugin's table is big enough.
-template <class T, class F>
-F field_or_null(const T* t, F T::*member) {
-    size_t offset = reinterpret_cast<size_t>(&(static_cast<T*>(nullptr)->*member));
-    return t->size >= offset + sizeof(F) ? t->*member : F{};
-}
 
 // An entry with a folder separator is a path to the file; anything else is a
 // name (with or without the platform's suffix) looked up in the plugin folders
