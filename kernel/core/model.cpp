@@ -38,6 +38,18 @@ Dashboard* User::find_dash(int32_t dash_id) {
     return nullptr;
 }
 
+Widget* Dashboard::find_widget(int64_t widget_id) {
+    for (auto& w : widgets)
+        if (w.id == widget_id) return &w;
+    return nullptr;
+}
+
+Tag* Dashboard::find_tag(int32_t tag_id) {
+    for (auto& t : tags)
+        if (t.id == tag_id) return &t;
+    return nullptr;
+}
+
 Device* Model::find_token(std::string_view token) const {
     auto it = tokens_.find(token);
     return it == tokens_.end() ? nullptr : it->second;

@@ -14,6 +14,7 @@ namespace blynk::core {
 
 struct User;
 struct HwRoute;
+struct AppRoute;
 
 // A pin key packs the type letter and the number: ('v' << 8) | 5 for V5.
 inline uint16_t pin_key(char type, uint8_t pin) {
@@ -58,8 +59,8 @@ struct Device {
     std::vector<PinProperty> properties;
     // What the app sets on a device beyond its name and board (vendor,
     // connection type, icon...): the legacy device JSON's other fields, kept
-    // as the app sent them so that nothing is lost. Empty until the app
-    // protocol (next issue) fills it; nothing on the routing path reads it.
+    // as the app sent them so that nothing is lost; nothing on the routing
+    // path reads it.
     std::string settings_json;
 
     // Returns the stored value or nullptr.
@@ -69,31 +70,58 @@ struct Device {
     void set_property(uint16_t key, std::string_view name, std::string_view value);
 };
 
-// A widget of a dashboard as the app protocol will keep it (the next issue
-// fills these): what the server itself must read of a widget (its id, type,
-// and the device pin it shows or drives, for routing and history) and the
-// rest of the legacy widget JSON as the app sent it.
+// A widget of a dashboard: what the server itself reads of it (its id, type,
+// the target and pins it shows or drives, for pin modes, device selectors,
+// tags, notifications and history) and the whole legacy widget JSON as the
+// app sent it, so that fields the server does not know round-trip untouched
+// (core/app_json.cpp reads and writes it).
 struct Widget {
     int64_t id = 0;
-    std::string type;       // the legacy type name: "BUTTON", "SLIDER", ...
-    int32_t device_id = 0;  // the device it targets (later also a tag or group)
-    uint16_t pin_key = 0;   // pin_key(type, pin); 0 = bound to no pin
-    std::string json;       // the whole widget JSON as the app sent it
+    std::string type;            // the legacy type name: "BUTTON", "SLIDER", ...
+    int32_t device_id = 0;       // its target: a device (< 100000), a tag or a device selector
+    uint16_t pin_key = 0;        // pin_key(type, pin) of a single-pin widget; 0 = none
+    bool output = false;         // drives its pins (a control: `pm ... out`), else shows them
+    bool pwm = false;            // pwmMode: its analog pin is reported as `aw`
+    std::vector<uint16_t> pins;  // a multi-pin widget's pins (RGB, joystick...); empty otherwise
+    std::string json;            // the whole widget JSON object as the app sent it
 };
+
+// A tag: a named group of a dashboard's devices an app can write to at once.
+struct Tag {
+    int32_t id = 0;  // >= kFirstTagId
+    std::string name;
+    std::vector<int32_t> device_ids;
+};
+
+// App target ids: below kFirstTagId a device, then tags, then device selectors.
+constexpr int32_t kFirstTagId = 100000;
+constexpr int32_t kFirstSelectorId = 200000;
 
 struct Dashboard {
     int32_t id = 1;
     std::string name;
     bool active = true;
+    bool shared = false;             // isShared: share logins are accepted
+    bool app_connected_on = false;   // isAppConnectedOn: devices hear acon/adis
+    bool notifications_off = false;  // isNotificationsOff: no DEVICE_OFFLINE/NOT_IN_NETWORK
     int64_t created_ms = 0;
-    std::vector<Widget> widgets;  // empty until the app protocol
-    std::string settings_json;    // the dashboard's other legacy fields (theme, ...)
+    int64_t updated_ms = 0;
+    std::vector<Widget> widgets;
+    std::vector<Tag> tags;
+    std::string share_token;    // empty: never shared
+    std::string settings_json;  // the dashboard's other legacy fields (theme, ...) as a JSON object
+
+    Widget* find_widget(int64_t widget_id);
+    Tag* find_tag(int32_t tag_id);
 };
 
 struct User {
     std::string email, name, pass_hash;
     bool is_admin = false;
     int64_t created_ms = 0;
+    int64_t energy = 0;
+    AppRoute* apps = nullptr;   // intrusive list of this user's app sessions (owner and shared)
+    std::string settings_json;  // the account's other legacy fields (appName, region, ...) as a JSON object
     std::vector<Dashboard> dashboards;
     std::vector<std::unique_ptr<Device>> devices;
 

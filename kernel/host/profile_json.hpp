@@ -11,9 +11,9 @@ struct User;
 
 namespace blynk::host {
 
-// One dashboard: {"id","name","createdAt","isActive","widgets","devices"};
-// each device {"id","name"[,"boardType"][,"token"]}. A dashboard with devices
-// but no stored record is "My Dashboard", active (as the legacy server showed it).
+// One dashboard as core::dashboard_json writes it: the owner's view with
+// tokens, the public view without. A dashboard with devices but no stored
+// record is "My Dashboard", active (as the legacy server showed it).
 std::string dashboard_json(const core::User& u, int32_t dash_id, bool with_tokens);
 // {"dashBoards":[...]}: every dashboard of the user, by id.
 std::string profile_json(const core::User& u, bool with_tokens);

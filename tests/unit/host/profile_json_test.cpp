@@ -1,6 +1,6 @@
 // host::dashboard_json and profile_json: the bytes GET /TOKEN/project answers
-// with (the same as the hand-built JSON the server made before Boost.JSON
-// built it), and what plugins get through the host's profile_json.
+// with, and what plugins get through the host's profile_json (the legacy
+// fields in the legacy order, then the app's own settings).
 #include "host/profile_json.hpp"
 
 #include "core/model.hpp"
@@ -38,7 +38,8 @@ TEST(ProfileJson, NamesTheDashboardAndItsDevicesInTheLegacyOrder) {
     add_device(u, 3, 5, "Gone").removed = true;
     EXPECT_EQ(blynk::host::dashboard_json(u, 3, false),
               R"({"id":3,"name":"Greenhouse","createdAt":1700000000123,"isActive":false,"widgets":[],)"
-              R"("devices":[{"id":0,"name":"Pump","boardType":"ESP32"},{"id":1,"name":"Fan"}]})");
+              R"("devices":[{"id":0,"name":"Pump","boardType":"ESP32"},{"id":1,"name":"Fan"}])"
+              R"(,"isShared":false,"isAppConnectedOn":false,"isNotificationsOff":false})");
 }
 
 TEST(ProfileJson, ADeviceWithoutADashboardRecordGetsTheDefaultOne) {
@@ -46,7 +47,8 @@ TEST(ProfileJson, ADeviceWithoutADashboardRecordGetsTheDefaultOne) {
     add_device(u, 1, 0, "Quote \" back\\slash\nline\ttab\x01");
     EXPECT_EQ(blynk::host::dashboard_json(u, 1, false),
               R"({"id":1,"name":"My Dashboard","createdAt":0,"isActive":true,"widgets":[],)"
-              R"("devices":[{"id":0,"name":"Quote \" back\\slash\nline\ttab\u0001"}]})");
+              R"("devices":[{"id":0,"name":"Quote \" back\\slash\nline\ttab\u0001"}])"
+              R"(,"isShared":false,"isAppConnectedOn":false,"isNotificationsOff":false})");
 }
 
 TEST(ProfileJson, TokensOnlyWhenAskedAndEveryDashboardInTheProfile) {
@@ -58,11 +60,13 @@ TEST(ProfileJson, TokensOnlyWhenAskedAndEveryDashboardInTheProfile) {
     add_device(u, 2, 0, "Lamp").token = "tok-lamp";
     EXPECT_EQ(blynk::host::dashboard_json(u, 2, true),
               R"({"id":2,"name":"My Dashboard","createdAt":0,"isActive":true,"widgets":[],)"
-              R"("devices":[{"id":0,"name":"Lamp","token":"tok-lamp"}]})");
-    EXPECT_EQ(blynk::host::profile_json(u, false),
-              R"({"dashBoards":[{"id":2,"name":"My Dashboard","createdAt":0,"isActive":true,"widgets":[],)"
-              R"("devices":[{"id":0,"name":"Lamp"}]},{"id":7,"name":"Empty","createdAt":0,"isActive":true,)"
-              R"("widgets":[],"devices":[]}]})");
+              R"("devices":[{"id":0,"name":"Lamp","token":"tok-lamp","status":"OFFLINE"}])"
+              R"(,"isShared":false,"isAppConnectedOn":false,"isNotificationsOff":false})");
+    EXPECT_EQ(
+        blynk::host::profile_json(u, false),
+        R"({"dashBoards":[{"id":2,"name":"My Dashboard","createdAt":0,"isActive":true,"widgets":[],)"
+        R"("devices":[{"id":0,"name":"Lamp"}],"isShared":false,"isAppConnectedOn":false,"isNotificationsOff":false},{"id":7,"name":"Empty","createdAt":0,"isActive":true,)"
+        R"("widgets":[],"devices":[],"isShared":false,"isAppConnectedOn":false,"isNotificationsOff":false}]})");
     EXPECT_TRUE(blynk::host::has_dashboard(u, 2));
     EXPECT_TRUE(blynk::host::has_dashboard(u, 7));
     EXPECT_FALSE(blynk::host::has_dashboard(u, 3));
