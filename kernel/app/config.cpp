@@ -58,6 +58,14 @@ public:
         out = T(v);
     }
 
+    void flag(const toml::table* t, const std::string& section, const char* key, bool& out) {
+        if (!t) return;
+        const toml::node* n = t->get(key);
+        if (!n) return;
+        if (!n->is_boolean()) fail(section + "." + key, "must be true or false");
+        out = n->as_boolean()->get();
+    }
+
     void only(const toml::table* t, const std::string& section, const std::set<std::string>& known) {
         if (!t) return;
         for (auto& [k, v] : *t) {
@@ -132,11 +140,12 @@ Config load_config(const std::string& path) {
 
     for (auto& [k, v] : root) {
         (void)v;
-        static const std::set<std::string> sections{"server",  "tls",   "hardware", "http",    "storage",
-                                                    "logging", "admin", "plugins",  "security"};
+        static const std::set<std::string> sections{"server",  "tls",   "hardware", "http",     "storage",
+                                                    "logging", "admin", "plugins",  "security", "app"};
         if (!sections.count(std::string(k.str())))
             r.fail(std::string(k.str()),
-                   "unknown section; known: admin, hardware, http, logging, plugins, security, server, storage, tls");
+                   "unknown section; known: admin, app, hardware, http, logging, plugins, security, server, storage, "
+                   "tls");
     }
 
     auto* server = r.table("server");
@@ -176,6 +185,24 @@ Config load_config(const std::string& path) {
     r.num(http, "http", "header_timeout", c.http_header_timeout, 1, 3600);
     r.num(http, "http", "idle_timeout", c.http_idle_timeout, 1, 86400);
     r.num(http, "http", "request_timeout", c.http_request_timeout, 1, 3600);
+
+    auto* app = r.table("app");
+    r.only(app, "app",
+           {"enabled", "allow_registration", "registrations_per_hour", "idle_timeout", "max_body", "message_quota",
+            "max_dashboards", "max_devices", "max_widgets", "max_tags", "max_widget_kb", "max_profile_kb", "energy"});
+    r.flag(app, "app", "enabled", c.app_enabled);
+    r.flag(app, "app", "allow_registration", c.app_allow_registration);
+    r.num(app, "app", "registrations_per_hour", c.app_registrations_per_hour, 0, 1000000);
+    r.num(app, "app", "idle_timeout", c.app_idle_timeout, 0, 86400);
+    r.num(app, "app", "max_body", c.app_max_body, 1024, 64 << 20);
+    r.num(app, "app", "message_quota", c.app_message_quota, 0, 1000000);
+    r.num(app, "app", "max_dashboards", c.app_max_dashboards, 1, 100000);
+    r.num(app, "app", "max_devices", c.app_max_devices, 1, 100000);
+    r.num(app, "app", "max_widgets", c.app_max_widgets, 1, 100000);
+    r.num(app, "app", "max_tags", c.app_max_tags, 0, 100000);
+    r.num(app, "app", "max_widget_kb", c.app_max_widget_kb, 1, 65536);
+    r.num(app, "app", "max_profile_kb", c.app_max_profile_kb, 1, 65536);
+    r.num(app, "app", "energy", c.app_energy, 0, int64_t(1) << 40);
 
     auto* storage = r.table("storage");
     r.only(storage, "storage", {"pin_flush_interval_ms"});

@@ -59,6 +59,21 @@ struct Config {
     uint32_t http_request_timeout = 30;
     std::string http_static_dir;  // "" = the static/ folder beside the binary, if any
 
+    // [app]: the app protocol (TLS app frames and /dashws on the TLS port).
+    bool app_enabled = true;
+    bool app_allow_registration = true;
+    uint32_t app_registrations_per_hour = 1000;
+    uint32_t app_idle_timeout = 300;
+    uint32_t app_max_body = 262144;
+    uint32_t app_message_quota = 100;
+    uint32_t app_max_dashboards = 100;
+    uint32_t app_max_devices = 50;
+    uint32_t app_max_widgets = 200;
+    uint32_t app_max_tags = 100;
+    uint32_t app_max_widget_kb = 20;
+    uint32_t app_max_profile_kb = 256;
+    int64_t app_energy = 100000;
+
     std::string log_level = "info";
     std::string log_folder = "./logs";
     uint32_t log_max_file_size_mb = 10;

@@ -416,6 +416,21 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
     opt.operator_allowed = cfg.admin_allowed_ips;
     opt.operator_token = operator_token(cfg.data_dir);
     opt.password_hash_iterations = cfg.password_hash_iterations;
+    opt.app.enabled = cfg.app_enabled;
+    opt.app.max_body = cfg.app_max_body;
+    opt.app.idle_timeout_s = cfg.app_idle_timeout;
+    core::AppSettings& hub = opt.app.hub;
+    hub.allow_registration = cfg.app_allow_registration;
+    hub.registrations_per_hour = cfg.app_registrations_per_hour;
+    hub.message_quota = cfg.app_message_quota;
+    hub.max_dashboards = cfg.app_max_dashboards;
+    hub.max_devices = cfg.app_max_devices;
+    hub.max_widgets = cfg.app_max_widgets;
+    hub.max_tags = cfg.app_max_tags;
+    hub.max_widget_bytes = cfg.app_max_widget_kb * 1024;
+    hub.max_dash_bytes = cfg.app_max_profile_kb * 1024;
+    hub.initial_energy = cfg.app_energy;
+    hub.server_host = cfg.host;
 
     net::Server server(opt, model, rs, plugins, st, storage_queue);
     server.listen();

@@ -67,6 +67,13 @@ void Model::evict(Device& d) {
     if (it != tokens_.end() && it->second == &d) tokens_.erase(it);
 }
 
+Device& Model::add_device(User& u, std::unique_ptr<Device> d) {
+    d->user = &u;
+    if (!d->token.empty()) tokens_[d->token] = d.get();
+    u.devices.push_back(std::move(d));
+    return *u.devices.back();
+}
+
 void Model::retoken(Device& d, std::string token) {
     auto it = tokens_.find(d.token);
     if (it != tokens_.end() && it->second == &d) tokens_.erase(it);

@@ -144,6 +144,8 @@ public:
     // The device was removed from storage: its token stops working at once.
     // The object stays (bridges and queues may still point at it) but is inert.
     void evict(Device& d);
+    // A new device of `u` (made by an app): indexed by its token.
+    Device& add_device(User& u, std::unique_ptr<Device> d);
     // The device's token changed in storage: the old one stops working.
     void retoken(Device& d, std::string token);
     // The user was removed from storage: its devices are evicted and the user

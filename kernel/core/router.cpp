@@ -189,7 +189,7 @@ void Router::complete_login(HwRoute& c, Device& d, uint16_t msg_id) {
         events_->login(true, &d, c.out->peer(), now);
         if (d.online_count == 1) events_->device_online(d, c.out->peer(), now);
     }
-    if (apps_) apps_->hardware_connected(d, msg_id);
+    if (apps_) apps_->hardware_connected(d, c, msg_id);
 }
 
 HwRoute& Router::open(HwOutput& out) {
@@ -281,13 +281,21 @@ std::string_view Router::wire_of(const PinWrite& w) {
 }
 
 uint16_t Router::write_pin(Device& d, const PinWrite& w) {
+    bool delivered = false;
+    return write_pin(d, w, delivered);
+}
+
+uint16_t Router::write_pin(Device& d, const PinWrite& w, bool& delivered) {
+    delivered = false;
     if (uint16_t err = store_write(d, w)) return err;
     std::string_view body = wire_of(w);
-    if (w.source == WriteSource::Api)
+    if (w.source == WriteSource::Api || w.source == WriteSource::App)
         for (HwRoute* o = d.online; o; o = o->next_on_device) {
-            if (fits_buffer(*o, body)) o->out->send(cmd(Command::Hardware), w.msg_id, body);
+            if (!fits_buffer(*o, body)) continue;
+            o->out->send(cmd(Command::Hardware), w.msg_id, body);
+            delivered = true;
         }
-    if (apps_) apps_->hardware_write(d, w.msg_id, body);
+    if (apps_ && w.source != WriteSource::App) apps_->hardware_write(d, w.msg_id, body);
     return 0;
 }
 
@@ -426,6 +434,13 @@ void Router::api_property(Device& d, uint8_t pin, std::string_view property, std
     d.set_property(pin_key('v', pin), property, value);
     d.state_dirty = true;
     mark_dirty(d);
+    if (!apps_) return;
+    scratch_ = std::to_string(pin);
+    scratch_.push_back('\0');
+    scratch_.append(property.data(), property.size());
+    scratch_.push_back('\0');
+    scratch_.append(value.data(), value.size());
+    apps_->widget_property(d, codec::msgid::kHttpApi, scratch_);
 }
 
 void Router::bridge_init(HwRoute& c, uint16_t msg_id, std::string_view pin, Device* target) {
@@ -500,6 +515,7 @@ void Router::set_property(HwRoute& c, const codec::Frame& f) {
     d.state_dirty = true;
     mark_dirty(d);
     c.out->send_status(f.msg_id, st(Status::Ok));
+    if (apps_) apps_->widget_property(d, f.msg_id, f.body);
 }
 
 void Router::notification(HwRoute& c, const codec::Frame& f) {

@@ -64,13 +64,17 @@ struct HwRoute {
     std::unique_ptr<std::vector<BridgeChannel>> bridges;  // only once a bridge is set up
 };
 
-// Where app sessions plug in (a later issue): hardware activity fans out here.
+// Where app sessions plug in (core::AppHub): hardware activity fans out here.
 class AppFanout {
 public:
     virtual ~AppFanout() = default;
-    virtual void hardware_connected(Device&, uint16_t msg_id) = 0;
+    // After the device heard its login's OK on `conn`.
+    virtual void hardware_connected(Device&, HwRoute& conn, uint16_t msg_id) = 0;
     virtual void hardware_disconnected(Device&) = 0;
+    // A write the apps must see as HARDWARE (`<t>w\0pin\0value`).
     virtual void hardware_write(Device&, uint16_t msg_id, std::string_view body) = 0;
+    // A widget property set by the device or the HTTP API (`pin\0property\0value`).
+    virtual void widget_property(Device&, uint16_t msg_id, std::string_view body) = 0;
 };
 
 // Events for plugins (device online/offline, pin written, login).
@@ -91,6 +95,8 @@ enum class WriteSource : uint8_t {
                // the target's connections, and to its user's apps
     Api,       // the HTTP API or a plugin (the host's pin_write): to the device's live
                // connections (within each one's buffer) and its user's apps
+    App,       // an app's HARDWARE frame: to the device's live connections; the app
+               // side tells the user's other apps itself (APP_SYNC, once per write)
 };
 
 // One write to one pin of one device, as every source hands it to the router.
@@ -185,7 +191,10 @@ public:
     // (IllegalCommand for a bad type, an empty value or one too large for a
     // frame; nothing is stored then).
     uint16_t write_pin(Device& d, const PinWrite& w);
-    // A widget property set from the HTTP API: stored; apps get it (later issue).
+    // The same for an app's write; `delivered` says whether a connection of
+    // the device took it (an app hears DEVICE_NOT_IN_NETWORK otherwise).
+    uint16_t write_pin(Device& d, const PinWrite& w, bool& delivered);
+    // A widget property set from the HTTP API: stored; apps get it.
     void api_property(Device& d, uint8_t pin, std::string_view property, std::string_view value);
 
     // Devices whose pins or state changed since the last call (for storage).
@@ -212,9 +221,13 @@ private:
     // Validates `w` and stores it for `target` (every source's write goes
     // through here). Returns the status to answer with, or 0 for success.
     uint16_t store_write(Device& target, const PinWrite& w);
+
+public:
     // Every frame towards a device is at most its buffer (buff-in, or the
     // default for a device that did not report one); a larger one is not sent.
     bool fits_buffer(const HwRoute& c, std::string_view body) const;
+
+private:
     // `w` as a hardware body: its wire, or built into scratch_.
     std::string_view wire_of(const PinWrite& w);
     void mark_dirty(Device& d);

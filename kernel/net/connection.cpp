@@ -111,6 +111,16 @@ std::string Connection::peer() const {
     return endpoint_text(ep);
 }
 
+std::string Connection::local_host() const {
+    tcp::endpoint ep;
+    size_t len = ep.capacity();
+    if (fd_ < 0 || !platform::socket_local(fd_, ep.data(), len)) return {};
+    ep.resize(len);
+    asio::ip::address a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
+}
+
 void Connection::resume_later() {
     if (partial_.empty()) return;
     begin_op();

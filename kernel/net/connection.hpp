@@ -50,6 +50,8 @@ public:
     bool is_closed() const { return closed_; }
     // The peer's address, as seen at accept (a reset socket no longer knows it).
     std::string peer() const;
+    // The address the peer reached us at (no port), "" if the socket cannot tell.
+    std::string local_host() const;
     bool tls() const { return tls_; }
 
     // An asynchronous operation that referred to this connection has finished.

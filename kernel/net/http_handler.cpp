@@ -4,6 +4,7 @@
 
 #include "host/http_routes.hpp"
 #include "host/plugin_host.hpp"
+#include "net/app_handler.hpp"
 #include "net/connection.hpp"
 #include "net/hardware_handler.hpp"
 #include "net/static_stream.hpp"
@@ -123,7 +124,9 @@ void HttpHandler::dispatch() {
         // The legacy server meant every /websocket* path for hardware (and
         // served only /websockets); both work here.
         std::string_view key = r.header("Sec-WebSocket-Key");
-        if (r.method() != "GET" || raw_path.rfind("/websocket", 0) != 0) {
+        // /dashws: the app protocol, on the TLS port only (as the legacy server).
+        bool app = raw_path == "/dashws" && conn_.tls() && ctx.apps;
+        if (r.method() != "GET" || (!app && raw_path.rfind("/websocket", 0) != 0)) {
             respond(404, {}, {}, {}, false);
         } else if (key.empty() || r.header("Sec-WebSocket-Version") != "13") {
             respond(400, "text/plain;charset=utf-8", "A websocket handshake needs Sec-WebSocket-Key and version 13.",
@@ -132,7 +135,8 @@ void HttpHandler::dispatch() {
             conn_.out() += websocket_accept(key);
             conn_.queued();
             upgraded_ = true;
-            conn_.install(make_hardware_websocket(conn_));  // this handler is retired after consume()
+            // This handler is retired after consume().
+            conn_.install(app ? make_app_websocket(conn_) : make_hardware_websocket(conn_));
         }
         return;
     }

@@ -75,8 +75,8 @@ core::User* PluginServices::user(std::string_view email) {
 }
 
 // No app sessions yet.
-bool PluginServices::app_connected(const core::Device&) {
-    return false;
+bool PluginServices::app_connected(const core::Device& d) {
+    return ctx_.apps && ctx_.apps->app_connected(d);
 }
 
 uint16_t PluginServices::pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) {

@@ -42,8 +42,18 @@ struct Server::Impl {
           write_behind(s, ctx.opt.pin_flush_interval_ms, write_behind_hooks()),
           plugin_services(ctx),
           operator_services(ctx, plugin_services),
+          app_services(ctx, operator_services),
           logins(ctx) {
         ctx.router.set_loader(&logins);
+        if (ctx.opt.app.enabled) {
+            core::AppSettings a = ctx.opt.app.hub;
+            if (a.server_host.empty()) a.server_host = ctx.opt.host;
+            a.warn = [](const std::string& m) { spdlog::warn("{}", m); };
+            app_hub = std::make_unique<core::AppHub>(ctx.model, ctx.router, app_services, std::move(a),
+                                                     [this] { return ctx.now_wall; });
+            ctx.apps = app_hub.get();
+            ctx.router.set_apps(app_hub.get());
+        }
     }
 
     ServerContext ctx;
@@ -56,6 +66,8 @@ struct Server::Impl {
     host::PinWriteBehind write_behind;
     PluginServices plugin_services;
     OperatorServices operator_services;
+    AppServices app_services;
+    std::unique_ptr<core::AppHub> app_hub;
     LoginLookups logins;
     std::unique_ptr<EventLoop> loop;
     uint64_t stalled_job = 0;                         // the storage job last reported as hanging; 0: none

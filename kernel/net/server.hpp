@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/app_hub.hpp"
 #include "core/router.hpp"
 #include "core/secrets.hpp"
 
@@ -17,6 +18,14 @@ class WorkQueue;
 }  // namespace blynk::host
 
 namespace blynk::net {
+
+// The app protocol (TLS app frames, /dashws): [app] in the configuration.
+struct AppOptions {
+    bool enabled = true;
+    uint32_t max_body = 262144;     // an app message's body; bigger ones are refused and close
+    uint32_t idle_timeout_s = 300;  // nothing received for this long closes an app; 0 = never
+    core::AppSettings hub;
+};
 
 struct ServerOptions {
     std::string listen_address;  // "" = every interface
@@ -40,6 +49,7 @@ struct ServerOptions {
     std::vector<std::string> operator_allowed;
     std::string operator_token;
     uint32_t password_hash_iterations = core::kSlowHashIterations;  // [security] password_hash_iterations
+    AppOptions app;
 };
 
 class Server {

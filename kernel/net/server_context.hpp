@@ -74,6 +74,7 @@ struct ServerContext {
     int64_t now_wall = wall_ms();
     int64_t now_mono = mono_ms();
     host::TokenLoads token_loads;
+    core::AppHub* apps = nullptr;  // the app side; null when [app] enabled = false
     // Requests waiting for a handler's answer, by id (the responder handle a
     // plugin holds); an answer for an id no longer here is dropped.
     std::unordered_map<uint64_t, HttpHandler*> pending_http;

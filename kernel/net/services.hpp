@@ -3,6 +3,7 @@
 // loop) and to the operator API (OperatorBackend).
 #pragma once
 
+#include "core/app_session.hpp"
 #include "host/kernel_services.hpp"
 #include "host/worker_pool.hpp"
 #include "net/operator_api.hpp"
@@ -54,6 +55,30 @@ private:
     // at most 4 waiting per thread, more are answered 503 at once.
     host::WorkerPool hash_pool_{"password-hash", host::WorkerPool::hashing_threads(), 4,
                                 host::WorkerPool::hashing_priority()};
+};
+
+// core::AppBackend for the app side (net/app_backend.cpp): storage jobs on the
+// storage thread, password hashes on the operator API's hashing pool.
+class AppServices final : public core::AppBackend {
+public:
+    AppServices(ServerContext& ctx, OperatorServices& hashing) : ctx_(ctx), hashing_(hashing) {}
+    bool load_user(std::string email, std::function<void(core::LoadResult)> done) override;
+    bool verify_password(std::string client_hash, std::string stored, std::function<void(bool)> done) override;
+    bool hash_password(std::string client_hash, std::function<void(std::string)> done) override;
+    bool save_user(const core::User& u, bool create, std::function<void(int)> done) override;
+    bool save_dash(const core::User& u, const core::Dashboard& dash, std::function<void(int)> done) override;
+    bool remove_dash(const core::User& u, int32_t dash_id, std::function<void(int)> done) override;
+    bool save_device(const core::Device& d, std::function<void(int)> done) override;
+    bool remove_device(const core::Device& d, std::function<void(int)> done) override;
+    bool save_clone(std::string json, std::function<void(std::string)> done) override;
+    bool load_clone(std::string code, std::function<void(std::string)> done) override;
+    void close_device(core::Device& d, std::string_view why) override;
+
+private:
+    // Runs `job` on the storage thread; its status goes to `done` on the loop.
+    bool stored(std::function<int(const host::StorageClient&)> job, std::function<void(int)> done);
+    ServerContext& ctx_;
+    OperatorServices& hashing_;
 };
 
 }  // namespace blynk::net

@@ -1,10 +1,15 @@
 // The first handler of every connection: what it speaks is decided by its
-// first bytes, as the legacy server decides: HTTP (which may upgrade to a
-// hardware websocket), else the Blynk hardware protocol. The app protocol
-// will be told apart here on the TLS port.
+// first bytes, as the legacy server decides (protocol §1): HTTP (which may
+// upgrade to a websocket), else on the plain port the Blynk hardware
+// protocol; on the TLS port a first frame that is a login with message id 1
+// and a 32-byte token is hardware, anything else the app protocol (an app
+// login is never 32 bytes long).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "codec/frame.hpp"
+#include "net/app_handler.hpp"
 #include "net/connection.hpp"
 #include "net/hardware_handler.hpp"
 #include "net/http_handler.hpp"
@@ -19,6 +24,11 @@ void ProtocolHandler::on_close(std::string_view reason) {
 
 namespace {
 
+// `1D 00 01 00 20` (HW_LOGIN) or `02 00 01 00 20` (LOGIN): message id 1, a 32-byte token.
+bool hardware_login(std::string_view in) {
+    return (in[0] == 0x1D || in[0] == 0x02) && in[1] == 0 && in[2] == 1 && in[3] == 0 && in[4] == 0x20;
+}
+
 class Sniffer final : public ProtocolHandler {
 public:
     explicit Sniffer(Connection& conn) : ProtocolHandler(conn) {}
@@ -27,12 +37,22 @@ public:
         bool need_more = false;
         if (looks_like_http(in, need_more))
             conn_.install(make_http_handler(conn_));
-        else if (!need_more)
+        else if (need_more)
+            return 0;
+        else if (!conn_.tls() || !conn_.ctx().apps)
             conn_.install(std::make_unique<HardwareHandler>(conn_));
+        else if (in.size() < codec::kHardwareHeader)
+            return 0;  // five bytes tell hardware from an app
+        else if (hardware_login(in))
+            conn_.install(std::make_unique<HardwareHandler>(conn_));
+        else
+            conn_.install(std::make_unique<AppHandler>(conn_));
         return 0;
     }
     // Until it is known, a hardware frame's worth may wait.
-    size_t hold_limit() const override { return conn_.ctx().opt.max_body + codec::kHardwareHeader; }
+    size_t hold_limit() const override {
+        return std::max<size_t>(conn_.ctx().opt.max_body + codec::kHardwareHeader, 16);
+    }
     // Nothing decided yet counts as no login.
     void check_timeouts(uint32_t now) override {
         const ServerOptions& o = conn_.ctx().opt;

@@ -196,6 +196,13 @@ bool socket_peer(int fd, void* addr, size_t& len) {
     return true;
 }
 
+bool socket_local(int fd, void* addr, size_t& len) {
+    socklen_t l = socklen_t(len);
+    if (::getsockname(fd, static_cast<sockaddr*>(addr), &l) != 0) return false;
+    len = size_t(l);
+    return true;
+}
+
 const char* socket_error_text(int error) {
     return std::strerror(error);
 }
@@ -241,6 +248,12 @@ void socket_close(int fd) {
 bool socket_peer(int fd, void* addr, size_t& len) {
     int l = int(len);
     if (::getpeername(SOCKET(fd), static_cast<sockaddr*>(addr), &l) != 0) return false;
+    len = size_t(l);
+    return true;
+}
+bool socket_local(int fd, void* addr, size_t& len) {
+    int l = int(len);
+    if (::getsockname(SOCKET(fd), static_cast<sockaddr*>(addr), &l) != 0) return false;
     len = size_t(l);
     return true;
 }

@@ -68,6 +68,8 @@ void socket_shutdown_send(int fd);
 void socket_close(int fd);
 // The peer's address into `addr` (capacity `len`, set to the length used).
 bool socket_peer(int fd, void* addr, size_t& len);
+// The socket's own address, the same way.
+bool socket_local(int fd, void* addr, size_t& len);
 // Text of an error number from socket_recv/socket_send.
 const char* socket_error_text(int error);
 // Whether `fd` is readable (or hung up) and writable now, without waiting.

@@ -117,9 +117,10 @@ struct Events final : core::EventSink, core::AppFanout {
     void device_offline(const core::Device& d, std::string_view, int64_t) override;
     void pin_written(const core::Device& d, uint16_t key, std::string_view value, int64_t) override;
     void login(bool ok, const core::Device* d, std::string_view, int64_t) override;
-    void hardware_connected(core::Device& d, uint16_t msg_id) override;
+    void hardware_connected(core::Device& d, core::HwRoute& conn, uint16_t msg_id) override;
     void hardware_disconnected(core::Device& d) override;
     void hardware_write(core::Device& d, uint16_t msg_id, std::string_view body) override;
+    void widget_property(core::Device& d, uint16_t msg_id, std::string_view body) override;
 };
 
 struct World {
@@ -410,11 +411,15 @@ void Events::login(bool ok, const core::Device* d, std::string_view, int64_t) {
     FUZZ_CHECK(ok == (d != nullptr));
     if (ok) FUZZ_CHECK(w->cur.conn->device() == d);
 }
-void Events::hardware_connected(core::Device& d, uint16_t msg_id) {
+void Events::hardware_connected(core::Device& d, core::HwRoute& conn, uint16_t msg_id) {
     FUZZ_CHECK(w->cur.active && w->cur.conn && w->cur.conn->device() == &d && msg_id == w->cur.msg_id);
+    FUZZ_CHECK(conn.device == &d);
 }
 void Events::hardware_disconnected(core::Device& d) {
     FUZZ_CHECK(d.online_count == 0);
+}
+void Events::widget_property(core::Device& d, uint16_t, std::string_view body) {
+    FUZZ_CHECK(d.user != nullptr && !body.empty());
 }
 void Events::hardware_write(core::Device& d, uint16_t msg_id, std::string_view body) {
     FUZZ_CHECK(w->cur.active && msg_id == w->cur.msg_id && d.user == w->cause_user());

@@ -204,6 +204,9 @@ describe('no secret in any log', () => {
       for (const bad of [badToken(), `${tokens.cli.slice(0, 31)}${tokens.cli[31] === 'A' ? 'B' : 'A'}`,
         `${badToken()}${badToken()}`]) {
         secret(bad, 'a bad token');
+        // On the TLS port only a 32-byte login is hardware (protocol §1); a
+        // longer one is read as the app protocol, which closes on it.
+        if (tls && bad.length !== 32) continue;
         const r = await hwLogin(srv, bad, { tls });
         assert.equal(r.status, Status.INVALID_TOKEN, `login with a bad token over ${tls ? 'TLS' : 'TCP'}`);
         r.c.end();

@@ -1,0 +1,89 @@
+// An app connection as the app side of the kernel (core::AppHub) sees it:
+// its output (AppOutput, a TLS app-frame connection or a /dashws websocket),
+// its state (AppRoute), and what the hub needs from outside the loop thread
+// (AppBackend: loading users, password hashes, making changes durable).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/model.hpp"
+#include "core/quota.hpp"
+#include "core/router.hpp"
+
+namespace blynk::core {
+
+class AppOutput {
+public:
+    // Appends one app message; flushed once per loop turn.
+    virtual void send(uint8_t command, uint16_t msg_id, std::string_view body) = 0;
+    virtual void send_status(uint16_t msg_id, uint32_t status) = 0;
+    // Closes after what is queued has been sent.
+    virtual void close(std::string_view reason) = 0;
+    // Closes it for breaking the protocol, with a warning naming the peer.
+    virtual void reject(std::string_view reason) = 0;
+    virtual bool is_closed() const = 0;
+    virtual std::string peer() const = 0;
+    // A /dashws websocket (which accepts only GET_SERVER and LOGIN before a login).
+    virtual bool websocket() const = 0;
+    // The address the app reached this server at (GET_SERVER's answer when
+    // server.host is not set).
+    virtual std::string local_host() const = 0;
+    // A login that waited (for storage or a hash) is done: frames that came
+    // meanwhile may go on.
+    virtual void resume() = 0;
+
+protected:
+    ~AppOutput() = default;
+};
+
+// The hub's state for one app connection, from AppHub::open to AppHub::release.
+struct AppRoute {
+    AppRoute(AppOutput& o, uint64_t session_id) : out(&o), id(session_id) {}
+    AppOutput* out;
+    uint64_t id;           // names the session to callbacks that outlive it
+    User* user = nullptr;  // set once logged in
+    AppRoute* next_on_user = nullptr;
+    AppRoute* prev_on_user = nullptr;
+    int32_t shared_dash = -1;  // a share login: the one dashboard it sees; -1 the owner
+    bool pending = false;      // a login waits for storage or a hash: later frames wait
+    bool registered = false;   // a REGISTER succeeded on this connection
+    bool over_quota = false;
+    QuotaMeter quota;
+    std::string os, version;
+
+    bool owner() const { return shared_dash < 0; }
+    bool sees(int32_t dash_id) const { return shared_dash < 0 || shared_dash == dash_id; }
+};
+
+// What the app side needs beyond the loop thread. Every `done` runs later on
+// the loop thread, never inside the call; a call that returns false queued
+// nothing (the storage queue or the hashing pool is full) and never calls done.
+class AppBackend {
+public:
+    virtual ~AppBackend() = default;
+    // The user with this e-mail and all of its data, into the model.
+    virtual bool load_user(std::string email, std::function<void(LoadResult)> done) = 0;
+    // Whether a legacy client hash matches a stored slow hash (on the hashing pool).
+    virtual bool verify_password(std::string client_hash, std::string stored, std::function<void(bool)> done) = 0;
+    // The slow hash to store for a client hash (on the hashing pool).
+    virtual bool hash_password(std::string client_hash, std::function<void(std::string)> done) = 0;
+    // Durable changes, in the order they are asked for; done(0) once stored,
+    // else done(a blynk_status: BLYNK_CONFLICT for a taken e-mail or token).
+    virtual bool save_user(const User& u, bool create, std::function<void(int)> done) = 0;
+    virtual bool save_dash(const User& u, const Dashboard& dash, std::function<void(int)> done) = 0;
+    virtual bool remove_dash(const User& u, int32_t dash_id, std::function<void(int)> done) = 0;
+    virtual bool save_device(const Device& d, std::function<void(int)> done) = 0;
+    virtual bool remove_device(const Device& d, std::function<void(int)> done) = 0;
+    // Clone codes (a dashboard's public JSON under a random 32-character
+    // code): stored, done(code) or done("") on failure; looked up, done(json)
+    // or done("") when there is none.
+    virtual bool save_clone(std::string json, std::function<void(std::string)> done) = 0;
+    virtual bool load_clone(std::string code, std::function<void(std::string)> done) = 0;
+    // The device's connections must go (its token changed, it was removed).
+    virtual void close_device(Device& d, std::string_view why) = 0;
+};
+
+}  // namespace blynk::core

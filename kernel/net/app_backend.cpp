@@ -1,0 +1,161 @@
+// The app side's way off the loop thread (core::AppBackend): storage calls on
+// the storage thread, in the order asked, with their status posted back;
+// password hashes on the hashing pool the operator API uses.
+#include <blynk/plugin.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "core/app_json.hpp"
+#include "core/secrets.hpp"
+#include "host/clone_store.hpp"
+#include "host/storage_client.hpp"
+#include "host/work_queue.hpp"
+#include "net/server_context.hpp"
+#include "net/services.hpp"
+
+namespace blynk::net {
+
+bool AppServices::stored(std::function<int(const host::StorageClient&)> job, std::function<void(int)> done) {
+    ServerContext* ctx = &ctx_;
+    return ctx_.storage_queue.post([ctx, job = std::move(job), done = std::move(done)] {
+        int rc = BLYNK_OK;
+        try {
+            rc = job(ctx->storage);
+        } catch (const host::StorageFailure& e) {
+            rc = e.status == BLYNK_OK ? BLYNK_ERROR : e.status;
+            if (rc != BLYNK_CONFLICT) spdlog::error("storage: an app's change was not stored: {}", e.what());
+        } catch (const std::exception& e) {
+            rc = BLYNK_ERROR;
+            spdlog::error("storage: an app's change was not stored: {}", e.what());
+        }
+        ctx->defer([done, rc] { done(rc); });
+    });
+}
+
+bool AppServices::load_user(std::string email, std::function<void(core::LoadResult)> done) {
+    ServerContext* ctx = &ctx_;
+    return ctx_.storage_queue.post([ctx, email = std::move(email), done = std::move(done)] {
+        auto data = std::make_shared<core::LoadedData>();
+        core::LoadResult r = core::LoadResult::Unknown;
+        try {
+            if (ctx->storage.load_user(email, *data) && !data->users.empty()) r = core::LoadResult::Found;
+        } catch (const std::exception& e) {
+            spdlog::error("storage: loading {} for an app login failed: {}", email, e.what());
+            r = core::LoadResult::Failed;
+        }
+        ctx->defer([ctx, data, r, done] {
+            if (r == core::LoadResult::Found) ctx->model.merge(std::move(*data));
+            done(r);
+        });
+    });
+}
+
+bool AppServices::verify_password(std::string client_hash, std::string stored, std::function<void(bool)> done) {
+    auto match = std::make_shared<bool>(false);
+    return hashing_.hash_job([match, client_hash = std::move(client_hash),
+                              stored = std::move(stored)] { *match = core::verify_slow_hash(client_hash, stored); },
+                             [match, done = std::move(done)] { done(*match); });
+}
+
+bool AppServices::hash_password(std::string client_hash, std::function<void(std::string)> done) {
+    auto hash = std::make_shared<std::string>();
+    uint32_t iterations = ctx_.opt.password_hash_iterations;
+    return hashing_.hash_job(
+        [hash, client_hash = std::move(client_hash), iterations] { *hash = core::slow_hash(client_hash, iterations); },
+        [hash, done = std::move(done)] { done(std::move(*hash)); });
+}
+
+bool AppServices::save_user(const core::User& u, bool create, std::function<void(int)> done) {
+    blynk::User rec;
+    rec.email = u.email;
+    rec.name = u.name;
+    rec.pass_hash = u.pass_hash;
+    rec.is_admin = u.is_admin;
+    rec.created_at_ms = u.created_ms;
+    return stored(
+        [rec = std::move(rec), create](const host::StorageClient& st) {
+            st.put_user(rec, create);
+            return BLYNK_OK;
+        },
+        std::move(done));
+}
+
+bool AppServices::save_dash(const core::User& u, const core::Dashboard& dash, std::function<void(int)> done) {
+    blynk::Dash rec;
+    rec.email = u.email;
+    rec.dash_id = dash.id;
+    rec.name = dash.name;
+    rec.is_active = dash.active;
+    rec.created_at_ms = dash.created_ms;
+    return stored(
+        [rec = std::move(rec)](const host::StorageClient& st) {
+            st.put_dash(rec);
+            return BLYNK_OK;
+        },
+        std::move(done));
+}
+
+bool AppServices::remove_dash(const core::User& u, int32_t dash_id, std::function<void(int)> done) {
+    std::vector<int32_t> devices;
+    for (auto& d : u.devices)
+        if (d->dash_id == dash_id) devices.push_back(d->id);
+    return stored(
+        [email = u.email, dash_id, devices](const host::StorageClient& st) {
+            for (int32_t id : devices) {
+                try {
+                    st.remove_device(email, dash_id, id);
+                } catch (const host::StorageFailure& e) {
+                    if (e.status != BLYNK_NOT_FOUND) throw;
+                }
+            }
+            return BLYNK_OK;
+        },
+        std::move(done));
+}
+
+bool AppServices::save_device(const core::Device& d, std::function<void(int)> done) {
+    return stored(
+        [rec = host::StorageClient::snapshot(d)](const host::StorageClient& st) {
+            st.put_device(rec);
+            return BLYNK_OK;
+        },
+        std::move(done));
+}
+
+bool AppServices::remove_device(const core::Device& d, std::function<void(int)> done) {
+    return stored(
+        [email = d.user->email, dash_id = d.dash_id, id = d.id](const host::StorageClient& st) {
+            try {
+                st.remove_device(email, dash_id, id);
+            } catch (const host::StorageFailure& e) {
+                if (e.status != BLYNK_NOT_FOUND) throw;
+            }
+            return BLYNK_OK;
+        },
+        std::move(done));
+}
+
+bool AppServices::save_clone(std::string json, std::function<void(std::string)> done) {
+    ServerContext* ctx = &ctx_;
+    return ctx_.storage_queue.post([ctx, json = std::move(json), done = std::move(done)] {
+        std::string code = host::save_clone(ctx->opt.data_dir, json);
+        if (code.empty()) spdlog::error("clone codes: cannot write under {}", host::clone_folder(ctx->opt.data_dir));
+        ctx->defer([code, done] { done(code); });
+    });
+}
+
+bool AppServices::load_clone(std::string code, std::function<void(std::string)> done) {
+    ServerContext* ctx = &ctx_;
+    return ctx_.storage_queue.post([ctx, code = std::move(code), done = std::move(done)] {
+        std::string json = host::load_clone(ctx->opt.data_dir, code).value_or(std::string());
+        ctx->defer([json = std::move(json), done] { done(json); });
+    });
+}
+
+void AppServices::close_device(core::Device& d, std::string_view why) {
+    while (d.online)
+        d.online->out->close(why);
+}
+
+}  // namespace blynk::net
