@@ -101,6 +101,15 @@ void AppHub::release(AppRoute& s) {
     delete &s;
 }
 
+void AppHub::close_user(User& u, std::string_view why) {
+    for (AppRoute* s = u.apps; s;) {
+        AppRoute* next = s->next_on_user;  // closing may unlink `s` at once
+        s->out->close(why);
+        on_close(*s);
+        s = next;
+    }
+}
+
 bool AppHub::app_connected(const Device& d) const {
     if (!d.user) return false;
     for (const AppRoute* s = d.user->apps; s; s = s->next_on_user)

@@ -58,6 +58,8 @@ public:
     void on_close(AppRoute& s);
     void release(AppRoute& s);
     size_t session_count() const { return sessions_.size(); }
+    // Closes every app session of `u` (the account was removed).
+    void close_user(User& u, std::string_view why);
     // Whether any app session of the device's user sees the device's dashboard.
     bool app_connected(const Device& d) const;
 

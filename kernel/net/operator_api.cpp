@@ -232,9 +232,11 @@ public:
             r, [email](const host::StorageClient& st) { st.remove_user(email); },
             [this, r, email] {
                 auth_->forget();  // no cached credentials outlive an account
-                if (core::User* u = b_.model().find_user(email))
+                if (core::User* u = b_.model().find_user(email)) {
                     for (auto& d : u->devices)
                         b_.close_device(*d, "account removed");
+                    b_.close_apps(*u, "account removed");
+                }
                 b_.model().remove_user(email);
                 b_.answer(r, 200, json::serialize(json::object{{"removed", email}}));
             });

@@ -50,6 +50,8 @@ public:
     virtual void login_refused(std::string_view peer) = 0;
     // Closes every live connection of the device.
     virtual void close_device(core::Device& d, std::string_view why) = 0;
+    // Closes every app session of the user (owner and shared).
+    virtual void close_apps(core::User& u, std::string_view why) = 0;
     virtual void answer(blynk_http_responder* r, unsigned status, std::string json,
                         std::vector<std::pair<std::string, std::string>> headers = {}) = 0;
 };

@@ -49,6 +49,10 @@ void OperatorServices::close_device(core::Device& d, std::string_view why) {
         d.online->out->close(why);
 }
 
+void OperatorServices::close_apps(core::User& u, std::string_view why) {
+    if (ctx_.apps) ctx_.apps->close_user(u, why);
+}
+
 void OperatorServices::answer(blynk_http_responder* r, unsigned status, std::string body,
                               std::vector<std::pair<std::string, std::string>> headers) {
     std::vector<blynk_http_header> h;

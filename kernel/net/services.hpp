@@ -40,6 +40,7 @@ public:
     bool login_blocked(std::string_view peer) override;
     void login_refused(std::string_view peer) override;
     void close_device(core::Device& d, std::string_view why) override;
+    void close_apps(core::User& u, std::string_view why) override;
     void answer(blynk_http_responder* r, unsigned status, std::string body,
                 std::vector<std::pair<std::string, std::string>> headers) override;
     // Stops the pool, waiting for the hash running now (queued jobs skip
