@@ -16,6 +16,7 @@
 namespace blynk::core {
 class Model;
 struct Device;
+struct User;
 }  // namespace blynk::core
 namespace blynk::host {
 class HttpRoutes;
