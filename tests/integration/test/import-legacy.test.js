@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Server, Cleanup, mkTmp } from '../lib/harness.js';
 import { makeDevice } from '../lib/blynklib.js';
@@ -211,6 +211,21 @@ describe('import-legacy with the server stopped', () => {
 
   it.todo('the app protocol LOGIN with legacyClientHash(email, password) of an imported user succeeds ' +
     '(added by the lead with the app handler; legacyClientHash is exported by this file)');
+});
+
+describe('the store after an import', () => {
+  it('holds the legacy passwords only as PBKDF2 hashes, and the import printed none of them', async () => {
+    await srv.stop();
+    const db = path.join(srv.dataDir, 'blynk.db');
+    const bytes = [db, `${db}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1')).join('');
+    for (const [email, pw] of [['alice@example.com', 'alice-pass'], ['dave@example.com', 'dave-pass']]) {
+      const legacyHash = legacyClientHash(email, pw);
+      assert.equal(bytes.includes(legacyHash), false, `the legacy hash of ${email} is stored as it came`);
+      assert.equal((firstImport.stdout + firstImport.stderr).includes(legacyHash), false);
+    }
+    assert.equal((bytes.match(/pbkdf2-sha256\$100000\$/g) || []).length >= 4, true, 'four imported PBKDF2 hashes');
+    await srv.launch();
+  });
 });
 
 describe('importing again', () => {
