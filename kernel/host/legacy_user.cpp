@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <set>
 #include <vector>
 
@@ -50,8 +51,15 @@ bool value_text(const json::value& v, std::string& out) {
         out = std::string(sv(v.as_string()));
         return true;
     }
-    if (v.is_int64() || v.is_uint64() || v.is_double()) {
+    if (v.is_int64() || v.is_uint64()) {
         out = json::serialize(v);
+        return true;
+    }
+    if (v.is_double()) {
+        // As a device would have written it ("3.3"), not JSON's exponent form.
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.15g", v.as_double());
+        out = buf;
         return true;
     }
     if (v.is_object())

@@ -70,7 +70,8 @@ const ALICE_PINS = {
 // bob: the older per-dashboard pinsStorage ("deviceId-<pt><pin>"), two dashboards.
 const BOB_DASH = {
   id: 2, name: 'Garage', createdAt: 1400000000000, isActive: true,
-  widgets: [{ type: 'GAUGE', id: 21, deviceId: 0, pinType: 'VIRTUAL', pin: 9, value: '3.3' }],
+  // A value written as a JSON number, as some older app versions did.
+  widgets: [{ type: 'GAUGE', id: 21, deviceId: 0, pinType: 'VIRTUAL', pin: 9, value: 3.3 }],
   devices: [device(0, 'door', TOKEN.bob, { boardType: 'Arduino UNO', connectionType: 'ETHERNET' })],
   pinsStorage: { '0-v7': 'per-dash-value', '0-v9-color': '#FF0000' },
 };
