@@ -81,9 +81,9 @@ void import_remote(const OperatorClient& api, const ImportOptions& o, const host
     }
     boost::system::error_code ec;
     json::value v = json::parse(reply.body, ec);
-    const json::object* o_ = !ec && v.is_object() ? &v.as_object() : nullptr;
+    const json::object* answer = !ec && v.is_object() ? &v.as_object() : nullptr;
     auto text = [&](const char* key) {
-        const json::value* f = o_ ? o_->if_contains(key) : nullptr;
+        const json::value* f = answer ? answer->if_contains(key) : nullptr;
         return f && f->is_string() ? std::string(f->as_string()) : std::string();
     };
     std::string result = text("result");
