@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/app_json.hpp"
+#include "core/secrets.hpp"
 #include "fuzz_util.hpp"
 #include "host/legacy_user.hpp"
 #include "host/storage_client.hpp"
