@@ -8,11 +8,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Server, Cleanup, mkTmp } from '../lib/harness.js';
+import { execFile } from 'node:child_process';
+import { Server, Cleanup, mkTmp, which, BLYNKD_BIN } from '../lib/harness.js';
 import { makeDevice } from '../lib/blynklib.js';
 import { request, basic, bearer, showRes, WRONG_ADMIN } from '../lib/operator.js';
 
 const cleanup = new Cleanup();
+const SCRIPT = which('script');
 // The CLI hashes every imported password (PBKDF2 at the test floor): more than the default 10 s.
 const IMPORT_TIMEOUT_MS = 60000;
 
@@ -300,5 +302,21 @@ describe('PUT /api/v1/users/{email}/profile', () => {
     assert.equal(r.json.result, 'replaced');
     const p = await httpGet(`/${tok('g')}/project`);
     assert.equal(JSON.parse(p.text).name, 'Renamed', 'the live model has the replacement');
+  });
+});
+
+describe('the progress bar', () => {
+  it('is drawn on a terminal (a pty from script(1)) and ends full', { skip: SCRIPT ? false : 'script (util-linux) not installed' }, async () => {
+    const other = cleanup.add(Server.create({ name: 'import-tty' }));
+    const dir = writeFolder(mkTmp('legacy-tty'), Object.fromEntries([1, 2, 3].map((i) => [`tty${i}@example.com.Blynk.user`,
+      user(`tty${i}@example.com`, 'pw', { dashBoards: [{ id: 1, name: 'T', isActive: true,
+        devices: [device(0, 't', `${'t'.repeat(31)}${i}`)] }] })])));
+    const quote = (x) => `'${x.replace(/'/g, "'\\''")}'`;
+    const out = await new Promise((resolve) => {
+      execFile(SCRIPT, ['-qfec', `${quote(BLYNKD_BIN)} --config ${quote(other.configPath)} import-legacy ${quote(dir)}`, '/dev/null'],
+        { cwd: other.dir, timeout: IMPORT_TIMEOUT_MS, killSignal: 'SIGKILL' }, (err, stdout, stderr) => resolve(stdout + stderr));
+    });
+    assert.match(out, /\[=+\] 3\/3 users/, out);
+    assert.match(out, /users: 3 imported/, out);
   });
 });
