@@ -20,6 +20,7 @@
 
 #include "app/config.hpp"
 #include "app/first_admin.hpp"
+#include "app/import_legacy.hpp"
 #include "app/operator_client.hpp"
 #include "app/private_files.hpp"
 #include "core/secrets.hpp"
@@ -53,6 +54,9 @@ Commands:
                                     create a device (and the account if needed); prints its token
   device list [--email E]           list devices with their tokens
   device remove --token T           remove a device and its stored pins
+  import-legacy FOLDER [--overwrite]
+                                    import a legacy server's data folder: accounts, dashboards,
+                                    devices with their tokens, pin values, clone codes
 
 Options:
   --config FILE    configuration file (default: config/blynk.toml if it exists, else built-in defaults)
@@ -76,7 +80,7 @@ struct UsageError : std::runtime_error {
 
 Args parse_args(int argc, char** argv) {
     Args a;
-    static const std::vector<std::string> flags{"--admin"};
+    static const std::vector<std::string> flags{"--admin", "--overwrite"};
     static const std::vector<std::string> valued{"--email", "--name", "--password", "--board", "--dash", "--token"};
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
@@ -155,21 +159,6 @@ std::string format_time(int64_t ms) {
     return buf;
 }
 
-std::string path_escape(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '@') {
-            out.push_back(char(c));
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    return out;
-}
-
 // A change made through a running server's operator API, so it takes effect
 // there at once. Returns the parsed reply; throws with the server's message.
 boost::json::object api_change(const app::OperatorClient& api, const std::string& method, const std::string& target,
@@ -213,10 +202,20 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
     std::string what = cmd[0] + (cmd.size() > 1 ? " " + cmd[1] : "");
     // Changes go through a running server when there is one.
     std::optional<app::OperatorClient> api;
-    if (what == "user add" || what == "user remove" || what == "device add" || what == "device remove")
+    bool import = cmd[0] == "import-legacy";
+    if (what == "user add" || what == "user remove" || what == "device add" || what == "device remove" || import)
         api = app::OperatorClient::find(
             cfg.data_dir, cfg.tls_cert.empty() ? (fs::path(cfg.data_dir) / "tls" / "cert.pem").string() : cfg.tls_cert);
 
+    if (import) {
+        if (cmd.size() != 2) throw UsageError("import-legacy needs one argument: the legacy data folder");
+        app::ImportOptions o;
+        o.folder = cmd[1];
+        o.data_dir = cfg.data_dir;
+        o.overwrite = a.options.count("--overwrite") != 0;
+        o.hash_iterations = cfg.password_hash_iterations;
+        return app::run_import_legacy(o, st, api ? &*api : nullptr);
+    }
     if (what == "config check") {
         std::string names;
         for (auto& n : plugins.loaded_names())
@@ -239,7 +238,7 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
     }
     if (what == "user remove" && api) {
         std::string email = checked_email(a);
-        api_change(*api, "DELETE", "/api/v1/users/" + path_escape(email), {}, 200);
+        api_change(*api, "DELETE", "/api/v1/users/" + app::path_escape(email), {}, 200);
         std::cerr << "user " << email << " removed\n";
         return 0;
     }
@@ -263,7 +262,7 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
     }
     if (what == "device remove" && api) {
         std::string token = require(a, "--token");
-        api_change(*api, "DELETE", "/api/v1/devices/" + path_escape(token), {}, 200);
+        api_change(*api, "DELETE", "/api/v1/devices/" + app::path_escape(token), {}, 200);
         std::cerr << "device removed (through the running server)\n";
         return 0;
     }

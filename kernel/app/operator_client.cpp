@@ -13,6 +13,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cctype>
 
 #include <filesystem>
 #include <fstream>
@@ -154,6 +155,21 @@ ApiReply OperatorClient::call(const std::string& method, const std::string& targ
     boost::system::error_code ec;
     stream.shutdown(ec);
     return {res.result_int(), res.body()};
+}
+
+std::string path_escape(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '@') {
+            out.push_back(char(c));
+        } else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    return out;
 }
 
 }  // namespace blynk::app

@@ -30,6 +30,9 @@ private:
     unsigned short port_ = 0;
 };
 
+// `s` as one path segment of an operator API URL (an email, a token).
+std::string path_escape(const std::string& s);
+
 // Written by the server once it listens, removed when it stops.
 void write_run_file(const std::string& data_dir, unsigned short tls_port);
 void remove_run_file(const std::string& data_dir);

@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+
+#include <cmath>
 #include <set>
 
 namespace blynk::core {
@@ -65,7 +67,7 @@ bool get_int(const json::object& o, std::string_view key, int64_t& out) {
         out = v->as_int64();
     else if (v->is_uint64())
         out = int64_t(v->as_uint64());
-    else if (v->is_double())
+    else if (v->is_double() && std::abs(v->as_double()) < 9.2e18)  // out of range: undefined, refused
         out = int64_t(v->as_double());
     else
         return false;

@@ -44,13 +44,9 @@ bool user_exists(const StorageClient& st, const std::string& email) {
 void set_pass_hash(const StorageClient& st, const std::string& email, const std::string& pass_hash) {
     core::LoadedData data;
     if (!st.load_user(email, data) || data.users.empty()) return;  // removed meanwhile
-    const core::User& cu = *data.users.front();
-    blynk::User u;
-    u.email = cu.email;
-    u.name = cu.name;
+    // Every stored field as it is (the app's settings and energy too): only the hash changes.
+    blynk::User u = StorageClient::snapshot(*data.users.front());
     u.pass_hash = pass_hash;
-    u.is_admin = cu.is_admin;
-    u.created_at_ms = cu.created_ms;
     st.put_user(u, false);
 }
 

@@ -1,7 +1,12 @@
 #include "host/storage_client.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <memory>
+
+#include "core/app_json.hpp"
+#include "host/table_field.hpp"
 
 namespace blynk::host {
 
@@ -28,6 +33,8 @@ struct Collector {
         user->pass_hash = u.pass_hash;
         user->is_admin = u.is_admin;
         user->created_ms = u.created_at_ms;
+        user->settings_json = std::move(u.json);
+        user->energy = u.energy;
         c->last_user = user.get();
         c->out.users.push_back(std::move(user));
     }
@@ -41,6 +48,20 @@ struct Collector {
         dash.name = d.name;
         dash.active = d.is_active;
         dash.created_ms = d.created_at_ms;
+        if (!core::load_dashboard_blob(d.json, dash)) {
+            // A damaged blob costs the dashboard its widgets, not the account
+            // its other dashboards: keep what the record says.
+            spdlog::warn(
+                "storage: the stored JSON of dashboard {} of user {} does not parse; loading the dashboard "
+                "without its widgets, tags and settings",
+                d.dash_id, d.email);
+            dash = core::Dashboard{};
+            dash.id = d.dash_id;
+            dash.name = std::move(d.name);
+            dash.active = d.is_active;
+            dash.created_ms = d.created_at_ms;
+        }
+        if (dash.share_token.empty()) dash.share_token = std::move(d.share_token);
         u->dashboards.push_back(std::move(dash));
     }
     static void on_device(void* ctx, const blynk_device_rec* r) {
@@ -61,6 +82,7 @@ struct Collector {
         dev->data_received_ms = d.data_received_ms;
         dev->last_ip = std::move(d.last_ip);
         dev->hardware_info = std::move(d.hardware_info);
+        dev->settings_json = std::move(d.json);
         u->devices.push_back(std::move(dev));
     }
     static void on_pin(void* ctx, const blynk_pin_rec* r) {
@@ -155,6 +177,16 @@ void StorageClient::remove_device(std::string_view email, int32_t dash_id, int32
     check(t_->remove_device(self_, blynk::slice(email), dash_id, device_id, &err), err, "remove_device");
 }
 
+void StorageClient::remove_dash(std::string_view email, int32_t dash_id) const {
+    auto fn = field_or_null(t_, &blynk_storage_v1::remove_dash);
+    if (!fn)
+        throw StorageFailure(BLYNK_ERROR,
+                             "the storage plugin is too old to remove a dashboard (it lacks remove_dash of plugin ABI "
+                             "1.3); upgrade it");
+    blynk_error err{};
+    check(fn(self_, blynk::slice(email), dash_id, &err), err, "remove_dash");
+}
+
 void StorageClient::put_pins(const std::vector<blynk::Pin>& pins) const {
     if (pins.empty()) return;
     std::vector<blynk_pin_rec> recs;
@@ -194,6 +226,31 @@ blynk::Device StorageClient::snapshot(const core::Device& d) {
     r.data_received_ms = d.data_received_ms;
     r.last_ip = d.last_ip;
     r.hardware_info = d.hardware_info;
+    r.json = d.settings_json;
+    return r;
+}
+
+blynk::User StorageClient::snapshot(const core::User& u) {
+    blynk::User r;
+    r.email = u.email;
+    r.name = u.name;
+    r.pass_hash = u.pass_hash;
+    r.is_admin = u.is_admin;
+    r.created_at_ms = u.created_ms;
+    r.json = u.settings_json;
+    r.energy = u.energy;
+    return r;
+}
+
+blynk::Dash StorageClient::snapshot(const core::User& u, const core::Dashboard& dash) {
+    blynk::Dash r;
+    r.email = u.email;
+    r.dash_id = dash.id;
+    r.name = dash.name;
+    r.is_active = dash.active;
+    r.created_at_ms = dash.created_ms;
+    r.json = core::dashboard_blob(dash);
+    r.share_token = dash.share_token;
     return r;
 }
 

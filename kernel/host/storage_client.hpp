@@ -31,12 +31,20 @@ public:
     void put_dash(const blynk::Dash& d) const;
     void put_device(const blynk::Device& d) const;
     void remove_device(std::string_view email, int32_t dash_id, int32_t device_id) const;
+    // Removes the dashboard, its devices and their pins. A storage plugin
+    // older than ABI 1.3 cannot: StorageFailure saying so.
+    void remove_dash(std::string_view email, int32_t dash_id) const;
     void put_pins(const std::vector<blynk::Pin>& pins) const;
     // Per device: true if it no longer exists in storage (removed meanwhile).
     std::vector<bool> update_devices(const std::vector<blynk::Device>& devices) const;
 
-    // Snapshot of a device's stored fields (for put_device).
+    // Snapshots of what storage keeps of the model (for put_device, put_user,
+    // put_dash): every stored field, the app model's JSON included, so a put
+    // never drops what the app set.
     static blynk::Device snapshot(const core::Device& d);
+    static blynk::User snapshot(const core::User& u);
+    // The dashboard record with core::dashboard_blob (widgets, tags, flags, settings).
+    static blynk::Dash snapshot(const core::User& u, const core::Dashboard& dash);
 
 private:
     void check(int rc, const blynk_error& err, const char* what) const;

@@ -8,7 +8,7 @@
 
 #include "core/app_json.hpp"
 #include "core/secrets.hpp"
-#include "host/clone_store.hpp"
+#include "host/clone_codes.hpp"
 #include "host/storage_client.hpp"
 #include "host/work_queue.hpp"
 #include "net/server_context.hpp"
@@ -67,14 +67,8 @@ bool AppServices::hash_password(std::string client_hash, std::function<void(std:
 }
 
 bool AppServices::save_user(const core::User& u, bool create, std::function<void(int)> done) {
-    blynk::User rec;
-    rec.email = u.email;
-    rec.name = u.name;
-    rec.pass_hash = u.pass_hash;
-    rec.is_admin = u.is_admin;
-    rec.created_at_ms = u.created_ms;
     return stored(
-        [rec = std::move(rec), create](const host::StorageClient& st) {
+        [rec = host::StorageClient::snapshot(u), create](const host::StorageClient& st) {
             st.put_user(rec, create);
             return BLYNK_OK;
         },
@@ -82,14 +76,8 @@ bool AppServices::save_user(const core::User& u, bool create, std::function<void
 }
 
 bool AppServices::save_dash(const core::User& u, const core::Dashboard& dash, std::function<void(int)> done) {
-    blynk::Dash rec;
-    rec.email = u.email;
-    rec.dash_id = dash.id;
-    rec.name = dash.name;
-    rec.is_active = dash.active;
-    rec.created_at_ms = dash.created_ms;
     return stored(
-        [rec = std::move(rec)](const host::StorageClient& st) {
+        [rec = host::StorageClient::snapshot(u, dash)](const host::StorageClient& st) {
             st.put_dash(rec);
             return BLYNK_OK;
         },
@@ -97,17 +85,12 @@ bool AppServices::save_dash(const core::User& u, const core::Dashboard& dash, st
 }
 
 bool AppServices::remove_dash(const core::User& u, int32_t dash_id, std::function<void(int)> done) {
-    std::vector<int32_t> devices;
-    for (auto& d : u.devices)
-        if (d->dash_id == dash_id) devices.push_back(d->id);
     return stored(
-        [email = u.email, dash_id, devices](const host::StorageClient& st) {
-            for (int32_t id : devices) {
-                try {
-                    st.remove_device(email, dash_id, id);
-                } catch (const host::StorageFailure& e) {
-                    if (e.status != BLYNK_NOT_FOUND) throw;
-                }
+        [email = u.email, dash_id](const host::StorageClient& st) {
+            try {
+                st.remove_dash(email, dash_id);
+            } catch (const host::StorageFailure& e) {
+                if (e.status != BLYNK_NOT_FOUND) throw;  // never stored (an implicit dashboard)
             }
             return BLYNK_OK;
         },
@@ -139,8 +122,13 @@ bool AppServices::remove_device(const core::Device& d, std::function<void(int)> 
 bool AppServices::save_clone(std::string json, std::function<void(std::string)> done) {
     ServerContext* ctx = &ctx_;
     return ctx_.storage_queue.post([ctx, json = std::move(json), done = std::move(done)] {
-        std::string code = host::save_clone(ctx->opt.data_dir, json);
-        if (code.empty()) spdlog::error("clone codes: cannot write under {}", host::clone_folder(ctx->opt.data_dir));
+        std::string code = core::generate_token();
+        try {
+            host::store_clone_code(ctx->opt.data_dir, code, json, false);
+        } catch (const std::exception& e) {
+            spdlog::error("clone codes: {}", e.what());
+            code.clear();
+        }
         ctx->defer([code, done] { done(code); });
     });
 }
@@ -148,7 +136,12 @@ bool AppServices::save_clone(std::string json, std::function<void(std::string)> 
 bool AppServices::load_clone(std::string code, std::function<void(std::string)> done) {
     ServerContext* ctx = &ctx_;
     return ctx_.storage_queue.post([ctx, code = std::move(code), done = std::move(done)] {
-        std::string json = host::load_clone(ctx->opt.data_dir, code).value_or(std::string());
+        std::string json;
+        try {
+            json = host::load_clone_code(ctx->opt.data_dir, code).value_or(std::string());
+        } catch (const std::exception& e) {
+            spdlog::error("clone codes: {}", e.what());
+        }
         ctx->defer([json = std::move(json), done] { done(json); });
     });
 }

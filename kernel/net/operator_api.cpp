@@ -13,6 +13,7 @@
 #include "core/secrets.hpp"
 #include "host/accounts.hpp"
 #include "host/http_routes.hpp"
+#include "net/operator_import.hpp"
 
 namespace blynk::net {
 
@@ -242,6 +243,11 @@ public:
             });
     }
 
+    void import_profile(blynk_http_responder* r, const std::string& email, const std::string& body, bool overwrite) {
+        auto auth = auth_;
+        net::import_profile(b_, o_.hash_iterations, r, email, body, overwrite, [auth] { auth->forget(); });
+    }
+
     void list_devices(blynk_http_responder* r, const std::string& email_in) {
         std::string email = core::lower(email_in);
         auto data = std::make_shared<core::LoadedData>();
@@ -424,6 +430,10 @@ void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, O
         [api](const blynk_http_request& q, blynk_http_responder* r) { api->add_user(r, std::string(view(q.body))); });
     add("DELETE", "/api/v1/users/{email}",
         [api, param](const blynk_http_request& q, blynk_http_responder* r) { api->remove_user(r, param(q, 0)); });
+    add("PUT", "/api/v1/users/{email}/profile", [api, param](const blynk_http_request& q, blynk_http_responder* r) {
+        std::string overwrite = query_value(view(q.query), "overwrite");
+        api->import_profile(r, param(q, 0), std::string(view(q.body)), overwrite == "1" || overwrite == "true");
+    });
     add("GET", "/api/v1/devices", [api](const blynk_http_request& q, blynk_http_responder* r) {
         api->list_devices(r, query_value(view(q.query), "email"));
     });

@@ -75,6 +75,14 @@ bool stdout_is_terminal() {
 #endif
 }
 
+bool stderr_is_terminal() {
+#if defined(_WIN32)
+    return ::_isatty(::_fileno(stderr)) != 0;
+#else
+    return ::isatty(STDERR_FILENO) == 1;
+#endif
+}
+
 std::string executable_dir() {
     boost::system::error_code ec;
     auto p = boost::dll::program_location(ec);

@@ -23,6 +23,8 @@ bool set_posix_mode(const std::string& path, unsigned mode, std::string& error);
 // Whether standard output is a terminal (someone watching it), not a pipe, a
 // file or a service manager's journal.
 bool stdout_is_terminal();
+// The same for standard error (where the CLI draws progress).
+bool stderr_is_terminal();
 // The folder holding the running executable.
 std::string executable_dir();
 // Raises the soft limit of open files to the hard limit; returns the new soft

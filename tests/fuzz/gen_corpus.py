@@ -365,3 +365,28 @@ write(T, "tls12_warning_alerts_flood", tls(v12(1), (0, 0, 0, 0), *[record(21, 0,
 write(T, "tls12_empty_alert", tls(v12(0), (0, 0, 0, 0), record(21, 0, "")))
 write(T, "tls12_aes_gcm_write_limit", tls(v12(0) | 0x80, (0, 0, 0, 0), down("1"), down("2"), down("3"), down("4"),
                                           up("x")))
+
+# --- fuzz_legacy_user: legacy .user files ------------------------------------
+# The first byte: bit 0 set = the file name gave the email (u_<email>.user).
+import json as _json
+T = "fuzz_legacy_user"
+_dash = {"id": 1, "name": "Home", "createdAt": 1, "isActive": True, "isShared": True, "sharedToken": "s" * 32,
+         "theme": "Blynk",
+         "widgets": [{"type": "BUTTON", "id": 1, "deviceId": 0, "pinType": "DIGITAL", "pin": 5, "value": "1"},
+                     {"type": "RGB", "id": 2, "deviceId": 0, "pins": [{"pin": 1, "pinType": "VIRTUAL"}]},
+                     {"type": "SLIDER", "id": 3, "deviceId": 0, "pin": 3, "value": 7}],
+         "devices": [{"id": 0, "name": "esp", "boardType": "ESP8266", "token": "t" * 32, "vendor": "x"}],
+         "tags": [{"id": 100000, "name": "all", "deviceIds": [0]}],
+         "pinsStorage": {"0-v7": "old", "0-v8-label": "L"}}
+_user = {"email": "fuzz@example.com", "name": "Fuzz", "pass": "p" * 44, "appName": "Blynk", "energy": 5,
+         "isSuperAdmin": True, "profile": {"dashBoards": [_dash],
+                                           "pinsStorage": {"1-0-v9": {"type": "TERMINAL", "values": ["a", "b"]},
+                                                           "1-0-v9-color": "#fff", "9-9-v9": "nodev"}}}
+write(T, "full", b"\x00" + _json.dumps(_user).encode())
+_old = dict(_user)
+del _old["email"]
+write(T, "u_form", b"\x01" + _json.dumps(_old).encode())
+write(T, "empty_profile", b"\x00" + b'{"email":"a@b.c"}')
+write(T, "truncated", b"\x00" + _json.dumps(_user).encode()[:120])
+write(T, "two_devices_one_token", b"\x00" + _json.dumps({"email": "a@b.c", "profile": {"dashBoards": [
+    {"id": 1, "devices": [{"id": 0, "token": "x"}, {"id": 1, "token": "x"}]}]}}).encode())

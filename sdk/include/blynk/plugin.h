@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define BLYNK_ABI_MAJOR 1u
-#define BLYNK_ABI_MINOR 2u
+#define BLYNK_ABI_MINOR 3u
 
 /* The one exported symbol of every plugin. */
 #define BLYNK_PLUGIN_ENTRY_NAME "blynk_plugin_entry"
@@ -224,6 +224,11 @@ typedef struct blynk_user_rec {
     blynk_str pass_hash; /* opaque to storage */
     uint32_t is_admin;
     int64_t created_at_ms;
+    /* ---- appended in ABI 1.3: the app model ---- */
+    /* The account's other legacy fields (appName, region, ...) as a JSON
+     * object; empty for none. Opaque to storage. */
+    blynk_str json;
+    int64_t energy; /* the app's energy balance */
 } blynk_user_rec;
 
 /* A dashboard of a user. Keyed by (email, dash_id). */
@@ -234,6 +239,13 @@ typedef struct blynk_dash_rec {
     blynk_str name;
     uint32_t is_active;
     int64_t created_at_ms;
+    /* ---- appended in ABI 1.3: the app model ---- */
+    /* Everything else of the dashboard as a JSON object (flags, widgets, tags,
+     * settings, the share token); empty for none. Opaque to storage. */
+    blynk_str json;
+    /* The dashboard's share token (also inside json), as its own field so a
+     * store can look it up; empty: not shared. */
+    blynk_str share_token;
 } blynk_dash_rec;
 
 /* A device. Keyed by (email, dash_id, device_id); token is unique. */
@@ -252,6 +264,10 @@ typedef struct blynk_device_rec {
     blynk_str last_ip;
     /* What the device reported in its info packet, as `key\0value\0...`. */
     blynk_str hardware_info;
+    /* ---- appended in ABI 1.3: the app model ---- */
+    /* The device's other legacy fields an app set (vendor, connectionType,
+     * iconName, ...) as a JSON object; empty for none. Opaque to storage. */
+    blynk_str json;
 } blynk_device_rec;
 
 /* A stored pin value, or a pin property when property is non-empty.
@@ -311,6 +327,11 @@ typedef struct blynk_storage_v1 {
      * device_id, token) matches no stored device gets missing[i] = 1 (it was
      * removed or its token changed meanwhile), the others missing[i] = 0. */
     int (*update_devices)(void* self, const blynk_device_rec* recs, size_t count, uint8_t* missing, blynk_error* err);
+    /* ---- appended in ABI 1.3 ---- */
+    /* Removes the dashboard record, its devices and their pins in one
+     * transaction; BLYNK_NOT_FOUND if neither the record nor a device of it
+     * exists. */
+    int (*remove_dash)(void* self, blynk_str email, int32_t dash_id, blynk_error* err);
     /* appended fields go here */
 } blynk_storage_v1;
 

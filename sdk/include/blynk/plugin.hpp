@@ -179,6 +179,9 @@ inline const blynk_storage_v1* storage_table() {
                     missing[i] = i < gone.size() && gone[i] ? 1 : 0;
             });
         };
+        s.remove_dash = [](void* me, blynk_str email, int32_t dash, blynk_error* err) {
+            return guard(err, [&] { self(me)->storage()->remove_dash(view(email), dash); });
+        };
         return s;
     }();
     return &t;

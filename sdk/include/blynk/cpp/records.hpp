@@ -15,6 +15,8 @@ struct User {
     std::string email, name, pass_hash;
     bool is_admin = false;
     int64_t created_at_ms = 0;
+    std::string json;    // SDK 1.3: the account's other legacy fields as a JSON object
+    int64_t energy = 0;  // SDK 1.3
 };
 struct Dash {
     std::string email;
@@ -22,6 +24,8 @@ struct Dash {
     std::string name;
     bool is_active = false;
     int64_t created_at_ms = 0;
+    std::string json;         // SDK 1.3: flags, widgets, tags, settings as a JSON object
+    std::string share_token;  // SDK 1.3: empty when not shared
 };
 struct Device {
     std::string email;
@@ -29,6 +33,7 @@ struct Device {
     std::string name, token, board_type;
     int64_t created_at_ms = 0, connect_time_ms = 0, disconnect_time_ms = 0, data_received_ms = 0;
     std::string last_ip, hardware_info;
+    std::string json;  // SDK 1.3: the device's other legacy fields as a JSON object
 };
 struct Pin {
     std::string email;
@@ -46,6 +51,8 @@ inline User from_c(const blynk_user_rec* r) {
     if (BLYNK_HAS_FIELD(r, pass_hash)) u.pass_hash = std::string(view(r->pass_hash));
     if (BLYNK_HAS_FIELD(r, is_admin)) u.is_admin = r->is_admin != 0;
     if (BLYNK_HAS_FIELD(r, created_at_ms)) u.created_at_ms = r->created_at_ms;
+    if (BLYNK_HAS_FIELD(r, json)) u.json = std::string(view(r->json));
+    if (BLYNK_HAS_FIELD(r, energy)) u.energy = r->energy;
     return u;
 }
 inline blynk_user_rec to_c(const User& u) {
@@ -56,6 +63,8 @@ inline blynk_user_rec to_c(const User& u) {
     r.pass_hash = slice(u.pass_hash);
     r.is_admin = u.is_admin;
     r.created_at_ms = u.created_at_ms;
+    r.json = slice(u.json);
+    r.energy = u.energy;
     return r;
 }
 inline Dash from_c(const blynk_dash_rec* r) {
@@ -65,6 +74,8 @@ inline Dash from_c(const blynk_dash_rec* r) {
     if (BLYNK_HAS_FIELD(r, name)) d.name = std::string(view(r->name));
     if (BLYNK_HAS_FIELD(r, is_active)) d.is_active = r->is_active != 0;
     if (BLYNK_HAS_FIELD(r, created_at_ms)) d.created_at_ms = r->created_at_ms;
+    if (BLYNK_HAS_FIELD(r, json)) d.json = std::string(view(r->json));
+    if (BLYNK_HAS_FIELD(r, share_token)) d.share_token = std::string(view(r->share_token));
     return d;
 }
 inline blynk_dash_rec to_c(const Dash& d) {
@@ -75,6 +86,8 @@ inline blynk_dash_rec to_c(const Dash& d) {
     r.name = slice(d.name);
     r.is_active = d.is_active;
     r.created_at_ms = d.created_at_ms;
+    r.json = slice(d.json);
+    r.share_token = slice(d.share_token);
     return r;
 }
 inline Device from_c(const blynk_device_rec* r) {
@@ -91,6 +104,7 @@ inline Device from_c(const blynk_device_rec* r) {
     if (BLYNK_HAS_FIELD(r, data_received_ms)) d.data_received_ms = r->data_received_ms;
     if (BLYNK_HAS_FIELD(r, last_ip)) d.last_ip = std::string(view(r->last_ip));
     if (BLYNK_HAS_FIELD(r, hardware_info)) d.hardware_info = std::string(view(r->hardware_info));
+    if (BLYNK_HAS_FIELD(r, json)) d.json = std::string(view(r->json));
     return d;
 }
 inline blynk_device_rec to_c(const Device& d) {
@@ -108,6 +122,7 @@ inline blynk_device_rec to_c(const Device& d) {
     r.data_received_ms = d.data_received_ms;
     r.last_ip = slice(d.last_ip);
     r.hardware_info = slice(d.hardware_info);
+    r.json = slice(d.json);
     return r;
 }
 inline Pin from_c(const blynk_pin_rec* r) {
@@ -179,6 +194,14 @@ public:
     // Updates the server-learned fields of existing devices; returns, per
     // record, whether no such device (with that token) exists any more.
     virtual std::vector<bool> update_devices(const std::vector<Device>& devices) = 0;
+    // SDK 1.3: removes the dashboard record, its devices and their pins; throw
+    // StorageError(BLYNK_NOT_FOUND) when neither exists. The default reports
+    // that this plugin does not provide it (plugins written before 1.3).
+    virtual void remove_dash(std::string_view email, int32_t dash_id) {
+        (void)email;
+        (void)dash_id;
+        throw StorageError(BLYNK_ERROR, "this storage plugin does not provide remove_dash (SDK 1.3)");
+    }
 };
 
 }  // namespace blynk

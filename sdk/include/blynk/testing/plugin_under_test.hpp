@@ -170,6 +170,13 @@ public:
         });
     }
 
+    // SDK 1.3; an older plugin's table has no remove_dash.
+    Result remove_dash(std::string_view email, int32_t dash_id) {
+        if (storage() && (!BLYNK_HAS_FIELD(storage(), remove_dash) || !storage()->remove_dash))
+            return {BLYNK_ERROR, "the plugin's storage table has no remove_dash"};
+        return store([&](auto* s, blynk_error* e) { return s->remove_dash(table_->self, slice(email), dash_id, e); });
+    }
+
     // --------------------------------------------------------------- events
     // A C event or auth request with its size and the fields naming the
     // device (email, dashboard, device, token) filled in from `e`.
