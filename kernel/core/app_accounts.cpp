@@ -300,8 +300,7 @@ void AppHub::reset_password(AppRoute& s, const codec::Frame& f) {
     if (fl.empty()) return status(s, f.msg_id, Status::IllegalCommand);
     if (fl[0] == "start") {
         // The reset link goes out by mail, and no mail channel exists yet: the
-        // app shows its "could not send" message; the operator resets the
-        // password (blynkd user passwd, or the operator API).
+        // app shows its "could not send" message.
         if (fl.size() < 2) return status(s, f.msg_id, Status::IllegalCommand);
         return status(s, f.msg_id, Status::NotificationError);
     }
