@@ -63,14 +63,16 @@ for (const transport of ['tls', 'ws']) {
     });
 
     // MainWorkflowTest.testDashCommands: activate with no hardware online → DEVICE_NOT_IN_NETWORK.
-    it('ACTIVATE with no device online is DEVICE_NOT_IN_NETWORK (7); the dashboard is active afterwards', async () => {
+    it('ACTIVATE with no device online is DEVICE_NOT_IN_NETWORK (7), echoed to the other session; the dashboard is active afterwards', async () => {
       const r = await a1.request(AppCmd.ACTIVATE_DASHBOARD, '1');
       assert.deepEqual([r.cmd, r.status], [AppCmd.RESPONSE, AppStatus.DEVICE_NOT_IN_NETWORK]);
+      // the user's other session is told (ACTIVATE echoed with the request's msgId); no values yet, so no APP_SYNC
+      const echo = await a2.next(isCmd(AppCmd.ACTIVATE_DASHBOARD), 3000, 'ACTIVATE echo');
+      assert.deepEqual([echo.msgId, echo.text], [r.msgId, '1']);
       const dash = (await a1.loadProfile(1));
       assert.equal(dash.isActive, true);
-      // the activate echo (legacy: to the user's other sessions) and APP_SYNC frames, if any, are not asserted here
-      a1.drain();
-      a2.drain();
+      await a1.expectNothing(100);
+      await a2.expectNothing(0);
     });
 
     // §6 step 4; MainWorkflowTest.testNoEmptyPMCommands: hardwareConnected(1, "1-1") with the login's msgId.
