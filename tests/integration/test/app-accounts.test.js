@@ -140,6 +140,14 @@ describe('app accounts', () => {
     app.end();
   });
 
+  // MobileGetServerHandler: < 2 fields → illegalCommand; an invalid e-mail → illegalCommandBody.
+  it('GET_SERVER without the app name is ILLEGAL_COMMAND (2), with an invalid e-mail ILLEGAL_COMMAND_BODY (11)', async () => {
+    const app = await openApp(srv, cleanup);
+    await app.expectStatus(AppCmd.GET_SERVER, 'someone@example.com', AppStatus.ILLEGAL_COMMAND);
+    await app.expectStatus(AppCmd.GET_SERVER, ['not an email', 'Blynk'], AppStatus.ILLEGAL_COMMAND_BODY);
+    app.end();
+  });
+
   // MainWorkflowTest.testClosedConnectionWhenNotLogged: getDevice before login → no reply, closed;
   // UserNotLoggedHandler closes on anything but the pre-login commands.
   for (const transport of ['tls', 'ws']) {

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, Cleanup } from '../lib/harness.js';
 import { AppCmd, AppStatus, encodeAppFrame, describeAppFrame, passHash } from '../lib/app_client.js';
-import { newAccount, openApp, session, dashWithDevice, widget } from '../lib/app_setup.js';
+import { newAccount, openApp, session, dashWithDevice, widget, activate } from '../lib/app_setup.js';
 
 const cleanup = new Cleanup();
 let srv;
@@ -18,6 +18,7 @@ before(async () => {
   srv = cleanup.add(await Server.start({ name: 'app-framing' }));
   acc = await newAccount(srv, cleanup);
   await dashWithDevice(acc.app, { dashId: 1, deviceId: 0, widgets: [widget(1, 1)] });
+  await activate(acc.app, 1);   // app writes to an inactive dashboard are dropped before any check
 });
 after(() => cleanup.run());
 
@@ -129,7 +130,9 @@ describe('bad bodies', () => {
     ['CREATE_WIDGET of an existing id', AppCmd.CREATE_WIDGET, ['1', JSON.stringify(widget(1, 9))], AppStatus.NOT_ALLOWED, 'MobileCreateWidgetLogic: same id'],
     ['CREATE_WIDGET without the widget', AppCmd.CREATE_WIDGET, '1', AppStatus.ILLEGAL_COMMAND, 'MobileCreateWidgetLogic: < 2 fields'],
     ['DELETE_WIDGET of an unknown widget', AppCmd.DELETE_WIDGET, ['1', '99'], AppStatus.ILLEGAL_COMMAND, 'MainWorkflowTest.createBasicProfile illegalCommand(2)'],
-    ['HARDWARE to an unknown dash', AppCmd.HARDWARE, ['10-0', 'vw', '1', '1'], AppStatus.ILLEGAL_COMMAND, '§9: dash must exist'],
+    ['HARDWARE to an unknown dash', AppCmd.HARDWARE, ['10-0', 'vw', '1', '1'], AppStatus.ILLEGAL_COMMAND, 'MobileHardwareLogic: getDashByIdOrThrow'],
+    ['HARDWARE write without a value', AppCmd.HARDWARE, ['1-0', 'vw', '1'], AppStatus.ILLEGAL_COMMAND_BODY, 'MobileHardwareLogic: split3 < 3 → illegalCommandBody'],
+    ['HARDWARE write to an offline device', AppCmd.HARDWARE, ['1-0', 'vw', '1', '1'], AppStatus.DEVICE_NOT_IN_NETWORK, 'MainWorkflowTest.testSendPinModeCommandWhenHardwareGoesOnline'],
     ['GET_SHARE_TOKEN without a dash id', AppCmd.GET_SHARE_TOKEN, '', AppStatus.NOT_ALLOWED, 'ShareProfileWorkflowTest.testGetShareTokenNoDashId notAllowed(1)'],
     ['LOAD_PROFILE_GZIPPED of an unknown dash', AppCmd.LOAD_PROFILE_GZIPPED, '10', AppStatus.ILLEGAL_COMMAND, 'MainWorkflowTest.testDashCommands illegalCommand(3)'],
   ];

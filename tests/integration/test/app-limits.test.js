@@ -12,11 +12,13 @@ import { AppCmd, AppStatus, encodeAppFrame } from '../lib/app_client.js';
 import { openApp, session, uniqueEmail } from '../lib/app_setup.js';
 
 const LIMITS = {
-  registrations_per_hour: 7,
+  registrations_per_hour: 12,
   max_dashboards: 2,
   max_devices: 2,
   max_profile_kb: 2,
   max_body: 8192,
+  message_quota: 20,
+  idle_timeout: 2,
 };
 
 const cleanup = new Cleanup();
@@ -116,9 +118,53 @@ describe('app limits', () => {
     await app.expectClose(3000);
   });
 
+  // §11 (QuotaLimitChecker, per connection, as hardware): over the quota messages are dropped and
+  // at most one QUOTA_LIMIT a minute is sent, with a dropped message's msgId; the connection stays.
+  it('message_quota (20/s): a flood of PINGs gets exactly one QUOTA_LIMIT (1) among fewer OKs than PINGs; the session stays open', async () => {
+    const { app } = await account();
+    const sent = new Set();
+    let quota = null;
+    for (let round = 0; round < 4 && !quota; round++) {
+      const ids = app.coalesce(Array.from({ length: 200 }, () => [AppCmd.PING]));
+      for (const id of ids) sent.add(id);
+      try {
+        quota = await app.next((f) => f.cmd === AppCmd.RESPONSE && f.status !== AppStatus.OK, 1200, 'QUOTA_LIMIT');
+      } catch (e) {
+        if (app.isClosed) throw e;
+      }
+    }
+    assert.ok(quota, 'no QUOTA_LIMIT after 800 PINGs');
+    assert.equal(quota.status, AppStatus.QUOTA_LIMIT);
+    assert.ok(sent.has(quota.msgId), `QUOTA_LIMIT msgId ${quota.msgId} is one of the PINGs`);
+    const rest = await app.collect(() => true, { quietMs: 500, timeoutMs: 3000 });
+    const all = [...app.received];
+    assert.equal(all.filter((f) => f.status === AppStatus.QUOTA_LIMIT).length, 1, 'one QUOTA_LIMIT');
+    assert.ok(all.filter((f) => f.status === AppStatus.OK).length < sent.size, 'some PINGs were dropped');
+    assert.ok(rest.every((f) => f.cmd === AppCmd.RESPONSE));
+    assert.equal(app.isClosed, false);
+    app.close();
+  });
+
+  // Limits.appIdleTimeout (app.socket.idle.timeout): reader-idle → the socket is closed.
+  it('idle_timeout (2 s): a session that sends nothing is closed after about 2 s; one that pings is not', async () => {
+    const { app: idle } = await account();
+    const { app: busy } = await account('ws');
+    const t0 = Date.now();
+    const pinger = setInterval(() => { if (!busy.isClosed) busy.send(AppCmd.PING); }, 500);
+    try {
+      await idle.expectClose(6000);
+      const after = idle.closedAt - t0;
+      assert.ok(after >= 1500, `closed after ${after} ms, before the 2 s idle timeout`);
+      assert.equal(busy.isClosed, false, 'the session that pings is still open');
+    } finally {
+      clearInterval(pinger);
+    }
+    busy.close();
+  });
+
   // MobileRegisterHandler: registrationLimitChecker.isLimitReached() → notAllowed (no close);
   // RegistrationLimitCheckTest: 100 OK, the 101st NOT_ALLOWED.
-  it('registrations_per_hour (7): the REGISTER after the seventh of the hour is NOT_ALLOWED (6) and registers nothing', async () => {
+  it('registrations_per_hour (12): the REGISTER after the twelfth of the hour is NOT_ALLOWED (6) and registers nothing', async () => {
     while (registered < LIMITS.registrations_per_hour) await account();
     const email = uniqueEmail('late');
     const app = await openApp(srv, cleanup);
