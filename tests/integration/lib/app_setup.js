@@ -61,9 +61,12 @@ export async function activate(app, dashId) {
   return f;
 }
 
-/** A real npm blynk-library device logged in with token on the plain hardware port. */
-export async function libDevice(srv, cleanup, token) {
-  const b = makeDevice(token, { port: srv.hwPort });
+/**
+ * A real npm blynk-library device logged in with token on the plain hardware port; reconnect false
+ * for one the server will close (see blynklib.makeDevice).
+ */
+export async function libDevice(srv, cleanup, token, { reconnect = true } = {}) {
+  const b = makeDevice(token, { port: srv.hwPort, reconnect });
   cleanup.add(b);
   await b.whenConnected();
   return b;

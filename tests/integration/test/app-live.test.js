@@ -192,7 +192,7 @@ for (const transport of ['tls', 'ws']) {
     // MainWorkflowTest.testRefreshTokenClosesExistingConnections: deviceOffline(0, "1-0") and the
     // hardware closed; deleteDashDeletesTokensAlso: a removed token → INVALID_TOKEN.
     it('REFRESH_TOKEN answers cmd 9 with a new token and closes the device\'s connection; the old token is INVALID_TOKEN, the new one logs in', async () => {
-      const b2 = await libDevice(srv, cleanup, dev.token);
+      const b2 = await libDevice(srv, cleanup, dev.token, { reconnect: false });
       await a1.next(isCmd(AppCmd.HARDWARE_CONNECTED));
       await a2.next(isCmd(AppCmd.HARDWARE_CONNECTED));
       const gone = b2.whenEvent('disconnect', 5000);
