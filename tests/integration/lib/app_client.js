@@ -332,7 +332,9 @@ export class AppClient {
         sock.once('error', fail);
         c.attachTls(sock);
       } else if (transport === 'ws') {
-        const ws = new WebSocket(`wss://${host}:${port}${path}`, { rejectUnauthorized: false, ...tlsOptions });
+        // No permessage-deflate: legacy apps do not negotiate it, and raw writes must stay in order
+        // with ws.send (which compresses asynchronously when it is on).
+        const ws = new WebSocket(`wss://${host}:${port}${path}`, { rejectUnauthorized: false, perMessageDeflate: false, ...tlsOptions });
         ws.binaryType = 'nodebuffer';
         ws.once('open', () => {
           ws.removeListener('error', fail);
@@ -503,9 +505,14 @@ export class AppClient {
     }, timeoutMs, what);
   }
 
-  /** The reply to msgId: a RESPONSE or a data frame of the request's command with that msgId. */
+  /**
+   * The reply to msgId: a RESPONSE or a data frame of the request's command with that msgId.
+   * HARDWARE and APP_SYNC are never answered with data (a frame of theirs with the same msgId is a
+   * push from a device or another session), so for them only a RESPONSE is the reply.
+   */
   reply(msgId, cmd, timeoutMs = 3000) {
-    return this.next((f) => f.msgId === msgId && (f.cmd === AppCmd.RESPONSE || f.cmd === cmd),
+    const dataReply = cmd !== AppCmd.HARDWARE && cmd !== AppCmd.APP_SYNC;
+    return this.next((f) => f.msgId === msgId && (f.cmd === AppCmd.RESPONSE || (dataReply && f.cmd === cmd)),
       timeoutMs, `reply to msgId ${msgId} (${cmdName[cmd] || cmd})`);
   }
 

@@ -193,6 +193,10 @@ describe('app client against stand-in servers (no blynkd)', { skip: which('opens
     assert.deepEqual([push.msgId, push.fields], [77, ['1-0', 'vw', '1', 'push']]);
     const echo = await app.expectData(AppCmd.GET_DEVICES, '1');
     assert.equal(echo.text, '1');
+    // a HARDWARE frame echoing a HARDWARE request's msgId is a push, never its reply
+    await assert.rejects(app.request(AppCmd.HARDWARE, ['1-0', 'vw', '1', '1'], { timeoutMs: 200 }), /no reply to msgId/);
+    const pushed = await app.next((f) => f.cmd === AppCmd.HARDWARE);
+    assert.equal(pushed.text, '1-0\0vw\x001\x001');
     await app.expectNothing(50);
     app.end();
   });
