@@ -302,6 +302,7 @@ export class AppClient {
     this.closedAt = 0;
     this.waiters = new Set();
     this.nextId = 100;
+    this.lastSentAt = 0;     // when the last bytes were handed to the socket (idle-timeout tests)
     this.closedPromise = new Promise((resolve) => { this.resolveClosed = resolve; });
   }
 
@@ -425,6 +426,7 @@ export class AppClient {
   /** Sends one message; returns its msgId. */
   send(cmd, fields, msgId = this.id()) {
     const bytes = this.encode(cmd, msgId, fields);
+    this.lastSentAt = Date.now();
     if (this.transport === 'ws') this.ws.send(bytes, { binary: true });
     else this.sock.write(bytes);
     return msgId;
@@ -439,6 +441,7 @@ export class AppClient {
 
   /** Raw bytes on the connection: the TLS stream, or on 'ws' the stream under the websocket. */
   writeRaw(buf) {
+    this.lastSentAt = Date.now();
     if (this.transport === 'ws') this.ws._socket.write(buf);
     else this.sock.write(buf);
   }

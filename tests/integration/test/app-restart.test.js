@@ -4,7 +4,7 @@
 // values of pins without a widget), replayed on ACTIVATE after the restart.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Cleanup } from '../lib/harness.js';
+import { Server, Cleanup, Cmd, Status } from '../lib/harness.js';
 import { AppCmd, AppStatus, ServerMsgId } from '../lib/app_client.js';
 import { newAccount, session, openApp, dashWithDevice, libDevice, widget, activate } from '../lib/app_setup.js';
 
@@ -17,7 +17,7 @@ before(async () => {
 after(() => cleanup.run());
 
 describe('restart', () => {
-  it('after a clean restart the account logs in with its password; dashboards, widgets, devices, tokens, share token and pin values are all there', async () => {
+  it('after a clean restart the account logs in with its password; dashboards, widgets, settings, devices, tokens, share token and pin values are all there; deleted ones stay deleted', async () => {
     const acc = await newAccount(srv, cleanup);
     const app = acc.app;
     const dev = await dashWithDevice(app, {
@@ -25,6 +25,11 @@ describe('restart', () => {
     });
     await dashWithDevice(app, { dashId: 2, deviceId: 3, name: 'second' });
     const dev1 = await app.createDevice(1, { id: 1, name: 'second board' });
+    // removed before the restart, and they must stay removed
+    const gone = await dashWithDevice(app, { dashId: 3, deviceId: 0, name: 'deleted' });
+    await app.expectStatus(AppCmd.DELETE_DASH, '3', AppStatus.OK);
+    const goneDev = await app.createDevice(2, { id: 4, name: 'deleted board' });
+    await app.expectStatus(AppCmd.DELETE_DEVICE, ['2', '4'], AppStatus.OK);
     await app.expectStatus(AppCmd.UPDATE_PROJECT_SETTINGS, ['1', JSON.stringify({
       name: 'kept', isShared: true, isAppConnectedOn: false, isNotificationsOff: false, theme: 'BlynkLight', keepScreenOn: true,
     })], AppStatus.OK);
@@ -57,7 +62,15 @@ describe('restart', () => {
       widgets: (d.widgets || []).map((w) => [w.id, w.type, w.pin, w.value]),
       devices: (d.devices || []).map((x) => [x.id, x.name, x.token]),
     })).sort((x, y) => x.id - y.id);
+    assert.deepEqual(pick(after).map((d) => [d.id, d.devices.map((x) => x[0])]), [[1, [0, 1]], [2, [3]]],
+      'the deleted dashboard 3 and device 4 stay deleted');
     assert.deepEqual(pick(after), pick(before));
+    for (const token of [gone.token, goneDev.token]) {
+      const hw = cleanup.add(await srv.connect());
+      hw.send(Cmd.HARDWARE_LOGIN, 1, token);
+      await hw.expectResponse(1, Status.INVALID_TOKEN);
+      hw.end();
+    }
     const d1 = pick(after)[0];
     assert.deepEqual(d1.widgets, [[1, 'SLIDER', 4, '77'], [2, 'LABELED_VALUE_DISPLAY', 8, 'from-device']]);
     assert.deepEqual(d1.devices, [[0, 'device 0', dev.token], [1, 'second board', dev1.token]]);
