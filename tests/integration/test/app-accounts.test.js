@@ -105,6 +105,20 @@ describe('app accounts', () => {
     reg.end();
   });
 
+  // Issue 12 item 5: a device added by the CLI lands in a dashboard the app can see.
+  it('a device added by `blynkd device add` for an app account shows in the app\'s profile with its token', async () => {
+    const { app, email } = await newAccount(srv, cleanup);
+    const token = await srv.addDevice(email, 'cli-board');
+    const profile = await app.loadProfile();
+    const found = (profile.dashBoards || []).flatMap((d) => (d.devices || []).map((x) => ({ dash: d.id, ...x })))
+      .filter((x) => x.name === 'cli-board');
+    assert.equal(found.length, 1, JSON.stringify(profile));
+    assert.equal(found[0].token, token);
+    const listed = await app.getDevices(found[0].dash);
+    assert.ok(listed.some((x) => x.token === token && x.status === 'OFFLINE'));
+    app.end();
+  });
+
   // MobileLoginHandler: several app channels per user (session.addAppChannel).
   it('several sessions of one user, on both transports, are logged in at once', async () => {
     const { app, email, password } = await newAccount(srv, cleanup);
