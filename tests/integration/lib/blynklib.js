@@ -58,10 +58,11 @@ export function recordingBoard() {
 }
 
 /**
- * Creates a library device. tls: {ca: Buffer, servername}. Returns the Blynk instance with
+ * Creates a library device. tls: {ca: Buffer, servername}; reconnect: false for a device the
+ * server is expected to close (no reconnect timer is left behind). Returns the Blynk instance with
  * extra helpers: .whenConnected(ms), .close(), .events (log of connect/disconnect/error).
  */
-export function makeDevice(token, { port, tls, heartbeat, board } = {}) {
+export function makeDevice(token, { port, tls, heartbeat, board, reconnect = true } = {}) {
   const connector = tls
     ? new Blynk.SslClient({ addr: '127.0.0.1', port, ca: tls.ca, servername: tls.servername })
     : new Blynk.TcpClient({ addr: '127.0.0.1', port });
@@ -70,6 +71,11 @@ export function makeDevice(token, { port, tls, heartbeat, board } = {}) {
     heartbeat,
     board: board || recordingBoard(),
   });
+  if (!reconnect) {
+    // A connection the server closes is not retried: the library would arm a 5 s reconnect
+    // timer that no close() can cancel, holding the test process for those 5 s.
+    b.disconnect = () => Blynk.Blynk.prototype.disconnect.call(b, false);
+  }
   b.events = [];
   b.on('connect', () => b.events.push({ ev: 'connect', at: Date.now() }));
   b.on('disconnect', () => b.events.push({ ev: 'disconnect', at: Date.now() }));
