@@ -12,6 +12,8 @@ import { execFile } from 'node:child_process';
 import { Server, Cleanup, mkTmp, which, BLYNKD_BIN } from '../lib/harness.js';
 import { makeDevice } from '../lib/blynklib.js';
 import { request, basic, bearer, showRes, WRONG_ADMIN } from '../lib/operator.js';
+import { AppCmd, AppStatus, inflate, passHash } from '../lib/app_client.js';
+import { openApp, session } from '../lib/app_setup.js';
 
 const cleanup = new Cleanup();
 const SCRIPT = which('script');
@@ -212,8 +214,18 @@ describe('import-legacy with the server stopped', () => {
     assert.equal(notAdmin.json.error, WRONG_ADMIN);
   });
 
-  it.todo('the app protocol LOGIN with legacyClientHash(email, password) of an imported user succeeds ' +
-    '(added by the lead with the app handler; legacyClientHash is exported by this file)');
+  it('an app logs in with an imported password and loads the imported dashboard with its device token', async () => {
+    const app = await session(srv, cleanup, 'alice@example.com', 'alice-pass');
+    const r = await app.request(AppCmd.LOAD_PROFILE_GZIPPED, []);
+    assert.equal(r.cmd, AppCmd.LOAD_PROFILE_GZIPPED);
+    const profile = inflate(r.body);
+    const home = profile.dashBoards.find((d) => d.name === 'Home');
+    assert.ok(home, 'the imported dashboard');
+    assert.equal(home.devices[0].token, TOKEN.alice, 'the owner sees the imported token');
+    const wrong = await openApp(srv, cleanup);
+    await wrong.expectStatus(AppCmd.LOGIN, ['alice@example.com', passHash('alice@example.com', 'not-hers')],
+      AppStatus.USER_NOT_AUTHENTICATED);
+  });
 });
 
 describe('the store after an import', () => {
