@@ -108,6 +108,15 @@ size_t split_fields(std::string_view body, std::string_view* fields, size_t max)
     return n;
 }
 
+std::string_view trim(std::string_view s) {
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!s.empty() && space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && space(s.back()))
+        s.remove_suffix(1);
+    return s;
+}
+
 bool parse_pin(std::string_view s, uint8_t& pin) {
     if (s.empty() || s.size() > 3) return false;
     unsigned v = 0;

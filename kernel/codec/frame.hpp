@@ -48,6 +48,9 @@ void write_hardware_header(char* dst, uint8_t command, uint16_t msg_id, uint16_t
 // An empty body has zero fields.
 size_t split_fields(std::string_view body, std::string_view* fields, size_t max);
 
+// `s` without leading and trailing spaces, tabs, CR and LF.
+std::string_view trim(std::string_view s);
+
 // Parses a pin number 0..255 written in decimal; false for anything else.
 bool parse_pin(std::string_view s, uint8_t& pin);
 

@@ -127,6 +127,14 @@ enum class Status : uint16_t {
     FacebookUserLoginWithPass = 22,
 };
 
+// The wire values of a command and a status.
+constexpr uint8_t cmd(Command c) {
+    return uint8_t(c);
+}
+constexpr uint16_t st(Status s) {
+    return uint16_t(s);
+}
+
 // Server-originated message ids (the legacy server's constants).
 namespace msgid {
 inline constexpr uint16_t kPinModes = 1;    // `pm` after login

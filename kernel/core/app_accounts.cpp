@@ -19,22 +19,12 @@
 
 namespace blynk::core {
 
+using codec::cmd;
 using codec::Command;
 using codec::Status;
+using codec::trim;
 
 namespace {
-
-constexpr uint8_t cmd(Command c) {
-    return uint8_t(c);
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
 
 // Logins proven with the slow hash: digest(key, stored hash, client hash) per
 // e-mail. The key is random per process, so the digests mean nothing outside

@@ -17,13 +17,12 @@
 
 namespace blynk::core {
 
+using codec::cmd;
 using codec::Command;
 using codec::Status;
+using codec::trim;
 
 namespace {
-constexpr uint8_t cmd(Command c) {
-    return uint8_t(c);
-}
 
 // A widget takes at least one cell each way (the legacy server refused
 // "wrong dimensions" with NOT_ALLOWED).
@@ -75,15 +74,7 @@ void AppHub::create_dash(AppRoute& s, const codec::Frame& f) {
     auto failed = std::make_shared<int>(0);
     for (auto& spec : devices) {
         if (u.find_device(dash_id, spec.id)) continue;
-        auto d = std::make_unique<Device>();
-        d->dash_id = dash_id;
-        d->id = spec.id;
-        d->name = spec.name.substr(0, 50);
-        d->board_type = spec.board_type;
-        d->settings_json = spec.settings_json;
-        d->token = generate_token();
-        d->created_ms = now;
-        Device& added = model_.add_device(u, std::move(d));
+        Device& added = new_device(u, dash_id, std::move(spec));
         if (!backend_.save_device(added, [failed](int rc) { *failed += rc != BLYNK_OK; })) ++*failed;
     }
     uint64_t id = s.id;
@@ -242,14 +233,23 @@ void AppHub::update_widget(AppRoute& s, const codec::Frame& f) {
     save_dash(s, f.msg_id, *dash);
 }
 
-void AppHub::delete_widget(AppRoute& s, const codec::Frame& f) {
+Widget* AppHub::widget_request(AppRoute& s, const codec::Frame& f, Dashboard*& dash) {
     Fields fl = split_body(f.body, 2);
     int32_t dash_id = 0;
     int64_t widget_id = 0;
-    if (fl.size() < 2 || !parse_i32(fl[0], dash_id) || !parse_i64(fl[1], widget_id))
-        return status(s, f.msg_id, Status::IllegalCommand);
-    Dashboard* dash = dashboard_of(*s.user, dash_id);
-    if (!dash || !dash->find_widget(widget_id)) return status(s, f.msg_id, Status::IllegalCommand);
+    Widget* w = nullptr;
+    if (fl.size() == 2 && parse_i32(fl[0], dash_id) && parse_i64(fl[1], widget_id) &&
+        (dash = dashboard_of(*s.user, dash_id)))
+        w = dash->find_widget(widget_id);
+    if (!w) status(s, f.msg_id, Status::IllegalCommand);
+    return w;
+}
+
+void AppHub::delete_widget(AppRoute& s, const codec::Frame& f) {
+    Dashboard* dash = nullptr;
+    Widget* w = widget_request(s, f, dash);
+    if (!w) return;
+    int64_t widget_id = w->id;
     for (size_t i = 0; i < dash->widgets.size(); ++i)
         if (dash->widgets[i].id == widget_id) {
             dash->widgets.erase(dash->widgets.begin() + long(i));
@@ -259,14 +259,9 @@ void AppHub::delete_widget(AppRoute& s, const codec::Frame& f) {
 }
 
 void AppHub::get_widget(AppRoute& s, const codec::Frame& f) {
-    Fields fl = split_body(f.body, 2);
-    int32_t dash_id = 0;
-    int64_t widget_id = 0;
-    if (fl.size() < 2 || !parse_i32(fl[0], dash_id) || !parse_i64(fl[1], widget_id))
-        return status(s, f.msg_id, Status::IllegalCommand);
-    Dashboard* dash = dashboard_of(*s.user, dash_id);
-    Widget* w = dash ? dash->find_widget(widget_id) : nullptr;
-    if (!w) return status(s, f.msg_id, Status::IllegalCommand);
+    Dashboard* dash = nullptr;
+    Widget* w = widget_request(s, f, dash);
+    if (!w) return;
     s.out->send(f.command, f.msg_id, widget_json(*s.user, *dash, *w));
 }
 

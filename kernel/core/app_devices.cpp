@@ -54,16 +54,20 @@ void AppHub::create_device(AppRoute& s, const codec::Frame& f) {
     add_device(s, f.msg_id, dash_id, std::move(spec));
 }
 
-void AppHub::add_device(AppRoute& s, uint16_t msg_id, int32_t dash_id, DeviceJson&& spec) {
+Device& AppHub::new_device(User& u, int32_t dash_id, DeviceJson&& spec) {
     auto d = std::make_unique<Device>();
     d->dash_id = dash_id;
     d->id = spec.id;
-    d->name = std::move(spec.name);
+    d->name = spec.name.substr(0, kMaxDeviceName);
     d->board_type = std::move(spec.board_type);
     d->settings_json = std::move(spec.settings_json);
     d->token = generate_token();
     d->created_ms = now_();
-    Device& added = model_.add_device(*s.user, std::move(d));
+    return model_.add_device(u, std::move(d));
+}
+
+void AppHub::add_device(AppRoute& s, uint16_t msg_id, int32_t dash_id, DeviceJson&& spec) {
+    Device& added = new_device(*s.user, dash_id, std::move(spec));
     std::string json = device_json(added, JsonView::Owner);
     if (!backend_.save_device(added, reply_when_stored(s, msg_id, std::move(json), uint8_t(Command::CreateDevice))))
         status(s, msg_id, Status::ServerError);
@@ -144,17 +148,27 @@ void AppHub::refresh_token(AppRoute& s, const codec::Frame& f) {
         status(s, f.msg_id, Status::ServerError);
 }
 
-void AppHub::create_tag(AppRoute& s, const codec::Frame& f) {
+Dashboard* AppHub::tag_request(AppRoute& s, const codec::Frame& f, Tag& tag) {
     Fields fl = split_body(f.body, 2);
     int32_t dash_id = 0;
-    if (fl.size() < 2 || fl[1].empty() || !parse_i32(fl[0], dash_id))
-        return status(s, f.msg_id, Status::IllegalCommand);
-    Dashboard* dash = dashboard_of(*s.user, dash_id);
-    Tag tag;
+    Dashboard* dash = nullptr;
     std::string err;
-    if (!dash || fl[1].size() > settings_.max_widget_bytes) return status(s, f.msg_id, Status::IllegalCommand);
-    if (!parse_tag(fl[1], tag, err)) return status(s, f.msg_id, Status::IllegalCommandBody);
-    if (!valid_tag(tag)) return status(s, f.msg_id, Status::IllegalCommand);
+    if (fl.size() < 2 || fl[1].empty() || !parse_i32(fl[0], dash_id) || !(dash = dashboard_of(*s.user, dash_id)) ||
+        fl[1].size() > settings_.max_widget_bytes)
+        status(s, f.msg_id, Status::IllegalCommand);
+    else if (!parse_tag(fl[1], tag, err))
+        status(s, f.msg_id, Status::IllegalCommandBody);
+    else if (!valid_tag(tag))
+        status(s, f.msg_id, Status::IllegalCommand);
+    else
+        return dash;
+    return nullptr;
+}
+
+void AppHub::create_tag(AppRoute& s, const codec::Frame& f) {
+    Tag tag;
+    Dashboard* dash = tag_request(s, f, tag);
+    if (!dash) return;
     for (auto& t : dash->tags)
         if (t.id == tag.id || t.name == tag.name) return status(s, f.msg_id, Status::IllegalCommand);
     if (dash->tags.size() >= settings_.max_tags) return status(s, f.msg_id, Status::NotAllowed);
@@ -166,16 +180,9 @@ void AppHub::create_tag(AppRoute& s, const codec::Frame& f) {
 }
 
 void AppHub::update_tag(AppRoute& s, const codec::Frame& f) {
-    Fields fl = split_body(f.body, 2);
-    int32_t dash_id = 0;
-    if (fl.size() < 2 || fl[1].empty() || !parse_i32(fl[0], dash_id))
-        return status(s, f.msg_id, Status::IllegalCommand);
-    Dashboard* dash = dashboard_of(*s.user, dash_id);
     Tag tag;
-    std::string err;
-    if (!dash || fl[1].size() > settings_.max_widget_bytes) return status(s, f.msg_id, Status::IllegalCommand);
-    if (!parse_tag(fl[1], tag, err)) return status(s, f.msg_id, Status::IllegalCommandBody);
-    if (!valid_tag(tag)) return status(s, f.msg_id, Status::IllegalCommand);
+    Dashboard* dash = tag_request(s, f, tag);
+    if (!dash) return;
     Tag* old = dash->find_tag(tag.id);
     if (!old) return status(s, f.msg_id, Status::IllegalCommand);
     *old = std::move(tag);

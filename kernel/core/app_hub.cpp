@@ -4,17 +4,14 @@
 
 #include "codec/protocol.hpp"
 #include "core/app_json.hpp"
+#include "core/intrusive_list.hpp"
 
 namespace blynk::core {
 
+using codec::cmd;
 using codec::Command;
 using codec::Status;
-
-namespace {
-constexpr uint8_t cmd(Command c) {
-    return uint8_t(c);
-}
-}  // namespace
+using codec::trim;
 
 bool parse_i64(std::string_view s, int64_t& out) {
     if (s.empty() || s.size() > 19) return false;
@@ -75,22 +72,14 @@ AppRoute* AppHub::session(uint64_t id) const {
 void AppHub::join_user(AppRoute& s, User& u) {
     bool first = u.apps == nullptr;
     s.user = &u;
-    s.prev_on_user = nullptr;
-    s.next_on_user = u.apps;
-    if (u.apps) u.apps->prev_on_user = &s;
-    u.apps = &s;
+    link_front(u.apps, s, &AppRoute::prev_on_user, &AppRoute::next_on_user);
     if (first) app_presence(u, true);
 }
 
 void AppHub::on_close(AppRoute& s) {
     User* u = s.user;
     if (!u) return;
-    if (s.prev_on_user)
-        s.prev_on_user->next_on_user = s.next_on_user;
-    else
-        u->apps = s.next_on_user;
-    if (s.next_on_user) s.next_on_user->prev_on_user = s.prev_on_user;
-    s.next_on_user = s.prev_on_user = nullptr;
+    unlink(u->apps, s, &AppRoute::prev_on_user, &AppRoute::next_on_user);
     s.user = nullptr;
     if (!u->apps) app_presence(*u, false);
 }

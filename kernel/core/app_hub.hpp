@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "codec/frame.hpp"
+#include "core/app_json.hpp"
 #include "core/app_session.hpp"
 #include "core/model.hpp"
 #include "core/router.hpp"
@@ -116,6 +117,8 @@ private:
     void update_widget(AppRoute& s, const codec::Frame& f);
     void delete_widget(AppRoute& s, const codec::Frame& f);
     void get_widget(AppRoute& s, const codec::Frame& f);
+    // `dashId\0widgetId`: the widget (and its dashboard), or nullptr once answered.
+    Widget* widget_request(AppRoute& s, const codec::Frame& f, Dashboard*& dash);
     void load_profile(AppRoute& s, const codec::Frame& f);
     void app_sync(AppRoute& s, const codec::Frame& f);
     void set_widget_property(AppRoute& s, const codec::Frame& f);
@@ -135,9 +138,13 @@ private:
     void update_tag(AppRoute& s, const codec::Frame& f);
     void delete_tag(AppRoute& s, const codec::Frame& f);
     void get_tags(AppRoute& s, const codec::Frame& f);
+    // `dashId\0tagJSON` read into `tag`: its dashboard, or nullptr once answered.
+    Dashboard* tag_request(AppRoute& s, const codec::Frame& f, Tag& tag);
     void delete_device_data(AppRoute& s, const codec::Frame& f);
-    // A new device with a fresh token, stored before the app hears of it.
-    void add_device(AppRoute& s, uint16_t msg_id, int32_t dash_id, struct DeviceJson&& spec);
+    // A new device with a fresh token, in the model (not yet stored).
+    Device& new_device(User& u, int32_t dash_id, DeviceJson&& spec);
+    // One made for an app: stored before the app hears of it.
+    void add_device(AppRoute& s, uint16_t msg_id, int32_t dash_id, DeviceJson&& spec);
 
     // --- app_live.cpp
     void hardware(AppRoute& s, const codec::Frame& f);

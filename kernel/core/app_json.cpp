@@ -1,5 +1,7 @@
 #include "core/app_json.hpp"
 
+#include "core/json_fields.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -58,38 +60,6 @@ bool parse_object(std::string_view text, json::object& out, std::string& err) {
     return true;
 }
 
-// A number field as an integer (the app writes ids as numbers; some clients
-// send them as whole doubles). False if present and not a number.
-bool get_int(const json::object& o, std::string_view key, int64_t& out) {
-    const json::value* v = o.if_contains(key);
-    if (!v || v->is_null()) return true;
-    if (v->is_int64())
-        out = v->as_int64();
-    else if (v->is_uint64())
-        out = int64_t(v->as_uint64());
-    else if (v->is_double() && std::abs(v->as_double()) < 9.2e18)  // out of range: undefined, refused
-        out = int64_t(v->as_double());
-    else
-        return false;
-    return true;
-}
-
-bool get_bool(const json::object& o, std::string_view key, bool& out) {
-    const json::value* v = o.if_contains(key);
-    if (!v || v->is_null()) return true;
-    if (!v->is_bool()) return false;
-    out = v->as_bool();
-    return true;
-}
-
-bool get_string(const json::object& o, std::string_view key, std::string& out) {
-    const json::value* v = o.if_contains(key);
-    if (!v || v->is_null()) return true;
-    if (!v->is_string()) return false;
-    out = std::string(v->as_string());
-    return true;
-}
-
 char pin_letter(std::string_view pin_type) {
     if (pin_type == "VIRTUAL" || pin_type == "v" || pin_type == "V") return 'v';
     if (pin_type == "DIGITAL" || pin_type == "d" || pin_type == "D") return 'd';
@@ -101,7 +71,7 @@ char pin_letter(std::string_view pin_type) {
 uint16_t stream_pin(const json::object& o) {
     int64_t pin = -1;
     std::string type;
-    if (!get_int(o, "pin", pin) || !get_string(o, "pinType", type)) return 0;
+    if (!json_int(o, "pin", pin) || !json_string(o, "pinType", type)) return 0;
     char letter = pin_letter(type.empty() ? "VIRTUAL" : type);
     if (!letter || pin < 0 || pin > 255) return 0;
     return pin_key(letter, uint8_t(pin));
@@ -109,24 +79,24 @@ uint16_t stream_pin(const json::object& o) {
 
 bool read_widget(const json::object& o, Widget& w, std::string& err) {
     int64_t id = 0, device_id = 0;
-    if (!o.if_contains("id") || !get_int(o, "id", id)) {
+    if (!o.if_contains("id") || !json_int(o, "id", id)) {
         err = "a widget needs a numeric id";
         return false;
     }
-    if (!get_int(o, "deviceId", device_id) || device_id < 0 || device_id > INT32_MAX) {
+    if (!json_int(o, "deviceId", device_id) || device_id < 0 || device_id > INT32_MAX) {
         err = "bad widget deviceId";
         return false;
     }
     w.id = id;
     w.device_id = int32_t(device_id);
     w.type = "BUTTON";  // the legacy default type
-    if (!get_string(o, "type", w.type) || w.type.empty()) {
+    if (!json_string(o, "type", w.type) || w.type.empty()) {
         err = "bad widget type";
         return false;
     }
     w.pin_key = stream_pin(o);
     w.pwm = false;
-    get_bool(o, "pwmMode", w.pwm);
+    json_bool(o, "pwmMode", w.pwm);
     w.pins.clear();
     if (const json::value* pins = o.if_contains("pins"); pins && pins->is_array())
         for (auto& p : pins->as_array())
@@ -139,13 +109,13 @@ bool read_widget(const json::object& o, Widget& w, std::string& err) {
 
 bool read_tag(const json::object& o, Tag& t, std::string& err) {
     int64_t id = 0;
-    if (!o.if_contains("id") || !get_int(o, "id", id) || id < kFirstTagId || id >= kFirstSelectorId) {
+    if (!o.if_contains("id") || !json_int(o, "id", id) || id < kFirstTagId || id >= kFirstSelectorId) {
         err = "a tag needs an id from 100000 to 199999";
         return false;
     }
     t.id = int32_t(id);
     t.name.clear();
-    if (!get_string(o, "name", t.name)) {
+    if (!json_string(o, "name", t.name)) {
         err = "bad tag name";
         return false;
     }
@@ -159,13 +129,13 @@ bool read_tag(const json::object& o, Tag& t, std::string& err) {
 
 bool read_device(const json::object& o, DeviceJson& d, std::string& err) {
     int64_t id = 0;
-    if (!get_int(o, "id", id) || id < 0 || id >= kFirstTagId) {
+    if (!json_int(o, "id", id) || id < 0 || id >= kFirstTagId) {
         err = "a device id must be a number from 0 to 99999";
         return false;
     }
     d.id = int32_t(id);
-    if (!get_string(o, "name", d.name) || !get_string(o, "boardType", d.board_type) ||
-        !get_string(o, "token", d.token)) {
+    if (!json_string(o, "name", d.name) || !json_string(o, "boardType", d.board_type) ||
+        !json_string(o, "token", d.token)) {
         err = "bad device name, boardType or token";
         return false;
     }
@@ -179,9 +149,9 @@ bool read_device(const json::object& o, DeviceJson& d, std::string& err) {
 
 // Dashboard fields shared by an app's JSON and the storage blob.
 bool read_dash_fields(const json::object& o, Dashboard& dash, std::string& err) {
-    if (!get_bool(o, "isShared", dash.shared) || !get_bool(o, "isAppConnectedOn", dash.app_connected_on) ||
-        !get_bool(o, "isNotificationsOff", dash.notifications_off) || !get_int(o, "updatedAt", dash.updated_ms) ||
-        !get_string(o, "sharedToken", dash.share_token)) {
+    if (!json_bool(o, "isShared", dash.shared) || !json_bool(o, "isAppConnectedOn", dash.app_connected_on) ||
+        !json_bool(o, "isNotificationsOff", dash.notifications_off) || !json_int(o, "updatedAt", dash.updated_ms) ||
+        !json_string(o, "sharedToken", dash.share_token)) {
         err = "bad dashboard flags";
         return false;
     }
@@ -381,15 +351,15 @@ bool parse_dashboard(std::string_view text, Dashboard& out, std::vector<DeviceJs
     json::object o;
     if (!parse_object(text, o, err)) return false;
     int64_t id = 0;
-    if (!o.if_contains("id") || !get_int(o, "id", id) || id < 0 || id > INT32_MAX) {
+    if (!o.if_contains("id") || !json_int(o, "id", id) || id < 0 || id > INT32_MAX) {
         err = "a dashboard needs a numeric id";
         return false;
     }
     out.id = int32_t(id);
     out.name.clear();
     out.active = false;
-    if (!get_string(o, "name", out.name) || !get_bool(o, "isActive", out.active) ||
-        !get_int(o, "createdAt", out.created_ms)) {
+    if (!json_string(o, "name", out.name) || !json_bool(o, "isActive", out.active) ||
+        !json_int(o, "createdAt", out.created_ms)) {
         err = "bad dashboard name, isActive or createdAt";
         return false;
     }
@@ -412,8 +382,8 @@ bool apply_project_settings(std::string_view text, Dashboard& dash, std::string&
     if (!parse_object(text, o, err)) return false;
     std::string name = dash.name;
     bool shared = dash.shared, app_on = dash.app_connected_on, off = dash.notifications_off;
-    if (!get_string(o, "name", name) || !get_bool(o, "isShared", shared) || !get_bool(o, "isAppConnectedOn", app_on) ||
-        !get_bool(o, "isNotificationsOff", off)) {
+    if (!json_string(o, "name", name) || !json_bool(o, "isShared", shared) ||
+        !json_bool(o, "isAppConnectedOn", app_on) || !json_bool(o, "isNotificationsOff", off)) {
         err = "bad project settings";
         return false;
     }

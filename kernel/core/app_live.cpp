@@ -18,14 +18,13 @@
 
 namespace blynk::core {
 
+using codec::cmd;
 using codec::Command;
 using codec::Status;
+using codec::trim;
 
 namespace {
 
-constexpr uint8_t cmd(Command c) {
-    return uint8_t(c);
-}
 constexpr int64_t kShareTokenPrice = 1000;  // energy, the first time (legacy)
 constexpr size_t kMaxPushTokens = 20;       // per widget and platform
 
@@ -281,18 +280,9 @@ void AppHub::project_by_clone_code(AppRoute& s, const codec::Frame& f) {
         dash.share_token.clear();
         int32_t dash_id = dash.id;
         u.dashboards.push_back(std::move(dash));
-        for (auto& spec : devices) {
-            if (u.find_device(dash_id, spec.id)) continue;
-            auto d = std::make_unique<Device>();
-            d->dash_id = dash_id;
-            d->id = spec.id;
-            d->name = spec.name.substr(0, 50);
-            d->board_type = spec.board_type;
-            d->settings_json = spec.settings_json;
-            d->token = generate_token();
-            d->created_ms = now_();
-            backend_.save_device(model_.add_device(u, std::move(d)), [](int) {});
-        }
+        for (auto& spec : devices)
+            if (!u.find_device(dash_id, spec.id))
+                backend_.save_device(new_device(u, dash_id, std::move(spec)), [](int) {});
         std::string reply = codec::zlib_deflate(dashboard_json(u, dash_id, JsonView::Owner));
         if (!backend_.save_dash(u, *u.find_dash(dash_id), reply_when_stored(*live, msg_id, std::move(reply), command)))
             status(*live, msg_id, Status::ServerError);

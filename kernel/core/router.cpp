@@ -7,28 +7,18 @@
 #include <blynk/widget_properties.hpp>
 
 #include "codec/protocol.hpp"
+#include "core/intrusive_list.hpp"
 
 namespace blynk::core {
 
 using codec::Command;
 using codec::Status;
 
+using codec::cmd;
+using codec::st;
+using codec::trim;
+
 namespace {
-
-constexpr uint8_t cmd(Command c) {
-    return uint8_t(c);
-}
-constexpr uint16_t st(Status s) {
-    return uint16_t(s);
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
 
 bool parse_u32(std::string_view s, uint32_t& out) {
     if (s.empty() || s.size() > 9) return false;
@@ -172,10 +162,7 @@ void Router::complete_login(HwRoute& c, Device& d, uint16_t msg_id) {
         return;
     }
     c.device = &d;
-    c.prev_on_device = nullptr;
-    c.next_on_device = d.online;
-    if (d.online) d.online->prev_on_device = &c;
-    d.online = &c;
+    link_front(d.online, c, &HwRoute::prev_on_device, &HwRoute::next_on_device);
     ++d.online_count;
     if (settings_.idle_timeout_s) c.idle_timeout_ms = idle_for_heartbeat(settings_.idle_timeout_s);
     int64_t now = now_();
@@ -208,12 +195,7 @@ void Router::release(HwRoute& c) {
 void Router::leave_device(HwRoute& c) {
     Device* d = c.device;
     if (!d) return;
-    if (c.prev_on_device)
-        c.prev_on_device->next_on_device = c.next_on_device;
-    else
-        d->online = c.next_on_device;
-    if (c.next_on_device) c.next_on_device->prev_on_device = c.prev_on_device;
-    c.next_on_device = c.prev_on_device = nullptr;
+    unlink(d->online, c, &HwRoute::prev_on_device, &HwRoute::next_on_device);
     c.device = nullptr;
     if (--d->online_count == 0) {
         int64_t now = now_();

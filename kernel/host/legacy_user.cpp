@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/app_json.hpp"
+#include "core/json_fields.hpp"
 #include "core/secrets.hpp"
 
 namespace blynk::host {
@@ -29,20 +30,6 @@ const std::set<std::string_view> kNotSettings = {"email",         "name", "pass"
 
 std::string_view sv(const json::string& s) {
     return {s.data(), s.size()};
-}
-
-bool get_int(const json::object& o, std::string_view key, int64_t& out) {
-    const json::value* v = o.if_contains(key);
-    if (!v || v->is_null()) return true;
-    if (v->is_int64())
-        out = v->as_int64();
-    else if (v->is_uint64())
-        out = int64_t(v->as_uint64());
-    else if (v->is_double() && std::abs(v->as_double()) < 9.2e18)  // out of range: undefined, refused
-        out = int64_t(v->as_double());
-    else
-        return false;
-    return true;
 }
 
 // A pin value as the legacy file has it: a string, a number, or a bounded
@@ -150,7 +137,7 @@ public:
         std::string why;
         if (!core::parse_dashboard(json::serialize(dash_obj), dash, &devices, why)) {
             int64_t id = -1;
-            get_int(raw, "id", id);
+            core::json_int(raw, "id", id);
             err_ = "dashboard " + std::to_string(id) + ": " + why;
             return false;
         }
@@ -231,8 +218,8 @@ private:
             int64_t pin = -1, device_id = 0;
             char letter = pin_letter(w);
             std::string text;
-            if (!value || !letter || !get_int(w, "pin", pin) || !get_int(w, "deviceId", device_id) || pin < 0 ||
-                pin > 255 || device_id < 0 || device_id >= core::kFirstTagId || !value_text(*value, text))
+            if (!value || !letter || !core::json_int(w, "pin", pin) || !core::json_int(w, "deviceId", device_id) ||
+                pin < 0 || pin > 255 || device_id < 0 || device_id >= core::kFirstTagId || !value_text(*value, text))
                 continue;
             if (core::Device* d = out_.user->find_device(dash.id, int32_t(device_id)))
                 d->pin(core::pin_key(letter, uint8_t(pin))).value = std::move(text);
@@ -278,7 +265,7 @@ bool parse_legacy_user(std::string_view text, std::string_view email_hint, Legac
     std::string email;
     int64_t energy = 0;
     if (!str("email", email) || !str("name", u.name) || !str("pass", out.client_hash) ||
-        !get_int(o, "energy", energy)) {
+        !core::json_int(o, "energy", energy)) {
         err = "bad email, name, pass or energy";
         return false;
     }

@@ -7,6 +7,7 @@
 #include "codec/websocket.hpp"
 #include "net/app_handler.hpp"
 #include "net/connection.hpp"
+#include "net/websocket_control.hpp"
 
 namespace blynk::net {
 
@@ -84,20 +85,9 @@ public:
                     }
                     if (f.fin && !deliver_message()) return off;
                     break;
-                case codec::WsOpcode::Ping: {
-                    std::string payload;
-                    codec::append_unmasked(f, payload);
-                    codec::encode_ws(conn_.out(), codec::WsOpcode::Pong, payload);
-                    conn_.queued();
-                    break;
-                }
-                case codec::WsOpcode::Close:
-                    codec::encode_ws(conn_.out(), codec::WsOpcode::Close, {});
-                    conn_.close_after_flush();
-                    conn_.queued();
-                    return in.size();
                 default:
-                    break;  // text, pongs
+                    if (answer_ws_control(conn_, f)) return in.size();
+                    break;
             }
         }
         return off;

@@ -6,6 +6,7 @@
 #include "codec/websocket.hpp"
 #include "net/connection.hpp"
 #include "net/hardware_handler.hpp"
+#include "net/websocket_control.hpp"
 
 namespace blynk::net {
 
@@ -72,20 +73,9 @@ public:
                     }
                     break;
                 }
-                case codec::WsOpcode::Ping: {
-                    std::string payload;
-                    codec::append_unmasked(f, payload);
-                    codec::encode_ws(conn_.out(), codec::WsOpcode::Pong, payload);
-                    conn_.queued();
-                    break;
-                }
-                case codec::WsOpcode::Close:
-                    codec::encode_ws(conn_.out(), codec::WsOpcode::Close, {});
-                    conn_.close_after_flush();
-                    conn_.queued();
-                    return in.size();
                 default:
-                    break;  // pongs mean nothing here
+                    if (answer_ws_control(conn_, f)) return in.size();
+                    break;
             }
         }
         return off;
