@@ -59,7 +59,8 @@ struct Server::Impl {
 
     ServerContext ctx;
     TlsCertificates certificates{ctx,
-                                 {ctx.opt.tls_min_version, ctx.opt.tls_record_layer, ctx.opt.tls_watch_interval_s}};
+                                 {ctx.opt.tls_min_version, ctx.opt.tls_record_layer, ctx.opt.tls_watch_interval_s,
+                                  served_certificate_file(ctx.opt.data_dir)}};
     Listener plain_listener{ctx, "hardware-plain", false};
     Listener tls_listener{ctx, "hardware-tls", true};
     asio::signal_set signals{ctx.ioc, SIGINT, SIGTERM};

@@ -169,6 +169,10 @@ std::string name_text(const X509_NAME* name) {
 
 }  // namespace
 
+std::string served_certificate_file(const std::string& data_dir) {
+    return (fs::path(data_dir) / "tls" / "served.pem").string();
+}
+
 void configure_context(boost::asio::ssl::context& ctx, const TlsFiles& files, const std::string& min_version) {
     SSL_CTX* native = ctx.native_handle();
     apply_server_options(native, min_version);

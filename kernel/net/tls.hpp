@@ -24,6 +24,11 @@ struct TlsFiles {
 TlsFiles ensure_certificate(const std::string& cert, const std::string& key, const std::string& data_dir,
                             const std::string& host);
 
+// <data_dir>/tls/served.pem: the leaf of a certificate a plugin installed
+// (written when one is swapped in, removed while [tls] cert is served; the CLI
+// accepts it as well as tls.cert's leaf).
+std::string served_certificate_file(const std::string& data_dir);
+
 // Configures `ctx` from the files; min_version is "1.2" or "1.3".
 void configure_context(boost::asio::ssl::context& ctx, const TlsFiles& files, const std::string& min_version);
 

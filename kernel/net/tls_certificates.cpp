@@ -1,8 +1,11 @@
 #include "net/tls_certificates.hpp"
 
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -63,13 +66,38 @@ void TlsCertificates::load(const TlsFiles& files) {
     } catch (const std::exception& e) {
         throw std::runtime_error("TLS certificate (" + cert_path_ + ", " + key_path_ + "): " + e.what());
     }
+    write_served_copy(nullptr);
     served_ = std::move(b.ctx);
     ctx_.tls = served_.get();
     ctx_.takeover = std::move(b.takeover);
     spdlog::info("TLS certificate served: {} (from {})", b.about, cert_path_);
 }
 
-void TlsCertificates::swap_in(Built built, const std::string& origin) {
+// On the building thread (file I/O stays off the loop), through a temporary
+// file and a rename, so a reader sees the old leaf or the new one, whole.
+// Only a plugin's certificate is copied: while the [tls] files are served
+// (ctx null), the copy is removed and the CLI pins tls.cert alone, as before.
+void TlsCertificates::write_served_copy(SSL_CTX* ctx) {
+    if (opt_.served_copy.empty()) return;
+    std::error_code ec;
+    if (!ctx) {
+        std::filesystem::remove(opt_.served_copy, ec);
+        return;
+    }
+    X509* leaf = SSL_CTX_get0_certificate(ctx);
+    std::filesystem::create_directories(std::filesystem::path(opt_.served_copy).parent_path(), ec);
+    std::string tmp = opt_.served_copy + ".new";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    bool ok = f && leaf && PEM_write_X509(f, leaf) == 1;
+    if (f) ok = std::fclose(f) == 0 && ok;
+    if (ok) std::filesystem::rename(tmp, opt_.served_copy, ec);
+    if (!ok || ec)
+        spdlog::warn("cannot write {} (the CLI pins the served certificate with it): {}", opt_.served_copy,
+                     ec ? ec.message() : std::string("write failed"));
+}
+
+void TlsCertificates::swap_in(Built built, const std::string& origin, bool from_plugin) {
+    write_served_copy(from_plugin ? built.ctx.get() : nullptr);
     // The Built moves into a shared box: std::function needs a copyable callable.
     auto box = std::make_shared<Built>(std::move(built));
     ctx_.defer([this, box, origin] {
@@ -91,7 +119,7 @@ bool TlsCertificates::install(std::string_view chain_pem, std::string_view key_p
         return false;
     }
     try {
-        swap_in(build(chain_pem, key_pem, true), origin);
+        swap_in(build(chain_pem, key_pem, true), origin, true);
         return true;
     } catch (const std::exception& e) {
         error = e.what();
@@ -102,7 +130,7 @@ bool TlsCertificates::install(std::string_view chain_pem, std::string_view key_p
 
 void TlsCertificates::load_files(const char* why) {
     try {
-        swap_in(build(read_pem(cert_path_), read_pem(key_path_), true), std::string(cert_path_) + ", " + why);
+        swap_in(build(read_pem(cert_path_), read_pem(key_path_), true), std::string(cert_path_) + ", " + why, false);
     } catch (const std::exception& e) {
         spdlog::error("TLS certificate ({}) refused ({}): {}; still serving the previous one", cert_path_, why,
                       e.what());

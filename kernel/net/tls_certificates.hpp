@@ -29,6 +29,10 @@ public:
         std::string min_version = "1.2";      // [tls] min_version
         std::string record_layer = "kernel";  // [tls] record_layer
         uint32_t watch_interval_s = 5;        // [tls] watch_interval_s; 0: the files are not polled
+        // Where a plugin's certificate is copied (its leaf, PEM: public) before
+        // it is swapped in, so that the CLI still knows this server's
+        // certificate; removed while the [tls] files are served. "": none.
+        std::string served_copy;
     };
     TlsCertificates(ServerContext& ctx, Options opt);
     ~TlsCertificates();
@@ -58,7 +62,9 @@ private:
         std::string about;  // describe_certificate
     };
     Built build(std::string_view chain_pem, std::string_view key_pem, bool refuse_expired);
-    void swap_in(Built built, const std::string& origin);
+    // Posts the swap to the loop; `from_plugin`: not the [tls] files (write_served_copy).
+    void swap_in(Built built, const std::string& origin, bool from_plugin);
+    void write_served_copy(ssl_ctx_st* ctx);
     void watch();
     // Reads and builds the files; logs a refusal. `why`: "SIGHUP", "files changed".
     void load_files(const char* why);

@@ -123,7 +123,6 @@ describe('acme plugin against pebble', { skip: SKIP }, () => {
     const hardwarePort = await freePort();
     pebble = await startPebble(dir, hardwarePort);
     srv = acmeServer('acme', pebble, { hardwarePort });
-    // Before the start: the CLI reaches a running server only through the certificate of [tls] cert.
     token = await srv.addDevice();
   });
 
@@ -142,6 +141,10 @@ describe('acme plugin against pebble', { skip: SKIP }, () => {
     }
     assert.match(readFileSync(path.join(acmeDir, 'cert.pem'), 'utf8'), /BEGIN CERTIFICATE/);
     assert.doesNotMatch(srv.log, /PRIVATE KEY/, 'no key in the log');
+    // The CLI still reaches the running server, which now serves a certificate that is not [tls] cert.
+    const r = await srv.cli(['device', 'add', '--email', 'second@example.com', '--name', 'esp-2']);
+    assert.equal(r.code, 0, `device add through the running server: ${r.stderr}`);
+    assert.match(r.stderr, /through the running server/);
   });
 
   it('renews at two thirds of the lifetime; new TLS clients see the new certificate, a device connected before stays',
