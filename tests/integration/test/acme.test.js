@@ -176,6 +176,16 @@ describe('acme plugin against pebble', { skip: SKIP }, () => {
     await other.stop();
   });
 
+  it('does not talk to a CA whose certificate it cannot verify (TLS verification is always on)', async () => {
+    // Without ca_file the system's roots are used, and pebble's test CA is not among them.
+    const other = acmeServer('acme-verify', pebble, { acme: { ca_file: '' } });
+    await other.launch();
+    const m = await other.waitForLog(/certificate for localhost not obtained: GET https:\/\/127\.0\.0\.1:\d+\/dir: (.*); retrying in 1 s/, 10000);
+    assert.match(m[1], /certificate/i, 'the reason names the certificate problem');
+    assert.doesNotMatch(other.log, /ACME account created/);
+    await other.stop();
+  });
+
   it('retries an unreachable CA with a growing backoff and says why', async () => {
     const closed = await freePort();
     const other = acmeServer('acme-unreachable', pebble, { acme: { directory_url: `https://127.0.0.1:${closed}/dir` } });
