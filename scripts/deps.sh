@@ -21,12 +21,14 @@ done
 
 pkgs=(cmake make g++ pkg-config ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
-      libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev)
+      libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev
+      libcurl4-openssl-dev)  # libcurl: the acme plugin's HTTPS to the CA
 if (( want_tests )); then
   pkgs+=(libgtest-dev clang-format ccache curl python3 util-linux)  # ccache: faster rebuilds of the four test trees; curl: HTTP tests; python3: bench, storage test (sqlite3); taskset: bench
   pkgs+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for tests/fuzz
   pkgs+=(openssl e2fsprogs mount)  # TLS defaults test (openssl s_client); faults test (mkfs.ext4, e2fsck, losetup;
                                   # unshare, nsenter, findmnt, fsfreeze come with util-linux)
+  pkgs+=(pebble)  # acme.test.js: Let's Encrypt's test CA on loopback
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

@@ -159,11 +159,12 @@ Config load_config(const std::string& path) {
     if (c.data_dir.empty()) r.fail("server.data_dir", "must not be empty");
 
     auto* tls = r.table("tls");
-    r.only(tls, "tls", {"cert", "key", "min_version", "record_layer"});
+    r.only(tls, "tls", {"cert", "key", "min_version", "record_layer", "watch_interval_s"});
     r.str(tls, "tls", "cert", c.tls_cert);
     r.str(tls, "tls", "key", c.tls_key);
     r.str(tls, "tls", "min_version", c.tls_min_version, {"1.2", "1.3"});
     r.str(tls, "tls", "record_layer", c.tls_record_layer, {"kernel", "openssl"});
+    r.num(tls, "tls", "watch_interval_s", c.tls_watch_interval_s, 0, 3600);
     if (c.tls_cert.empty() != c.tls_key.empty())
         r.fail(c.tls_cert.empty() ? "tls.cert" : "tls.key",
                "tls.cert and tls.key must be set together (or both left empty for a generated certificate)");

@@ -34,6 +34,8 @@ struct Config {
     // After the handshake: "kernel" (our record layer, where tested and the
     // start-up self-test passes) or "openssl" (every connection).
     std::string tls_record_layer = "kernel";
+    // How often the cert/key files are checked for a replacement (seconds; 0: never, SIGHUP still reloads).
+    uint32_t tls_watch_interval_s = 5;
 
     uint32_t idle_timeout = 10;
     uint32_t login_timeout = 10;

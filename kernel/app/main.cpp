@@ -188,6 +188,7 @@ host::PluginSetup plugin_setup(const app::Config& cfg) {
     setup.settings = cfg.plugin_settings;
     setup.search_dirs = host::PluginHost::default_search_dirs(cfg.plugin_dir, platform::executable_dir());
     setup.source = cfg.file;
+    setup.server_host = cfg.host;
     setup.worker_threads = cfg.plugin_worker_threads;
     setup.worker_queue = cfg.plugin_worker_queue;
     setup.auth.budget_us = cfg.plugin_auth_budget_us;
@@ -388,6 +389,7 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
     opt.tls_key = cfg.tls_key;
     opt.tls_min_version = cfg.tls_min_version;
     opt.tls_record_layer = cfg.tls_record_layer;
+    opt.tls_watch_interval_s = cfg.tls_watch_interval_s;
     opt.data_dir = cfg.data_dir;
     opt.host = cfg.host;
     opt.http_max_body = cfg.http_max_body;

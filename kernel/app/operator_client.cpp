@@ -71,6 +71,17 @@ std::string sha256_fingerprint(const Der& der) {
     return out;
 }
 
+// Whether `presented` is the leaf in `served_file` (absent or unreadable: no).
+bool is_served_leaf(const Der& presented, const std::string& served_file) {
+    std::error_code ec;
+    if (presented.empty() || !fs::exists(served_file, ec)) return false;
+    try {
+        return presented == leaf_of_file(served_file);
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 Der peer_leaf(SSL* ssl) {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
     std::unique_ptr<X509, decltype(&X509_free)> x(SSL_get1_peer_certificate(ssl), X509_free);
@@ -111,6 +122,7 @@ std::optional<OperatorClient> OperatorClient::find(const std::string& data_dir, 
     OperatorClient c;
     c.token_ = token;
     c.cert_ = cert_file;
+    c.served_ = (fs::path(data_dir) / "tls" / "served.pem").string();
     c.port_ = static_cast<unsigned short>(port);
     return c;
 }
@@ -130,7 +142,9 @@ ApiReply OperatorClient::call(const std::string& method, const std::string& targ
     stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), port_});
     stream.handshake(asio::ssl::stream_base::client);
     Der presented = peer_leaf(stream.native_handle());
-    if (presented != pinned) {
+    // The server writes the leaf it serves after a swap into its own data
+    // folder (owner-only), which only this install's owner can write.
+    if (presented != pinned && !is_served_leaf(presented, served_)) {
         boost::system::error_code ignored;
         stream.next_layer().close(ignored);
         throw std::runtime_error(

@@ -18,7 +18,8 @@ public:
     // Finds a running server of this data folder (its run file and a port that
     // answers); nullopt when none runs. cert_file is [tls] cert (or the
     // generated certificate): call() talks only to a server presenting its
-    // first certificate, the leaf, exactly.
+    // first certificate, the leaf, exactly, or the leaf the server wrote to
+    // <data_dir>/tls/served.pem when a plugin (acme) installed a certificate.
     static std::optional<OperatorClient> find(const std::string& data_dir, const std::string& cert_file);
     // Throws std::runtime_error when the server cannot be reached, presents
     // another certificate (naming both SHA-256 fingerprints; nothing is sent
@@ -26,7 +27,7 @@ public:
     ApiReply call(const std::string& method, const std::string& target, const std::string& json_body) const;
 
 private:
-    std::string token_, cert_;
+    std::string token_, cert_, served_;
     unsigned short port_ = 0;
 };
 

@@ -2,6 +2,7 @@
 // blynk_host_v1. Which thread may call which is documented there and in
 // docs/plugin-sdk.md ("Threads"); the kernel-only ones check it.
 #include <spdlog/spdlog.h>
+#include <cstdio>
 #include <cstring>
 
 #include "codec/protocol.hpp"
@@ -176,9 +177,24 @@ int host_profile_json(void* ctx, blynk_str email, int32_t dash_id, uint32_t flag
     return BLYNK_OK;
 }
 
+int host_install_certificate(void* ctx, blynk_str chain_pem, blynk_str key_pem, blynk_error* err) {
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    KernelServices* k = p->owner->services();
+    std::string error;
+    bool ok = false;
+    if (!k)
+        error = "the server does not serve TLS yet";
+    else
+        ok = k->install_certificate(sv_of(chain_pem), sv_of(key_pem),
+                                    "plugin " + (p->name.empty() ? p->config_name : p->name), error);
+    if (ok) return BLYNK_OK;
+    if (err) std::snprintf(err->message, sizeof err->message, "%s", error.c_str());
+    return BLYNK_ERROR;
+}
+
 }  // namespace
 
-void fill_host_table(LoadedPlugin& p, const std::string& data_dir) {
+void fill_host_table(LoadedPlugin& p, const std::string& data_dir, const std::string& server_host) {
     blynk_host_v1& h = p.host;
     h.size = sizeof(blynk_host_v1);
     h.abi_major = BLYNK_ABI_MAJOR;
@@ -198,6 +214,9 @@ void fill_host_table(LoadedPlugin& p, const std::string& data_dir) {
     h.pin_property = host_pin_property;
     h.project_json = host_project_json;
     h.profile_json = host_profile_json;
+    h.install_certificate = host_install_certificate;
+    p.server_host = server_host;
+    h.server_host = sv(p.server_host);
 }
 
 }  // namespace blynk::host

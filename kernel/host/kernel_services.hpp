@@ -35,6 +35,14 @@ public:
     // type, an empty value or one too long for a hardware frame.
     virtual uint16_t pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) = 0;
     virtual void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) = 0;
+    // Any thread (SDK 1.3): a new certificate for the TLS port, from the
+    // plugin `origin` names; false with the reason in `error` when refused.
+    virtual bool install_certificate(std::string_view chain_pem, std::string_view key_pem, const std::string& origin,
+                                     std::string& error) {
+        (void)chain_pem, (void)key_pem, (void)origin;
+        error = "this server offers no certificate hand-over";
+        return false;
+    }
 };
 
 }  // namespace blynk::host

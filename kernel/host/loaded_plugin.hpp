@@ -29,9 +29,10 @@ struct LoadedPlugin {
     PluginHost* owner = nullptr;
     WorkerPool* worker = nullptr;  // set by PluginHost::start_threads
     std::string scratch;           // a string handed back until the call returns (kernel thread)
+    std::string server_host;       // [server] host, lent to the plugin (host.server_host)
 };
 
 // Fills p.host with the kernel's functions (ABI BLYNK_ABI_MAJOR.MINOR).
-void fill_host_table(LoadedPlugin& p, const std::string& data_dir);
+void fill_host_table(LoadedPlugin& p, const std::string& data_dir, const std::string& server_host);
 
 }  // namespace blynk::host

@@ -173,7 +173,7 @@ void PluginHost::load_one(const std::string& entry) {
 
     // Until the plugin says its name, its log lines carry the instance's.
     if (own_file) p->name = entry;
-    fill_host_table(*p, data_dir_);
+    fill_host_table(*p, data_dir_, setup_.server_host);
 
     const blynk_plugin_v1* t = entry_fn(&p->host);
     if (!t)

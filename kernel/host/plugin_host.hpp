@@ -51,6 +51,8 @@ struct PluginSetup {
     std::vector<std::string> search_dirs;
     // Where the setup came from, for messages (a config file's path; "" for defaults).
     std::string source;
+    // [server] host, offered to plugins (SDK 1.3 server_host).
+    std::string server_host;
 };
 
 class PluginHost : public core::EventSink {

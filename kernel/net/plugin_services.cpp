@@ -6,6 +6,7 @@
 #include "net/connection.hpp"
 #include "net/http_handler.hpp"
 #include "net/services.hpp"
+#include "net/tls_certificates.hpp"
 
 namespace blynk::net {
 
@@ -90,6 +91,17 @@ uint16_t PluginServices::pin_write(core::Device& d, char type, uint8_t pin, std:
 
 void PluginServices::pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) {
     ctx_.router.api_property(d, pin, property, value);
+}
+
+bool PluginServices::install_certificate(std::string_view chain_pem, std::string_view key_pem,
+                                         const std::string& origin, std::string& error) {
+    // Set in listen(), before the loop runs; a plugin calling earlier is told to retry.
+    TlsCertificates* certificates = ctx_.certificates.load(std::memory_order_acquire);
+    if (!certificates) {
+        error = "the server does not serve TLS yet";
+        return false;
+    }
+    return certificates->install(chain_pem, key_pem, origin, error);
 }
 
 }  // namespace blynk::net

@@ -6,7 +6,6 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "host/pin_write_behind.hpp"
@@ -20,6 +19,8 @@
 #include "net/server_context.hpp"
 #include "net/services.hpp"
 #include "net/tls.hpp"
+#include "net/tls_certificates.hpp"
+#include "platform/file_stamp.hpp"
 #include "platform/platform.hpp"
 
 namespace blynk::net {
@@ -57,10 +58,13 @@ struct Server::Impl {
     }
 
     ServerContext ctx;
-    std::unique_ptr<asio::ssl::context> tls;
+    TlsCertificates certificates{ctx,
+                                 {ctx.opt.tls_min_version, ctx.opt.tls_record_layer, ctx.opt.tls_watch_interval_s,
+                                  served_certificate_file(ctx.opt.data_dir)}};
     Listener plain_listener{ctx, "hardware-plain", false};
     Listener tls_listener{ctx, "hardware-tls", true};
     asio::signal_set signals{ctx.ioc, SIGINT, SIGTERM};
+    asio::signal_set reload_signal{ctx.ioc};  // SIGHUP where there is one
     timer_t sweep_timer{ctx.ioc.get_executor()};
     timer_t flush_timer{ctx.ioc.get_executor()};
     host::PinWriteBehind write_behind;
@@ -79,6 +83,7 @@ struct Server::Impl {
     void sweep();
     void check_storage_stall();
     void schedule_flush();
+    void wait_reload_signal();
 };
 
 host::PinWriteBehind::Hooks Server::Impl::write_behind_hooks() {
@@ -165,6 +170,16 @@ void Server::Impl::schedule_flush() {
     });
 }
 
+// The operator's "read the certificate again" (a certbot deploy hook's kill -HUP).
+void Server::Impl::wait_reload_signal() {
+    reload_signal.async_wait([this](const error_code& e, int) {
+        if (e || ctx.stopping) return;
+        spdlog::info("SIGHUP received; reading the TLS certificate files again");
+        certificates.reload();
+        wait_reload_signal();
+    });
+}
+
 // ------------------------------------------------------------------ facade
 
 Server::Server(ServerOptions options, core::Model& model, core::RouterSettings router, host::PluginHost& plugins,
@@ -189,10 +204,8 @@ void Server::listen() {
     const ServerOptions& opt = s.ctx.opt;
     auto files = ensure_certificate(opt.tls_cert, opt.tls_key, opt.data_dir, opt.host);
     if (files.generated) spdlog::info("generated a self-signed TLS certificate: {}", files.cert);
-    s.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-    configure_context(*s.tls, files, opt.tls_min_version);
-    s.ctx.tls = s.tls->native_handle();
-    s.ctx.takeover.decide(s.ctx.tls, opt.tls_record_layer);
+    s.certificates.load(files);
+    s.ctx.certificates.store(&s.certificates, std::memory_order_release);
     s.plain_listener.bind(opt.hardware_port);
     s.tls_listener.bind(opt.tls_port);
 }
@@ -208,6 +221,15 @@ void Server::run() {
     s.open_loop();
     s.schedule_sweep();
     s.schedule_flush();
+    s.certificates.start_watching();
+    if (int sig = platform::reload_signal()) {
+        error_code ec;
+        s.reload_signal.add(sig, ec);
+        if (ec)
+            spdlog::warn("cannot catch SIGHUP ({}); the certificate files are still watched", ec.message());
+        else
+            s.wait_reload_signal();
+    }
     s.signals.async_wait([&s](const error_code& e, int sig) {
         if (e) return;
         spdlog::info("signal {} received; shutting down", sig);
@@ -216,6 +238,9 @@ void Server::run() {
         s.tls_listener.close();
         s.sweep_timer.cancel();
         s.flush_timer.cancel();
+        error_code ignored;
+        s.reload_signal.cancel(ignored);
+        s.certificates.stop();
         s.loop->stop();
         s.ctx.close_all();
         s.write_behind.flush(true);

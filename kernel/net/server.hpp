@@ -37,6 +37,7 @@ struct ServerOptions {
     uint32_t pin_flush_interval_ms = 1000;
     std::string tls_cert, tls_key, tls_min_version = "1.2";
     std::string tls_record_layer = "kernel";  // "kernel" or "openssl" (tls_takeover.hpp)
+    uint32_t tls_watch_interval_s = 5;        // [tls] watch_interval_s (tls_certificates.hpp); 0: not polled
     std::string data_dir, host;
     // HTTP on the same ports (the legacy web.request.max.size is http_max_body).
     uint32_t http_max_body = 524288;
@@ -62,7 +63,7 @@ public:
     // The TLS port actually bound (after listen()).
     uint16_t tls_port() const;
     // Serves until SIGINT/SIGTERM, then closes every session, flushes every
-    // pin value to storage and returns.
+    // pin value to storage and returns. SIGHUP re-reads the TLS certificate.
     void run();
 
 private:

@@ -30,6 +30,7 @@ namespace blynk::net {
 
 class Connection;
 class HttpHandler;
+class TlsCertificates;
 class ProtocolHandler;
 
 // One shared read area per loop: connections keep only a partial unit.
@@ -62,8 +63,10 @@ struct ServerContext {
     host::WorkQueue& storage_queue;
     boost::asio::io_context ioc{1};  // one thread: the scheduler needs no locks
     core::Router router;
-    SSL_CTX* tls = nullptr;  // the TLS port's context (owned by the server)
-    TlsTakeover takeover;    // which TLS connections continue with our record layer (decided in listen())
+    SSL_CTX* tls = nullptr;  // the TLS port's context for new connections (owned by `certificates`)
+    // Swaps `tls`; set by the server in listen(), read by plugins' threads.
+    std::atomic<TlsCertificates*> certificates{nullptr};
+    TlsTakeover takeover;  // which TLS connections continue with our record layer (decided in listen())
     std::array<char, kReadArea> read_area{};
     std::string seal_area, tls_answer;  // TLS records being made (reused: no allocation per flush)
     Connection* connections = nullptr;  // intrusive list of every live connection

@@ -208,6 +208,23 @@ typedef struct blynk_host_v1 {
      * anyone else). BLYNK_NOT_FOUND: no such user (in memory) or dashboard.
      * Valid until the calling function returns. */
     int (*profile_json)(void* ctx, blynk_str email, int32_t dash_id, uint32_t flags, blynk_str* json);
+
+    /* ---- appended in ABI 1.3 ---- */
+    /* Gives the kernel a new certificate for the TLS port: chain_pem is the
+     * server's certificate followed by its intermediates, key_pem its private
+     * key (PEM, unencrypted). Any thread; it builds and checks the TLS context
+     * on the calling thread (~10-30 ms of CPU: call it from submit_work or the
+     * plugin's own thread, not a route handler). BLYNK_OK once the chain
+     * parsed, the key matched it and it has not expired: new TLS connections
+     * then use it at once, live ones keep the certificate they began with.
+     * BLYNK_ERROR with the reason in err (which may be NULL) otherwise, or
+     * when the server does not serve yet; the served certificate stays. The
+     * kernel logs the certificate's subject, expiry and fingerprint, never
+     * the key. */
+    int (*install_certificate)(void* ctx, blynk_str chain_pem, blynk_str key_pem, blynk_error* err);
+    /* [server] host: the name devices and apps reach the server by (empty
+     * when not configured). Valid for the life of the process. */
+    blynk_str server_host;
     /* appended fields go here */
 } blynk_host_v1;
 

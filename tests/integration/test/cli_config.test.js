@@ -101,6 +101,15 @@ describe('config check', () => {
     assert.match(r.stderr, /server\.event_loop: is "kqueue"; allowed: "asio", "auto", "readiness", "readiness-in-asio"/);
   });
 
+  it('a certificate watch interval out of range: exit 2, names tls.watch_interval_s and the allowed range', async () => {
+    const cfg = validConfig(dir);
+    cfg.tls = { watch_interval_s: 7200 };
+    const { r, file } = await check('bad-watch.toml', renderToml(cfg));
+    assert.equal(r.code, 2, show(r));
+    assert.ok(r.stderr.includes(file), `the file ${file} is named: ${r.stderr}`);
+    assert.match(r.stderr, /tls\.watch_interval_s: is 7200; allowed: 0 to 3600/);
+  });
+
   it('a TOML syntax error: exit 2, names the file and the line', async () => {
     const lines = renderToml(validConfig(dir)).split('\n');
     // after `[server]`: the broken line's 1-based number is known exactly

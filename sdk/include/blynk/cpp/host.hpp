@@ -41,6 +41,25 @@ public:
     std::string server_version() const {
         return h_ && BLYNK_HAS_FIELD(h_, server_version) ? std::string(view(h_->server_version)) : std::string();
     }
+    // [server] host ("" when not configured, or from a host older than SDK 1.3).
+    std::string server_host() const {
+        return h_ && BLYNK_HAS_FIELD(h_, server_host) ? std::string(view(h_->server_host)) : std::string();
+    }
+    // SDK 1.3: gives the kernel a new certificate for the TLS port (PEM: the
+    // chain, server certificate first, and its key). Any thread, but it costs
+    // ~10-30 ms of CPU: call it from submit() or the plugin's own thread. True
+    // once checked and on its way in (new TLS connections use it, live ones
+    // keep theirs); false with the reason in *error (the served one stays).
+    bool install_certificate(std::string_view chain_pem, std::string_view key_pem, std::string* error = nullptr) const {
+        if (!h_ || !BLYNK_HAS_FIELD(h_, install_certificate) || !h_->install_certificate) {
+            if (error) *error = "the server is older than SDK 1.3 (no certificate hand-over)";
+            return false;
+        }
+        blynk_error err{};
+        if (h_->install_certificate(h_->ctx, slice(chain_pem), slice(key_pem), &err) == BLYNK_OK) return true;
+        if (error) *error = err.message;
+        return false;
+    }
 
 private:
     const blynk_host_v1* h_;

@@ -1,0 +1,40 @@
+// HTTPS to the ACME CA through libcurl: TLS verification always on (the
+// system's roots, or [plugins.acme] ca_file alone), https only, bounded
+// times and sizes, and a way to give up at once when the server stops.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <string>
+
+namespace acme {
+
+struct HttpReply {
+    long status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;  // names in lower case; the last of each
+    std::string header(const std::string& lower_name) const {
+        auto it = headers.find(lower_name);
+        return it == headers.end() ? std::string() : it->second;
+    }
+};
+
+class Https {
+public:
+    // `stop` is read during transfers: when it turns true they end at once.
+    Https(std::string ca_file, std::string user_agent, const std::atomic<bool>& stop);
+    // Throws acme::Error with curl's reason for a transport failure (no
+    // answer, TLS verification failed, too large); an HTTP error status is an
+    // answer, not a throw.
+    HttpReply get(const std::string& url) const;
+    HttpReply head(const std::string& url) const;
+    // A JWS request body (Content-Type: application/jose+json).
+    HttpReply post_jose(const std::string& url, const std::string& body) const;
+
+private:
+    HttpReply perform(const std::string& method, const std::string& url, const std::string* body) const;
+    std::string ca_file_, user_agent_;
+    const std::atomic<bool>& stop_;
+};
+
+}  // namespace acme
