@@ -214,7 +214,7 @@ public:
         change(
             r, [email](const host::StorageClient& st) { st.remove_user(email); },
             [this, r, email] {
-                auth_->forget();  // no cached credentials outlive an account
+                auth_->forget();                      // no cached credentials outlive an account
                 auth_->sessions().close_user(email);  // nor browser sessions
                 if (core::User* u = b_.model().find_user(email)) {
                     for (auto& d : u->devices)

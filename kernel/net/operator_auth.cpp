@@ -184,8 +184,8 @@ void OperatorAuth::authorize(const blynk_http_request& req, blynk_http_responder
 // know, and come from a browser that says it is this origin: a form or a
 // script on another site can make the browser send the cookie (were it not
 // SameSite=Strict) but can neither read the token nor forge those headers.
-void OperatorAuth::session(const blynk_http_request& req, const std::string& cookie, blynk_http_responder* r,
-                           Then then, bool password_change) {
+void OperatorAuth::session(const blynk_http_request& req, const std::string& cookie, blynk_http_responder* r, Then then,
+                           bool password_change) {
     std::string peer(view(req.peer));
     std::string key;
     AdminSessions::Session* s = sessions_.find(cookie, std::chrono::steady_clock::now(), &key);
@@ -195,8 +195,8 @@ void OperatorAuth::session(const blynk_http_request& req, const std::string& coo
     }
     std::string_view method = view(req.method);
     if (method != "GET" && method != "HEAD") {
-        bool from_browser =
-            !request_header(req, "Origin").empty() || same_text(trim(request_header(req, "Sec-Fetch-Site")), "same-origin");
+        bool from_browser = !request_header(req, "Origin").empty() ||
+                            same_text(trim(request_header(req, "Sec-Fetch-Site")), "same-origin");
         if (!AdminSessions::csrf_matches(request_header(req, AdminSessions::kCsrfHeader), s->csrf) || !from_browser) {
             spdlog::warn("{}: operator API refused: a change in a browser session without its CSRF token or origin",
                          peer);
@@ -204,8 +204,8 @@ void OperatorAuth::session(const blynk_http_request& req, const std::string& coo
         }
     }
     if (s->must_change_password && !password_change)
-        return b_.answer(r, 403,
-                         boost::json::serialize(boost::json::object{{"error", kMustChange}, {"mustChangePassword", true}}));
+        return b_.answer(
+            r, 403, boost::json::serialize(boost::json::object{{"error", kMustChange}, {"mustChangePassword", true}}));
     Caller c;
     c.kind = Caller::Kind::Session;
     c.email = s->email;
@@ -256,7 +256,8 @@ void OperatorAuth::check_password(const std::string& peer, const std::string& em
         if (!c->ok) return self->refuse(peer, r, true, kWrongAdmin);
         caller.must_change_password = core::must_change(c->stored);
         if (self->verified_.size() > 1000) self->verified_.clear();
-        self->verified_[key] = {std::chrono::steady_clock::now() + std::chrono::minutes(5), caller.must_change_password};
+        self->verified_[key] = {std::chrono::steady_clock::now() + std::chrono::minutes(5),
+                                caller.must_change_password};
         if (!c->upgraded.empty()) {
             std::string upgraded = c->upgraded;
             bool queued = self->b_.storage_job(

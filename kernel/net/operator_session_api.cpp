@@ -75,8 +75,8 @@ public:
         auth_->check_password(
             peer, email, password, r,
             [self, r, peer](const Caller& c) {
-                auto opened = self->auth_->sessions().open(c.email, c.must_change_password,
-                                                           std::chrono::steady_clock::now());
+                auto opened =
+                    self->auth_->sessions().open(c.email, c.must_change_password, std::chrono::steady_clock::now());
                 spdlog::info("{}: administrator {} logged in to the admin web UI{}", peer, c.email,
                              c.must_change_password ? " (must choose a new password)" : "");
                 Headers h = no_store();
@@ -100,8 +100,8 @@ public:
     void logout(const Caller& c, blynk_http_responder* r) {
         if (c.kind == Caller::Kind::Session) auth_->sessions().close(c.session_key);
         Headers h = no_store();
-        h.emplace_back("Set-Cookie", std::string(AdminSessions::kCookie) +
-                                         "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+        h.emplace_back("Set-Cookie",
+                       std::string(AdminSessions::kCookie) + "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
         b_.answer(r, 200, json::serialize(json::object{{"loggedOut", true}}), h);
     }
 

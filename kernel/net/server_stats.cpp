@@ -55,12 +55,11 @@ std::string ServerStats::json(size_t live_subscribers) const {
 
     json::object o{
         {"uptimeSeconds", (ctx_.now_mono - started_ms_) / 1000},
-        {"connections",
-         json::object{{"total", ctx_.connection_count},
-                      {"plain", plain},
-                      {"tls", tls},
-                      {"hardware", sessions},
-                      {"live", live_subscribers}}},
+        {"connections", json::object{{"total", ctx_.connection_count},
+                                     {"plain", plain},
+                                     {"tls", tls},
+                                     {"hardware", sessions},
+                                     {"live", live_subscribers}}},
         {"users", ctx_.model.user_count()},
         {"devices", ctx_.model.device_count()},
         {"devicesOnline", online},
@@ -68,9 +67,8 @@ std::string ServerStats::json(size_t live_subscribers) const {
         {"messagesPerSecond", double(int64_t(rate * 10 + 0.5)) / 10},
         {"rssBytes", platform::resident_bytes()},
         {"storage",
-         json::object{{"queued", ctx_.storage_queue.size()},
-                      {"busyMs", busy_ms},
-                      {"healthy", busy_ms < kStorageStallMs}}},
+         json::object{
+             {"queued", ctx_.storage_queue.size()}, {"busyMs", busy_ms}, {"healthy", busy_ms < kStorageStallMs}}},
         {"plugins", std::move(plugins)},
         {"warnings", std::move(warnings)},
     };

@@ -52,10 +52,9 @@ class AdminUi : public blynk::Plugin {
 public:
     AdminUi() {
         route("GET", "/admin", [](const blynk::HttpRequest&, const blynk::Responder& r) { serve(r, "index.html"); });
-        route("GET", "/admin/{file}",
-              [](const blynk::HttpRequest& q, const blynk::Responder& r) {
-                  serve(r, q.params.empty() ? std::string_view() : q.params[0]);
-              });
+        route("GET", "/admin/{file}", [](const blynk::HttpRequest& q, const blynk::Responder& r) {
+            serve(r, q.params.empty() ? std::string_view() : q.params[0]);
+        });
     }
 
     void init(const blynk::Settings& settings) override {
