@@ -87,7 +87,7 @@ struct Config {
     uint32_t admin_session_idle_minutes = 30;
 
     std::string plugin_dir;
-    std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api"};  // as config/blynk.toml
+    std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api", "admin-ui"};  // as config/blynk.toml
     // [plugins.NAME] tables, flattened.
     std::map<std::string, blynk::Settings> plugin_settings;
     // The pool behind plugins' submit_work: threads, and jobs that may wait in all.
