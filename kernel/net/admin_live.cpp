@@ -87,8 +87,9 @@ void LiveFeed::tick() {
     for (size_t i = 0; i < subs_.size();) {
         auto it = ctx_.event_streams.find(subs_[i].stream);
         if (it != ctx_.event_streams.end() && !subs_[i].allowed()) {
-            it->second->send_event("event: ended\ndata: {}\n\n");
-            it->second->close_stream("the admin session ended");
+            HttpHandler* h = it->second;
+            // A send that fails has closed the connection (and the handler with it).
+            if (h->send_event("event: ended\ndata: {}\n\n")) h->close_stream("the admin session ended");
             it = ctx_.event_streams.end();
         }
         if (it == ctx_.event_streams.end()) {
