@@ -3,7 +3,9 @@
 // only, no Basic challenge they would cache), failed logins count toward the
 // [security] throttle before any password is hashed, and password hashes run
 // on the backend's bounded hashing pool with the same cost for accounts that
-// do not exist.
+// do not exist. The one browser page allowed in, the admin web UI, comes with
+// a session cookie (net/admin_sessions.hpp) and proves each change with the
+// session's CSRF token.
 #pragma once
 
 #include <chrono>
