@@ -29,6 +29,7 @@ if (( want_tests )); then
   pkgs+=(openssl e2fsprogs mount)  # TLS defaults test (openssl s_client); faults test (mkfs.ext4, e2fsck, losetup;
                                   # unshare, nsenter, findmnt, fsfreeze come with util-linux)
   pkgs+=(pebble)  # acme.test.js: Let's Encrypt's test CA on loopback
+  pkgs+=(chromium)  # the admin web UI's browser test (admin-ui.test.js, driven by npm playwright-core)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

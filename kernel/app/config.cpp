@@ -241,7 +241,7 @@ Config load_config(const std::string& path) {
     r.num(logging, "logging", "max_files", c.log_max_files, 1, 1000);
 
     auto* admin = r.table("admin");
-    r.only(admin, "admin", {"email", "allowed_ips"});
+    r.only(admin, "admin", {"email", "allowed_ips", "session_idle_minutes"});
     if (admin)
         if (const toml::node* n = admin->get("allowed_ips")) {
             if (!n->is_array()) r.fail("admin.allowed_ips", "must be an array of addresses or ranges (\"10.0.0.0/8\")");
@@ -253,6 +253,7 @@ Config load_config(const std::string& path) {
         }
     r.str(admin, "admin", "email", c.admin_email);
     if (c.admin_email.find('@') == std::string::npos) r.fail("admin.email", "must be an e-mail address");
+    r.num(admin, "admin", "session_idle_minutes", c.admin_session_idle_minutes, 1, 1440);
 
     if (auto* plugins = r.table("plugins")) {
         r.str(plugins, "plugins", "dir", c.plugin_dir);

@@ -85,9 +85,11 @@ struct Config {
     // Who may use the operator API: loopback only by default (behind Docker
     // or a NAT gateway, internet clients arrive from private addresses).
     std::vector<std::string> admin_allowed_ips{"127.0.0.0/8", "::1/128"};
+    // The admin web UI's browser session ends after this many minutes without a request.
+    uint32_t admin_session_idle_minutes = 30;
 
     std::string plugin_dir;
-    std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api"};  // as config/blynk.toml
+    std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api", "admin-ui"};  // as config/blynk.toml
     // [plugins.NAME] tables, flattened.
     std::map<std::string, blynk::Settings> plugin_settings;
     // The pool behind plugins' submit_work: threads, and jobs that may wait in all.

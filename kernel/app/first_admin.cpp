@@ -88,7 +88,11 @@ void ensure_admin(const Config& cfg, const std::string& data_dir, core::Model& m
     // Written before the account exists: if the file cannot be written, no
     // account is left behind with a password nobody has.
     if (!terminal) write_password_file(file, email, password);
-    host::create_user(st, email, "admin", password, true, cfg.password_hash_iterations);
+    // Generated, and seen on a terminal or in a file: the admin web UI asks for
+    // a new one at the first login (core::must_change).
+    host::NewAccount account = host::prepare_account(email, "admin", password, true, cfg.password_hash_iterations);
+    account.user.pass_hash = core::mark_must_change(account.user.pass_hash);
+    host::store_account(st, account);
     core::LoadedData data;
     st.load_user(email, data);
     model.merge(std::move(data));

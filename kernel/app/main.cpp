@@ -27,6 +27,7 @@
 #include "core/throttle.hpp"
 #include "host/accounts.hpp"
 #include "host/plugin_host.hpp"
+#include "host/recent_log.hpp"
 #include "host/storage_client.hpp"
 #include "host/work_queue.hpp"
 #include "net/server.hpp"
@@ -124,6 +125,7 @@ void setup_logging(const app::Config& c, bool server) {
                           << "; logging to the console only\n";
             }
         }
+        sinks.push_back(host::recent_warnings());  // the admin web UI's "recent warnings"
     } else {
         sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
     }
@@ -415,6 +417,7 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
     rs.warn = [](const std::string& what) { spdlog::warn("{}", what); };
 
     opt.operator_allowed = cfg.admin_allowed_ips;
+    opt.admin_session_idle_minutes = cfg.admin_session_idle_minutes;
     opt.operator_token = operator_token(cfg.data_dir);
     opt.password_hash_iterations = cfg.password_hash_iterations;
     opt.app.enabled = cfg.app_enabled;

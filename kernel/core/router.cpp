@@ -44,6 +44,7 @@ uint32_t Router::idle_for_heartbeat(uint32_t seconds) {
 }
 
 void Router::on_frame(HwRoute& c, const codec::Frame& f) {
+    ++frames_received_;
     if (f.command == cmd(Command::Response)) return;  // replies to our requests carry nothing we need
     if (!c.device) {
         if (f.command == cmd(Command::HardwareLogin) || f.command == cmd(Command::Login)) {

@@ -197,6 +197,10 @@ public:
     // A widget property set from the HTTP API: stored; apps get it.
     void api_property(Device& d, uint8_t pin, std::string_view property, std::string_view value);
 
+    // Frames received from devices since the start (the admin web UI's
+    // messages per second).
+    uint64_t frames_received() const { return frames_received_; }
+
     // Devices whose pins or state changed since the last call (for storage).
     void take_dirty(std::vector<Device*>& out) {
         out.swap(dirty_);
@@ -244,6 +248,7 @@ private:
     LoginThrottle throttle_;
     std::vector<Device*> dirty_;
     std::string scratch_;
+    uint64_t frames_received_ = 0;
 };
 
 }  // namespace blynk::core

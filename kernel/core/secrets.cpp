@@ -43,7 +43,10 @@ struct StoredHash {
     uint32_t iterations = 0;
     std::vector<unsigned char> salt, hash;
 };
+constexpr std::string_view kMustChangeMark = "must-change:";
+
 bool parse_stored(std::string_view stored, StoredHash& out) {
+    if (stored.substr(0, kMustChangeMark.size()) == kMustChangeMark) stored.remove_prefix(kMustChangeMark.size());
     std::string_view parts[4];
     for (int i = 0; i < 3; ++i) {
         size_t d = stored.find('$');
@@ -66,6 +69,15 @@ bool parse_stored(std::string_view stored, StoredHash& out) {
 }
 
 }  // namespace
+
+std::string mark_must_change(std::string_view stored) {
+    if (must_change(stored)) return std::string(stored);
+    return std::string(kMustChangeMark) + std::string(stored);
+}
+
+bool must_change(std::string_view stored) {
+    return stored.substr(0, kMustChangeMark.size()) == kMustChangeMark;
+}
 
 std::string generate_token() {
     unsigned char raw[24];

@@ -27,6 +27,13 @@ uint32_t slow_hash_iterations(std::string_view stored);
 // A well-formed stored hash no secret matches: verifying against it costs what
 // verifying a real hash of `iterations` costs (for accounts that do not exist).
 std::string unmatchable_slow_hash(uint32_t iterations);
+// The server generated this password (the first administrator's): it was shown
+// on a terminal or written to a file, so the account must choose its own before
+// the admin web UI lets it do anything else. The mark travels inside the stored
+// hash (which storage keeps opaque), so no storage schema changes; a marked hash
+// verifies like the unmarked one, and setting a new password drops the mark.
+std::string mark_must_change(std::string_view stored);
+bool must_change(std::string_view stored);
 std::string lower(std::string_view s);
 // A plausible e-mail address (one @, something on both sides, no spaces or control characters).
 bool valid_email(std::string_view s);

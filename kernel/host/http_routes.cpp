@@ -78,6 +78,18 @@ void HttpRoutes::add(std::string method, std::string_view pattern, std::string o
     routes_.push_back(std::move(r));
 }
 
+void HttpRoutes::gate(std::string prefix, GateFn fn) {
+    gates_.emplace_back(std::move(prefix), std::move(fn));
+}
+
+const HttpRoutes::GateFn* HttpRoutes::gate_for(std::string_view raw_path) const {
+    for (auto& [prefix, fn] : gates_)
+        if (raw_path.substr(0, prefix.size()) == prefix &&
+            (raw_path.size() == prefix.size() || raw_path[prefix.size()] == '/'))
+            return &fn;
+    return nullptr;
+}
+
 bool HttpRoutes::match(std::string_view method, std::string_view raw_path, Match& out) const {
     std::vector<std::string_view> segs = split_path(raw_path);
     std::vector<std::string> decoded(segs.size());

@@ -36,6 +36,16 @@ public:
         const std::string* pattern = nullptr;
         bool cross_origin = true;
     };
+    // A check run before any route under `prefix` ("/admin": that path and
+    // every path below it), matched or not: the operator's pages belong to
+    // the operator API's rules (TLS, [admin] allowed_ips) whoever serves them.
+    // It returns 0 to go on, or the status to answer with and `message`.
+    // Gated paths never carry Access-Control-Allow-Origin.
+    using GateFn = std::function<unsigned(const blynk_http_request& request, std::string& message)>;
+    void gate(std::string prefix, GateFn fn);
+    // The gate of a raw path, or nullptr.
+    const GateFn* gate_for(std::string_view raw_path) const;
+
     // Finds the most specific route for a raw (still percent-encoded) path.
     bool match(std::string_view method, std::string_view raw_path, Match& out) const;
     size_t size() const { return routes_.size(); }
@@ -53,6 +63,7 @@ private:
         bool cross_origin;
     };
     std::vector<Route> routes_;
+    std::vector<std::pair<std::string, GateFn>> gates_;
 };
 
 // Percent-decodes a path segment or query component; false for a malformed escape.

@@ -34,6 +34,7 @@ size_t HttpHandler::hold_limit() const {
 }
 
 size_t HttpHandler::consume(std::string_view in) {
+    if (stream_id_) return in.size();  // an event stream's peer has nothing more to ask
     size_t off = 0;
     while (!conn_.is_closed() && !awaiting_ && !static_body_ && !conn_.closing_after_flush() && off < in.size()) {
         if (!reader_.in_progress()) request_start_ms_ = uint32_t(conn_.ctx().now_mono);
@@ -57,6 +58,7 @@ size_t HttpHandler::consume(std::string_view in) {
 void HttpHandler::check_timeouts(uint32_t now) {
     ServerContext& ctx = conn_.ctx();
     const ServerOptions& o = ctx.opt;
+    if (stream_id_) return;  // a live feed is quiet between events; the output limit bounds it
     if (awaiting_ && now - awaiting_since_ms_ > o.http_request_timeout_s * 1000) {
         ctx.pending_http.erase(awaiting_);
         spdlog::warn("{}: a handler did not answer within {} s", conn_.peer(), o.http_request_timeout_s);
@@ -73,6 +75,30 @@ void HttpHandler::check_timeouts(uint32_t now) {
 void HttpHandler::on_close(std::string_view reason) {
     ProtocolHandler::on_close(reason);
     if (awaiting_) conn_.ctx().pending_http.erase(awaiting_);
+    if (stream_id_) conn_.ctx().event_streams.erase(stream_id_);
+}
+
+void HttpHandler::start_event_stream(uint64_t id, const std::vector<std::pair<std::string, std::string>>& headers) {
+    if (conn_.is_closed()) return;
+    awaiting_ = 0;
+    stream_id_ = id;
+    conn_.ctx().event_streams[id] = this;
+    conn_.out() += http_stream_head("text/event-stream;charset=utf-8", headers);
+    conn_.queued();
+    conn_.resume();  // drops what the peer sent meanwhile
+}
+
+bool HttpHandler::send_event(std::string_view text) {
+    if (conn_.is_closed() || conn_.closing_after_flush()) return false;
+    conn_.out() += text;
+    conn_.queued();  // closes a peer that does not read
+    return !conn_.is_closed();
+}
+
+void HttpHandler::close_stream(std::string_view reason) {
+    spdlog::debug("{}: live feed closed: {}", conn_.peer(), reason);
+    conn_.close_after_flush();
+    conn_.queued();
 }
 
 // The sent chunk of a static file is followed by the next (net/static_stream.hpp);
@@ -154,20 +180,11 @@ void HttpHandler::dispatch() {
         conn_.queued();
         return;
     }
-    host::HttpRoutes::Match m;
-    if (!ctx.plugins.routes().match(r.method(), raw_path, m)) {
-        respond(404, {}, {}, {}, keep_alive_);
-        return;
-    }
-    cross_origin_ = m.cross_origin;
     auto fields = r.headers();
     std::vector<blynk_http_header> headers;
     headers.reserve(fields.size());
     for (auto& [k, v] : fields)
         headers.push_back({bs(k), bs(v)});
-    std::vector<blynk_str> params;
-    for (auto& p : m.params)
-        params.push_back(bs(p));
     std::string who = conn_.peer();
     blynk_http_request req{};
     req.size = sizeof req;
@@ -177,10 +194,28 @@ void HttpHandler::dispatch() {
     req.headers = headers.data();
     req.header_count = headers.size();
     req.body = bs(r.body());
-    req.params = params.data();
-    req.param_count = params.size();
     req.peer = bs(who);
     req.tls = conn_.tls() ? 1 : 0;
+    const host::HttpRoutes::GateFn* gate = ctx.plugins.routes().gate_for(raw_path);
+    if (gate) {
+        cross_origin_ = false;
+        std::string message;
+        if (unsigned status = (*gate)(req, message)) {
+            respond(status, "application/json;charset=utf-8", message, {}, keep_alive_);
+            return;
+        }
+    }
+    host::HttpRoutes::Match m;
+    if (!ctx.plugins.routes().match(r.method(), raw_path, m)) {
+        respond(404, {}, {}, {}, keep_alive_);
+        return;
+    }
+    cross_origin_ = m.cross_origin && !gate;
+    std::vector<blynk_str> params;
+    for (auto& p : m.params)
+        params.push_back(bs(p));
+    req.params = params.data();
+    req.param_count = params.size();
     uint64_t id = ctx.next_http_id++;
     ctx.pending_http[id] = this;
     awaiting_ = id;

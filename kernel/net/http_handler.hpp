@@ -32,6 +32,15 @@ public:
 
     // A plugin handler's answer to the request this connection waits for.
     void deliver(const HttpAnswer& a);
+    // Instead of an answer: a 200 whose body is a stream of server-sent
+    // events, `id` (the request's) naming it in ServerContext::event_streams
+    // until the connection closes. Nothing more is read from the peer; what
+    // it does not read counts toward the connection's output limit.
+    void start_event_stream(uint64_t id, const std::vector<std::pair<std::string, std::string>>& headers);
+    // Appends to the stream; false once the connection is closed or closing.
+    bool send_event(std::string_view text);
+    // Ends the stream once what is queued is sent.
+    void close_stream(std::string_view reason);
 
 private:
     void dispatch();
@@ -44,6 +53,7 @@ private:
     uint32_t request_start_ms_ = 0;
     bool keep_alive_ = true;
     bool upgraded_ = false;     // a websocket handler took over
+    uint64_t stream_id_ = 0;    // the answer is an event stream (start_event_stream)
     bool cross_origin_ = true;  // the answer to the current request may carry Access-Control-Allow-Origin
     // A static file whose body is being sent; later requests on the connection wait for its end.
     std::unique_ptr<StaticStream> static_body_;

@@ -175,6 +175,19 @@ std::string http_response_head(unsigned status, std::string_view content_type, u
     return os.str();
 }
 
+std::string http_stream_head(std::string_view content_type,
+                             const std::vector<std::pair<std::string, std::string>>& headers) {
+    http::response<http::empty_body> res{http::status::ok, 11};
+    res.set(http::field::server, "blynkd");
+    res.set(http::field::content_type, content_type);
+    for (auto& [k, v] : headers)
+        res.set(k, v);
+    res.keep_alive(false);
+    std::ostringstream os;
+    os << res.base();
+    return os.str();
+}
+
 std::string websocket_accept(std::string_view key) {
     std::string in(key);
     in += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";

@@ -58,6 +58,12 @@ std::string http_response(unsigned status, std::string_view content_type, std::s
 std::string http_response_head(unsigned status, std::string_view content_type, uint64_t content_length,
                                const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive);
 
+// The head of a 200 answer whose body goes on until the connection closes
+// (server-sent events): no Content-Length, Connection: close, never
+// cross-origin.
+std::string http_stream_head(std::string_view content_type,
+                             const std::vector<std::pair<std::string, std::string>>& headers);
+
 // The 101 answer to a websocket handshake for `key` (Sec-WebSocket-Key).
 std::string websocket_accept(std::string_view key);
 

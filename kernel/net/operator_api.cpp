@@ -1,5 +1,6 @@
 #include "net/operator_api.hpp"
 #include "net/operator_auth.hpp"
+#include "net/operator_json.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
@@ -84,10 +85,6 @@ bool address_allowed(std::string_view peer, const std::vector<Cidr>& allowed) {
 
 namespace {
 
-std::string error_json(std::string_view message) {
-    return json::serialize(json::object{{"error", message}});
-}
-
 std::string_view view(blynk_str s) {
     return s.data ? std::string_view(s.data, s.size) : std::string_view();
 }
@@ -109,21 +106,6 @@ std::string query_value(std::string_view query, std::string_view name) {
     return {};
 }
 
-json::object device_json(const core::Device& d, bool with_token) {
-    json::object o{{"email", d.user->email},
-                   {"dashId", d.dash_id},
-                   {"id", d.id},
-                   {"name", d.name},
-                   {"board", d.board_type},
-                   {"online", d.online_count > 0},
-                   {"connections", d.online_count},
-                   {"connectTime", d.connect_ms},
-                   {"disconnectTime", d.disconnect_ms},
-                   {"dataReceivedAt", d.data_received_ms}};
-    if (with_token) o["token"] = d.token;
-    return o;
-}
-
 int status_for(const host::StorageFailure& e) {
     switch (e.status) {
         case BLYNK_NOT_FOUND:
@@ -137,9 +119,9 @@ int status_for(const host::StorageFailure& e) {
 
 class Api : public std::enable_shared_from_this<Api> {
 public:
-    Api(OperatorBackend& b, OperatorOptions o) : b_(b), o_(o), auth_(std::make_shared<OperatorAuth>(b, std::move(o))) {}
+    Api(OperatorBackend& b, std::shared_ptr<OperatorAuth> auth) : b_(b), o_(auth->options()), auth_(std::move(auth)) {}
 
-    void authorize(const blynk_http_request& req, blynk_http_responder* r, std::function<void()> then) {
+    void authorize(const blynk_http_request& req, blynk_http_responder* r, OperatorAuth::Then then) {
         auth_->authorize(req, r, std::move(then));
     }
 
@@ -232,7 +214,8 @@ public:
         change(
             r, [email](const host::StorageClient& st) { st.remove_user(email); },
             [this, r, email] {
-                auth_->forget();  // no cached credentials outlive an account
+                auth_->forget();                      // no cached credentials outlive an account
+                auth_->sessions().close_user(email);  // nor browser sessions
                 if (core::User* u = b_.model().find_user(email)) {
                     for (auto& d : u->devices)
                         b_.close_device(*d, "account removed");
@@ -390,34 +373,16 @@ private:
 }  // namespace
 
 void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, OperatorOptions options) {
-    auto api = std::make_shared<Api>(backend, std::move(options));
+    auto auth = std::make_shared<OperatorAuth>(backend, std::move(options));
+    auto api = std::make_shared<Api>(backend, auth);
     const std::string owner = "the operator API";
     auto add = [&](const char* method, const char* pattern,
                    std::function<void(const blynk_http_request&, blynk_http_responder*)> fn) {
         routes.add(
             method, pattern, owner,
             [api, fn](const blynk_http_request& req, blynk_http_responder* r) {
-                // The request dies with this call: keep what the deferred part reads.
-                struct Kept {
-                    std::string body, query;
-                    std::vector<std::string> params;
-                    std::vector<blynk_str> views;
-                    blynk_http_request req{};
-                };
-                auto kept = std::make_shared<Kept>();
-                kept->body = std::string(view(req.body));
-                kept->query = std::string(view(req.query));
-                for (size_t i = 0; i < req.param_count; ++i)
-                    kept->params.emplace_back(view(req.params[i]));
-                for (auto& p : kept->params)
-                    kept->views.push_back(blynk_str{p.data(), p.size()});
-                kept->req.size = sizeof kept->req;
-                kept->req.body = blynk_str{kept->body.data(), kept->body.size()};
-                kept->req.query = blynk_str{kept->query.data(), kept->query.size()};
-                kept->req.params = kept->views.data();
-                kept->req.param_count = kept->views.size();
-                kept->req.tls = req.tls;
-                api->authorize(req, r, [fn, kept, r] { fn(kept->req, r); });
+                auto kept = KeptRequest::of(req);
+                api->authorize(req, r, [fn, kept, r](const Caller&) { fn(kept->req, r); });
             },
             /*cross_origin=*/false);  // browser pages on other sites must not read it
     };
@@ -444,6 +409,13 @@ void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, O
     add("POST", "/api/v1/devices/{token}/token",
         [api, param](const blynk_http_request& q, blynk_http_responder* r) { api->rotate(r, param(q, 0)); });
     add("GET", "/api/v1/online", [api](const blynk_http_request&, blynk_http_responder* r) { api->online(r); });
+    // The admin web UI's: its session, the server at a glance, the live feed
+    // (net/operator_session_api.cpp); and its pages under /admin (served by
+    // the admin-ui plugin) follow the operator API's rules of origin.
+    register_session_routes(routes, backend, auth);
+    routes.gate("/admin", [auth](const blynk_http_request& req, std::string& message) {
+        return auth->check_origin(req, message);
+    });
 }
 
 }  // namespace blynk::net

@@ -4,6 +4,7 @@
 // of an admin account, or the per-install operator token the CLI uses).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,14 @@ public:
     virtual void close_apps(core::User& u, std::string_view why) = 0;
     virtual void answer(blynk_http_responder* r, unsigned status, std::string json,
                         std::vector<std::pair<std::string, std::string>> headers = {}) = 0;
+    // The server at a glance (net/server_stats.hpp) as a JSON object.
+    virtual std::string status_json() = 0;
+    // Answers with a stream of server-sent events (the live feed: devices
+    // going on- and offline, the numbers of status_json every few seconds)
+    // for as long as the connection lasts and `still_allowed()` (asked at
+    // every tick) says yes. false, with nothing answered, when the feed has
+    // as many subscribers as it takes.
+    virtual bool open_live(blynk_http_responder* r, std::function<bool()> still_allowed) = 0;
 };
 
 struct OperatorOptions {
@@ -63,6 +72,8 @@ struct OperatorOptions {
     // PBKDF2 rounds of new password hashes; stored hashes with fewer are
     // replaced at the next successful login.
     uint32_t hash_iterations = core::kSlowHashIterations;
+    // [admin] session_idle_minutes: a browser session ends after this long without a request.
+    std::chrono::minutes session_idle{30};
 };
 
 void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, OperatorOptions options);

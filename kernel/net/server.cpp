@@ -42,10 +42,11 @@ struct Server::Impl {
         : ctx(std::move(o), m, std::move(rs), p, s, q),
           write_behind(s, ctx.opt.pin_flush_interval_ms, write_behind_hooks()),
           plugin_services(ctx),
-          operator_services(ctx, plugin_services),
+          operator_services(ctx, p, plugin_services),
           app_services(ctx, operator_services),
           logins(ctx) {
         ctx.router.set_loader(&logins);
+        ctx.router.set_events(&operator_services.live());  // on to the plugins, and to the admin UI's live feed
         if (ctx.opt.app.enabled) {
             core::AppSettings a = ctx.opt.app.hub;
             if (a.server_host.empty()) a.server_host = ctx.opt.host;
@@ -135,6 +136,7 @@ void Server::Impl::sweep() {
         c = next;
     }
     check_storage_stall();
+    operator_services.live().tick();
 }
 
 // A storage call that does not return (a frozen file system, a hung network
@@ -191,6 +193,7 @@ Server::Server(ServerOptions options, core::Model& model, core::RouterSettings r
         op.allowed.push_back(parse_cidr(c));
     op.operator_token = impl_->ctx.opt.operator_token;
     op.hash_iterations = impl_->ctx.opt.password_hash_iterations;
+    op.session_idle = std::chrono::minutes(impl_->ctx.opt.admin_session_idle_minutes);
     register_operator_api(plugins.routes(), impl_->operator_services, std::move(op));
 }
 

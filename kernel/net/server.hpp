@@ -49,6 +49,7 @@ struct ServerOptions {
     // The operator API: allowed address ranges and the per-install token.
     std::vector<std::string> operator_allowed;
     std::string operator_token;
+    uint32_t admin_session_idle_minutes = 30;                       // [admin] session_idle_minutes
     uint32_t password_hash_iterations = core::kSlowHashIterations;  // [security] password_hash_iterations
     AppOptions app;
 };

@@ -82,6 +82,10 @@ struct ServerContext {
     // plugin holds); an answer for an id no longer here is dropped.
     std::unordered_map<uint64_t, HttpHandler*> pending_http;
     uint64_t next_http_id = 1;
+    // Answers that became streams of server-sent events (the admin web UI's
+    // live feed), by the id their request had; a handler leaves when its
+    // connection closes.
+    std::unordered_map<uint64_t, HttpHandler*> event_streams;
     // While a plugin's HTTP handler runs: the request's peer ("ip:port").
     std::string http_peer;
     // Where connections wait for their sockets; set once by the server

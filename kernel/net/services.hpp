@@ -6,6 +6,7 @@
 #include "core/app_session.hpp"
 #include "host/kernel_services.hpp"
 #include "host/worker_pool.hpp"
+#include "net/admin_live.hpp"
 #include "net/operator_api.hpp"
 
 namespace blynk::net {
@@ -35,7 +36,8 @@ private:
 // OperatorBackend for the operator API's routes (net/operator_backend.cpp).
 class OperatorServices final : public OperatorBackend {
 public:
-    OperatorServices(ServerContext& ctx, host::KernelServices& http) : ctx_(ctx), http_(http) {}
+    OperatorServices(ServerContext& ctx, core::EventSink& plugins, host::KernelServices& http)
+        : ctx_(ctx), http_(http), live_(ctx, plugins) {}
     core::Model& model() override;
     bool storage_job(std::function<void(const host::StorageClient&)> job, std::function<void()> then) override;
     bool hash_job(std::function<void()> job, std::function<void()> then) override;
@@ -45,6 +47,12 @@ public:
     void close_apps(core::User& u, std::string_view why) override;
     void answer(blynk_http_responder* r, unsigned status, std::string body,
                 std::vector<std::pair<std::string, std::string>> headers) override;
+    std::string status_json() override { return live_.status_json(); }
+    bool open_live(blynk_http_responder* r, std::function<bool()> still_allowed) override {
+        return live_.open(r, std::move(still_allowed));
+    }
+    // The router's event sink: the plugins' events pass through the live feed.
+    LiveFeed& live() { return live_; }
     // Stops the pool, waiting for the hash running now (queued jobs skip
     // their hash once the server is stopping). The server calls it first
     // when it goes: a finished hash posts its answer to the event loop,
@@ -54,6 +62,7 @@ public:
 private:
     ServerContext& ctx_;
     host::KernelServices& http_;  // where HTTP answers go
+    LiveFeed live_;
     // Password hashes of the operator API (see WorkerPool::hashing_threads):
     // at most 4 waiting per thread, more are answered 503 at once.
     host::WorkerPool hash_pool_{"password-hash", host::WorkerPool::hashing_threads(), 4,

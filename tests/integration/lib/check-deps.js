@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Every package the suite imports; a missing one means `npm ci` was not run (or is stale).
-const packages = ['blynk-library', 'ws'];
+const packages = ['blynk-library', 'ws', 'playwright-core'];
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 20) {
   console.error(`integration tests need node >= 20 (node:test, --test-concurrency); this is ${process.version}`);

@@ -38,3 +38,17 @@ TEST(Config, PasswordHashIterationsHasAFloor) {
             << e.what();
     }
 }
+
+TEST(Config, AdminSessionIdleMinutesDefaultsTo30AndIsBounded) {
+    Config c = load_config(write_toml("idle-default", "[server]\ndata_dir = \"./data\"\n"));
+    EXPECT_EQ(c.admin_session_idle_minutes, 30u);
+    EXPECT_EQ(load_config(write_toml("idle-5", "[admin]\nsession_idle_minutes = 5\n")).admin_session_idle_minutes, 5u);
+    for (const char* bad : {"0", "1441", "\"30\""}) {
+        try {
+            load_config(write_toml("idle-bad", std::string("[admin]\nsession_idle_minutes = ") + bad + "\n"));
+            FAIL() << bad << " was accepted";
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find("admin.session_idle_minutes"), std::string::npos) << e.what();
+        }
+    }
+}

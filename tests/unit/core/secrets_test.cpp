@@ -45,3 +45,15 @@ TEST(SlowHash, TheUnmatchableHashIsWellFormedWithTheGivenRounds) {
     EXPECT_FALSE(verify_slow_hash("", h));
     EXPECT_FALSE(verify_slow_hash("anything", h));
 }
+
+TEST(SlowHash, TheMustChangeMarkKeepsTheHashWorkingAndIsSeen) {
+    std::string h = slow_hash("secret", kMinSlowHashIterations);
+    EXPECT_FALSE(must_change(h));
+    std::string marked = mark_must_change(h);
+    EXPECT_TRUE(must_change(marked));
+    EXPECT_EQ(mark_must_change(marked), marked) << "marking twice changes nothing";
+    EXPECT_TRUE(verify_slow_hash("secret", marked));
+    EXPECT_FALSE(verify_slow_hash("secreT", marked));
+    EXPECT_EQ(slow_hash_iterations(marked), kMinSlowHashIterations);
+    EXPECT_FALSE(must_change("pbkdf2-sha256$1$must-change:"));
+}
