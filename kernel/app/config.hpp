@@ -86,6 +86,12 @@ struct Config {
     // or a NAT gateway, internet clients arrive from private addresses).
     std::vector<std::string> admin_allowed_ips{"127.0.0.0/8", "::1/128"};
 
+    // [metrics]: GET /metrics on the device ports, to these addresses, or
+    // from anywhere with the bearer token in token_file ("" = no token).
+    bool metrics_enabled = true;
+    std::vector<std::string> metrics_allowed_ips{"127.0.0.1/32", "::1/128"};
+    std::string metrics_token_file;
+
     std::string plugin_dir;
     std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api"};  // as config/blynk.toml
     // [plugins.NAME] tables, flattened.

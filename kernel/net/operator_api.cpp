@@ -391,7 +391,7 @@ private:
 
 void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, OperatorOptions options) {
     auto api = std::make_shared<Api>(backend, std::move(options));
-    const std::string owner = "the operator API";
+    const std::string owner = kOperatorApiOwner;
     auto add = [&](const char* method, const char* pattern,
                    std::function<void(const blynk_http_request&, blynk_http_responder*)> fn) {
         routes.add(

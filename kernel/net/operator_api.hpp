@@ -65,6 +65,9 @@ struct OperatorOptions {
     uint32_t hash_iterations = core::kSlowHashIterations;
 };
 
+// The owner of the operator API's routes in host::HttpRoutes.
+inline constexpr const char* kOperatorApiOwner = "the operator API";
+
 void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, OperatorOptions options);
 
 }  // namespace blynk::net
