@@ -42,14 +42,22 @@ public:
 
     void handle(const blynk_http_request& req, blynk_http_responder* r) {
         std::string_view peer(req.peer.data ? req.peer.data : "", req.peer.data ? req.peer.size : 0);
-        if (!address_allowed(peer, allowed_) && !bearer_ok(request_header(req, "Authorization"))) {
-            // The header's value is never logged: it may be a token meant for something else.
-            spdlog::info("{}: /metrics refused: address not in [metrics] allowed_ips and no valid bearer token", peer);
-            answer(r, 403, "text/plain;charset=utf-8",
-                   "Forbidden: /metrics is served to [metrics] allowed_ips or with the metrics bearer token.\n");
-            return;
+        if (address_allowed(peer, allowed_)) return answer(r, 200, kMetricsContentType, metrics_text(sample()));
+        // Elsewhere only the token opens it. Wrong tokens count toward the
+        // [security] login throttle of the address, and a blocked address is
+        // refused before its token is looked at: a short token cannot be
+        // guessed at speed.
+        if (ctx_.router.peer_blocked(peer)) {
+            spdlog::info("{}: /metrics refused: too many failed logins from this address", peer);
+            return answer(r, 429, "text/plain;charset=utf-8", "Too many failed logins from this address.\n");
         }
-        answer(r, 200, kMetricsContentType, metrics_text(sample()));
+        std::string auth = request_header(req, "Authorization");
+        if (bearer_ok(auth)) return answer(r, 200, kMetricsContentType, metrics_text(sample()));
+        if (auth.rfind("Bearer ", 0) == 0) ctx_.router.token_refused(peer);
+        // The header's value is never logged: it may be a token meant for something else.
+        spdlog::info("{}: /metrics refused: address not in [metrics] allowed_ips and no valid bearer token", peer);
+        answer(r, 403, "text/plain;charset=utf-8",
+               "Forbidden: /metrics is served to [metrics] allowed_ips or with the metrics bearer token.\n");
     }
 
 private:

@@ -161,6 +161,21 @@ describe('who may scrape', () => {
     assert.ok(!srv.log.includes(TOKEN), 'the token never appears in the log');
   });
 
+  it('wrong bearer tokens count toward the login throttle: a blocked address gets 429 even with the token', async () => {
+    // [security] login_failures is 30 (the default) within 60 s.
+    for (let i = 0; i < 30; i += 1) {
+      const r = await get('/metrics', { from: '127.0.0.3', headers: { Authorization: `Bearer wrong-${i}-${TOKEN}` } });
+      assert.equal(r.status, 403, `attempt ${i + 1}: ${r.status} ${r.text}`);
+    }
+    await srv.waitForLog(/127\.0\.0\.3: 30 refused logins within 60 s/);
+    const blocked = await get('/metrics', { from: '127.0.0.3', headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.equal(blocked.status, 429, blocked.text);
+    const s = await scrape({ from: '127.0.0.2', headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.ok(s.value('blynk_login_throttle_blocked_addresses') >= 1, s.text);
+    assert.ok(s.value('blynk_login_throttle_blocks_total') >= 1, s.text);
+    assert.ok(!srv.log.includes(TOKEN), 'the token never appears in the log');
+  });
+
   it('a token file other local users may read, or [metrics] enabled = false', async () => {
     // The server refuses to start: the file is named with the fix, the token is not shown.
     chmodSync(tokenFile, 0o644);
