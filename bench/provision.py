@@ -3,14 +3,15 @@
 loopback ports, quota off, idle timeout off, info log level, data and logs in
 DIR) and provisions N devices of one account, one token a line in
 DIR/tokens.txt (the first with the CLI, the rest inserted into the embedded
-SQLite store in one transaction, as idle_rss.py does).
+SQLite store in one transaction, as idle_rss.py does). --metrics on|off sets
+[metrics] enabled (GET /metrics; left at the server's default otherwise).
 
-    python3 bench/provision.py --bin build-bench/bin/blynkd --dir /tmp/x --devices 2000
+    python3 bench/provision.py --bin build-bench/bin/blynkd --dir /tmp/x --devices 2000 [--metrics off]
 """
 import argparse, base64, os, secrets, sqlite3, subprocess, sys
 
 
-def provision(blynkd, tmp, devices):
+def provision(blynkd, tmp, devices, metrics=None):
     """Writes tmp/blynk.toml and provisions `devices` devices; returns (config path, tokens)."""
     blynkd = os.path.abspath(blynkd)
     plugins = os.path.join(os.path.dirname(blynkd), "plugins")
@@ -33,6 +34,8 @@ level = "info"
 [plugins]
 dir = "{plugins}"
 """)
+        if metrics is not None:
+            f.write(f"[metrics]\nenabled = {'true' if metrics else 'false'}\n")
     first = subprocess.run([blynkd, "--config", cfg, "device", "add", "--email", "bench@example.com", "--name", "d0"],
                            check=True, capture_output=True, text=True).stdout.strip()
     tokens = [first]
@@ -52,8 +55,10 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--devices", type=int, required=True)
+    ap.add_argument("--metrics", choices=["on", "off"], help="[metrics] enabled (default: the server's, on)")
     args = ap.parse_args()
-    _, tokens = provision(args.bin, args.dir, args.devices)
+    metrics = None if args.metrics is None else args.metrics == "on"
+    _, tokens = provision(args.bin, args.dir, args.devices, metrics)
     with open(os.path.join(os.path.abspath(args.dir), "tokens.txt"), "w") as f:
         f.write("\n".join(tokens) + "\n")
     return 0

@@ -22,7 +22,8 @@ done
 pkgs=(cmake make g++ pkg-config ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
       libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev
-      libcurl4-openssl-dev)  # libcurl: the acme plugin's HTTPS to the CA
+      libcurl4-openssl-dev   # libcurl: the acme plugin's HTTPS to the CA
+      prometheus-cpp-dev)  # /metrics: its core library (metric families, the text format) only
 if (( want_tests )); then
   pkgs+=(libgtest-dev clang-format ccache curl python3 util-linux)  # ccache: faster rebuilds of the four test trees; curl: HTTP tests; python3: bench, storage test (sqlite3); taskset: bench
   pkgs+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for tests/fuzz

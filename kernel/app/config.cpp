@@ -140,12 +140,12 @@ Config load_config(const std::string& path) {
 
     for (auto& [k, v] : root) {
         (void)v;
-        static const std::set<std::string> sections{"server",  "tls",   "hardware", "http",     "storage",
-                                                    "logging", "admin", "plugins",  "security", "app"};
+        static const std::set<std::string> sections{"server", "tls",     "hardware", "http", "storage", "logging",
+                                                    "admin",  "plugins", "security", "app",  "metrics"};
         if (!sections.count(std::string(k.str())))
             r.fail(std::string(k.str()),
-                   "unknown section; known: admin, app, hardware, http, logging, plugins, security, server, storage, "
-                   "tls");
+                   "unknown section; known: admin, app, hardware, http, logging, metrics, plugins, security, server, "
+                   "storage, tls");
     }
 
     auto* server = r.table("server");
@@ -254,6 +254,25 @@ Config load_config(const std::string& path) {
     r.str(admin, "admin", "email", c.admin_email);
     if (c.admin_email.find('@') == std::string::npos) r.fail("admin.email", "must be an e-mail address");
     r.num(admin, "admin", "session_idle_minutes", c.admin_session_idle_minutes, 1, 1440);
+
+    auto* metrics = r.table("metrics");
+    r.only(metrics, "metrics", {"enabled", "allowed_ips", "token_file"});
+    r.flag(metrics, "metrics", "enabled", c.metrics_enabled);
+    r.str(metrics, "metrics", "token_file", c.metrics_token_file);
+    if (metrics)
+        if (const toml::node* n = metrics->get("allowed_ips")) {
+            if (!n->is_array())
+                r.fail("metrics.allowed_ips", "must be an array of addresses or ranges (\"127.0.0.1/32\")");
+            c.metrics_allowed_ips.clear();
+            for (auto& e : *n->as_array()) {
+                if (!e.is_string())
+                    r.fail("metrics.allowed_ips", "every entry must be a string such as \"127.0.0.1/32\"");
+                core::AddressRange range;
+                std::string why;
+                if (!core::parse_address_range(e.as_string()->get(), range, why)) r.fail("metrics.allowed_ips", why);
+                c.metrics_allowed_ips.push_back(e.as_string()->get());
+            }
+        }
 
     if (auto* plugins = r.table("plugins")) {
         r.str(plugins, "plugins", "dir", c.plugin_dir);

@@ -88,6 +88,12 @@ struct Config {
     // The admin web UI's browser session ends after this many minutes without a request.
     uint32_t admin_session_idle_minutes = 30;
 
+    // [metrics]: GET /metrics on the device ports, to these addresses, or
+    // from anywhere with the bearer token in token_file ("" = no token).
+    bool metrics_enabled = true;
+    std::vector<std::string> metrics_allowed_ips{"127.0.0.1/32", "::1/128"};
+    std::string metrics_token_file;
+
     std::string plugin_dir;
     std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api", "admin-ui"};  // as config/blynk.toml
     // [plugins.NAME] tables, flattened.

@@ -21,6 +21,7 @@
 #include "app/config.hpp"
 #include "app/first_admin.hpp"
 #include "app/import_legacy.hpp"
+#include "app/metrics_token.hpp"
 #include "app/operator_client.hpp"
 #include "app/private_files.hpp"
 #include "core/secrets.hpp"
@@ -435,6 +436,10 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
     hub.max_dash_bytes = cfg.app_max_profile_kb * 1024;
     hub.initial_energy = cfg.app_energy;
     hub.server_host = cfg.host;
+    opt.metrics_enabled = cfg.metrics_enabled;
+    opt.metrics_allowed = cfg.metrics_allowed_ips;
+    if (cfg.metrics_enabled && !cfg.metrics_token_file.empty())
+        opt.metrics_token = app::read_metrics_token(cfg.metrics_token_file);
 
     net::Server server(opt, model, rs, plugins, st, storage_queue);
     server.listen();

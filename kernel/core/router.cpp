@@ -56,6 +56,7 @@ void Router::on_frame(HwRoute& c, const codec::Frame& f) {
     }
     if (settings_.message_quota != 0 && !c.quota.allow(now_(), settings_.message_quota)) {
         c.over_quota = true;
+        ++counters.quota_hits;
         if (c.quota.may_report(now_())) c.out->send_status(f.msg_id, st(Status::QuotaLimit));
         return;
     }
@@ -99,6 +100,8 @@ void Router::login(HwRoute& c, const codec::Frame& f) {
     if (throttle_.enabled()) {
         std::string peer = c.out->peer();
         if (throttle_.blocked(peer_address(peer), now_())) {
+            ++counters.throttled_logins;
+            ++counters.logins[Counters::kHardware][Counters::kLoginFailed];
             c.out->send_status(f.msg_id, st(Status::InvalidToken));
             if (events_) events_->login(false, nullptr, peer, now_());
             return;
@@ -126,18 +129,22 @@ void Router::login(HwRoute& c, const codec::Frame& f) {
         if (conn->device) return;
         if (Device* d = model_.find_token(tok))
             complete_login(*conn, *d, msg_id);
-        else if (r == LoadResult::Failed)
+        else if (r == LoadResult::Failed) {
+            ++counters.logins[Counters::kHardware][Counters::kLoginError];
             conn->out->send_status(msg_id, st(Status::ServerError));  // not the device's fault: no throttle count
-        else
+        } else {
             refuse_login(*conn, msg_id);
+        }
     });
     if (!queued) {
         c.login_pending = false;
+        ++counters.logins[Counters::kHardware][Counters::kLoginError];
         c.out->send_status(f.msg_id, st(Status::ServerError));
     }
 }
 
 void Router::refuse_login(HwRoute& c, uint16_t msg_id) {
+    ++counters.logins[Counters::kHardware][Counters::kLoginFailed];
     c.out->send_status(msg_id, st(Status::InvalidToken));
     if (!events_ && !throttle_.enabled()) return;
     std::string peer = c.out->peer();
@@ -147,7 +154,9 @@ void Router::refuse_login(HwRoute& c, uint16_t msg_id) {
 
 void Router::token_refused(std::string_view peer) {
     if (!throttle_.enabled()) return;
-    if (throttle_.failure(peer_address(peer), now_()) && settings_.warn) {
+    bool block_started = throttle_.failure(peer_address(peer), now_());
+    counters.throttle_blocks += block_started ? 1 : 0;
+    if (block_started && settings_.warn) {
         const LoginThrottleSettings& t = throttle_.settings();
         settings_.warn(std::string(peer_address(peer)) + ": " + std::to_string(t.failures) + " refused logins within " +
                        std::to_string(t.window_s) + " s; logins from this address are " + "refused for " +
@@ -162,6 +171,7 @@ void Router::complete_login(HwRoute& c, Device& d, uint16_t msg_id) {
         refuse_login(c, msg_id);
         return;
     }
+    ++counters.logins[Counters::kHardware][Counters::kLoginOk];
     c.device = &d;
     link_front(d.online, c, &HwRoute::prev_on_device, &HwRoute::next_on_device);
     ++d.online_count;

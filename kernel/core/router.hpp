@@ -15,6 +15,7 @@
 
 #include "codec/frame.hpp"
 #include "codec/protocol.hpp"
+#include "core/counters.hpp"
 #include "core/model.hpp"
 #include "core/quota.hpp"
 #include "core/throttle.hpp"
@@ -206,6 +207,9 @@ public:
         out.swap(dirty_);
         dirty_.clear();
     }
+
+    // What /metrics reports (core/counters.hpp); loop thread only.
+    Counters counters;
 
 private:
     void login(HwRoute& c, const codec::Frame& f);

@@ -198,4 +198,11 @@ bool LoginThrottle::failure(std::string_view address, int64_t now_ms) {
     return true;
 }
 
+size_t LoginThrottle::blocked_now(int64_t now_ms) const {
+    size_t n = 0;
+    for (const Entry& e : lru_)
+        n += e.blocked_until_ms > now_ms ? 1 : 0;
+    return n;
+}
+
 }  // namespace blynk::core

@@ -50,6 +50,8 @@ public:
     // Records a refused login from `address`. Returns true if it starts a block.
     bool failure(std::string_view address, int64_t now_ms);
     size_t tracked() const { return index_.size(); }
+    // Addresses blocked at now_ms (a walk of the tracked ones: for /metrics, not per login).
+    size_t blocked_now(int64_t now_ms) const;
     const LoginThrottleSettings& settings() const { return s_; }
 
 private:

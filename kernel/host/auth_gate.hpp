@@ -41,6 +41,8 @@ public:
 
     // For tests and status: whether a plugin's hook has been switched off.
     bool switched_off(const std::string& name) const;
+    // How many hooks have been switched off (for /metrics).
+    size_t hooks_switched_off() const;
 
     static int64_t steady_us();
 

@@ -36,6 +36,7 @@ void host_log(void* ctx, int level, blynk_str msg) {
             spdlog::warn("[{}] {}", who, text);
             break;
         default:
+            if (p->owner) p->owner->error_counts.count(PluginErrorCounts::kLogged);
             spdlog::error("[{}] {}", who, text);
             break;
     }

@@ -111,6 +111,7 @@ bool HttpRoutes::match(std::string_view method, std::string_view raw_path, Match
     if (!best) return false;
     out.fn = &best->fn;
     out.pattern = &best->pattern;
+    out.owner = &best->owner;
     out.cross_origin = best->cross_origin;
     out.params.clear();
     for (size_t i = 0; i < decoded.size(); ++i)

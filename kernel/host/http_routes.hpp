@@ -34,6 +34,7 @@ public:
         bool path_known = false;          // some route has this path with another method
         // The route's pattern ("/{token}/get/{pin}"): what a log line may name, never the path.
         const std::string* pattern = nullptr;
+        const std::string* owner = nullptr;  // who added the route ("plugin NAME", ...): what /metrics counts it as
         bool cross_origin = true;
     };
     // A check run before any route under `prefix` ("/admin": that path and

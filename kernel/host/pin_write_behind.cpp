@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -208,6 +209,7 @@ void PinWriteBehind::store(std::shared_ptr<std::vector<blynk::Pin>> pins,
         }
         size_t n_pins = pins->size(), n_states = states->size();
         std::string error;
+        auto started = std::chrono::steady_clock::now();
         try {
             storage_.put_pins(*pins);
         } catch (const std::exception& e) {
@@ -232,6 +234,10 @@ void PinWriteBehind::store(std::shared_ptr<std::vector<blynk::Pin>> pins,
             b.states = std::move(*states);
         }
         b.pending = !b.pins.empty() || !b.states.empty();
+        flush_stats_.record(
+            uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
+                         .count()),
+            error.empty(), n_pins);
         if (!error.empty()) {
             log_store_failure(b, error, n_pins, n_states, interval_ms_, final_flush);
         } else if (b.errors.active) {

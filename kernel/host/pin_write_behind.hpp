@@ -15,6 +15,7 @@
 #include <blynk/plugin.hpp>
 
 #include "core/model.hpp"
+#include "host/storage_flush_stats.hpp"
 
 namespace blynk::host {
 
@@ -57,6 +58,8 @@ public:
     void flush(bool final_flush);
     // Whether a batch is being copied now (its slices wait for later turns).
     bool copying() const { return batch_ != nullptr; }
+    // How the batches fared in storage (for /metrics; any thread).
+    const StorageFlushStats& flush_stats() const { return flush_stats_; }
 
 private:
     void copy_slice(bool all);
@@ -69,6 +72,7 @@ private:
     std::vector<core::Device*> dirty_;
     std::unique_ptr<WriteBehindBatch> batch_;
     std::shared_ptr<WriteBehindBacklog> backlog_;
+    StorageFlushStats flush_stats_;
 };
 
 }  // namespace blynk::host

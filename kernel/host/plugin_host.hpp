@@ -18,6 +18,7 @@
 #include "host/auth_gate.hpp"
 #include "host/http_routes.hpp"
 #include "host/kernel_services.hpp"
+#include "host/plugin_error_counts.hpp"
 
 namespace blynk::host {
 
@@ -88,6 +89,10 @@ public:
     // hook, so that the router's login and write paths skip it at no cost.
     core::AccessPolicy* access_policy() { return auth_.empty() ? nullptr : &auth_; }
     const AuthGate& auth_gate() const { return auth_; }
+    // Device events dropped because the events queue was full (loop thread).
+    size_t dropped_events() const { return dropped_events_; }
+    // Plugin failures, for /metrics (any thread).
+    PluginErrorCounts error_counts;
 
     // core::EventSink
     bool wants_pin_events() const override { return !pin_subs_.empty(); }

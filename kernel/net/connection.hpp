@@ -53,6 +53,7 @@ public:
     // The address the peer reached us at (no port), "" if the socket cannot tell.
     std::string local_host() const;
     bool tls() const { return tls_; }
+    const ProtocolHandler* handler() const { return handler_.get(); }  // what it speaks (/metrics)
 
     // An asynchronous operation that referred to this connection has finished.
     void done_op() {

@@ -39,6 +39,7 @@ size_t HardwareHandler::consume_frames(std::string_view in) {
             reject("unknown command " + std::to_string(f.command));
             return off;
         }
+        ++ctx.router.counters.messages_in[core::Counters::kHardware][f.command];
         ctx.router.on_frame(route, f);
         off += used;
     }
@@ -79,6 +80,8 @@ void HardwareHandler::append_frame(uint8_t command, uint16_t msg_id, std::string
     size_t at = out.size();
     out.resize(at + codec::kHardwareHeader);
     codec::write_hardware_header(&out[at], command, msg_id, uint16_t(body.size()));
+    if (command < codec::kLastCommandIndex)
+        ++conn_.ctx().router.counters.messages_out[core::Counters::kHardware][command];
     out.append(body.data(), body.size());
     conn_.queued();
 }
@@ -88,6 +91,7 @@ void HardwareHandler::append_status(uint16_t msg_id, uint16_t status) {
     size_t at = out.size();
     out.resize(at + codec::kHardwareHeader);
     codec::write_hardware_header(&out[at], 0, msg_id, status);
+    ++conn_.ctx().router.counters.messages_out[core::Counters::kHardware][0];
     conn_.queued();
 }
 

@@ -25,6 +25,7 @@ public:
     size_t hold_limit() const override;
     void check_timeouts(uint32_t now) override;
     void on_close(std::string_view reason) override;
+    ConnectionKind kind() const override { return ConnectionKind::Hardware; }
 
     // core::HwOutput
     void send(uint8_t command, uint16_t msg_id, std::string_view body) override;

@@ -7,6 +7,7 @@
 #include "net/app_handler.hpp"
 #include "net/connection.hpp"
 #include "net/hardware_handler.hpp"
+#include "net/metrics_endpoint.hpp"
 #include "net/static_stream.hpp"
 
 namespace blynk::net {
@@ -14,6 +15,14 @@ namespace blynk::net {
 namespace {
 blynk_str bs(std::string_view s) {
     return blynk_str{s.data(), s.size()};
+}
+
+// The status of the answer whose head starts at `at` in `out` ("HTTP/1.1 200 ...").
+unsigned status_at(const std::string& out, size_t at) {
+    unsigned status = 0;
+    for (size_t i = at + 9; i < at + 12 && i < out.size() && out[i] >= '0' && out[i] <= '9'; ++i)
+        status = status * 10 + unsigned(out[i] - '0');
+    return status;
 }
 }  // namespace
 
@@ -133,6 +142,8 @@ void HttpHandler::deliver(const HttpAnswer& a) {
 void HttpHandler::respond(unsigned status, std::string_view type, std::string_view body,
                           const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive) {
     conn_.out() += http_response(status, type, body, headers, keep_alive, cross_origin_);
+    conn_.ctx().counters.http_answered(route_class_, status);
+    route_class_ = RouteClass::Other;
     if (!keep_alive) conn_.close_after_flush();
     conn_.queued();
 }
@@ -146,7 +157,9 @@ void HttpHandler::dispatch() {
     size_t q = target.find('?');
     std::string_view raw_path = target.substr(0, q);
     std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+    route_class_ = RouteClass::Other;
     if (r.websocket_upgrade()) {
+        route_class_ = RouteClass::Websocket;
         // The legacy server meant every /websocket* path for hardware (and
         // served only /websockets); both work here.
         std::string_view key = r.header("Sec-WebSocket-Key");
@@ -159,6 +172,7 @@ void HttpHandler::dispatch() {
                     {}, false);
         } else {
             conn_.out() += websocket_accept(key);
+            ctx.counters.http_answered(RouteClass::Websocket, 101);
             conn_.queued();
             upgraded_ = true;
             // This handler is retired after consume().
@@ -173,9 +187,11 @@ void HttpHandler::dispatch() {
     }
     if ((r.method() == "GET" || r.method() == "HEAD") &&
         (raw_path.rfind("/static/", 0) == 0 || raw_path == "/favicon.ico")) {
+        size_t head = conn_.out().size();
         static_body_ =
             StaticStream::start(ctx.opt.static_dir, raw_path == "/favicon.ico" ? "/static/favicon.ico" : raw_path,
                                 r.method() == "HEAD", keep_alive_, conn_.out());
+        ctx.counters.http_answered(RouteClass::Static, status_at(conn_.out(), head));
         if (!keep_alive_) conn_.close_after_flush();
         conn_.queued();
         return;
@@ -211,6 +227,8 @@ void HttpHandler::dispatch() {
         return;
     }
     cross_origin_ = m.cross_origin && !gate;
+    route_class_ = route_class_of(*m.owner);
+    operator_ = operator_ || route_class_ == RouteClass::Operator;
     std::vector<blynk_str> params;
     for (auto& p : m.params)
         params.push_back(bs(p));
@@ -227,6 +245,7 @@ void HttpHandler::dispatch() {
     } catch (const std::exception& e) {
         ctx.http_peer.clear();
         spdlog::error("{}: HTTP handler for {} {} failed: {}", who, r.method(), *m.pattern, e.what());  // no token
+        ctx.plugins.error_counts.count(host::PluginErrorCounts::kHttpHandler);
         ctx.pending_http.erase(id);
         awaiting_ = 0;
         respond(500, "text/plain;charset=utf-8", "Internal error.", {}, keep_alive_);

@@ -29,6 +29,8 @@ public:
     void check_timeouts(uint32_t now) override;
     void on_close(std::string_view reason) override;
     bool on_drained() override;
+    // A connection that called the operator API counts as an operator connection.
+    ConnectionKind kind() const override { return operator_ ? ConnectionKind::Operator : ConnectionKind::Http; }
 
     // A plugin handler's answer to the request this connection waits for.
     void deliver(const HttpAnswer& a);
@@ -55,6 +57,9 @@ private:
     bool upgraded_ = false;     // a websocket handler took over
     uint64_t stream_id_ = 0;    // the answer is an event stream (start_event_stream)
     bool cross_origin_ = true;  // the answer to the current request may carry Access-Control-Allow-Origin
+    bool operator_ = false;     // a request went to the operator API
+    // What the request being answered asked for (/metrics counts answers by it); Other between requests.
+    RouteClass route_class_ = RouteClass::Other;
     // A static file whose body is being sent; later requests on the connection wait for its end.
     std::unique_ptr<StaticStream> static_body_;
 };

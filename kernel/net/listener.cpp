@@ -57,6 +57,7 @@ struct Listener::Impl {
             spdlog::debug("{}: connection closed: cannot watch the socket: {}", endpoint_text(peer), ec.message());
             return;
         }
+        ++ctx.counters.accepted[tls ? 1 : 0];
         auto* c = new Connection(ctx, int(fd), peer, tls);
         c->start(tls ? make_tls_transport(*c, ctx.tls) : plain_transport());
     }

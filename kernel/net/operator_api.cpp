@@ -375,7 +375,7 @@ private:
 void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, OperatorOptions options) {
     auto auth = std::make_shared<OperatorAuth>(backend, std::move(options));
     auto api = std::make_shared<Api>(backend, auth);
-    const std::string owner = "the operator API";
+    const std::string owner = kOperatorApiOwner;
     auto add = [&](const char* method, const char* pattern,
                    std::function<void(const blynk_http_request&, blynk_http_responder*)> fn) {
         routes.add(

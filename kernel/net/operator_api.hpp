@@ -76,6 +76,9 @@ struct OperatorOptions {
     std::chrono::minutes session_idle{30};
 };
 
+// The owner of the operator API's routes in host::HttpRoutes.
+inline constexpr const char* kOperatorApiOwner = "the operator API";
+
 void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, OperatorOptions options);
 
 }  // namespace blynk::net

@@ -198,7 +198,7 @@ private:
 
 void register_session_routes(host::HttpRoutes& routes, OperatorBackend& backend, std::shared_ptr<OperatorAuth> auth) {
     auto api = std::make_shared<SessionApi>(backend, auth);
-    const std::string owner = "the operator API";
+    const std::string owner = kOperatorApiOwner;
     // `password_change`: a session whose password the server generated may call it.
     auto add = [&](const char* method, const char* pattern, bool password_change,
                    std::function<void(const Caller&, const KeptRequest&, blynk_http_responder*)> fn) {

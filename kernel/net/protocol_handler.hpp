@@ -13,6 +13,8 @@
 #include <memory>
 #include <string_view>
 
+#include "net/net_counters.hpp"
+
 namespace blynk::net {
 
 class Connection;
@@ -33,6 +35,8 @@ public:
     // The output is all sent (once per drain, not per message): true if the
     // handler queued more (the next chunk of a file being sent).
     virtual bool on_drained() { return false; }
+    // What the connection speaks now, for /metrics (the sniffer's: not known yet).
+    virtual ConnectionKind kind() const { return ConnectionKind::Unknown; }
 
 protected:
     explicit ProtocolHandler(Connection& conn) : conn_(conn) {}

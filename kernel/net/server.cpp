@@ -15,6 +15,7 @@
 #include "net/connection.hpp"
 #include "net/hardware_handler.hpp"
 #include "net/listener.hpp"
+#include "net/metrics_endpoint.hpp"
 #include "net/operator_api.hpp"
 #include "net/server_context.hpp"
 #include "net/services.hpp"
@@ -195,6 +196,10 @@ Server::Server(ServerOptions options, core::Model& model, core::RouterSettings r
     op.hash_iterations = impl_->ctx.opt.password_hash_iterations;
     op.session_idle = std::chrono::minutes(impl_->ctx.opt.admin_session_idle_minutes);
     register_operator_api(plugins.routes(), impl_->operator_services, std::move(op));
+    const ServerOptions& o = impl_->ctx.opt;
+    if (o.metrics_enabled)
+        register_metrics_endpoint(plugins.routes(), impl_->ctx, impl_->write_behind.flush_stats(),
+                                  {o.metrics_allowed, o.metrics_token});
 }
 
 Server::~Server() {

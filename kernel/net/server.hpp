@@ -52,6 +52,11 @@ struct ServerOptions {
     uint32_t admin_session_idle_minutes = 30;                       // [admin] session_idle_minutes
     uint32_t password_hash_iterations = core::kSlowHashIterations;  // [security] password_hash_iterations
     AppOptions app;
+    // GET /metrics ([metrics]): served at all, to which addresses, and the
+    // bearer token that is accepted from anywhere ("" = none).
+    bool metrics_enabled = true;
+    std::vector<std::string> metrics_allowed{"127.0.0.1/32", "::1/128"};
+    std::string metrics_token;
 };
 
 class Server {

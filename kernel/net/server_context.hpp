@@ -20,6 +20,7 @@
 #include "core/router.hpp"
 #include "host/token_loads.hpp"
 #include "net/event_loop.hpp"
+#include "net/net_counters.hpp"
 #include "net/server.hpp"
 #include "net/tls_takeover.hpp"
 #include "net/transport.hpp"
@@ -78,6 +79,7 @@ struct ServerContext {
     int64_t now_mono = mono_ms();
     host::TokenLoads token_loads;
     core::AppHub* apps = nullptr;  // the app side; null when [app] enabled = false
+    NetCounters counters;          // for /metrics; loop thread only
     // Requests waiting for a handler's answer, by id (the responder handle a
     // plugin holds); an answer for an id no longer here is dropped.
     std::unordered_map<uint64_t, HttpHandler*> pending_http;

@@ -135,6 +135,7 @@ private:
         int r = SSL_do_handshake(ssl_);
         if (r == 1) {
             ready_ = true;
+            ++conn_.ctx().counters.tls_handshakes_ok;
             if (spdlog::should_log(spdlog::level::debug))
                 spdlog::debug("{}: {} handshake done ({}, {})", conn_.peer(), SSL_get_version(ssl_),
                               SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_)),
@@ -145,6 +146,7 @@ private:
             if (conn_.ctx().takeover.allows(ssl_)) records = TlsRecords::take_over(ssl_);
             spdlog::debug("{}: TLS record layer: {}", conn_.peer(), records ? "kernel" : "OpenSSL");
             if (records) {
+                ++conn_.ctx().counters.tls_takeovers;
                 // This transport is retired (freed with its SSL object after
                 // this event): nothing below may touch it.
                 conn_.switch_transport(make_tls_record_transport(conn_, std::move(records))).start(conn_);
@@ -159,6 +161,7 @@ private:
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             conn_.set_interest(e == SSL_ERROR_WANT_READ, e == SSL_ERROR_WANT_WRITE);
         } else {
+            ++conn_.ctx().counters.tls_handshakes_failed;
             spdlog::info("{}: TLS handshake failed: {}", conn_.peer(), ssl_error());
             conn_.close("TLS handshake failed");
         }

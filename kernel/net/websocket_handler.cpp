@@ -20,6 +20,7 @@ public:
     explicit HardwareWebSocket(Connection& conn) : HardwareHandler(conn) {}
 
     size_t hold_limit() const override { return kWsMaxPayload + 14; }
+    ConnectionKind kind() const override { return ConnectionKind::Websocket; }
 
     void send(uint8_t command, uint16_t msg_id, std::string_view body) override {
         if (conn_.is_closed()) return;

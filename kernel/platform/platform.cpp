@@ -21,6 +21,9 @@
 #if defined(__linux__)
 #include <sys/syscall.h>
 #endif
+#if defined(__APPLE__)
+#include <mach/mach.h>
+#endif
 
 namespace blynk::platform {
 
@@ -134,6 +137,11 @@ size_t resident_bytes() {
     std::ifstream in("/proc/self/statm");
     size_t pages = 0, resident = 0;
     if (in >> pages >> resident) return resident * size_t(sysconf(_SC_PAGESIZE));
+#elif defined(__APPLE__)
+    mach_task_basic_info_data_t info{};
+    mach_msg_type_number_t count = MACH_TASK_BASIC_INFO_COUNT;
+    if (task_info(mach_task_self(), MACH_TASK_BASIC_INFO, reinterpret_cast<task_info_t>(&info), &count) == KERN_SUCCESS)
+        return size_t(info.resident_size);
 #endif
     return 0;
 }

@@ -40,7 +40,9 @@ void trim_heap();
 // background thread whose work may wait while the event loop's may not; a
 // no-op where threads have no priority of their own.
 void lower_thread_priority();
-// Resident set size of this process in bytes, or 0 if unknown.
+// Resident set size of this process in bytes (/metrics, the start-up line):
+// Linux from /proc/self/statm, macOS from the task's basic info (not built in
+// this project's CI); 0 elsewhere (Windows: not implemented, so /metrics says 0).
 size_t resident_bytes();
 // Who besides the owner may change `path` (a file or folder): "group",
 // "others", "group and others", or "" when no one else may (or the system has

@@ -110,6 +110,19 @@ describe('config check', () => {
     assert.match(r.stderr, /tls\.watch_interval_s: is 7200; allowed: 0 to 3600/);
   });
 
+  it('a bad [metrics] allowed_ips entry or enabled value: exit 2, names the key and what is wrong', async () => {
+    const cfg = validConfig(dir);
+    cfg.metrics = { allowed_ips: ['127.0.0.1/33'] };
+    const { r, file } = await check('bad-metrics.toml', renderToml(cfg));
+    assert.equal(r.code, 2, show(r));
+    assert.ok(r.stderr.includes(file), `the file ${file} is named: ${r.stderr}`);
+    assert.match(r.stderr, /metrics\.allowed_ips: .*127\.0\.0\.1\/33/);
+    cfg.metrics = { enabled: 'yes' };
+    const bad = await check('bad-metrics-enabled.toml', renderToml(cfg));
+    assert.equal(bad.r.code, 2, show(bad.r));
+    assert.match(bad.r.stderr, /metrics\.enabled: must be true or false/);
+  });
+
   it('a TOML syntax error: exit 2, names the file and the line', async () => {
     const lines = renderToml(validConfig(dir)).split('\n');
     // after `[server]`: the broken line's 1-based number is known exactly

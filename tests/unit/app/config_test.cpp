@@ -52,3 +52,14 @@ TEST(Config, AdminSessionIdleMinutesDefaultsTo30AndIsBounded) {
         }
     }
 }
+
+TEST(Config, MetricsAreOnAndLoopbackOnlyByDefaultWithNoToken) {
+    // 127.0.0.1 and ::1 only: not all of 127/8 (another local address stands in for a remote one in the tests).
+    Config c = load_config(write_toml("metrics-defaults", "[server]\ndata_dir = \"./data\"\n"));
+    EXPECT_TRUE(c.metrics_enabled);
+    EXPECT_EQ(c.metrics_allowed_ips, (std::vector<std::string>{"127.0.0.1/32", "::1/128"}));
+    EXPECT_EQ(c.metrics_token_file, "");
+    Config off = load_config(write_toml("metrics-off", "[metrics]\nenabled = false\nallowed_ips = []\n"));
+    EXPECT_FALSE(off.metrics_enabled);
+    EXPECT_TRUE(off.metrics_allowed_ips.empty());
+}

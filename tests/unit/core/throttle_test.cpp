@@ -111,6 +111,17 @@ TEST(LoginThrottle, AClockSetBackDoesNotStretchABlock) {
     EXPECT_FALSE(t.blocked("192.0.2.9", 530'000));
 }
 
+TEST(LoginThrottle, BlockedNowCountsAddressesWhoseBlockHasNotEnded) {
+    LoginThrottle t(small(1, 10, 30));
+    int64_t now = 1'000'000;
+    EXPECT_EQ(t.blocked_now(now), 0u);
+    EXPECT_TRUE(t.failure("192.0.2.7", now));
+    EXPECT_TRUE(t.failure("192.0.2.8", now + 10'000));
+    EXPECT_EQ(t.blocked_now(now + 10'000), 2u);
+    EXPECT_EQ(t.blocked_now(now + 30'000), 1u);  // the first block is over
+    EXPECT_EQ(t.blocked_now(now + 40'000), 0u);
+}
+
 TEST(AddressParsing, PeersRangesAndMappedAddresses) {
     EXPECT_EQ(peer_address("192.0.2.7:4242"), "192.0.2.7");
     EXPECT_EQ(peer_address("[2001:db8::1]:4242"), "2001:db8::1");

@@ -1,0 +1,45 @@
+// The /metrics answer: what a scrape copied out of the server (MetricsSample,
+// filled on the loop thread by net/metrics_endpoint.cpp) rendered as
+// Prometheus metric families in the text exposition format 0.0.4 by
+// prometheus-cpp's serializer. prometheus-cpp stays inside the .cpp: this
+// header names none of its types. Every metric, its labels and its meaning
+// are listed in docs/operator-guide.md, "Metrics".
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/counters.hpp"
+#include "host/plugin_error_counts.hpp"
+#include "host/storage_flush_stats.hpp"
+#include "net/net_counters.hpp"
+
+namespace blynk::net {
+
+struct MetricsSample {
+    const core::Counters* router = nullptr;  // required
+    const NetCounters* net = nullptr;        // required
+    // Open connections by what they speak and their transport ([1]: TLS).
+    uint64_t connections[unsigned(ConnectionKind::Count)][2] = {};
+    uint64_t throttle_blocked_addresses = 0;  // blocked now
+    uint64_t storage_queue_depth = 0;         // jobs waiting for the storage thread
+    host::StorageFlushStats::Snapshot flush;
+    uint64_t plugin_errors[host::PluginErrorCounts::kKinds] = {};
+    uint64_t access_hooks_off = 0;  // plugins' access hooks switched off for overrunning their budget
+    uint64_t plugin_events_dropped = 0;
+    uint64_t users = 0, devices = 0;  // in memory
+    uint64_t resident_bytes = 0;      // 0: unknown on this system
+    double uptime_seconds = 0;
+    double start_time_seconds = 0;  // since the Unix epoch
+    std::string version;
+};
+
+// The text exposition of `s`: a fixed set of families, one series per label
+// value seen (at most one per command code, route class and status code), so
+// its size is bounded whatever the traffic.
+std::string metrics_text(const MetricsSample& s);
+
+// The Content-Type of that text.
+inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace blynk::net
