@@ -69,7 +69,9 @@ Commands:
                                     listed with the reason on stderr and in the file
 
 Options:
-  --config FILE    configuration file (default: config/blynk.toml if it exists, else built-in defaults)
+  --config FILE    configuration file; by default config/blynk.toml if it exists, else the
+                   installed one (/etc/blynkd/blynk.toml for /usr/bin/blynkd, PREFIX/etc/blynkd/
+                   blynk.toml for PREFIX/bin/blynkd) if it exists, else built-in defaults
   --data-dir DIR   data folder (overrides server.data_dir)
   --help           this text
   --version        print the version
@@ -514,7 +516,7 @@ int main(int argc, char** argv) {
     bool server = args.command.empty();
     app::Config cfg;
     try {
-        cfg = app::load_config(args.config);
+        cfg = app::load_config(args.config, app::installed_config_path(platform::executable_dir()));
         if (!args.data_dir.empty()) cfg.data_dir = args.data_dir;
     } catch (const app::ConfigError& e) {
         std::cerr << "blynkd: configuration error: " << e.what() << "\n";
