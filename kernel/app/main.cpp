@@ -482,6 +482,7 @@ int run_health(const Args& a, const app::Config& cfg) {
                : cfg.listen_address == "::"                                  ? "::1"
                                                                              : cfg.listen_address;
     unsigned port = number_option(a, "--port", cfg.hardware_port, 1, 65535);
+    if (port == 0) throw UsageError("server.hardware_port is 0 (a free port picked at start): give --port");
     unsigned timeout_s = number_option(a, "--timeout", 5, 1, 3600);
     app::HealthResult r = app::check_health(host, static_cast<unsigned short>(port), timeout_s * 1000);
     (r.healthy ? std::cout : std::cerr) << (r.healthy ? "healthy: " : "blynkd: unhealthy: ") << r.detail << "\n";
