@@ -1,6 +1,7 @@
 #include "app/migrate_config.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <ostream>
@@ -22,7 +23,7 @@ struct Translation {
     const char* section;  // ours: "server", "plugins.mail-smtp", ...
     const char* key;
     Kind kind;
-    long long min = 0, max = 0;  // for Integer
+    int64_t min = 0, max = 0;  // for Integer
 };
 
 // Bounds are those kernel/app/config.cpp enforces, so the file passes `config check`.
@@ -35,7 +36,18 @@ const Translation kTranslations[] = {
     {"server.ssl.key", "tls", "key", Kind::Text},
     {"latest.tls", "tls", "min_version", Kind::LatestTls},
     {"hard.socket.idle.timeout", "hardware", "idle_timeout", Kind::Integer, 0, 86400},
+    // The legacy quota held for every connection, devices' and apps' alike.
     {"user.message.quota.limit", "hardware", "message_quota", Kind::Integer, 0, 1000000},
+    {"user.message.quota.limit", "app", "message_quota", Kind::Integer, 0, 1000000},
+    {"app.socket.idle.timeout", "app", "idle_timeout", Kind::Integer, 0, 86400},
+    {"hourly.registrations.limit", "app", "registrations_per_hour", Kind::Integer, 0, 1000000},
+    {"user.dashboard.max.limit", "app", "max_dashboards", Kind::Integer, 1, 100000},
+    {"user.devices.limit", "app", "max_devices", Kind::Integer, 1, 100000},
+    // The legacy server read it but never enforced it; blynkd does.
+    {"user.tags.limit", "app", "max_tags", Kind::Integer, 0, 100000},
+    {"user.widget.max.size.limit", "app", "max_widget_kb", Kind::Integer, 1, 65536},
+    {"user.profile.max.size", "app", "max_profile_kb", Kind::Integer, 1, 65536},
+    {"initial.energy", "app", "energy", Kind::Integer, 0, int64_t(1) << 40},
     {"web.request.max.size", "http", "max_body", Kind::Integer, 1024, 1 << 30},
     {"logs.folder", "logging", "folder", Kind::Text},
     {"log.level", "logging", "level", Kind::LogLevel},
@@ -65,7 +77,7 @@ struct NoEquivalent {
     const char* reason;
 };
 
-const char* const kAppProtocol = "a limit of the app protocol and dashboards, which land with the app-protocol issue";
+const char* const kNoSetting = "blynkd has no setting for it";
 const char* const kHistory = "history and reporting land with the history issue";
 const char* const kNotifier = "notifications land with the notifier issue (as plugins)";
 const char* const kWebhooks = "blynkd has no webhooks yet";
@@ -79,21 +91,16 @@ const NoEquivalent kNoEquivalents[] = {
      "blynkd reads unencrypted keys only; decrypt it once (openssl pkey -in KEY -out key.pem) and keep that file "
      "owner-only"},
     {"data.folder",
-     "the legacy folder holds JSON profiles, not blynkd's store; import them with `blynkd import-legacy` (lands "
-     "with the app-protocol issue); [server] data_dir keeps its default"},
-    {"user.devices.limit", kAppProtocol},
-    {"user.tags.limit", "the legacy server read it but never enforced it"},
-    {"user.dashboard.max.limit", kAppProtocol},
-    {"user.widget.max.size.limit", kAppProtocol},
-    {"user.profile.max.size", kAppProtocol},
+     "the legacy folder holds JSON profiles, not blynkd's store; import them with `blynkd import-legacy FOLDER`; "
+     "[server] data_dir keeps its default"},
     {"notifications.frequency.user.quota.limit", kNotifier},
     {"webhooks.frequency.user.quota.limit", kWebhooks},
     {"webhooks.response.size.limit", kWebhooks},
     {"webhooks.failure.count.limit", kWebhooks},
-    {"terminal.strings.pool.size", kAppProtocol},
-    {"map.strings.pool.size", kAppProtocol},
+    {"terminal.strings.pool.size", kNoSetting},
+    {"map.strings.pool.size", kNoSetting},
     {"lcd.strings.pool.size", "the legacy server ignored it too (fixed at 6)"},
-    {"table.rows.pool.size", kAppProtocol},
+    {"table.rows.pool.size", kNoSetting},
     {"profile.save.worker.period",
      "account changes are stored before they are acknowledged; pin values follow [storage] pin_flush_interval_ms"},
     {"stats.print.worker.period", "blynkd logs no periodic statistics; metrics are served on /metrics"},
@@ -103,9 +110,8 @@ const NoEquivalent kNoEquivalents[] = {
     {"enable.db", "PostgreSQL storage lands with the history issue"},
     {"enable.raw.db.data.store", "PostgreSQL storage lands with the history issue"},
     {"async.logger.ring.buffer.size", "a log4j2 setting; blynkd's logger has no ring buffer to size"},
-    {"allow.reading.widget.without.active.app", kAppProtocol},
+    {"allow.reading.widget.without.active.app", kNoSetting},
     {"allow.store.ip", "not configurable in blynkd"},
-    {"initial.energy", "blynkd has no energy (in-app currency)"},
     {"admin.rootPath", "the admin web UI is a plugin of its own (in progress); the operator API is /api/v1"},
     {"admin.pass",
      "blynkd generates the first administrator's password at first start and stores only a slow hash; the value "
@@ -116,8 +122,6 @@ const NoEquivalent kNoEquivalents[] = {
     {"contact.email", kAcme},
     {"renewal.disabled", kAcme},
     {"net.interface", "blynkd does not guess its address from an interface; set [server] host"},
-    {"app.socket.idle.timeout", kAppProtocol},
-    {"hourly.registrations.limit", kAppProtocol},
     {"server.worker.threads", "blynkd serves every connection from one event-loop thread"},
     {"region", "blynkd is one server; there are no regions"},
     {"mail.transport.protocol", "the mail plugin speaks SMTP; use implicit_tls for SMTPS"},
@@ -183,7 +187,7 @@ bool convert(const Translation& t, const std::string& raw, std::string& rendered
             return true;
         case Kind::Integer: {
             if (v.empty()) return why = "empty; blynkd's default is kept", false;
-            long long n = 0;
+            int64_t n = 0;
             size_t used = 0;
             try {
                 n = std::stoll(v, &used);
@@ -249,8 +253,10 @@ bool convert(const Translation& t, const std::string& raw, std::string& rendered
     return false;
 }
 
+// The order of config/blynk.toml; a section missing here is written after these, never dropped.
 const char* const kSectionOrder[] = {
-    "server", "tls", "hardware", "http", "logging", "admin", "plugins", "plugins.mail-smtp", "plugins.sms-nexmo"};
+    "server",           "tls", "hardware", "http", "app", "logging", "admin", "plugins", "plugins.mail-smtp",
+    "plugins.sms-nexmo"};
 
 void header(std::ostream& os, const std::vector<std::string>& files) {
     os << "# blynk.toml written by `blynkd migrate-config` from";
@@ -278,22 +284,28 @@ Migration migrate_properties(const std::vector<Property>& props) {
 
     for (auto& key : order) {
         const Property& p = *last[key];
-        auto t = std::find_if(std::begin(kTranslations), std::end(kTranslations),
-                              [&](const Translation& x) { return key == x.legacy; });
-        if (t != std::end(kTranslations)) {
+        // A legacy key may become several of ours (one per target).
+        std::vector<const Translation*> targets;
+        for (auto& t : kTranslations)
+            if (key == t.legacy) targets.push_back(&t);
+        if (!targets.empty()) {
             std::string rendered, why;
-            bool plugin = std::string(t->section).rfind("plugins.", 0) == 0;
+            bool plugin = std::string(targets[0]->section).rfind("plugins.", 0) == 0;
             if (plugin && trim(p.value).empty()) {
                 m.notes.push_back({key, where(p), "empty in the legacy file; left out", true});
                 continue;
             }
-            if (!convert(*t, p.value, rendered, why)) {
+            if (!convert(*targets[0], p.value, rendered, why)) {
                 m.notes.push_back({key, where(p), why, true});
                 continue;
             }
             if (!why.empty()) m.notes.push_back({key, where(p), why, true});
-            sections[t->section].push_back({t->key, {rendered, key, where(p)}});
-            m.translated[key] = std::string(t->section) + "." + t->key;
+            std::string ours;
+            for (auto* t : targets) {
+                sections[t->section].push_back({t->key, {rendered, key, where(p)}});
+                ours += (ours.empty() ? "" : ", ") + std::string(t->section) + "." + t->key;
+            }
+            m.translated[key] = ours;
             continue;
         }
         auto n = std::find_if(std::begin(kNoEquivalents), std::end(kNoEquivalents),
@@ -330,14 +342,18 @@ Migration migrate_properties(const std::vector<Property>& props) {
         sections["plugins.sms-nexmo"].push_back({"base_url", {toml_string("https://rest.nexmo.com/sms/json"), "", ""}});
 
     std::ostringstream os;
-    for (const char* name : kSectionOrder) {
+    std::vector<std::string> section_order(std::begin(kSectionOrder), std::end(kSectionOrder));
+    for (auto& [name, entries] : sections)
+        if (std::find(section_order.begin(), section_order.end(), name) == section_order.end())
+            section_order.push_back(name);
+    for (const std::string& name : section_order) {
         auto it = sections.find(name);
         if (it == sections.end() || it->second.empty()) continue;
         os << "\n[" << name << "]\n";
-        if (std::string(name) == "plugins.mail-smtp")
+        if (name == "plugins.mail-smtp")
             os << "# Read by the mail-smtp plugin (lands with the notifier issue); add \"mail-smtp\" to\n"
                   "# [plugins] enabled once it is installed. Keep this file readable by blynkd only.\n";
-        if (std::string(name) == "plugins.sms-nexmo")
+        if (name == "plugins.sms-nexmo")
             os << "# Read by the sms-nexmo plugin (lands with the notifier issue); add \"sms-nexmo\" to\n"
                   "# [plugins] enabled once it is installed.\n";
         for (auto& [key, v] : it->second) {

@@ -126,6 +126,8 @@ TEST(MigrateConfig, EveryLegacyKeyIsTranslatedOrReported) {
 
     EXPECT_EQ(m.translated["http.port"], "server.hardware_port");
     EXPECT_EQ(m.translated["https.port"], "server.tls_port");
+    // The legacy quota held for devices and apps alike.
+    EXPECT_EQ(m.translated["user.message.quota.limit"], "hardware.message_quota, app.message_quota");
     EXPECT_EQ(m.translated["mail.smtp.password"], "plugins.mail-smtp.password");
     EXPECT_EQ(m.translated["nexmo.api.secret"], "plugins.sms-nexmo.api_secret");
     // The secrets that have no equivalent are not copied anywhere.
@@ -151,6 +153,15 @@ TEST(MigrateConfig, TheResultLoadsAsOurConfigWithTheLegacyValues) {
     EXPECT_EQ(c.tls_min_version, "1.2");
     EXPECT_EQ(c.idle_timeout, 15u);
     EXPECT_EQ(c.message_quota, 150u);
+    EXPECT_EQ(c.app_message_quota, 150u);
+    EXPECT_EQ(c.app_idle_timeout, 200u);
+    EXPECT_EQ(c.app_registrations_per_hour, 1000u);
+    EXPECT_EQ(c.app_max_dashboards, 100u);
+    EXPECT_EQ(c.app_max_devices, 40u);
+    EXPECT_EQ(c.app_max_tags, 100u);
+    EXPECT_EQ(c.app_max_widget_kb, 20u);
+    EXPECT_EQ(c.app_max_profile_kb, 256u);
+    EXPECT_EQ(c.app_energy, 5000);
     EXPECT_EQ(c.http_max_body, 524288u);
     EXPECT_EQ(c.log_folder, "/var/log/blynk");
     EXPECT_EQ(c.log_level, "error");  // log4j's FATAL
