@@ -2,20 +2,22 @@
 # Installs what blynkd needs from Debian's packages (and, with --test, the
 # test tools and the npm packages of the integration tests; with --bench, what
 # the full bench/run needs: wrk, nginx, Mosquitto and libmosquitto-dev,
-# python3, taskset). Installs only what is missing (apt-get update only then),
+# python3, taskset; with --package, what `cpack -G DEB` needs). Installs only what is missing (apt-get update only then),
 # so a prepared machine starts at once. Never prompts.
 #
-#   scripts/deps.sh [--test] [--bench]
+#   scripts/deps.sh [--test] [--bench] [--package]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_tests=0
 want_bench=0
+want_package=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_tests=1 ;;
     --bench) want_bench=1 ;;
-    *) echo "usage: scripts/deps.sh [--test] [--bench]" >&2; exit 2 ;;
+    --package) want_package=1 ;;
+    *) echo "usage: scripts/deps.sh [--test] [--bench] [--package]" >&2; exit 2 ;;
   esac
 done
 
@@ -31,8 +33,14 @@ if (( want_tests )); then
                                   # unshare, nsenter, findmnt, fsfreeze come with util-linux)
   pkgs+=(pebble)  # acme.test.js: Let's Encrypt's test CA on loopback
   pkgs+=(chromium)  # the admin web UI's browser test (admin-ui.test.js, driven by npm playwright-core)
+  pkgs+=(sqlite3)  # operations test: the backup the operator guide describes (sqlite3 .backup)
+  want_package=1   # tests/packaging/deb.sh builds, installs and purges the package (adduser: its postinst)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
+if (( want_package )); then
+  # cpack -G DEB: dpkg-shlibdeps (dpkg-dev) and file work out the package's dependencies.
+  pkgs+=(dpkg-dev file adduser)
 fi
 if (( want_bench )); then
   # The bench/run side-by-side run (the smoke mode needs none of these beyond

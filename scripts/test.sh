@@ -37,6 +37,8 @@ run_suite() {
 echo "=== clang-format"
 git ls-files -z '*.cpp' '*.hpp' '*.h' '*.c' | xargs -0 clang-format --dry-run --Werror
 
+# The Release suite also runs tests/packaging (label "packaging", registered in this tree only):
+# the .deb built, and as root installed, upgraded and purged; the container image where docker runs.
 run_suite build-test -DCMAKE_BUILD_TYPE=Release -DBLYNK_BUILD_TESTS=ON -DBLYNK_BUILD_PLUGINS=ON \
   -DBLYNK_WERROR=ON -DBLYNK_BUILD_BENCH=ON -DBLYNK_SANITIZE=OFF -DBLYNK_TSAN=OFF -DBLYNK_BUILD_FUZZERS=OFF
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1

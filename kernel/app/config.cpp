@@ -117,12 +117,23 @@ void flatten(const toml::node& node, const std::string& prefix, blynk::Settings&
 
 }  // namespace
 
-Config load_config(const std::string& path) {
+std::string installed_config_path(const std::string& exe_dir) {
+    namespace fs = std::filesystem;
+    fs::path dir = fs::path(exe_dir).lexically_normal();
+    if (dir == fs::path("/usr/bin") || dir == fs::path("/usr/bin/")) return "/etc/blynkd/blynk.toml";
+    return (dir / ".." / "etc" / "blynkd" / "blynk.toml").lexically_normal().string();
+}
+
+Config load_config(const std::string& path, const std::string& installed) {
     Config c;
     std::string file = path;
     if (file.empty()) {
-        if (!std::filesystem::exists("config/blynk.toml")) return c;
-        file = "config/blynk.toml";
+        if (std::filesystem::exists("config/blynk.toml"))
+            file = "config/blynk.toml";
+        else if (!installed.empty() && std::filesystem::exists(installed))
+            file = installed;
+        else
+            return c;
     }
     if (!std::filesystem::exists(file)) throw ConfigError(file + ": no such file");
     toml::table root;

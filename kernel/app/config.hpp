@@ -108,8 +108,15 @@ struct Config {
     bool plugin_auth_fail_open = false;
 };
 
-// Reads `path`. If `path` is empty, reads config/blynk.toml when it exists and
-// falls back to the defaults otherwise. Throws ConfigError.
-Config load_config(const std::string& path);
+// Reads `path`. If `path` is empty, reads config/blynk.toml when it exists,
+// else `installed` (installed_config_path) when it exists, and falls back to
+// the defaults otherwise. Throws ConfigError.
+Config load_config(const std::string& path, const std::string& installed = "");
+
+// The configuration file of the install a binary in `exe_dir` belongs to:
+// /etc/blynkd/blynk.toml for one in /usr/bin (the Debian package; the FHS puts
+// a /usr install's configuration in /etc), else <exe_dir>/../etc/blynkd/blynk.toml
+// (`cmake --install --prefix P` puts it in P/etc/blynkd).
+std::string installed_config_path(const std::string& exe_dir);
 
 }  // namespace blynk::app

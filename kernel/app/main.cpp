@@ -20,8 +20,10 @@
 
 #include "app/config.hpp"
 #include "app/first_admin.hpp"
+#include "app/health_check.hpp"
 #include "app/import_legacy.hpp"
 #include "app/metrics_token.hpp"
+#include "app/migrate_config.hpp"
 #include "app/operator_client.hpp"
 #include "app/private_files.hpp"
 #include "core/secrets.hpp"
@@ -59,9 +61,18 @@ Commands:
   import-legacy FOLDER [--overwrite]
                                     import a legacy server's data folder: accounts, dashboards,
                                     devices with their tokens, pin values, clone codes
+  health [--host H] [--port N] [--timeout S]
+                                    exit 0 if a server answers HTTP on H:N within S seconds
+                                    (default: this config's hardware port on loopback, 5 s)
+  migrate-config SERVER.PROPERTIES [MAIL.PROPERTIES] [SMS.PROPERTIES] [-o FILE]
+                                    translate a legacy server's configuration into a blynk.toml
+                                    (stdout, or FILE, owner-only); keys with no equivalent are
+                                    listed with the reason on stderr and in the file
 
 Options:
-  --config FILE    configuration file (default: config/blynk.toml if it exists, else built-in defaults)
+  --config FILE    configuration file; by default config/blynk.toml if it exists, else the
+                   installed one (/etc/blynkd/blynk.toml for /usr/bin/blynkd, PREFIX/etc/blynkd/
+                   blynk.toml for PREFIX/bin/blynkd) if it exists, else built-in defaults
   --data-dir DIR   data folder (overrides server.data_dir)
   --help           this text
   --version        print the version
@@ -83,7 +94,8 @@ struct UsageError : std::runtime_error {
 Args parse_args(int argc, char** argv) {
     Args a;
     static const std::vector<std::string> flags{"--admin", "--overwrite"};
-    static const std::vector<std::string> valued{"--email", "--name", "--password", "--board", "--dash", "--token"};
+    static const std::vector<std::string> valued{"--email", "--name",   "--password", "--board", "--dash",
+                                                 "--token", "--output", "--host",     "--port",  "--timeout"};
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         auto value = [&](const std::string& name) -> std::string {
@@ -98,6 +110,8 @@ Args parse_args(int argc, char** argv) {
             a.config = value(s);
         else if (s == "--data-dir")
             a.data_dir = value(s);
+        else if (s == "-o")
+            a.options["--output"] = value(s);
         else if (std::find(flags.begin(), flags.end(), s) != flags.end())
             a.options[s] = "1";
         else if (std::find(valued.begin(), valued.end(), s) != valued.end())
@@ -453,6 +467,33 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
     return 0;
 }
 
+unsigned number_option(const Args& a, const std::string& opt, unsigned def, unsigned min, unsigned max) {
+    std::string v = optional(a, opt);
+    if (v.empty()) return def;
+    try {
+        size_t used = 0;
+        unsigned long n = std::stoul(v, &used);
+        if (used == v.size() && n >= min && n <= max) return unsigned(n);
+    } catch (...) {
+    }
+    throw UsageError(opt + " must be a number from " + std::to_string(min) + " to " + std::to_string(max));
+}
+
+// `blynkd health`: needs the configuration's port only; loads no plugin, opens no store.
+int run_health(const Args& a, const app::Config& cfg) {
+    std::string host = optional(a, "--host");
+    if (host.empty())
+        host = cfg.listen_address.empty() || cfg.listen_address == "0.0.0.0" ? "127.0.0.1"
+               : cfg.listen_address == "::"                                  ? "::1"
+                                                                             : cfg.listen_address;
+    unsigned port = number_option(a, "--port", cfg.hardware_port, 1, 65535);
+    if (port == 0) throw UsageError("server.hardware_port is 0 (a free port picked at start): give --port");
+    unsigned timeout_s = number_option(a, "--timeout", 5, 1, 3600);
+    app::HealthResult r = app::check_health(host, static_cast<unsigned short>(port), timeout_s * 1000);
+    (r.healthy ? std::cout : std::cerr) << (r.healthy ? "healthy: " : "blynkd: unhealthy: ") << r.detail << "\n";
+    return r.healthy ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -472,17 +513,28 @@ int main(int argc, char** argv) {
                   << ")\n";
         return 0;
     }
+    if (!args.command.empty() && args.command[0] == "migrate-config")
+        return app::run_migrate_config({args.command.begin() + 1, args.command.end()}, optional(args, "--output"),
+                                       std::cout, std::cerr);
     // Before any file is made: the data folder, the database, tokens, keys and
     // logs are the owner's alone, for the server and the CLI alike.
     platform::restrict_new_files();
     bool server = args.command.empty();
     app::Config cfg;
     try {
-        cfg = app::load_config(args.config);
+        cfg = app::load_config(args.config, app::installed_config_path(platform::executable_dir()));
         if (!args.data_dir.empty()) cfg.data_dir = args.data_dir;
     } catch (const app::ConfigError& e) {
         std::cerr << "blynkd: configuration error: " << e.what() << "\n";
         return 2;
+    }
+    if (args.command.size() == 1 && args.command[0] == "health") {
+        try {
+            return run_health(args, cfg);
+        } catch (const UsageError& e) {
+            std::cerr << "blynkd: " << e.what() << " (see blynkd --help)\n";
+            return 2;
+        }
     }
     setup_logging(cfg, server);
     std::error_code ec;

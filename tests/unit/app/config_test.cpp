@@ -63,3 +63,33 @@ TEST(Config, MetricsAreOnAndLoopbackOnlyByDefaultWithNoToken) {
     EXPECT_FALSE(off.metrics_enabled);
     EXPECT_TRUE(off.metrics_allowed_ips.empty());
 }
+
+// Installed binaries find their install's configuration without --config.
+TEST(Config, InstalledConfigPathFollowsTheBinary) {
+    EXPECT_EQ(blynk::app::installed_config_path("/usr/bin"), "/etc/blynkd/blynk.toml");
+    EXPECT_EQ(blynk::app::installed_config_path("/opt/blynkd/bin"), "/opt/blynkd/etc/blynkd/blynk.toml");
+    EXPECT_EQ(blynk::app::installed_config_path("/usr/local/bin"), "/usr/local/etc/blynkd/blynk.toml");
+}
+
+TEST(Config, WithoutConfigTheInstalledFileIsReadWhenNoneIsInTheWorkingFolder) {
+    namespace fs = std::filesystem;
+    auto root = fs::temp_directory_path() / "blynkd-config-test-installed";
+    fs::remove_all(root);
+    fs::create_directories(root / "etc" / "blynkd");
+    fs::create_directories(root / "cwd");
+    std::ofstream(root / "etc" / "blynkd" / "blynk.toml") << "[server]\nhardware_port = 1234\n";
+    auto old = fs::current_path();
+    fs::current_path(root / "cwd");
+    Config installed = load_config("", blynk::app::installed_config_path((root / "bin").string()));
+    Config none = load_config("", (root / "nowhere.toml").string());
+    fs::create_directories(root / "cwd" / "config");
+    std::ofstream(root / "cwd" / "config" / "blynk.toml") << "[server]\nhardware_port = 4321\n";
+    Config local = load_config("", blynk::app::installed_config_path((root / "bin").string()));
+    fs::current_path(old);
+    fs::remove_all(root);
+    EXPECT_EQ(installed.hardware_port, 1234);
+    EXPECT_EQ(installed.file, (root / "etc" / "blynkd" / "blynk.toml").string());
+    EXPECT_EQ(none.hardware_port, 8080);
+    EXPECT_EQ(none.file, "");
+    EXPECT_EQ(local.hardware_port, 4321);  // the working folder's config/blynk.toml comes first
+}
