@@ -121,6 +121,18 @@ TEST_F(AppHubDashboards, DeleteDashboardRemovesItsDevicesAndClosesTheirConnectio
     EXPECT_EQ(ask(*a, Command::DeleteDash, "1"), uint32_t(Status::IllegalCommand));
 }
 
+TEST_F(AppHubDashboards, DeleteDashboardClosesEverySharedSessionOfIt) {
+    auto owner = app();
+    auto s1 = shared_app(1), s2 = shared_app(1), s3 = shared_app(1);
+    auto keep = shared_app(2);
+    EXPECT_EQ(ask(*owner, Command::DeleteDash, "1"), uint32_t(Status::Ok));
+    EXPECT_TRUE(s1->closed);
+    EXPECT_TRUE(s2->closed);
+    EXPECT_TRUE(s3->closed);
+    EXPECT_FALSE(keep->closed);
+    EXPECT_FALSE(owner->closed);
+}
+
 TEST_F(AppHubDashboards, WidgetsCreateUpdateGetDelete) {
     auto a = app();
     EXPECT_EQ(ask(*a, Command::CreateWidget, fields({"1", kButtonV1})), uint32_t(Status::Ok));

@@ -242,6 +242,30 @@ TEST_F(AppHubLive, RefreshTokenClosesTheDeviceAndOnlyTheNewTokenLogsIn) {
     EXPECT_EQ(a->only_status(), uint32_t(Status::IllegalCommandBody));
 }
 
+TEST_F(AppHubLive, RefreshingTheShareTokenClosesEverySharedSession) {
+    auto owner = app();
+    auto s1 = shared_app(1), s2 = shared_app(1), s3 = shared_app(1);
+    auto keep = shared_app(2);
+    std::string old_token = dash(1).share_token;
+    frame(*owner, Command::RefreshShareToken, 34, "1");
+    for (FakeApp* s : {s1.get(), s2.get(), s3.get()}) {
+        EXPECT_TRUE(s->closed);
+        EXPECT_EQ(s->only_status(), uint32_t(Status::NotAllowed));
+    }
+    EXPECT_FALSE(keep->closed);
+    backend.run();
+    auto answer = owner->of(Command::RefreshShareToken);
+    ASSERT_EQ(answer.size(), 1u);
+    EXPECT_EQ(answer[0].body, dash(1).share_token);
+    EXPECT_NE(answer[0].body, old_token);
+    FakeApp late(hub);
+    frame(late, Command::ShareLogin, 1, fields({"me@example.com", old_token, "Android", "2.27.0"}));
+    EXPECT_EQ(late.only_status(), uint32_t(Status::NotAllowed));
+    FakeApp fresh(hub);
+    frame(fresh, Command::ShareLogin, 1, fields({"me@example.com", answer[0].body, "Android", "2.27.0"}));
+    EXPECT_EQ(fresh.only_status(), uint32_t(Status::Ok));
+}
+
 TEST_F(AppHubLive, AFirstShareTokenCostsEnergy) {
     auto a = app();
     me().energy = 999;
