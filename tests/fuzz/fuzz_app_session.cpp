@@ -292,7 +292,7 @@ struct World {
         if (a.closed) return;
         if (!raw_ids && msg_id == 0) msg_id = 1;
         if (command >= codec::kLastCommandIndex) {
-            a.reject("unknown command");
+            reject_app(a, "unknown command");
             return;
         }
         if (g_verbose)
@@ -321,7 +321,7 @@ struct World {
             auto r = codec::parse_app(std::string_view(a.input).substr(off), 4096, f, used);
             if (r == codec::Parse::NeedMore) break;
             if (r == codec::Parse::TooLarge) {
-                a.reject("too large");
+                reject_app(a, "too large");
                 break;
             }
             off += used;
@@ -341,7 +341,7 @@ struct World {
             auto r = codec::parse_hardware(std::string_view(d.input).substr(off), 1024, f, used);
             if (r == codec::Parse::NeedMore) break;
             if (r == codec::Parse::TooLarge || f.command >= codec::kLastCommandIndex) {
-                d.close("bad frame");
+                close_device(d);
                 break;
             }
             off += used;
@@ -372,6 +372,13 @@ struct World {
         if (cur.app) return cur.app->user;
         if (cur.hw && cur.hw->device) return cur.hw->device->user;
         return nullptr;
+    }
+    // The transport closes an app connection for breaking the protocol.
+    void reject_app(FakeApp& a, std::string_view why) {
+        begin(Cause{true, a.route, nullptr, 0, a.route->user});
+        a.reject(why);
+        end();
+        check();
     }
     void close_app(FakeApp& a) {
         begin(Cause{true, a.route, nullptr, 0, a.route->user});
@@ -673,7 +680,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 if (!a.websocket()) {
                     w.app_bytes(a, chunk);
                 } else if (chunk.size() < 3) {
-                    a.reject("app websocket message shorter than its header");
+                    w.reject_app(a, "app websocket message shorter than its header");
                 } else {
                     w.app_message(a, uint8_t(chunk[0]), uint16_t((uint8_t(chunk[1]) << 8) | uint8_t(chunk[2])),
                                   chunk.substr(3));
