@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """App-side provisioning for the app benchmarks (bench/app_traffic.py,
-bench/app_rss.py): N accounts, each with one active dashboard (id 1) and one
-device (id 0) with its own token, written straight into the embedded SQLite
-store in the schema plugins/storage-sqlite creates (making them through the
-CLI or the operator API one by one is far slower). Passwords are the legacy
+bench/app_rss.py): N accounts, each with one active dashboard (id 1, with the
+widgets given, as the `json` column keeps them: core::dashboard_blob's form)
+and one device (id 0) with its own token, written straight into the embedded
+SQLite store in the schema plugins/storage-sqlite creates (schema 2; making
+them through the CLI or the operator API one by one is far slower). Passwords are the legacy
 client hash of "bench" kept as the server keeps them (PBKDF2-SHA256 with the
 iteration count in the stored hash, here a low one: the stored hash carries
 its count, so logins stay cheap for the benchmark without touching the
@@ -14,6 +15,7 @@ server's setting for new hashes).
 """
 import base64
 import hashlib
+import json
 import os
 import secrets
 import sqlite3
@@ -35,9 +37,17 @@ def stored_hash(secret):
     return "pbkdf2-sha256$%d$%s$%s" % (ITERATIONS, base64.b64encode(salt).decode(), base64.b64encode(out).decode())
 
 
-def provision_apps(db_path, n, prefix="app"):
-    """Adds n accounts <prefix><i>@bench.example with a dashboard and a device; returns (email, hash, token)."""
+def dashboard_blob(widgets):
+    """What storage keeps of a dashboard beyond its record (core::dashboard_blob)."""
+    return json.dumps({"isShared": False, "isAppConnectedOn": False, "isNotificationsOff": False,
+                       "widgets": widgets, "tags": []}, separators=(",", ":"))
+
+
+def provision_apps(db_path, n, prefix="app", widgets=()):
+    """Adds n accounts <prefix><i>@bench.example with a dashboard (holding `widgets`) and a device;
+    returns [(email, client hash, token)]."""
     users = []
+    blob = dashboard_blob(list(widgets)) if widgets else ""
     db = sqlite3.connect(db_path)
     with db:
         for i in range(n):
@@ -46,8 +56,8 @@ def provision_apps(db_path, n, prefix="app"):
             token = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()
             db.execute("INSERT INTO users(email, name, pass_hash, created_at_ms) VALUES(?,?,?,?)",
                        (email, f"{prefix}{i}", stored_hash(h).encode(), 1700000000000))
-            db.execute("INSERT INTO dashboards(email, dash_id, name, is_active, created_at_ms) VALUES(?,?,?,?,?)",
-                       (email, 1, "Bench", 1, 1700000000000))
+            db.execute("INSERT INTO dashboards(email, dash_id, name, is_active, created_at_ms, json) "
+                       "VALUES(?,?,?,?,?,?)", (email, 1, "Bench", 1, 1700000000000, blob))
             db.execute("INSERT INTO devices(email, dash_id, device_id, name, token, board_type) VALUES(?,?,?,?,?,?)",
                        (email, 1, 0, "Board", token, "ESP32"))
             users.append((email, h, token))

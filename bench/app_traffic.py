@@ -20,7 +20,7 @@ server with `perf record -g` during one more app run and prints its top
 symbols (perf must be installed; it is not installed by this script).
 Writes bench/results/<date>_app-traffic.md and prints it. Linux only.
 """
-import argparse, datetime, os, re, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, resource, os, re, shutil, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -67,6 +67,9 @@ def main():
     ap.add_argument("--unpinned", action="store_true")
     ap.add_argument("--perf", action="store_true")
     args = ap.parse_args()
+    # Thousands of connections on both sides: the children inherit the limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
     bin_dir = os.path.abspath(os.path.join(args.build_dir, "bin"))
     for tool in ("blynkd", "loadgen", "app_loadgen"):
         if not os.access(os.path.join(bin_dir, tool), os.X_OK):
