@@ -120,8 +120,11 @@ void AppHub::delete_dash(AppRoute& s, const codec::Frame& f) {
             u.dashboards.erase(u.dashboards.begin() + long(i));
             break;
         }
-    for (AppRoute* o = u.apps; o; o = o->next_on_user)
+    // A close may unlink `o` from the list at once: the next one is taken first.
+    for (AppRoute *o = u.apps, *next = nullptr; o; o = next) {
+        next = o->next_on_user;
         if (o->shared_dash == dash_id) o->out->close("the shared dashboard was deleted");
+    }
     if (!backend_.remove_dash(u, dash_id, reply_when_stored(s, f.msg_id))) status(s, f.msg_id, Status::ServerError);
 }
 

@@ -175,11 +175,14 @@ void AppHub::refresh_share_token(AppRoute& s, const codec::Frame& f) {
     dash->share_token = generate_token();
     dash->updated_ms = now_();
     // Whoever logged in with the old token loses the dashboard.
-    for (AppRoute* o = u.apps; o; o = o->next_on_user)
+    // A close may unlink `o` from the list at once: the next one is taken first.
+    for (AppRoute *o = u.apps, *next = nullptr; o; o = next) {
+        next = o->next_on_user;
         if (o->shared_dash == dash_id) {
             status(*o, f.msg_id, Status::NotAllowed);
             o->out->close("the share token was refreshed");
         }
+    }
     std::string token = dash->share_token;
     if (!backend_.save_dash(u, *dash, reply_when_stored(s, f.msg_id, std::move(token), f.command)))
         status(s, f.msg_id, Status::ServerError);

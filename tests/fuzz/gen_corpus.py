@@ -5,6 +5,8 @@ The seeds are committed; run this again only after changing it (it rewrites
 the files it knows and leaves others alone). Frames follow docs/protocol.md;
 the hardware examples are the worked examples of the protocol reference (§13).
 """
+import base64
+import hashlib
 import os
 import struct
 
@@ -390,3 +392,91 @@ write(T, "empty_profile", b"\x00" + b'{"email":"a@b.c"}')
 write(T, "truncated", b"\x00" + _json.dumps(_user).encode()[:120])
 write(T, "two_devices_one_token", b"\x00" + _json.dumps({"email": "a@b.c", "profile": {"dashBoards": [
     {"id": 1, "devices": [{"id": 0, "token": "x"}, {"id": 1, "token": "x"}]}]}}).encode())
+# --- fuzz_app_codec: setting byte (bits 0-1: app.max_body {0,3,255,262144}),
+# a chunk of cut sizes, then a byte stream parsed as TLS app frames and as
+# /dashws client frames, and turned into messages for the round trips.
+T = "fuzz_app_codec"
+
+
+def legacy_hash(email, password):
+    return base64.b64encode(hashlib.sha256(password.encode() + hashlib.sha256(email.lower().encode()).digest())
+                            .digest()).decode()
+
+
+APP_LOGIN = app(LOGIN, 1, fields("me@example.com", legacy_hash("me@example.com", "pw"), "Android", "2.27.0"))
+APP_SESSION = (APP_LOGIN + app(7, 2, "1") + app(HARDWARE, 3, fields("1-0", "vw", "1", "100")) + app(25, 4, "1") +
+               app(24, 5, "") + app(PING, 6) + struct.pack(">BHI", 0, 7, 200))
+
+
+def ws_app(cmd, msg_id, body=b"", **kw):
+    return ws(struct.pack(">BH", cmd, msg_id) + b(body), **kw)
+
+
+write(T, "tls_session", b"\x03" + chunk(b"\x01\x05\x02\x0f") + APP_SESSION)
+write(T, "tls_too_large", b"\x02" + chunk(b"") + app(HARDWARE, 1, "x" * 300))
+write(T, "ws_session", b"\x03" + chunk(b"\x03\x07\x1f") + ws_app(LOGIN, 1, fields("me@example.com", "h")) +
+      ws_app(HARDWARE, 2, fields("1-0", "vw", "1", "1"), fin=False)[:6] + ws("p", opcode=9) +
+      ws_app(25, 3, "1") + ws("text is ignored", opcode=1) + ws("", opcode=8))
+write(T, "ws_fragments", b"\x03" + chunk(b"") + ws(b"\x14\x00", fin=False) + ws(b"\x09", opcode=0, fin=False) +
+      ws("p", opcode=9) + ws(fields("1-0", "vw", "1", "1"), opcode=0))
+write(T, "ws_short_message", b"\x03" + chunk(b"") + ws(b"\x14\x00"))
+write(T, "ws_over_limit", b"\x02" + chunk(b"") + ws(b"\x14\x00\x01" + b"y" * 300))
+write(T, "bodies", b"\x03" + chunk(b"") + app(HARDWARE, 1, fields("12-100001", "vw", "255", "a", "", "b")) +
+      app(9, 2, fields("-1", "-0")) + app(20, 3, "2147483647-2147483648") + app(20, 4, "0001-0002"))
+
+# --- fuzz_app_session: s0: bits 0-1 app quota {off,3,100,off}; bit 2
+# registrations off; bit 7 raw message ids (0 allowed). s1: bit 0 hardware
+# quota 5; bit 1 default buff-in 32.
+# op: low 3 bits kind, bits 3-4 slot. 0-1 app data (chunk: TLS bytes, or one
+# /dashws message `cmd id16 body` on the odd slots), 2 device data (chunk),
+# 3 app closes (bit 7: the new one is /dashws), 4 device closes (bit 7: the new
+# one logs in; +1 byte picks the token), 5 clock (+1 byte), 6 backend (+1
+# byte: bit 0 fail, bit 1 full), 7 a well-formed command (+kind, x, y, id).
+T = "fuzz_app_session"
+(C_LOGIN, C_SHARE_LOGIN, C_REGISTER, C_WRITE, C_TAG_WRITE, C_SELECTOR_WRITE, C_SELECT, C_ACTIVATE, C_DEACTIVATE,
+ C_SYNC, C_CREATE_DASH, C_DELETE_DASH, C_CREATE_WIDGET, C_DELETE_WIDGET, C_CREATE_DEVICE, C_DELETE_DEVICE,
+ C_REFRESH_TOKEN, C_CREATE_TAG, C_GET_SHARE, C_REFRESH_SHARE, C_SHARING, C_PROFILE, C_CLONE, C_BY_CLONE,
+ C_PROPERTY, C_DEVICES, C_PUSH, C_LOGOUT) = range(28)
+
+
+def cmd(slot, kind, x=1, y=0, msg_id=1):
+    return bytes([(slot << 3) | 7, kind, x, y, msg_id])
+
+
+def app_data(slot, data):
+    return bytes([slot << 3]) + chunk(data)
+
+
+def dev_data(slot, data):
+    return bytes([(slot << 3) | 2]) + chunk(data)
+
+
+def dev_login(slot, pick):
+    return bytes([(slot << 3) | 4 | 0x80, pick])
+
+
+OWNER = cmd(0, C_LOGIN, 0, 0)
+write(T, "owner_live", b"\x00\x00" + OWNER + dev_login(0, 0) + dev_login(1, 1) +
+      dev_data(0, hw(HARDWARE, 5, fields("vw", "5", "42"))) + cmd(0, C_WRITE, 1, 0, 6) + cmd(0, C_TAG_WRITE, 1, 0, 7) +
+      cmd(0, C_SELECTOR_WRITE, 1, 0, 8) + cmd(0, C_SELECT, 1, 0, 9) + cmd(0, C_SYNC, 1, 1, 10) +
+      cmd(0, C_DEACTIVATE, 1, 1, 11) + dev_data(0, hw(HARDWARE, 6, fields("vw", "5", "43"))) +
+      cmd(0, C_ACTIVATE, 1, 0, 12) + cmd(0, C_PROFILE, 1, 0, 13) + bytes([(0 << 3) | 3]))
+write(T, "owner_changes", b"\x00\x00" + OWNER + cmd(0, C_CREATE_DASH, 3, 0) + cmd(0, C_CREATE_WIDGET, 3, 9) +
+      cmd(0, C_CREATE_DEVICE, 3, 1) + cmd(0, C_CREATE_TAG, 3, 1) + cmd(0, C_PROPERTY, 1, 1) +
+      cmd(0, C_REFRESH_TOKEN, 1, 0) + dev_login(2, 5) + cmd(0, C_DELETE_DEVICE, 3, 1) + cmd(0, C_DELETE_WIDGET, 3, 9) +
+      cmd(0, C_CLONE, 1, 0) + cmd(0, C_BY_CLONE, 1, 1) + cmd(0, C_DELETE_DASH, 3, 0) + cmd(0, C_LOGOUT))
+write(T, "shared", b"\x00\x00" + OWNER + cmd(1, C_SHARE_LOGIN, 2) + dev_login(0, 3) + dev_login(1, 0) +
+      dev_data(0, hw(HARDWARE, 5, fields("vw", "1", "x"))) + dev_data(1, hw(HARDWARE, 5, fields("vw", "1", "y"))) +
+      cmd(1, C_WRITE, 2, 0, 6) + cmd(1, C_PROFILE, 2, 0, 7) + cmd(1, C_CREATE_DASH, 3) + cmd(1, C_WRITE, 1) +
+      cmd(0, C_SHARING, 2, 0) + cmd(0, C_GET_SHARE, 1) + cmd(2, C_SHARE_LOGIN, 1) + cmd(0, C_REFRESH_SHARE, 2) +
+      cmd(0, C_REFRESH_SHARE, 1))
+write(T, "accounts", b"\x00\x00" + cmd(0, C_LOGIN, 0, 1) + cmd(0, C_LOGIN, 2, 0) + cmd(1, C_REGISTER, 3) +
+      cmd(2, C_REGISTER, 3) + cmd(3, C_LOGIN, 1) + bytes([6, 3]) + cmd(2, C_LOGIN, 3) + bytes([6, 0]) +
+      cmd(0, C_CREATE_DEVICE, 1, 2) + bytes([6, 1]) + cmd(0, C_CREATE_DEVICE, 1, 2))
+write(T, "raw_frames", b"\x00\x00" + app_data(0, APP_LOGIN[:9]) + app_data(0, APP_LOGIN[9:] + app(7, 2, "1")) +
+      app_data(1, struct.pack(">BH", LOGIN, 1) + fields("me@example.com", legacy_hash("me@example.com", "pw"))) +
+      app_data(1, struct.pack(">BH", HARDWARE, 2) + fields("1-0", "vw", "1", "1")) +
+      app_data(2, app(21, 1, '{"id":1}')) + dev_data(0, hw(HW_LOGIN, 1, TOKEN_A) + hw(HARDWARE, 2, fields("vw", "1")))
+      + app_data(3, app(200, 1, "")))
+write(T, "quota_and_clock", b"\x01\x01" + OWNER + b"".join(cmd(0, C_DEVICES, 1, 0, i) for i in range(2, 12)) +
+      bytes([5, 250]) + cmd(0, C_DEVICES, 1, 0, 12))

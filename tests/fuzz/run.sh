@@ -17,7 +17,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 targets_all=(fuzz_hardware_frame fuzz_websocket fuzz_router_session fuzz_http_request fuzz_static_path fuzz_config
-  fuzz_tls_records fuzz_legacy_user)
+  fuzz_tls_records fuzz_legacy_user fuzz_app_codec fuzz_app_session)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
