@@ -160,3 +160,19 @@ std::string unmatchable_slow_hash(uint32_t iterations) {
 }
 
 }  // namespace blynk::core
+
+namespace blynk::core {
+
+std::string sha256_hex(std::string_view in) {
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), d);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : d) {
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
+    }
+    return out;
+}
+
+}  // namespace blynk::core

@@ -35,6 +35,8 @@ std::string unmatchable_slow_hash(uint32_t iterations);
 std::string mark_must_change(std::string_view stored);
 bool must_change(std::string_view stored);
 std::string lower(std::string_view s);
+// SHA-256 of `in` as 64 lower-case hex digits (keys of secrets kept only hashed).
+std::string sha256_hex(std::string_view in);
 // A plausible e-mail address (one @, something on both sides, no spaces or control characters).
 bool valid_email(std::string_view s);
 

@@ -7,6 +7,8 @@
 
 #include <stdexcept>
 
+#include "core/secrets.hpp"
+
 namespace blynk::net {
 
 namespace {
@@ -25,18 +27,6 @@ std::string random_text() {
     return s;
 }
 
-std::string sha256_hex(std::string_view in) {
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), d);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : d) {
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 15]);
-    }
-    return out;
-}
-
 }  // namespace
 
 AdminSessions::Opened AdminSessions::open(const std::string& email, bool must_change_password, Clock::time_point now) {
@@ -51,7 +41,7 @@ AdminSessions::Opened AdminSessions::open(const std::string& email, bool must_ch
     }
     Opened o;
     o.cookie = random_text();
-    o.key = sha256_hex(o.cookie);
+    o.key = core::sha256_hex(o.cookie);
     o.csrf = random_text();
     sessions_[o.key] = Session{email, o.csrf, must_change_password, now};
     return o;
@@ -59,7 +49,7 @@ AdminSessions::Opened AdminSessions::open(const std::string& email, bool must_ch
 
 AdminSessions::Session* AdminSessions::find(std::string_view cookie, Clock::time_point now, std::string* key) {
     if (cookie.empty() || cookie.size() > 64) return nullptr;
-    std::string k = sha256_hex(cookie);
+    std::string k = core::sha256_hex(cookie);
     auto it = sessions_.find(k);
     if (it == sessions_.end()) return nullptr;
     if (now - it->second.last_used >= idle_) {

@@ -41,18 +41,6 @@ std::string_view without_default_port(std::string_view host) {
     return host;
 }
 
-std::string sha256_hex(std::string_view in) {
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), d);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : d) {
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 15]);
-    }
-    return out;
-}
-
 const char* const kNoCredentials = "Administrator credentials required (HTTP Basic, or the operator token).";
 const char* const kWrongAdmin = "Wrong administrator e-mail or password.";
 const char* const kBusy = "The server is busy; try again.";
@@ -216,7 +204,7 @@ void OperatorAuth::session(const blynk_http_request& req, const std::string& coo
 
 void OperatorAuth::check_password(const std::string& peer, const std::string& email, const std::string& password,
                                   blynk_http_responder* r, Then then, bool fresh) {
-    std::string key = sha256_hex(email + '\n' + password);
+    std::string key = core::sha256_hex(email + '\n' + password);
     Caller caller;
     caller.kind = Caller::Kind::Password;
     caller.email = email;
