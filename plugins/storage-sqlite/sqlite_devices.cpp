@@ -100,10 +100,7 @@ void SqliteStorage::put_device(const blynk::Device& d) {
         bind_int(q.get(), 2, d.dash_id);
         bind_int(q.get(), 3, d.device_id);
         bind_text(q.get(), 4, d.name);
-        if (d.token.empty())
-            check(sqlite3_bind_null(q.get(), 5), "bind");
-        else
-            bind_text(q.get(), 5, d.token);
+        bind_text_or_null(q.get(), 5, d.token);
         bind_text(q.get(), 6, d.board_type);
         bind_int(q.get(), 7, d.created_at_ms);
         bind_int(q.get(), 8, d.connect_time_ms);
@@ -151,10 +148,7 @@ std::vector<bool> SqliteStorage::update_devices(const std::vector<blynk::Device>
             bind_text(q.get(), 1, d.email);
             bind_int(q.get(), 2, d.dash_id);
             bind_int(q.get(), 3, d.device_id);
-            if (d.token.empty())
-                check(sqlite3_bind_null(q.get(), 4), "bind");
-            else
-                bind_text(q.get(), 4, d.token);
+            bind_text_or_null(q.get(), 4, d.token);
             bind_text(q.get(), 5, d.board_type);
             bind_int(q.get(), 6, d.connect_time_ms);
             bind_int(q.get(), 7, d.disconnect_time_ms);
