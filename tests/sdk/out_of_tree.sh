@@ -44,9 +44,11 @@ cmake --install "$build_dir" --component sdk --prefix "$prefix"
 expected=$(printf '%s\n' \
   include/blynk/cpp/base.hpp \
   include/blynk/cpp/events.hpp \
+  include/blynk/cpp/history.hpp \
   include/blynk/cpp/host.hpp \
   include/blynk/cpp/http.hpp \
   include/blynk/cpp/kernel.hpp \
+  include/blynk/cpp/notifier.hpp \
   include/blynk/cpp/records.hpp \
   include/blynk/plugin.h \
   include/blynk/plugin.hpp \

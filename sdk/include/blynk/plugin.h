@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define BLYNK_ABI_MAJOR 1u
-#define BLYNK_ABI_MINOR 3u
+#define BLYNK_ABI_MINOR 4u
 
 /* The one exported symbol of every plugin. */
 #define BLYNK_PLUGIN_ENTRY_NAME "blynk_plugin_entry"
@@ -301,6 +301,94 @@ typedef struct blynk_pin_rec {
     int64_t updated_at_ms;
 } blynk_pin_rec;
 
+/* ------------------------------------------------------------- history --- */
+/* (ABI 1.4) What devices wrote, kept for charts and export. The kernel hands
+ * points to storage in batches off the I/O threads; the store keeps, per pin,
+ * minute, hour and day buckets (the sum and the count of the numeric values
+ * whose time falls in the bucket; the average is sum / count) and, when the
+ * kernel asks, every raw value. A bucket's time is the start of its period:
+ * at_ms - at_ms % period, in UTC, as the legacy server kept them. */
+
+enum blynk_granularity {
+    BLYNK_GRANULARITY_RAW = 0,    /* every value with its own time */
+    BLYNK_GRANULARITY_MINUTE = 1, /* 60,000 ms buckets */
+    BLYNK_GRANULARITY_HOUR = 2,   /* 3,600,000 ms buckets */
+    BLYNK_GRANULARITY_DAY = 3     /* 86,400,000 ms buckets */
+};
+#define BLYNK_GRANULARITY_COUNT 4
+
+/* One value a device wrote, as the kernel hands it to storage. */
+typedef struct blynk_point_rec {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    char pin_type; /* 'v', 'd', 'a' */
+    uint8_t pin;
+    int64_t at_ms;
+    uint32_t numeric; /* 1: value holds the parsed number (it goes into the buckets) */
+    double value;
+    blynk_str raw; /* the value as written (multi-values `\0`-separated) */
+} blynk_point_rec;
+
+enum blynk_put_points_flags {
+    /* Keep every point as a raw row too (numeric or not); otherwise only the
+     * buckets of the numeric ones are kept. */
+    BLYNK_POINTS_KEEP_RAW = 1u
+};
+
+/* One stored row of history: a bucket (sum and count) or a raw value
+ * (granularity RAW: sum is the parsed value, or 0 when not numeric, count is
+ * 1 when numeric, else 0, raw is the value as written). */
+typedef struct blynk_history_rec {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    char pin_type;
+    uint8_t pin;
+    uint32_t granularity; /* enum blynk_granularity */
+    int64_t at_ms;        /* the bucket's start, or the raw value's time */
+    double sum;
+    int64_t count;
+    blynk_str raw; /* raw rows only; empty otherwise */
+} blynk_history_rec;
+
+/* Which rows read_history gives: one pin of one device at one granularity,
+ * at_ms in [from_ms, to_ms), the newest `limit` of them after skipping the
+ * newest `skip` (paging back in time), delivered oldest first. */
+typedef struct blynk_history_query {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    char pin_type;
+    uint8_t pin;
+    uint32_t granularity;
+    int64_t from_ms;
+    int64_t to_ms;
+    uint32_t limit; /* 0: no limit */
+    uint32_t skip;
+} blynk_history_query;
+
+/* Where history rows are delivered; a row is borrowed for the call. */
+typedef struct blynk_history_sink {
+    uint32_t size;
+    void* ctx;
+    void (*row)(void* ctx, const blynk_history_rec* rec);
+} blynk_history_sink;
+
+/* Which history remove_history deletes: dash_id / device_id < 0 and
+ * pin_type 0 mean "all"; the email is always given. */
+typedef struct blynk_history_scope {
+    uint32_t size;
+    blynk_str email;
+    int32_t dash_id;
+    int32_t device_id;
+    char pin_type;
+    uint8_t pin;
+} blynk_history_scope;
+
 /* ------------------------------------------------------------- storage --- */
 
 /* Callbacks the host hands to a load function; records are borrowed for the
@@ -349,6 +437,32 @@ typedef struct blynk_storage_v1 {
      * transaction; BLYNK_NOT_FOUND if neither the record nor a device of it
      * exists. */
     int (*remove_dash)(void* self, blynk_str email, int32_t dash_id, blynk_error* err);
+    /* ---- appended in ABI 1.4: history (see "history" above) ----
+     * Since 1.4, remove_user, remove_dash and remove_device also remove the
+     * history of what they remove. A NULL entry: the store keeps no history
+     * (the kernel then says so once and answers history requests with "no
+     * data"). */
+    /* Adds a batch of points in one transaction: each numeric point is added
+     * to its minute, hour and day buckets (sum += value, count += 1); with
+     * BLYNK_POINTS_KEEP_RAW every point is also kept as a raw row. Points of
+     * devices that no longer exist may be kept or skipped, never an error. */
+    int (*put_points)(void* self, const blynk_point_rec* recs, size_t count, uint32_t flags, blynk_error* err);
+    /* The rows of one pin (see blynk_history_query), oldest first. */
+    int (*read_history)(void* self, const blynk_history_query* query, const blynk_history_sink* sink, blynk_error* err);
+    /* Deletes the history in scope (nothing there is not an error). */
+    int (*remove_history)(void* self, const blynk_history_scope* scope, blynk_error* err);
+    /* Retention: deletes, per granularity g, the rows with at_ms <
+     * before_ms[g] (0: keep all of that granularity); *removed gets the
+     * number of rows deleted (may be NULL). */
+    int (*trim_history)(void* self, const int64_t before_ms[BLYNK_GRANULARITY_COUNT], uint64_t* removed,
+                        blynk_error* err);
+    /* Every history row, of every granularity, in no particular order (for
+     * copying a store whole). */
+    int (*dump_history)(void* self, const blynk_history_sink* sink, blynk_error* err);
+    /* Writes rows as they are, in one transaction: a row with the same key
+     * (email, dash, device, pin type, pin, granularity, at_ms) is replaced,
+     * never added to (for copying a store whole). */
+    int (*import_history)(void* self, const blynk_history_rec* recs, size_t count, blynk_error* err);
     /* appended fields go here */
 } blynk_storage_v1;
 
@@ -459,6 +573,59 @@ typedef struct blynk_auth_v1 {
     /* appended fields go here */
 } blynk_auth_v1;
 
+/* ----------------------------------------------------------- notifiers --- */
+/* (ABI 1.4) Channels that reach people. The kernel applies the legacy rules
+ * first (body limits, the widgets required, the per-user quota, the queue
+ * limit) and calls a notifier on its own bounded worker threads, never an I/O
+ * thread or the kernel thread, so a send may block, up to the plugin's own
+ * per-message timeout (retries included). Return BLYNK_OK once the provider
+ * has accepted the message, BLYNK_ERROR with the reason in err otherwise (the
+ * kernel logs it, counts it and answers the caller as the legacy server did). */
+
+typedef struct blynk_mail {
+    uint32_t size;
+    blynk_str to;           /* one address */
+    blynk_str subject;      /* UTF-8 */
+    blynk_str body;         /* UTF-8 */
+    blynk_str content_type; /* "text/plain" or "text/html" */
+} blynk_mail;
+
+typedef struct blynk_sms {
+    uint32_t size;
+    blynk_str to;   /* the number as the notification widget holds it */
+    blynk_str body; /* UTF-8 */
+} blynk_sms;
+
+enum blynk_push_platform { BLYNK_PUSH_ANDROID = 0, BLYNK_PUSH_IOS = 1 };
+enum blynk_push_priority { BLYNK_PUSH_NORMAL = 0, BLYNK_PUSH_HIGH = 1 };
+
+typedef struct blynk_push_target {
+    blynk_str token;   /* a secret: never log it */
+    uint32_t platform; /* enum blynk_push_platform */
+} blynk_push_target;
+
+typedef struct blynk_push {
+    uint32_t size;
+    const blynk_push_target* targets;
+    size_t target_count;
+    blynk_str title;
+    blynk_str body;
+    uint32_t priority; /* enum blynk_push_priority */
+} blynk_push;
+
+/* A NULL entry: the plugin does not provide that channel. At most one
+ * plugin serves a channel (a second is an error at load). */
+typedef struct blynk_notifier_v1 {
+    uint32_t size;
+    int (*send_mail)(void* self, const blynk_mail* mail, blynk_error* err);
+    int (*send_sms)(void* self, const blynk_sms* sms, blynk_error* err);
+    /* invalid[i] = 1 when the provider said targets[i]'s token is no longer
+     * valid (the kernel then removes it); BLYNK_OK when at least one target
+     * got it. */
+    int (*send_push)(void* self, const blynk_push* push, uint8_t* invalid, blynk_error* err);
+    /* appended fields go here */
+} blynk_notifier_v1;
+
 /* -------------------------------------------------------------- plugin --- */
 
 enum blynk_plugin_flags {
@@ -489,7 +656,9 @@ typedef struct blynk_plugin_v1 {
     const blynk_http_v1* http; /* NULL: no HTTP routes */
     /* ---- appended in ABI 1.2 ---- */
     const blynk_auth_v1* auth; /* NULL: no access control */
-    /* appended fields go here (notifiers, ...) */
+    /* ---- appended in ABI 1.4 ---- */
+    const blynk_notifier_v1* notifier; /* NULL: not a notifier */
+    /* appended fields go here */
 } blynk_plugin_v1;
 
 /* The entry: gets the host's table (kept valid for the life of the process)

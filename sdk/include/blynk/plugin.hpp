@@ -17,6 +17,7 @@
 #include <blynk/cpp/host.hpp>
 #include <blynk/cpp/http.hpp>
 #include <blynk/cpp/kernel.hpp>
+#include <blynk/cpp/notifier.hpp>
 #include <blynk/cpp/records.hpp>
 
 namespace blynk {
@@ -30,6 +31,8 @@ public:
     virtual void shutdown() {}
     // Non-null for a storage plugin; the Plugin keeps ownership.
     virtual Storage* storage() { return nullptr; }
+    // Non-null for a notifier (SDK 1.4); the Plugin keeps ownership.
+    virtual Notifier* notifier() { return nullptr; }
     // Which events to receive (a mask of Subscription).
     virtual unsigned subscriptions() const { return 0; }
     virtual void on_device_online(const DeviceEvent&) {}
@@ -110,6 +113,7 @@ struct Instance {
     blynk_plugin_v1 table{};
     blynk_events_v1 events{};
     blynk_auth_v1 auth{};
+    blynk_notifier_v1 notifier{};
     std::vector<blynk_http_route> routes;  // the C view of plugin->routes(); rebuilt after init()
     blynk_http_v1 http{};
 };
@@ -123,7 +127,9 @@ inline Plugin* self(void* s) {
     return static_cast<Instance*>(s)->plugin.get();
 }
 
-inline const blynk_storage_v1* storage_table() {
+// The storage table; with_history adds the SDK 1.4 history entries (a store
+// without history leaves them NULL, as the ABI asks).
+inline const blynk_storage_v1* storage_table(bool with_history) {
     static const blynk_storage_v1 t = [] {
         blynk_storage_v1 s{};
         s.size = sizeof s;
@@ -184,7 +190,71 @@ inline const blynk_storage_v1* storage_table() {
         };
         return s;
     }();
-    return &t;
+    static const blynk_storage_v1 with = [] {
+        blynk_storage_v1 s = t;
+        s.put_points = [](void* me, const blynk_point_rec* recs, size_t n, uint32_t flags, blynk_error* err) {
+            return guard(err, [&] {
+                std::vector<Point> points;
+                points.reserve(n);
+                for (size_t i = 0; i < n; ++i)
+                    points.push_back(from_c(&recs[i]));
+                self(me)->storage()->put_points(points, (flags & BLYNK_POINTS_KEEP_RAW) != 0);
+            });
+        };
+        s.read_history = [](void* me, const blynk_history_query* q, const blynk_history_sink* sink, blynk_error* err) {
+            return guard(err, [&] { self(me)->storage()->read_history(from_c(q), HistorySink(sink)); });
+        };
+        s.remove_history = [](void* me, const blynk_history_scope* scope, blynk_error* err) {
+            return guard(err, [&] { self(me)->storage()->remove_history(from_c(scope)); });
+        };
+        s.trim_history = [](void* me, const int64_t before[BLYNK_GRANULARITY_COUNT], uint64_t* removed,
+                            blynk_error* err) {
+            return guard(err, [&] {
+                HistoryCutoffs cut{};
+                for (size_t g = 0; g < cut.size(); ++g)
+                    cut[g] = before[g];
+                uint64_t n = self(me)->storage()->trim_history(cut);
+                if (removed) *removed = n;
+            });
+        };
+        s.dump_history = [](void* me, const blynk_history_sink* sink, blynk_error* err) {
+            return guard(err, [&] { self(me)->storage()->dump_history(HistorySink(sink)); });
+        };
+        s.import_history = [](void* me, const blynk_history_rec* recs, size_t n, blynk_error* err) {
+            return guard(err, [&] {
+                std::vector<HistoryRow> rows;
+                rows.reserve(n);
+                for (size_t i = 0; i < n; ++i)
+                    rows.push_back(from_c(&recs[i]));
+                self(me)->storage()->import_history(rows);
+            });
+        };
+        return s;
+    }();
+    return with_history ? &with : &t;
+}
+
+// A notifier's table: only the channels it serves are non-NULL.
+inline blynk_notifier_v1 notifier_table(unsigned channels) {
+    blynk_notifier_v1 n{};
+    n.size = sizeof n;
+    if (channels & kMailChannel)
+        n.send_mail = [](void* me, const blynk_mail* m, blynk_error* err) {
+            return guard(err, [&] { self(me)->notifier()->send_mail(from_c(m)); });
+        };
+    if (channels & kSmsChannel)
+        n.send_sms = [](void* me, const blynk_sms* m, blynk_error* err) {
+            return guard(err, [&] { self(me)->notifier()->send_sms(from_c(m)); });
+        };
+    if (channels & kPushChannel)
+        n.send_push = [](void* me, const blynk_push* m, uint8_t* invalid, blynk_error* err) {
+            return guard(err, [&] {
+                std::vector<bool> gone = self(me)->notifier()->send_push(from_c(m));
+                for (size_t i = 0; invalid && i < m->target_count; ++i)
+                    invalid[i] = i < gone.size() && gone[i] ? 1 : 0;
+            });
+        };
+    return n;
 }
 
 // An event's token, if the host's event is new enough (SDK 1.2) to carry one.
@@ -317,7 +387,11 @@ const blynk_plugin_v1* make_entry(const blynk_host_v1* host, const char* name, c
         });
     };
     table.shutdown = [](void* me) { guard_void(self(me), [&] { self(me)->shutdown(); }); };
-    table.storage = plugin.storage() ? storage_table() : nullptr;
+    table.storage = plugin.storage() ? storage_table(plugin.storage()->keeps_history()) : nullptr;
+    if (Notifier* n = plugin.notifier()) {
+        in->notifier = notifier_table(n->channels());
+        table.notifier = &in->notifier;
+    }
     if (unsigned mask = plugin.subscriptions()) {
         in->events = events_table(mask);
         table.events = &in->events;

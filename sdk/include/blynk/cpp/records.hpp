@@ -7,6 +7,7 @@
 #define BLYNK_CPP_RECORDS_HPP
 
 #include <blynk/cpp/base.hpp>
+#include <blynk/cpp/history.hpp>
 
 namespace blynk {
 // ----------------------------------------------------------------- records
@@ -201,6 +202,42 @@ public:
         (void)email;
         (void)dash_id;
         throw StorageError(BLYNK_ERROR, "this storage plugin does not provide remove_dash (SDK 1.3)");
+    }
+
+    // ---- SDK 1.4: history (blynk/cpp/history.hpp; the C ABI's "history"
+    // section says what each one must do). A store that keeps history returns
+    // true here and overrides all six; otherwise the kernel is told it keeps
+    // none. Since 1.4, remove_user, remove_dash and remove_device also remove
+    // the history of what they remove.
+    virtual bool keeps_history() const { return false; }
+    virtual void put_points(const std::vector<Point>& points, bool keep_raw) {
+        (void)points;
+        (void)keep_raw;
+        throw StorageError(BLYNK_ERROR, "this storage plugin keeps no history");
+    }
+    // Rows of one pin, oldest first, to sink.row().
+    virtual void read_history(const HistoryQuery& query, const HistorySink& sink) {
+        (void)query;
+        (void)sink;
+        throw StorageError(BLYNK_ERROR, "this storage plugin keeps no history");
+    }
+    virtual void remove_history(const HistoryScope& scope) {
+        (void)scope;
+        throw StorageError(BLYNK_ERROR, "this storage plugin keeps no history");
+    }
+    // Deletes rows older than before_ms[granularity] (0: keep); returns how many.
+    virtual uint64_t trim_history(const HistoryCutoffs& before_ms) {
+        (void)before_ms;
+        throw StorageError(BLYNK_ERROR, "this storage plugin keeps no history");
+    }
+    virtual void dump_history(const HistorySink& sink) {
+        (void)sink;
+        throw StorageError(BLYNK_ERROR, "this storage plugin keeps no history");
+    }
+    // Writes rows as they are (a row with the same key is replaced).
+    virtual void import_history(const std::vector<HistoryRow>& rows) {
+        (void)rows;
+        throw StorageError(BLYNK_ERROR, "this storage plugin keeps no history");
     }
 };
 
