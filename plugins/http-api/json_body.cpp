@@ -3,10 +3,7 @@
 // Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
 #include "json_body.hpp"
 
-// Boost.JSON compiled into this plugin, once, in this file (header-only mode):
-// the plugin needs no Boost.JSON shared library at run time, and with hidden
-// visibility none of it is exported.
-#include <boost/json/src.hpp>
+#include <boost/json.hpp>
 
 #include <charconv>
 #include <system_error>

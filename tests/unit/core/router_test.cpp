@@ -22,7 +22,7 @@ struct Sent {
     uint16_t status;   // for RESPONSE
 };
 
-class FakeConn : public core::HwOutput {
+class FakeConn final : public core::HwOutput {
 public:
     explicit FakeConn(core::Router& r) : router(&r), route(&r.open(*this)) {}
     ~FakeConn() { router->release(*route); }

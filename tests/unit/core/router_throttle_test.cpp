@@ -16,7 +16,7 @@ using codec::Status;
 
 namespace {
 
-class Conn : public core::HwOutput {
+class Conn final : public core::HwOutput {
 public:
     explicit Conn(std::string peer) : peer_(std::move(peer)) {}
     ~Conn() {
