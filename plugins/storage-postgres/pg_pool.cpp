@@ -111,6 +111,23 @@ void ArrayParam::real_or_null(bool present, double v) {
 }
 
 // ------------------------------------------------------------------ pool
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server
+// running..."): one line each, for the log and for error answers.
+std::string one_line(const std::string& text) {
+    std::string out;
+    bool space = false;
+    for (char c : text) {
+        if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out += ' ';
+        space = false;
+        out += c;
+    }
+    return out;
+}
+
 Pool::Pool(Options o, Log log) : o_(std::move(o)), log_(std::move(log)) {}
 
 Pool::~Pool() {
@@ -129,15 +146,19 @@ bool Pool::down() const {
 }
 
 [[noreturn]] void Pool::unreachable(const char* what, const std::string& reason) {
-    throw blynk::StorageError(BLYNK_ERROR, std::string("cannot ") + what + ": the database is unreachable (" + reason +
-                                               "); storage-postgres reconnects with backoff");
+    throw blynk::StorageError(BLYNK_ERROR, std::string("cannot ") + what + ": the database is unreachable (" +
+                                               one_line(reason) + "); storage-postgres reconnects with backoff");
 }
 
 std::unique_ptr<pqxx::connection> Pool::connect(const char* what) {
     std::unique_lock<std::mutex> lock(mu_);
     int64_t now = now_ms();
     if (lost_ && now < next_try_ms_) {
-        std::string reason = last_error_ + "; next attempt in " + std::to_string(next_try_ms_ - now) + " ms";
+        // Not the time to try yet: give the reserved slot back and fail at once, with the
+        // same message as the last attempt (the kernel logs a repeated error once).
+        std::string reason = last_error_;
+        --open_;
+        cv_.notify_one();
         lock.unlock();
         unreachable(what, reason);
     }

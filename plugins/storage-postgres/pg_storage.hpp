@@ -46,6 +46,8 @@ std::string redact_url(const std::string& url);
 // The text as a parameter; throws StorageError when PostgreSQL cannot keep it
 // (a NUL byte: text columns cannot hold one).
 const std::string& text_param(const std::string& s, const char* what);
+// Runs of whitespace (libpq's line breaks and tabs) as one space.
+std::string one_line(const std::string& text);
 // A bytea column's bytes.
 std::string bytes_of(const pqxx::field& f);
 

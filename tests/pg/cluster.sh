@@ -10,6 +10,8 @@
 #                                     BLYNK_TEST_PG_BIN) for eval
 #   tests/pg/cluster.sh stop DIR      stops it and removes DIR
 #   tests/pg/cluster.sh url DIR       prints its connection URL
+#   tests/pg/cluster.sh down DIR      stops its server (pg_ctl stop -m fast), keeping the data
+#   tests/pg/cluster.sh up DIR        starts it again on the same port
 #   tests/pg/cluster.sh bin           prints the folder of pg_ctl (exit 1: none)
 #
 # Tests need no durability, so fsync is off unless BLYNK_TEST_PG_DURABLE=1
@@ -89,8 +91,19 @@ case $cmd in
   url)
     url_of "${2:?usage: cluster.sh url DIR}"
     ;;
+  down)
+    dir=${2:?usage: cluster.sh down DIR}
+    as_owner "$(pg_bin)/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null
+    ;;
+  up)
+    dir=${2:?usage: cluster.sh up DIR}
+    fast="-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+    [[ ${BLYNK_TEST_PG_DURABLE:-0} == 1 ]] && fast=""
+    as_owner "$(pg_bin)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+      -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=127.0.0.1 $fast" start >/dev/null
+    ;;
   *)
-    echo "usage: tests/pg/cluster.sh start [DIR] | stop DIR | url DIR | bin" >&2
+    echo "usage: tests/pg/cluster.sh start [DIR] | stop DIR | url DIR | down DIR | up DIR | bin" >&2
     exit 2
     ;;
 esac
