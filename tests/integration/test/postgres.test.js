@@ -219,4 +219,64 @@ describe('storage-postgres', () => {
     await c.ping(2);
     await Promise.all([a.stop(), b.stop()]);
   });
+
+  it('storage copy: SQLite -> PostgreSQL -> SQLite gives identical tables; a non-empty target is refused', async (t) => {
+    if (!needPostgres(t)) return;
+    const SQLITE3 = '/usr/bin/sqlite3';
+    // The source: accounts and devices through the CLI, pin values and a property from a server.
+    const src = cleanup.add(await Server.start({
+      name: 'copy-src',
+      config: { plugins: { enabled: ['storage-sqlite', 'http-api'] }, storage: { pin_flush_interval_ms: FLUSH_MS } },
+    }));
+    const tokA = await src.addDevice('ann@copy.test', 'esp-a');
+    const tokB = await src.addDevice('bob@copy.test', 'esp-b');
+    for (const [tok, pin, v] of [[tokA, 1, '21.5'], [tokA, 2, 'on'], [tokB, 7, 'x y']]) {
+      const r = await get(src, `/${tok}/update/V${pin}?value=${encodeURIComponent(v)}`);
+      assert.equal(r.status, 200, r.text);
+    }
+    const prop = await get(src, `/${tokA}/update/V1?label=Temp`);
+    assert.ok(prop.status === 200 || prop.status === 400, prop.text);  // a property where the API has one
+    await src.stop();  // the stop stores every pin value
+
+    const url = await database('copied');
+    const pgCfg = Server.create(serverOpts('copy-pg', url));
+    cleanup.add(pgCfg);
+    const back = Server.create({ name: 'copy-back', config: { plugins: { enabled: ['storage-sqlite'] } } });
+    cleanup.add(back);
+
+    let r = await src.cli(['storage', 'copy', '--to', pgCfg.configPath], CMD_TIMEOUT_MS);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^copied 3 users, 2 dashboards, 2 devices, 4 pin values and no history rows from storage-sqlite \(.*\) to storage-postgres/m, r.stdout);
+    assert.match(r.stderr, /copied 3 users/, 'plain lines where stderr is no terminal');
+    assert.equal(await psql(url, 'SELECT count(*) FROM devices'), '2');
+    assert.equal(await psql(url, "SELECT convert_from(value, 'UTF8') FROM pins WHERE pin = 7"), 'x y');
+
+    r = await pgCfg.cli(['storage', 'copy', '--to', back.configPath], CMD_TIMEOUT_MS);
+    assert.equal(r.code, 0, show(r));
+    // Identical: every row of every table, byte for byte (blobs as hex).
+    const dump = async (srv) => {
+      const db = path.join(srv.dataDir, 'blynk.db');
+      const out = [];
+      for (const q of ['SELECT email, name, hex(pass_hash), is_admin, created_at_ms, json, energy FROM users ORDER BY 1',
+        'SELECT * FROM dashboards ORDER BY 1, 2',
+        'SELECT email, dash_id, device_id, name, token, board_type, created_at_ms, connect_time_ms, disconnect_time_ms, data_received_ms, last_ip, hex(hardware_info), json FROM devices ORDER BY 1, 2, 3',
+        'SELECT email, dash_id, device_id, pin_type, pin, property, hex(value), updated_at_ms FROM pins ORDER BY 1, 2, 3, 4, 5, 6']) {
+        const x = await run(SQLITE3, ['-readonly', db, q]);
+        assert.equal(x.code, 0, show(x));
+        out.push(x.stdout);
+      }
+      return out;
+    };
+    const [a, b] = [await dump(src), await dump(back)];
+    assert.ok(a[3].split('\n').length >= 4, `pin values to compare:\n${a[3]}`);
+    assert.deepEqual(b, a);
+
+    // Again into the same target: refused, and nothing changed; --force copies over it.
+    r = await src.cli(['storage', 'copy', '--to', pgCfg.configPath], CMD_TIMEOUT_MS);
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, /already holds 3 account\(s\); copy into an empty one, or give --force/);
+    r = await src.cli(['storage', 'copy', '--to', pgCfg.configPath, '--force'], CMD_TIMEOUT_MS);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(await psql(url, 'SELECT count(*) FROM users'), '3');
+  });
 });
