@@ -186,6 +186,7 @@ TEST_P(History, DumpImportedIntoAFreshStoreIsIdentical) {
 
     std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     ASSERT_TRUE(backend(GetParam()).open_fresh(test.substr(0, test.find('/')) + "_copy").ok());
+    seed("a@x", "tok");  // as `storage copy` does: the records first (a store may skip rows of unknown devices)
     blynk_error e{};
     ASSERT_EQ(S().import_history(self(), recs.data(), recs.size(), &e), BLYNK_OK) << std::string(e.message);
     ASSERT_EQ(S().import_history(self(), recs.data(), recs.size(), &e), BLYNK_OK);  // replaced, not added to
