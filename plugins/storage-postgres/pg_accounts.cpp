@@ -107,7 +107,7 @@ bool PgStorage::emit_all(pqxx::transaction_base& t, const std::string* email, co
 }
 
 void PgStorage::load_all(const blynk::StorageSink& sink) {
-    pool().with("load every user", [&](pqxx::connection& c) {
+    pool()->with("load every user", [&](pqxx::connection& c) {
         pqxx::read_transaction t(c);  // one snapshot for the four queries
         emit_all(t, nullptr, sink);
         t.commit();
@@ -117,7 +117,7 @@ void PgStorage::load_all(const blynk::StorageSink& sink) {
 bool PgStorage::load_user(std::string_view email, const blynk::StorageSink& sink) {
     bool found = false;
     std::string e(email);
-    pool().with("load a user", [&](pqxx::connection& c) {
+    pool()->with("load a user", [&](pqxx::connection& c) {
         pqxx::read_transaction t(c);
         found = emit_all(t, &text_param(e, "the email"), sink);
         t.commit();
@@ -127,7 +127,7 @@ bool PgStorage::load_user(std::string_view email, const blynk::StorageSink& sink
 
 void PgStorage::put_user(const blynk::User& u, bool create) {
     if (u.email.empty()) throw blynk::StorageError(BLYNK_ERROR, "a user needs an email");
-    pool().with("save a user", [&](pqxx::connection& c) {
+    pool()->with("save a user", [&](pqxx::connection& c) {
         pqxx::work t(c);
         try {
             t.exec_params(create ? kUserInsert : kUserUpsert, text_param(u.email, "the email"),
@@ -143,7 +143,7 @@ void PgStorage::put_user(const blynk::User& u, bool create) {
 // The foreign keys take dashboards, devices and pins along; history has none.
 void PgStorage::remove_user(std::string_view email) {
     std::string e(email);
-    pool().with("remove a user", [&](pqxx::connection& c) {
+    pool()->with("remove a user", [&](pqxx::connection& c) {
         pqxx::work t(c);
         if (t.exec_params("DELETE FROM users WHERE email = $1", text_param(e, "the email")).affected_rows() == 0)
             throw blynk::StorageError(BLYNK_NOT_FOUND, "user " + e + " not found");
@@ -153,7 +153,7 @@ void PgStorage::remove_user(std::string_view email) {
 }
 
 void PgStorage::put_dash(const blynk::Dash& d) {
-    pool().with("save a dashboard", [&](pqxx::connection& c) {
+    pool()->with("save a dashboard", [&](pqxx::connection& c) {
         pqxx::work t(c);
         require_user(t, d.email);
         upsert_dash(t, d);
@@ -163,7 +163,7 @@ void PgStorage::put_dash(const blynk::Dash& d) {
 
 void PgStorage::remove_dash(std::string_view email, int32_t dash_id) {
     std::string e(email);
-    pool().with("remove a dashboard", [&](pqxx::connection& c) {
+    pool()->with("remove a dashboard", [&](pqxx::connection& c) {
         pqxx::work t(c);
         auto removed =
             t.exec_params("DELETE FROM devices WHERE email = $1 AND dash_id = $2", text_param(e, "the email"), dash_id)

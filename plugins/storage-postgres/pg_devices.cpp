@@ -50,7 +50,7 @@ bool PgStorage::load_by_token(std::string_view token, const blynk::StorageSink& 
     if (token.empty()) return false;  // an empty token is stored as NULL and matches nothing
     bool found = false;
     std::string tok(token);
-    pool().with("look up a token", [&](pqxx::connection& c) {
+    pool()->with("look up a token", [&](pqxx::connection& c) {
         pqxx::read_transaction t(c);
         auto r = t.exec_params("SELECT email FROM devices WHERE token = $1", text_param(tok, "the token"));
         if (r.empty()) return;
@@ -63,7 +63,7 @@ bool PgStorage::load_by_token(std::string_view token, const blynk::StorageSink& 
 
 void PgStorage::put_device(const blynk::Device& d) {
     std::string name = device_name(d.email, d.dash_id, d.device_id);
-    pool().with("save a device", [&](pqxx::connection& c) {
+    pool()->with("save a device", [&](pqxx::connection& c) {
         pqxx::work t(c);
         require_user(t, d.email);
         const char* token = d.token.empty() ? nullptr : text_param(d.token, "the token").c_str();
@@ -103,7 +103,7 @@ void PgStorage::put_device(const blynk::Device& d) {
 // The foreign key takes the pins along; history is deleted here.
 void PgStorage::remove_device(std::string_view email, int32_t dash_id, int32_t device_id) {
     std::string e(email);
-    pool().with("remove a device", [&](pqxx::connection& c) {
+    pool()->with("remove a device", [&](pqxx::connection& c) {
         pqxx::work t(c);
         if (t.exec_params("DELETE FROM devices WHERE email = $1 AND dash_id = $2 AND device_id = $3",
                           text_param(e, "the email"), dash_id, device_id)
@@ -130,7 +130,7 @@ std::vector<bool> PgStorage::update_devices(const std::vector<blynk::Device>& de
         ip.text(d.last_ip, "the address");
         hw.bytes(d.hardware_info);
     }
-    pool().with("save device state", [&](pqxx::connection& c) {
+    pool()->with("save device state", [&](pqxx::connection& c) {
         pqxx::work t(c);
         auto r = t.exec_params(kDevicesUpdateState, email.str(), dash.str(), dev.str(), token.str(), board.str(),
                                conn.str(), disc.str(), data.str(), ip.str(), hw.str());
@@ -161,7 +161,7 @@ void PgStorage::put_pins(const std::vector<blynk::Pin>& pins) {
         at.integer(p.updated_at_ms);
     }
     size_t written = 0;
-    pool().with("save pin values", [&](pqxx::connection& c) {
+    pool()->with("save pin values", [&](pqxx::connection& c) {
         pqxx::work t(c);
         written = t.exec_params(kPinsUpsert, email.str(), dash.str(), dev.str(), type.str(), pin.str(), prop.str(),
                                 value.str(), at.str())

@@ -120,7 +120,7 @@ void PgStorage::put_points(const std::vector<blynk::Point>& points, bool keep_ra
         }
     }
     if (numeric == 0 && (!keep_raw || points.empty())) return;
-    pool().with("save history", [&](pqxx::connection& c) {
+    pool()->with("save history", [&](pqxx::connection& c) {
         pqxx::work t(c);
         if (numeric)
             t.exec_params(kBucketsAdd, num.email.str(), num.dash.str(), num.dev.str(), num.type.str(), num.pin.str(),
@@ -143,7 +143,7 @@ void PgStorage::read_history(const blynk::HistoryQuery& q, const blynk::HistoryS
     const char* limit = nullptr;  // NULL: no limit
     std::string limit_text = std::to_string(q.limit);
     if (q.limit) limit = limit_text.c_str();
-    pool().with("read history", [&](pqxx::connection& c) {
+    pool()->with("read history", [&](pqxx::connection& c) {
         pqxx::read_transaction t(c);
         pqxx::result r;
         std::string type(1, q.pin_type);
@@ -173,7 +173,7 @@ void PgStorage::remove_history(const blynk::HistoryScope& s) {
         check_pin_type(s.pin_type);
         where += std::string(" AND pin_type = '") + s.pin_type + "' AND pin = " + std::to_string(int(s.pin));
     }
-    pool().with("remove history", [&](pqxx::connection& c) {
+    pool()->with("remove history", [&](pqxx::connection& c) {
         pqxx::work t(c);
         delete_history(t, where, text_param(s.email, "the email"), s.dash_id, s.device_id);
         t.commit();
@@ -182,7 +182,7 @@ void PgStorage::remove_history(const blynk::HistoryScope& s) {
 
 uint64_t PgStorage::trim_history(const blynk::HistoryCutoffs& before_ms) {
     uint64_t removed = 0;
-    pool().with("trim history", [&](pqxx::connection& c) {
+    pool()->with("trim history", [&](pqxx::connection& c) {
         pqxx::work t(c);
         removed = 0;
         for (size_t g = 0; g < before_ms.size(); ++g) {
@@ -203,7 +203,7 @@ uint64_t PgStorage::trim_history(const blynk::HistoryCutoffs& before_ms) {
 // copied in bounded memory.
 void PgStorage::dump_history(const blynk::HistorySink& sink) {
     constexpr int kChunk = 5000;
-    pool().with("dump history", [&](pqxx::connection& c) {
+    pool()->with("dump history", [&](pqxx::connection& c) {
         pqxx::work t(c);
         for (bool raw : {false, true}) {
             t.exec(std::string("DECLARE dump NO SCROLL CURSOR FOR SELECT ") + (raw ? kRawColumns : kBucketColumns) +
@@ -245,7 +245,7 @@ void PgStorage::import_history(const std::vector<blynk::HistoryRow>& rows) {
         }
     }
     if (rows.empty()) return;
-    pool().with("import history", [&](pqxx::connection& c) {
+    pool()->with("import history", [&](pqxx::connection& c) {
         pqxx::work t(c);
         if (buckets)
             t.exec_params(kBucketsReplace, b.email.str(), b.dash.str(), b.dev.str(), b.type.str(), b.pin.str(),

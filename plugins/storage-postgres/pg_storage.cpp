@@ -25,10 +25,10 @@ PgStorage::~PgStorage() {
     pool_.reset();
 }
 
-Pool& PgStorage::pool() {
+std::shared_ptr<Pool> PgStorage::pool() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!pool_) throw std::runtime_error("storage-postgres is not open (init failed or was not called)");
-    return *pool_;
+    return pool_;
 }
 
 void PgStorage::init(const blynk::Settings& settings) {

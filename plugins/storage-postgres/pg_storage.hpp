@@ -138,7 +138,8 @@ public:
     void import_history(const std::vector<blynk::HistoryRow>& rows) override;
 
 private:
-    Pool& pool();
+    // The pool, kept alive by the caller for the call even if shutdown runs meanwhile.
+    std::shared_ptr<Pool> pool();
     void migrate(pqxx::connection& c);
     // Streams one user (email given) or all (null) in the sink's order.
     bool emit_all(pqxx::transaction_base& t, const std::string* email, const blynk::StorageSink& sink);
