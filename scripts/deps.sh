@@ -25,7 +25,8 @@ pkgs=(cmake make g++ pkg-config ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
       libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev
       libcurl4-openssl-dev   # libcurl: the acme plugin's HTTPS to the CA
-      prometheus-cpp-dev)  # /metrics: its core library (metric families, the text format) only
+      prometheus-cpp-dev     # /metrics: its core library (metric families, the text format) only
+      libpqxx-dev)           # the storage-postgres plugin (libpqxx 6.4, libpq)
 if (( want_tests )); then
   pkgs+=(libgtest-dev clang-format ccache curl python3 util-linux)  # ccache: faster rebuilds of the four test trees; curl: HTTP tests; python3: bench, storage test (sqlite3); taskset: bench
   pkgs+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for tests/fuzz
@@ -33,6 +34,7 @@ if (( want_tests )); then
                                   # unshare, nsenter, findmnt, fsfreeze come with util-linux)
   pkgs+=(pebble)  # acme.test.js: Let's Encrypt's test CA on loopback
   pkgs+=(chromium)  # the admin web UI's browser test (admin-ui.test.js, driven by npm playwright-core)
+  pkgs+=(postgresql)  # tests/pg/cluster.sh: a throw-away cluster for storage-postgres (initdb, pg_ctl, psql)
   pkgs+=(sqlite3)  # operations test: the backup the operator guide describes (sqlite3 .backup)
   want_package=1   # tests/packaging/deb.sh builds, installs and purges the package (adduser: its postinst)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

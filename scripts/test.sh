@@ -31,6 +31,14 @@ export CCACHE_BASEDIR="$PWD"
 export CCACHE_NOHASHDIR=1
 command -v ccache >/dev/null 2>&1 && ccache --zero-stats >/dev/null 2>&1 || true
 
+# One throw-away PostgreSQL cluster for the whole run (tests/pg/cluster.sh): the storage
+# suite and the storage-postgres integration tests create their own databases in it.
+pg_env=$(tests/pg/cluster.sh start) || { echo "test.sh: could not start a PostgreSQL cluster" >&2; exit 1; }
+eval "$pg_env"
+trap 'tests/pg/cluster.sh stop "$BLYNK_TEST_PG_DIR"' EXIT
+# Tests that need PostgreSQL fail (instead of skipping) when this is set and it is missing.
+export BLYNK_TEST_PG_REQUIRED=1
+
 # run_suite DIR "CTEST ARGS" CMAKE ARGS...
 run_suite() {
   local dir=$1 select=$2 t0

@@ -10,6 +10,7 @@
 
 #include "core/secrets.hpp"
 #include "host/accounts.hpp"
+#include "host/storage_client.hpp"
 #include "platform/platform.hpp"
 
 namespace blynk::app {
@@ -92,7 +93,23 @@ void ensure_admin(const Config& cfg, const std::string& data_dir, core::Model& m
     // a new one at the first login (core::must_change).
     host::NewAccount account = host::prepare_account(email, "admin", password, true, cfg.password_hash_iterations);
     account.user.pass_hash = core::mark_must_change(account.user.pass_hash);
-    host::store_account(st, account);
+    try {
+        host::store_account(st, account);
+    } catch (const host::StorageFailure& e) {
+        if (e.status != BLYNK_CONFLICT) throw;
+        // Another server sharing this store (PostgreSQL) created it at the same
+        // moment: use that one; the password written here opens nothing.
+        std::error_code ec;
+        fs::remove(file, ec);
+        core::LoadedData data;
+        st.load_user(email, data);
+        model.merge(std::move(data));
+        spdlog::info(
+            "administrator account {} was created by another server sharing this store at the same time; its "
+            "password is where that server put it",
+            email);
+        return;
+    }
     core::LoadedData data;
     st.load_user(email, data);
     model.merge(std::move(data));

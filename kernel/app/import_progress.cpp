@@ -6,7 +6,8 @@
 
 namespace blynk::app {
 
-ImportProgress::ImportProgress(size_t total, bool show) : total_(total), show_(show && total > 0) {
+ImportProgress::ImportProgress(size_t total, bool show, const char* unit)
+    : total_(total), show_(show && total > 0), unit_(unit) {
     if (!show_) return;
     painter_ = std::thread([this] {
         std::unique_lock<std::mutex> lock(mu_);
@@ -39,7 +40,7 @@ void ImportProgress::draw(size_t done) const {
     std::string bar(filled, '=');
     if (filled < kWidth) bar += '>';
     bar.resize(kWidth, ' ');
-    std::fprintf(stderr, "\r[%s] %zu/%zu users", bar.c_str(), done, total_);
+    std::fprintf(stderr, "\r[%s] %zu/%zu %s", bar.c_str(), done, total_, unit_);
     std::fflush(stderr);
 }
 

@@ -13,8 +13,9 @@ namespace blynk::app {
 
 class ImportProgress {
 public:
-    // Draws nothing when `show` is false (not a terminal).
-    ImportProgress(size_t total, bool show);
+    // Draws nothing when `show` is false (not a terminal). `unit` names what
+    // is counted ("users"); it must outlive the bar.
+    ImportProgress(size_t total, bool show, const char* unit = "users");
     ~ImportProgress();
     ImportProgress(const ImportProgress&) = delete;
     ImportProgress& operator=(const ImportProgress&) = delete;
@@ -27,6 +28,7 @@ private:
     void draw(size_t done) const;
     size_t total_;
     bool show_;
+    const char* unit_;
     std::atomic<size_t> done_{0};
     std::mutex mu_;
     std::condition_variable cv_;

@@ -26,6 +26,7 @@
 #include "app/migrate_config.hpp"
 #include "app/operator_client.hpp"
 #include "app/private_files.hpp"
+#include "app/storage_copy.hpp"
 #include "core/secrets.hpp"
 #include "core/throttle.hpp"
 #include "host/accounts.hpp"
@@ -64,6 +65,13 @@ Commands:
   health [--host H] [--port N] [--timeout S]
                                     exit 0 if a server answers HTTP on H:N within S seconds
                                     (default: this config's hardware port on loopback, 5 s)
+  storage copy --to OTHER_CONFIG [--force]
+                                    copy everything this configuration's store keeps (accounts,
+                                    dashboards, devices, tokens, pin values, history) into the
+                                    store OTHER_CONFIG names (e.g. SQLite to PostgreSQL and back);
+                                    refuses a target that holds an account unless --force (then
+                                    records with the same keys are replaced, the rest stays).
+                                    Stop the servers of both first: what changes meanwhile is missed
   migrate-config SERVER.PROPERTIES [MAIL.PROPERTIES] [SMS.PROPERTIES] [-o FILE]
                                     translate a legacy server's configuration into a blynk.toml
                                     (stdout, or FILE, owner-only); keys with no equivalent are
@@ -93,9 +101,9 @@ struct UsageError : std::runtime_error {
 
 Args parse_args(int argc, char** argv) {
     Args a;
-    static const std::vector<std::string> flags{"--admin", "--overwrite"};
-    static const std::vector<std::string> valued{"--email", "--name",   "--password", "--board", "--dash",
-                                                 "--token", "--output", "--host",     "--port",  "--timeout"};
+    static const std::vector<std::string> flags{"--admin", "--overwrite", "--force"};
+    static const std::vector<std::string> valued{"--email",  "--name", "--password", "--board",   "--dash", "--token",
+                                                 "--output", "--host", "--port",     "--timeout", "--to"};
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         auto value = [&](const std::string& name) -> std::string {
@@ -234,6 +242,8 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
         o.hash_iterations = cfg.password_hash_iterations;
         return app::run_import_legacy(o, st, api ? &*api : nullptr);
     }
+    if (what == "storage copy")
+        return app::run_storage_copy(require(a, "--to"), a.options.count("--force") != 0, cfg, plugins, plugin_setup);
     if (what == "config check") {
         std::string names;
         for (auto& n : plugins.loaded_names())
