@@ -219,6 +219,8 @@ host::PluginSetup plugin_setup(const app::Config& cfg) {
     setup.auth.budget_us = cfg.plugin_auth_budget_us;
     setup.auth.max_overruns = cfg.plugin_auth_max_overruns;
     setup.auth.fail_open = cfg.plugin_auth_fail_open;
+    setup.notify_pool.threads = cfg.notify_threads;
+    setup.notify_pool.queue = cfg.notify_queue;
     return setup;
 }
 
@@ -440,6 +442,10 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
         if (core::parse_address_range(e, range, why)) rs.login_throttle.exempt.push_back(range);
     }
     rs.warn = [](const std::string& what) { spdlog::warn("{}", what); };
+    rs.notifications.frequency_ms = cfg.notify_frequency_ms;
+    rs.notifications.mail_daily_quota = cfg.notify_mail_daily_quota;
+    rs.notifications.push_title = cfg.notify_title;
+    rs.notifications.vendor_email = cfg.notify_vendor_email;
 
     opt.operator_allowed = cfg.admin_allowed_ips;
     opt.admin_session_idle_minutes = cfg.admin_session_idle_minutes;

@@ -34,6 +34,8 @@ ServerContext::ServerContext(ServerOptions o, core::Model& m, core::RouterSettin
     router.set_events(&plugins);
     // Null unless a plugin has access-control hooks: then logins and writes ask it.
     router.set_access(plugins.access_policy());
+    // Devices' notifications go to the notifier plugins' pool.
+    router.set_notifier(&plugins.notifiers());
 }
 
 ServerContext::~ServerContext() = default;
