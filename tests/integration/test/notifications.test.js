@@ -39,18 +39,27 @@ function aiosmtpdPython() {
 async function startSmtp(py, dir, cert) {
   const out = path.join(dir, 'mail');
   mkdirSync(out, { recursive: true });
-  const proc = spawn(py, [SMTP_HELPER, '--dir', out, '--cert', cert.cert, '--key', cert.key,
-    '--user', SMTP_USER, '--password', SMTP_PASSWORD], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Now and then (a loaded machine) the helper has been seen to stay silent: it is then killed
+  // and started again, at most three times, each wait bounded.
+  let proc;
+  let port;
   let text = '';
-  proc.stderr.on('data', (d) => { text += d; });
-  const port = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`SMTP helper not ready in 10 s: ${text}`)), 10000);
-    proc.stdout.on('data', (d) => {
-      const m = /READY (\d+)/.exec(String(d));
-      if (m) { clearTimeout(t); resolve(Number(m[1])); }
+  for (let attempt = 1; !port; attempt += 1) {
+    proc = spawn(py, [SMTP_HELPER, '--dir', out, '--cert', cert.cert, '--key', cert.key,
+      '--user', SMTP_USER, '--password', SMTP_PASSWORD], { stdio: ['pipe', 'pipe', 'pipe'] });
+    text = '';
+    proc.stderr.on('data', (d) => { text += d; });
+    const p = proc;
+    port = await new Promise((resolve, reject) => {
+      const t = setTimeout(() => { p.kill('SIGKILL'); resolve(0); }, 5000);
+      p.stdout.on('data', (d) => {
+        const m = /READY (\d+)/.exec(String(d));
+        if (m) { clearTimeout(t); resolve(Number(m[1])); }
+      });
+      p.on('exit', (code) => { clearTimeout(t); if (code !== null) reject(new Error(`SMTP helper exited ${code}: ${text}`)); });
     });
-    proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`SMTP helper exited ${code}: ${text}`)); });
-  });
+    if (!port && attempt === 3) throw new Error(`SMTP helper not ready in 3 x 5 s: ${text}`);
+  }
   let seen = 0;
   return {
     port,
@@ -65,7 +74,7 @@ async function startSmtp(py, dir, cert) {
     /** Resolves once n sends hang in DATA (mode 'hang'). */
     hanging: (n) => waitForFile(path.join(out, 'hung'), (t) => Number(t) >= n, 3000),
     count: () => { let n = seen; while (existsSync(path.join(out, `${n + 1}.eml`))) n += 1; return n; },
-    close: () => { proc.stdin.end(); proc.kill(); },
+    close: () => { proc.stdin.end(); proc.kill('SIGKILL'); },
   };
 }
 
