@@ -237,6 +237,19 @@ void count_mail(User& u, int64_t now_ms) {
     ++u.mails_in_window;
 }
 
+bool offline_push(const Device& d, const NotificationSettings& s, NotifyRequest& out, int64_t& delay_ms) {
+    Dashboard* dash = d.user ? d.user->find_dash(d.dash_id) : nullptr;
+    boost::json::object widget;
+    if (!dash || !dash->active || !find_widget(dash, "NOTIFICATION", widget)) return false;
+    bool enabled = false;
+    if (!json_bool(widget, "notifyWhenOffline", enabled) || !enabled) return false;
+    delay_ms = 0;
+    if (!json_int(widget, "notifyWhenOfflineIgnorePeriod", delay_ms) || delay_ms < 0) delay_ms = 0;
+    std::string text = s.offline_body;
+    replace_all(text, "{DEVICE_NAME}", d.name.empty() ? std::string("device") : d.name);
+    return push_request(widget, d, std::move(text), s.push_title, out);
+}
+
 const char* check_http_push(Device& d, std::string_view body, const NotificationSettings& s, NotifyRequest& out) {
     if (bad_text(body, kPushMax)) return "Body is empty or larger than 255 chars.";
     Dashboard* dash = d.user ? d.user->find_dash(d.dash_id) : nullptr;

@@ -24,7 +24,15 @@ struct NotificationSettings {
     std::string push_title = "Blynk Notification";
     // What {VENDOR_EMAIL} becomes in a device's mail.
     std::string vendor_email;
+    // The push sent when a device goes offline (legacy notification.body).
+    std::string offline_body = "Your {DEVICE_NAME} went offline.";
 };
+
+// A device's last connection closed: the push its dashboard's notification
+// widget asks for (notifyWhenOffline on an active dashboard, with tokens),
+// and after how many milliseconds (notifyWhenOfflineIgnorePeriod; 0 = now).
+// False when none is due.
+bool offline_push(const Device& d, const NotificationSettings& settings, NotifyRequest& out, int64_t& delay_ms);
 
 // The four hardware notification commands, in the order HwRoute keeps their
 // last send time.

@@ -215,6 +215,7 @@ void Router::leave_device(HwRoute& c) {
         mark_dirty(*d);
         if (events_) events_->device_offline(*d, c.out->peer(), now);
         if (apps_) apps_->hardware_disconnected(*d);
+        device_went_offline(*d, now);
     }
 }
 

@@ -211,6 +211,10 @@ public:
     // A widget property set from the HTTP API: stored; apps get it.
     void api_property(Device& d, uint8_t pin, std::string_view property, std::string_view value);
 
+    // Due offline notifications (a device still offline after its widget's
+    // ignore period) go out; the server calls it from its periodic sweep.
+    void tick();
+
     // Frames received from devices since the start (the admin web UI's
     // messages per second).
     uint64_t frames_received() const { return frames_received_; }
@@ -235,6 +239,8 @@ private:
     void internal(HwRoute& c, const codec::Frame& f);
     void set_property(HwRoute& c, const codec::Frame& f);
     void notification(HwRoute& c, const codec::Frame& f);
+    // The device's last connection closed (router_notify.cpp).
+    void device_went_offline(Device& d, int64_t now);
 
     // A `<t>w\0pin\0value...` body read into `w` (its wire is the body);
     // IllegalCommand if it is not one.
@@ -263,6 +269,14 @@ private:
     TokenLoader* loader_ = nullptr;
     AccessPolicy* access_ = nullptr;
     Notifier* notifier_ = nullptr;
+    // Offline notifications waiting for their ignore period: sent at due_ms
+    // if the device has stayed offline since disconnect_ms.
+    struct PendingOffline {
+        Device* device;
+        int64_t due_ms, disconnect_ms;
+        NotifyRequest request;
+    };
+    std::vector<PendingOffline> pending_offline_;
     LoginThrottle throttle_;
     std::vector<Device*> dirty_;
     std::string scratch_;

@@ -68,4 +68,41 @@ void Router::notification(HwRoute& c, const codec::Frame& f) {
     });
 }
 
+void Router::device_went_offline(Device& d, int64_t now) {
+    if (!notifier_) return;
+    NotifyRequest request;
+    int64_t delay_ms = 0;
+    if (!offline_push(d, settings_.notifications, request, delay_ms)) return;
+    if (delay_ms == 0) {
+        notifier_->send(std::move(request), [](NotifyOutcome) {});
+        return;
+    }
+    // A quick reconnect within the ignore period sends nothing (tick checks).
+    // One entry a device: a flapping one restarts its period, not a list.
+    for (auto& p : pending_offline_)
+        if (p.device == &d) {
+            p = {&d, now + delay_ms, d.disconnect_ms, std::move(request)};
+            return;
+        }
+    pending_offline_.push_back({&d, now + delay_ms, d.disconnect_ms, std::move(request)});
+}
+
+void Router::tick() {
+    if (pending_offline_.empty()) return;
+    int64_t now = now_();
+    size_t kept = 0;
+    for (size_t i = 0; i < pending_offline_.size(); ++i) {
+        PendingOffline& p = pending_offline_[i];
+        if (p.due_ms > now) {
+            if (kept != i) pending_offline_[kept] = std::move(p);
+            ++kept;
+            continue;
+        }
+        Device& d = *p.device;
+        bool still_offline = d.online_count == 0 && !d.removed && d.disconnect_ms == p.disconnect_ms;
+        if (still_offline && notifier_) notifier_->send(std::move(p.request), [](NotifyOutcome) {});
+    }
+    pending_offline_.erase(pending_offline_.begin() + ptrdiff_t(kept), pending_offline_.end());
+}
+
 }  // namespace blynk::core

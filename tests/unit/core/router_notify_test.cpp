@@ -282,4 +282,43 @@ TEST_F(RouterNotifyTest, WithoutANotifierEveryValidRequestFails) {
     EXPECT_EQ(c->last(), uint16_t(Status::NotificationError));
 }
 
+TEST_F(RouterNotifyTest, OfflinePushFiresOnceAfterTheIgnorePeriod) {
+    widget("NOTIFICATION", R"({"type":"NOTIFICATION","notifyWhenOffline":true,"notifyWhenOfflineIgnorePeriod":1000,)"
+                           R"("androidTokens":{"a":"ta"}})");
+    auto c = device();
+    c->close("gone");
+    router.tick();
+    EXPECT_TRUE(notifier.requests.empty()) << "not within the ignore period";
+    now += 1000;
+    router.tick();
+    ASSERT_EQ(notifier.requests.size(), 1u);
+    EXPECT_EQ(notifier.requests[0].body, "Your Boiler went offline.");
+    EXPECT_EQ(notifier.requests[0].channel, core::NotifyChannel::Push);
+    now += 5000;
+    router.tick();
+    EXPECT_EQ(notifier.requests.size(), 1u) << "once";
+}
+
+TEST_F(RouterNotifyTest, OfflinePushIsNotSentForAQuickReconnect) {
+    widget("NOTIFICATION", R"({"type":"NOTIFICATION","notifyWhenOffline":true,"notifyWhenOfflineIgnorePeriod":1000,)"
+                           R"("androidTokens":{"a":"ta"}})");
+    auto c = device();
+    c->close("gone");
+    now += 500;
+    auto again = device();
+    now += 1000;
+    router.tick();
+    EXPECT_TRUE(notifier.requests.empty());
+    // Without an ignore period it goes at once; without notifyWhenOffline never.
+    dash().widgets.back().json = R"({"type":"NOTIFICATION","notifyWhenOffline":true,"androidTokens":{"a":"ta"}})";
+    again->close("gone");
+    EXPECT_EQ(notifier.requests.size(), 1u);
+    dash().widgets.back().json = R"({"type":"NOTIFICATION","androidTokens":{"a":"ta"}})";
+    auto third = device();
+    third->close("gone");
+    now += 100000;
+    router.tick();
+    EXPECT_EQ(notifier.requests.size(), 1u);
+}
+
 }  // namespace
