@@ -10,12 +10,16 @@ import { spawn, execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-import { Server, Cleanup, Status, mkTmp, waitForFile, freePort, renderToml, BLYNKD_BIN } from '../lib/harness.js';
+import {
+  Server, Cleanup, Status, mkTmp, waitForFile, freePort, renderToml, BLYNKD_BIN, BUILD_DIR,
+} from '../lib/harness.js';
 import { newAccount, dashWithDevice, activate, libDevice } from '../lib/app_setup.js';
 import { selfSigned } from '../lib/pki.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const SMTP_HELPER = path.join(here, '..', 'lib', 'smtp_server.py');
+// A push notifier that writes each push to a file (tests/sdk/push-recorder).
+const PUSH_RECORDER = path.join(BUILD_DIR, 'bin', 'test-plugins', 'push-recorder-plugin.so');
 const Notify = Object.freeze({ TWEET: 12, EMAIL: 13, PUSH: 14, SMS: 18 });
 const NOTIFICATION_INVALID_BODY = 13;
 const NOTIFICATION_NOT_AUTHORIZED = 14;
@@ -110,14 +114,15 @@ describe('notifications through mail-smtp and a real SMTP server', () => {
   let skip = null;
 
   /** A new account with dashboard 1 (active) holding the widgets and one device: its token. */
-  async function deviceWith(widgets) {
+  async function deviceWith(widgets, { deviceId = 0 } = {}) {
     const { app } = await newAccount(srv, cleanup);
-    const dev = await dashWithDevice(app, { widgets });
+    const dev = await dashWithDevice(app, { widgets, deviceId });
     await activate(app, 1);
     return dev.token;
   }
 
   before(async () => {
+    if (!existsSync(PUSH_RECORDER)) throw new Error(`${PUSH_RECORDER} not found: build push-recorder-plugin`);
     py = await aiosmtpdPython();
     if (!py) { skip = 'python3-aiosmtpd is not installed (scripts/deps.sh --test)'; return; }
     dir = mkTmp('notify');
@@ -128,7 +133,8 @@ describe('notifications through mail-smtp and a real SMTP server', () => {
       name: 'notify',
       config: {
         plugins: {
-          enabled: ['storage-sqlite', 'http-api', 'mail-smtp'],
+          enabled: ['storage-sqlite', 'http-api', 'mail-smtp', PUSH_RECORDER],
+          'push-recorder': { file: path.join(dir, 'pushes.txt') },
           'mail-smtp': {
             host: '127.0.0.1', port: smtp.port, tls: 'starttls', ca_file: cert.cert,
             username: SMTP_USER, password: SMTP_PASSWORD, from: 'blynk@example.com', from_name: 'Blynk Sërver',
@@ -308,6 +314,31 @@ describe('notifications through mail-smtp and a real SMTP server', () => {
       assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SMTP_PASSWORD));
     }
     r = await srv.cli(['config', 'check']);
-    assert.match(r.stdout, /notifications: mail via mail-smtp, sms off, push off/);
+    assert.match(r.stdout, /notifications: mail via mail-smtp, sms off, push via push-recorder/);
+  });
+
+  it('an offline notification fires once after the ignore period, and not for a quick reconnect', async (t) => {
+    if (skip) return t.skip(skip);
+    const pushes = path.join(dir, 'pushes.txt');
+    const widget = (period) => ({
+      type: 'NOTIFICATION', id: 91, x: 0, y: 1, width: 1, height: 1, notifyWhenOffline: true,
+      notifyWhenOfflineIgnorePeriod: period, androidTokens: { app1: 'push-token-1' },
+    });
+    const quick = await deviceWith([widget(1000)], { deviceId: 3 });
+    const gone = await deviceWith([widget(1000)], { deviceId: 7 });
+    const now = await deviceWith([widget(0)], { deviceId: 9 });
+    // quick goes and comes back within its period; gone goes after it and stays away.
+    (await srv.login(quick)).close();
+    cleanup.add(await srv.login(quick));
+    (await srv.login(gone)).close();
+    const lines = (text) => text.split('\n').filter(Boolean);
+    // gone's period ends after quick's: when gone's push is there, quick's would be too.
+    let text = await waitForFile(pushes, (x) => lines(x).length >= 1, 4000);
+    assert.deepEqual(lines(text), ['Blynk Notification|Your device 7 went offline.|1']);
+    // No ignore period: at once; and gone's push was sent only once.
+    (await srv.login(now)).close();
+    text = await waitForFile(pushes, (x) => lines(x).length >= 2, 3000);
+    assert.deepEqual(lines(text), ['Blynk Notification|Your device 7 went offline.|1',
+      'Blynk Notification|Your device 9 went offline.|1']);
   });
 });
