@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #include <blynk/plugin.hpp>

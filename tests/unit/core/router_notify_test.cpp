@@ -16,7 +16,7 @@ using codec::Status;
 
 namespace {
 
-class Conn : public core::HwOutput {
+class Conn final : public core::HwOutput {
 public:
     explicit Conn(core::Router& r) : router(&r), route(&r.open(*this)) {}
     ~Conn() { router->release(*route); }
