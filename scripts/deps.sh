@@ -24,7 +24,7 @@ done
 pkgs=(cmake make g++ pkg-config ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
       libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev
-      libcurl4-openssl-dev   # libcurl: the acme plugin's HTTPS to the CA
+      libcurl4-openssl-dev   # libcurl: the acme plugin's HTTPS to the CA, mail-smtp's SMTP
       prometheus-cpp-dev     # /metrics: its core library (metric families, the text format) only
       libpqxx-dev)           # the storage-postgres plugin (libpqxx 6.4, libpq)
 if (( want_tests )); then
@@ -36,6 +36,7 @@ if (( want_tests )); then
   pkgs+=(chromium)  # the admin web UI's browser test (admin-ui.test.js, driven by npm playwright-core)
   pkgs+=(postgresql)  # tests/pg/cluster.sh: a throw-away cluster for storage-postgres (initdb, pg_ctl, psql)
   pkgs+=(sqlite3)  # operations test: the backup the operator guide describes (sqlite3 .backup)
+  pkgs+=(python3-aiosmtpd)  # notifications test: a real SMTP server with STARTTLS and AUTH (lib/smtp_server.py)
   want_package=1   # tests/packaging/deb.sh builds, installs and purges the package (adduser: its postinst)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)

@@ -151,11 +151,13 @@ Config load_config(const std::string& path, const std::string& installed) {
 
     for (auto& [k, v] : root) {
         (void)v;
-        static const std::set<std::string> sections{"server", "tls",     "hardware", "http", "storage", "logging",
-                                                    "admin",  "plugins", "security", "app",  "metrics"};
+        static const std::set<std::string> sections{"server",   "tls",     "hardware", "http",
+                                                    "storage",  "logging", "admin",    "plugins",
+                                                    "security", "app",     "metrics",  "notifications"};
         if (!sections.count(std::string(k.str())))
             r.fail(std::string(k.str()),
-                   "unknown section; known: admin, app, hardware, http, logging, metrics, plugins, security, server, "
+                   "unknown section; known: admin, app, hardware, http, logging, metrics, notifications, plugins, "
+                   "security, server, "
                    "storage, tls");
     }
 
@@ -284,6 +286,16 @@ Config load_config(const std::string& path, const std::string& installed) {
                 c.metrics_allowed_ips.push_back(e.as_string()->get());
             }
         }
+
+    auto* notifications = r.table("notifications");
+    r.only(notifications, "notifications",
+           {"frequency_ms", "mail_daily_quota", "threads", "queue", "title", "vendor_email"});
+    r.num(notifications, "notifications", "frequency_ms", c.notify_frequency_ms, 0, 86400000);
+    r.num(notifications, "notifications", "mail_daily_quota", c.notify_mail_daily_quota, 0, 1000000);
+    r.num(notifications, "notifications", "threads", c.notify_threads, 1, 64);
+    r.num(notifications, "notifications", "queue", c.notify_queue, 1, 1000000);
+    r.str(notifications, "notifications", "title", c.notify_title);
+    r.str(notifications, "notifications", "vendor_email", c.notify_vendor_email);
 
     if (auto* plugins = r.table("plugins")) {
         r.str(plugins, "plugins", "dir", c.plugin_dir);

@@ -106,6 +106,14 @@ struct Config {
     uint32_t plugin_auth_budget_us = 500;
     uint32_t plugin_auth_max_overruns = 50;
     bool plugin_auth_fail_open = false;
+
+    // [notifications]: devices' mail, push and SMS (docs/operator-guide.md, "Notifications").
+    uint32_t notify_frequency_ms = 5000;              // one of a kind per device connection in this time
+    uint32_t notify_mail_daily_quota = 100;           // mails a user's devices may send in 24 hours; 0 = no limit
+    uint32_t notify_threads = 2;                      // the send pool
+    uint32_t notify_queue = 1000;                     // sends that may wait for it, in all
+    std::string notify_title = "Blynk Notification";  // the push title
+    std::string notify_vendor_email;                  // what {VENDOR_EMAIL} becomes
 };
 
 // Reads `path`. If `path` is empty, reads config/blynk.toml when it exists,

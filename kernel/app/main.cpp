@@ -24,6 +24,7 @@
 #include "app/import_legacy.hpp"
 #include "app/metrics_token.hpp"
 #include "app/migrate_config.hpp"
+#include "app/notify_test.hpp"
 #include "app/operator_client.hpp"
 #include "app/private_files.hpp"
 #include "app/storage_copy.hpp"
@@ -72,6 +73,9 @@ Commands:
                                     refuses a target that holds an account unless --force (then
                                     records with the same keys are replaced, the rest stays).
                                     Stop the servers of both first: what changes meanwhile is missed
+  notify test --channel mail|sms|push --to TARGET [--subject S] [--body B]
+                                    send one message through the channel's configured plugin
+                                    and print what happened (the provider's reason if it failed)
   migrate-config SERVER.PROPERTIES [MAIL.PROPERTIES] [SMS.PROPERTIES] [-o FILE]
                                     translate a legacy server's configuration into a blynk.toml
                                     (stdout, or FILE, owner-only); keys with no equivalent are
@@ -102,8 +106,9 @@ struct UsageError : std::runtime_error {
 Args parse_args(int argc, char** argv) {
     Args a;
     static const std::vector<std::string> flags{"--admin", "--overwrite", "--force"};
-    static const std::vector<std::string> valued{"--email",  "--name", "--password", "--board",   "--dash", "--token",
-                                                 "--output", "--host", "--port",     "--timeout", "--to"};
+    static const std::vector<std::string> valued{"--email",   "--name",   "--password", "--board", "--dash",
+                                                 "--token",   "--output", "--host",     "--port",  "--timeout",
+                                                 "--channel", "--to",     "--subject",  "--body"};
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         auto value = [&](const std::string& name) -> std::string {
@@ -219,6 +224,8 @@ host::PluginSetup plugin_setup(const app::Config& cfg) {
     setup.auth.budget_us = cfg.plugin_auth_budget_us;
     setup.auth.max_overruns = cfg.plugin_auth_max_overruns;
     setup.auth.fail_open = cfg.plugin_auth_fail_open;
+    setup.notify_pool.threads = cfg.notify_threads;
+    setup.notify_pool.queue = cfg.notify_queue;
     return setup;
 }
 
@@ -251,8 +258,17 @@ int run_command(const Args& a, const app::Config& cfg, host::PluginHost& plugins
         std::cout << "configuration OK: " << (cfg.file.empty() ? "(built-in defaults)" : cfg.file) << "\n"
                   << "data folder: " << cfg.data_dir << "\nplugins: " << names
                   << "\nstorage: " << plugins.storage_plugin_name() << "\nhardware port: " << cfg.hardware_port
-                  << ", TLS port: " << cfg.tls_port << "\n";
+                  << ", TLS port: " << cfg.tls_port << "\nnotifications: " << app::notifier_summary(plugins.notifiers())
+                  << "\n";
         return 0;
+    }
+    if (what == "notify test") {
+        app::NotifyTestOptions o;
+        o.channel = optional(a, "--channel");
+        o.to = optional(a, "--to");
+        if (auto s = optional(a, "--subject"); !s.empty()) o.subject = s;
+        if (auto b = optional(a, "--body"); !b.empty()) o.body = b;
+        return app::run_notify_test(plugins.notifiers(), o, std::cout, std::cerr);
     }
     if (what == "user add" && api) {
         std::string email = checked_email(a);
@@ -440,6 +456,10 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
         if (core::parse_address_range(e, range, why)) rs.login_throttle.exempt.push_back(range);
     }
     rs.warn = [](const std::string& what) { spdlog::warn("{}", what); };
+    rs.notifications.frequency_ms = cfg.notify_frequency_ms;
+    rs.notifications.mail_daily_quota = cfg.notify_mail_daily_quota;
+    rs.notifications.push_title = cfg.notify_title;
+    rs.notifications.vendor_email = cfg.notify_vendor_email;
 
     opt.operator_allowed = cfg.admin_allowed_ips;
     opt.admin_session_idle_minutes = cfg.admin_session_idle_minutes;

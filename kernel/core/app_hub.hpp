@@ -59,6 +59,9 @@ public:
     void on_close(AppRoute& s);
     void release(AppRoute& s);
     size_t session_count() const { return sessions_.size(); }
+    // A push provider said these apps' tokens (by uid) are gone: they leave
+    // the dashboard's notification widget, which is stored again.
+    void remove_push_tokens(std::string_view email, int32_t dash_id, const std::vector<std::string>& uids);
     // Closes every app session of `u` (the account was removed).
     void close_user(User& u, std::string_view why);
     // Whether any app session of the device's user sees the device's dashboard.

@@ -234,6 +234,28 @@ void AppHub::add_push_token(AppRoute& s, const codec::Frame& f) {
     save_dash(s, f.msg_id, *dash);
 }
 
+void AppHub::remove_push_tokens(std::string_view email, int32_t dash_id, const std::vector<std::string>& uids) {
+    User* u = model_.find_user(email);
+    Dashboard* dash = u ? dashboard_of(*u, dash_id) : nullptr;
+    if (!dash) return;
+    for (auto& w : dash->widgets) {
+        if (w.type != "NOTIFICATION") continue;
+        boost::system::error_code ec;
+        boost::json::value v = boost::json::parse(boost::json::string_view(w.json.data(), w.json.size()), ec);
+        if (ec || !v.is_object()) return;
+        size_t removed = 0;
+        for (const char* field : {"androidTokens", "iOSTokens"})
+            if (auto* m = v.as_object().if_contains(field); m && m->is_object())
+                for (auto& uid : uids)
+                    removed += m->as_object().erase(uid);
+        if (removed == 0) return;
+        w.json = boost::json::serialize(v);
+        dash->updated_ms = now_();
+        backend_.save_dash(*u, *dash, [](int) {});
+        return;
+    }
+}
+
 void AppHub::get_clone_code(AppRoute& s, const codec::Frame& f) {
     int32_t dash_id = 0;
     if (!parse_i32(f.body, dash_id) || !has_dashboard(*s.user, dash_id))

@@ -122,6 +122,10 @@ struct User {
     int64_t energy = 0;
     AppRoute* apps = nullptr;   // intrusive list of this user's app sessions (owner and shared)
     std::string settings_json;  // the account's other legacy fields (appName, region, ...) as a JSON object
+    // Mails its devices sent in the 24 hours since mail_window_ms (the daily
+    // mail quota, core/notification_rules.cpp); memory only, as in legacy.
+    uint32_t mails_in_window = 0;
+    int64_t mail_window_ms = 0;
     std::vector<Dashboard> dashboards;
     std::vector<std::unique_ptr<Device>> devices;
 

@@ -215,6 +215,7 @@ void Router::leave_device(HwRoute& c) {
         mark_dirty(*d);
         if (events_) events_->device_offline(*d, c.out->peer(), now);
         if (apps_) apps_->hardware_disconnected(*d);
+        device_went_offline(*d, now);
     }
 }
 
@@ -509,34 +510,6 @@ void Router::set_property(HwRoute& c, const codec::Frame& f) {
     mark_dirty(d);
     c.out->send_status(f.msg_id, st(Status::Ok));
     if (apps_) apps_->widget_property(d, f.msg_id, f.body);
-}
-
-void Router::notification(HwRoute& c, const codec::Frame& f) {
-    // No notifier plugin exists yet: answer as the legacy server did for a
-    // project without the matching widget, after the same body checks.
-    size_t max = 0;
-    switch (Command(f.command)) {
-        case Command::PushNotification:
-            max = 255;
-            break;
-        case Command::Tweet:
-            max = 140;
-            break;
-        case Command::Sms:
-            max = 160;
-            break;
-        default:
-            break;
-    }
-    if (Command(f.command) == Command::Email) {
-        c.out->send_status(f.msg_id, st(Status::NotAllowed));
-        return;
-    }
-    if (trim(f.body).empty() || f.body.size() > max) {
-        c.out->send_status(f.msg_id, st(Status::NotificationInvalidBody));
-        return;
-    }
-    c.out->send_status(f.msg_id, st(Status::NotificationNotAuthorized));
 }
 
 }  // namespace blynk::core

@@ -17,6 +17,8 @@
 #include "codec/protocol.hpp"
 #include "core/counters.hpp"
 #include "core/model.hpp"
+#include "core/notification_rules.hpp"
+#include "core/notify.hpp"
 #include "core/quota.hpp"
 #include "core/throttle.hpp"
 
@@ -42,6 +44,10 @@ public:
     virtual void reject(std::string_view reason) = 0;
     virtual bool is_closed() const = 0;
     virtual std::string peer() const = 0;
+    // An answer will come later (a notification's send): the connection
+    // object stays allocated, closed or not, until the matching unhold.
+    virtual void hold() {}
+    virtual void unhold() {}
 
 protected:
     ~HwOutput() = default;
@@ -62,6 +68,9 @@ struct HwRoute {
     bool login_pending = false;
     bool over_quota = false;  // set when a frame was dropped for the quota; the transport may pause reading
     QuotaMeter quota;
+    // The last accepted notification of each kind (HwNotifyKind), for the
+    // per-connection frequency limit.
+    int64_t last_notify_ms[kHwNotifyKinds] = {};
     std::unique_ptr<std::vector<BridgeChannel>> bridges;  // only once a bridge is set up
 };
 
@@ -149,6 +158,8 @@ struct RouterSettings {
     uint16_t default_buff_in = 255;  // frame limit towards a device that did not report buff-in
     // Refused logins per address: too many in a window block the address.
     LoginThrottleSettings login_throttle;
+    // Devices' notifications: limits, quota, push title ([notifications]).
+    NotificationSettings notifications;
     // Where the router's warnings go (a block starting); none if unset.
     std::function<void(const std::string&)> warn;
 };
@@ -163,6 +174,8 @@ public:
     void set_loader(TokenLoader* loader) { loader_ = loader; }
     // nullptr (the default): every login with a known token and every valid write is allowed.
     void set_access(AccessPolicy* access) { access_ = access; }
+    // Where devices' notifications go; none: each is answered NotificationError.
+    void set_notifier(Notifier* notifier) { notifier_ = notifier; }
     const RouterSettings& settings() const { return settings_; }
     const LoginThrottle& login_throttle() const { return throttle_; }
     // The login throttle for tokens presented elsewhere (the HTTP API's token
@@ -198,6 +211,10 @@ public:
     // A widget property set from the HTTP API: stored; apps get it.
     void api_property(Device& d, uint8_t pin, std::string_view property, std::string_view value);
 
+    // Due offline notifications (a device still offline after its widget's
+    // ignore period) go out; the server calls it from its periodic sweep.
+    void tick();
+
     // Frames received from devices since the start (the admin web UI's
     // messages per second).
     uint64_t frames_received() const { return frames_received_; }
@@ -222,6 +239,8 @@ private:
     void internal(HwRoute& c, const codec::Frame& f);
     void set_property(HwRoute& c, const codec::Frame& f);
     void notification(HwRoute& c, const codec::Frame& f);
+    // The device's last connection closed (router_notify.cpp).
+    void device_went_offline(Device& d, int64_t now);
 
     // A `<t>w\0pin\0value...` body read into `w` (its wire is the body);
     // IllegalCommand if it is not one.
@@ -249,6 +268,15 @@ private:
     EventSink* events_ = nullptr;
     TokenLoader* loader_ = nullptr;
     AccessPolicy* access_ = nullptr;
+    Notifier* notifier_ = nullptr;
+    // Offline notifications waiting for their ignore period: sent at due_ms
+    // if the device has stayed offline since disconnect_ms.
+    struct PendingOffline {
+        Device* device;
+        int64_t due_ms, disconnect_ms;
+        NotifyRequest request;
+    };
+    std::vector<PendingOffline> pending_offline_;
     LoginThrottle throttle_;
     std::vector<Device*> dirty_;
     std::string scratch_;

@@ -7,6 +7,7 @@
 
 #include "codec/protocol.hpp"
 #include "core/model.hpp"
+#include "core/notification_rules.hpp"
 #include "host/kernel_services.hpp"
 #include "host/loaded_plugin.hpp"
 #include "host/plugin_host.hpp"
@@ -195,6 +196,38 @@ int host_install_certificate(void* ctx, blynk_str chain_pem, blynk_str key_pem, 
 
 }  // namespace
 
+void host_notify(void* ctx, blynk_str token, uint32_t channel, blynk_str to, blynk_str subject, blynk_str body,
+                 void (*done)(void*, int, blynk_str), void* arg) {
+    if (!done) return;
+    auto* p = static_cast<LoadedPlugin*>(ctx);
+    KernelServices* k = p->owner->services();
+    // Every answer comes later, on the kernel thread, as the ABI promises.
+    auto later = [k, done, arg](int status, std::string message) {
+        auto fn = [done, arg, status, message] { done(arg, status, blynk_str{message.data(), message.size()}); };
+        if (!k || !k->post(fn)) fn();
+    };
+    const core::NotificationSettings* settings = k ? k->notification_settings() : nullptr;
+    core::Device* d = k ? k->device(sv_of(token)) : nullptr;
+    if (!settings) return later(BLYNK_ERROR, "notifications are not served");
+    if (!d) return later(BLYNK_NOT_FOUND, "Invalid token.");
+    core::NotifyRequest request;
+    const char* refused = nullptr;
+    if (channel == BLYNK_NOTIFY_PUSH)
+        refused = core::check_http_push(*d, sv_of(body), *settings, request);
+    else if (channel == BLYNK_NOTIFY_MAIL)
+        refused = core::check_http_mail(*d, sv_of(to), sv_of(subject), sv_of(body), request);
+    else
+        refused = "this channel has no HTTP route";
+    if (refused) return later(BLYNK_DENIED, refused);
+    p->owner->notifiers().send(std::move(request), [done, arg](core::NotifyOutcome o) {
+        static const std::string texts[] = {"", "The notification could not be sent (the provider failed).",
+                                            "Too many notifications are waiting; try again later.",
+                                            "No notifier plugin serves this channel."};
+        const std::string& m = texts[size_t(o)];
+        done(arg, o == core::NotifyOutcome::Sent ? BLYNK_OK : BLYNK_ERROR, blynk_str{m.data(), m.size()});
+    });
+}
+
 void fill_host_table(LoadedPlugin& p, const std::string& data_dir, const std::string& server_host) {
     blynk_host_v1& h = p.host;
     h.size = sizeof(blynk_host_v1);
@@ -218,6 +251,7 @@ void fill_host_table(LoadedPlugin& p, const std::string& data_dir, const std::st
     h.install_certificate = host_install_certificate;
     p.server_host = server_host;
     h.server_host = sv(p.server_host);
+    h.notify = host_notify;
 }
 
 }  // namespace blynk::host

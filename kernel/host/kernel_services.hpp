@@ -11,6 +11,7 @@
 
 namespace blynk::core {
 struct Device;
+struct NotificationSettings;
 struct User;
 }  // namespace blynk::core
 
@@ -43,6 +44,9 @@ public:
         error = "this server offers no certificate hand-over";
         return false;
     }
+    // The rules' settings for the HTTP API's notifications (SDK 1.4 notify);
+    // nullptr: notifications are not served.
+    virtual const core::NotificationSettings* notification_settings() const { return nullptr; }
 };
 
 }  // namespace blynk::host

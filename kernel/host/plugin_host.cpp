@@ -263,6 +263,16 @@ void PluginHost::load_one(const std::string& entry) {
         if (field_or_null(e, &blynk_events_v1::login)) login_subs_.push_back({t->self, e});
     }
     if (const blynk_auth_v1* a = field_or_null(t, &blynk_plugin_v1::auth)) auth_.add(p->name, t->self, a);
+    if (const blynk_notifier_v1* n = field_or_null(t, &blynk_plugin_v1::notifier)) {
+        if (n->size < offsetof(blynk_notifier_v1, send_mail) + sizeof(n->send_mail))
+            throw PluginError("plugin '" + p->name + "': its notifier table is malformed (size " +
+                              std::to_string(n->size) + ")");
+        try {
+            notifiers_.add(p->name, t->self, n);
+        } catch (const std::exception& e) {
+            throw PluginError(e.what());
+        }
+    }
     const std::string version = t->version.data ? std::string(t->version.data, t->version.size) : "";
     if (own_file)
         spdlog::info("plugin {} ({} {}) loaded from {}", p->name, p->reported_name, version, p->path);
@@ -282,11 +292,18 @@ void PluginHost::start_threads() {
     }
     for (auto& p : plugins_)
         p->worker = worker_.get();
+    // Answers go back to the loop thread through the server's services (set
+    // before serving); without them (stopping) an answer is dropped.
+    notifiers_.start(setup_.notify_pool, [this](std::function<void()> fn) {
+        KernelServices* k = services_.load();
+        return k && k->post(std::move(fn));
+    });
 }
 
 void PluginHost::shutdown() {
     if (events_) events_->stop();
     if (worker_) worker_->stop();
+    notifiers_.stop();
     for (auto it = plugins_.rbegin(); it != plugins_.rend(); ++it)
         if ((*it)->table->shutdown) (*it)->table->shutdown((*it)->table->self);
     if (dropped_events_)

@@ -18,6 +18,7 @@
 #include "host/auth_gate.hpp"
 #include "host/http_routes.hpp"
 #include "host/kernel_services.hpp"
+#include "host/notifier_hub.hpp"
 #include "host/plugin_error_counts.hpp"
 
 namespace blynk::host {
@@ -46,6 +47,8 @@ struct PluginSetup {
     // The pool behind submit_work: threads, and jobs that may wait (in all).
     size_t worker_threads = 2;
     size_t worker_queue = 10000;
+    // The notifier plugins' send pool ([notifications] threads, queue).
+    NotifierPoolSettings notify_pool;
     // The bound on access-control hooks (blynk_auth_v1).
     AuthSettings auth;
     // Folders a name is looked up in, in order.
@@ -89,6 +92,8 @@ public:
     // hook, so that the router's login and write paths skip it at no cost.
     core::AccessPolicy* access_policy() { return auth_.empty() ? nullptr : &auth_; }
     const AuthGate& auth_gate() const { return auth_; }
+    // The notifier plugins (blynk_notifier_v1): the router's core::Notifier.
+    NotifierHub& notifiers() { return notifiers_; }
     // Device events dropped because the events queue was full (loop thread).
     size_t dropped_events() const { return dropped_events_; }
     // Plugin failures, for /metrics (any thread).
@@ -128,6 +133,7 @@ private:
     std::unique_ptr<WorkQueue> events_;
     std::unique_ptr<WorkerPool> worker_;
     AuthGate auth_;
+    NotifierHub notifiers_;
     std::atomic<KernelServices*> services_{nullptr};  // read from plugin threads (post_kernel, respond)
     HttpRoutes routes_;
     size_t dropped_events_ = 0;

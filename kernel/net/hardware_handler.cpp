@@ -121,6 +121,14 @@ std::string HardwareHandler::peer() const {
     return conn_.peer();
 }
 
+void HardwareHandler::hold() {
+    connection().begin_op();
+}
+
+void HardwareHandler::unhold() {
+    connection().done_op();
+}
+
 bool LoginLookups::load(std::string token, core::HwOutput& conn, std::function<void(core::LoadResult)> done) {
     // Every HwOutput the router has is a hardware handler of a connection.
     Connection* c = &static_cast<HardwareHandler&>(conn).connection();

@@ -34,6 +34,9 @@ public:
     void reject(std::string_view reason) override;
     bool is_closed() const override;
     std::string peer() const override;
+    // A notification's answer is pending: the connection object stays.
+    void hold() override;
+    void unhold() override;
 
     Connection& connection() { return conn_; }
 

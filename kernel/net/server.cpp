@@ -138,6 +138,7 @@ void Server::Impl::sweep() {
     }
     check_storage_stall();
     operator_services.live().tick();
+    ctx.router.tick();  // offline notifications past their ignore period
 }
 
 // A storage call that does not return (a frozen file system, a hung network

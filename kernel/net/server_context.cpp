@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "core/app_hub.hpp"
 #include "host/plugin_host.hpp"
 #include "host/work_queue.hpp"
 #include "net/connection.hpp"
@@ -34,6 +35,12 @@ ServerContext::ServerContext(ServerOptions o, core::Model& m, core::RouterSettin
     router.set_events(&plugins);
     // Null unless a plugin has access-control hooks: then logins and writes ask it.
     router.set_access(plugins.access_policy());
+    // Devices' notifications go to the notifier plugins' pool.
+    router.set_notifier(&plugins.notifiers());
+    // Push tokens the provider says are gone leave the widget (loop thread).
+    plugins.notifiers().set_invalid_tokens([this](const core::NotifyRequest& r, const std::vector<std::string>& uids) {
+        if (apps) apps->remove_push_tokens(r.user_email, r.dash_id, uids);
+    });
 }
 
 ServerContext::~ServerContext() = default;

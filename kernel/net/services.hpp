@@ -26,6 +26,9 @@ public:
     bool app_connected(const core::Device& d) override;
     uint16_t pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) override;
     void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override;
+    const core::NotificationSettings* notification_settings() const override {
+        return &ctx_.router.settings().notifications;
+    }
     bool install_certificate(std::string_view chain_pem, std::string_view key_pem, const std::string& origin,
                              std::string& error) override;
 

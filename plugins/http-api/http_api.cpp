@@ -48,7 +48,6 @@ constexpr std::string_view kWrongEmail = "Email body is wrong. Missing or empty 
 constexpr std::string_view kNoData = "No data.";
 constexpr std::string_view kNoClone = "Requested QR not found.";
 // This server's own answers (README.md, "Differences").
-constexpr std::string_view kNoNotifier = "Notifications are not configured on this server.";
 constexpr std::string_view kNoQr = "QR codes are not available on this server.";
 constexpr std::string_view kBusy = "Server is busy, try again later.";
 constexpr std::string_view kValueTooLong = "Value is too long.";
@@ -356,13 +355,14 @@ private:
         std::map<std::string, std::string> fields;
         BodyCheck body =
             check_json_body(q, [&](std::string_view b) { return parse_object_fields(b, {"body"}, fields); });
-        with_device(param(q, 0), res, [body, fields = std::move(fields)](const std::string&, const Responder& r) {
-            if (!body.error.empty()) return r.text(500, body.error);
-            auto it = fields.find("body");
-            if (it == fields.end() || it->second.empty() || utf8_length(it->second) > kMaxNotifyBody)
-                return r.text(400, kWrongBody);
-            r.text(400, kNoNotifier);
-        });
+        with_device(param(q, 0), res,
+                    [this, body, fields = std::move(fields)](const std::string& tok, const Responder& r) {
+                        if (!body.error.empty()) return r.text(500, body.error);
+                        auto it = fields.find("body");
+                        if (it == fields.end() || it->second.empty() || utf8_length(it->second) > kMaxNotifyBody)
+                            return r.text(400, kWrongBody);
+                        notify(tok, BLYNK_NOTIFY_PUSH, "", "", it->second, r);
+                    });
     }
 
     // POST /{token}/email: {"to": "...", "subj": "...", "title": "..."}
@@ -371,13 +371,27 @@ private:
         BodyCheck body = check_json_body(q, [&](std::string_view b) {
             return parse_object_fields(b, {"to", "subj", "title"}, fields);
         });
-        with_device(param(q, 0), res, [body, fields = std::move(fields)](const std::string&, const Responder& r) {
-            if (!body.error.empty()) return r.text(500, body.error);
-            auto to = fields.find("to");
-            auto subj = fields.find("subj");
-            if (to == fields.end() || to->second.empty() || subj == fields.end() || subj->second.empty())
-                return r.text(400, kWrongEmail);
-            r.text(400, kNoNotifier);
+        with_device(
+            param(q, 0), res, [this, body, fields = std::move(fields)](const std::string& tok, const Responder& r) {
+                if (!body.error.empty()) return r.text(500, body.error);
+                auto to = fields.find("to");
+                auto subj = fields.find("subj");
+                if (to == fields.end() || to->second.empty() || subj == fields.end() || subj->second.empty())
+                    return r.text(400, kWrongEmail);
+                auto title = fields.find("title");  // the legacy field for the mail's text
+                notify(tok, BLYNK_NOTIFY_MAIL, to->second, subj->second, title == fields.end() ? "" : title->second, r);
+            });
+    }
+
+    // Sends through the kernel's notifiers (which apply the legacy rules)
+    // and answers once the provider took it (200), a rule refused it (400,
+    // the legacy text) or it could not be sent (503).
+    void notify(const std::string& tok, blynk_notify_channel channel, std::string_view to, std::string_view subject,
+                std::string_view text, const Responder& r) const {
+        host().notify(tok, channel, to, subject, text, [r](int status, std::string message) {
+            if (status == BLYNK_OK) return r.empty(200);
+            if (status == BLYNK_DENIED || status == BLYNK_NOT_FOUND) return r.text(400, message);
+            r.respond(503, "text/plain;charset=utf-8", message, {{"Retry-After", "5"}});
         });
     }
 

@@ -225,8 +225,25 @@ typedef struct blynk_host_v1 {
     /* [server] host: the name devices and apps reach the server by (empty
      * when not configured). Valid for the life of the process. */
     blynk_str server_host;
+
+    /* ---- appended in ABI 1.4 ---- */
+    /* Kernel thread only, for a resolved token: a notification as the legacy
+     * HTTP API sent it, by the legacy rules (/notify: channel
+     * BLYNK_NOTIFY_PUSH and body; /email: BLYNK_NOTIFY_MAIL, to, subject and
+     * body, always plain text; no frequency limit, no quota), sent on the
+     * kernel's notifier pool. done(arg, status, message) runs later on the
+     * kernel thread (never inside this call): BLYNK_OK once the provider took
+     * it; BLYNK_DENIED when a rule refused it (message: the legacy reason,
+     * answered 400); BLYNK_ERROR when no plugin serves the channel, the queue
+     * is full or the provider failed (message says which); BLYNK_NOT_FOUND
+     * for an unknown token. message is valid during the call. */
+    void (*notify)(void* ctx, blynk_str token, uint32_t channel, blynk_str to, blynk_str subject, blynk_str body,
+                   void (*done)(void* arg, int status, blynk_str message), void* arg);
     /* appended fields go here */
 } blynk_host_v1;
+
+/* (ABI 1.4) The channels of blynk_host_v1.notify. */
+enum blynk_notify_channel { BLYNK_NOTIFY_MAIL = 0, BLYNK_NOTIFY_SMS = 1, BLYNK_NOTIFY_PUSH = 2 };
 
 #define BLYNK_PROFILE_ALL_DASHBOARDS (-1)
 enum blynk_profile_flags { BLYNK_PROFILE_WITH_TOKENS = 1u };

@@ -22,7 +22,7 @@ const HTTP_TIMEOUT_MS = 5000;
 const TEXT = 'text/plain;charset=utf-8';
 const JSON_TYPE = 'application/json;charset=utf-8';
 const CONTENT_TYPE_ERROR = 'Unexpected content type. Expecting application/json.';
-const NOT_CONFIGURED = 'Notifications are not configured on this server.';
+const NO_PUSH_WIDGET = 'No notification widget.';
 const UNKNOWN = 'A'.repeat(32);
 
 const CURL = which('curl');
@@ -340,10 +340,10 @@ describe('project, rtc, data, notify, email', () => {
     assertText(await get(`/${token}/data/v256`), 400, 'Wrong pin format.');
   });
 
-  it('notify: the body is validated, then "Notifications are not configured on this server."', async () => {
+  it('notify: the body is validated, then the kernel wants a notification widget ("No notification widget.")', async () => {
     const p = `/${token}/notify`;
-    assertText(await postJson(p, '{"body":"hi"}'), 400, NOT_CONFIGURED);
-    assertText(await postJson(p, JSON.stringify({ body: 'x'.repeat(255) })), 400, NOT_CONFIGURED);
+    assertText(await postJson(p, '{"body":"hi"}'), 400, NO_PUSH_WIDGET);
+    assertText(await postJson(p, JSON.stringify({ body: 'x'.repeat(255) })), 400, NO_PUSH_WIDGET);
     for (const bad of ['{"body":""}', '{}', JSON.stringify({ body: 'x'.repeat(256) })]) {
       assertText(await postJson(p, bad), 400, 'Body is empty or larger than 255 chars.');
     }
@@ -351,10 +351,10 @@ describe('project, rtc, data, notify, email', () => {
     assertText(await postJson(p, '{"body":'), 500, 'Error parsing body param. {"body":');
   });
 
-  it('email: to and subj are required, then "Notifications are not configured on this server."', async () => {
+  it('email: to and subj are required, then the kernel wants a mail widget ("No email widget.")', async () => {
     const p = `/${token}/email`;
     const wrong = 'Email body is wrong. Missing or empty fields \'to\', \'subj\'.';
-    assertText(await postJson(p, '{"to":"a@b.c","subj":"s","title":"t"}'), 400, NOT_CONFIGURED);
+    assertText(await postJson(p, '{"to":"a@b.c","subj":"s","title":"t"}'), 400, 'No email widget.');
     for (const bad of ['{"subj":"s"}', '{"to":"a@b.c"}', '{"to":"","subj":"s"}', '{"to":"a@b.c","subj":""}']) {
       assertText(await postJson(p, bad), 400, wrong);
     }
@@ -477,7 +477,7 @@ describe('TLS port and curl', () => {
     r = await curl(['-X', 'PUT', '-d', '["1"]', `${base}/${t}/update/V1`]);  // curl -d sends form-urlencoded
     assert.deepEqual([r.status, r.type, r.text], [500, TEXT, CONTENT_TYPE_ERROR]);
     r = await curl(['-X', 'POST', '-H', 'Content-Type: application/json', '-d', '{"body":"hi"}', `${base}/${t}/notify`]);
-    assert.deepEqual([r.status, r.text], [400, NOT_CONFIGURED]);
+    assert.deepEqual([r.status, r.text], [400, NO_PUSH_WIDGET]);
     r = await curl([`${base}/${t}/update/V1?label=Hello`]);
     assert.equal(r.status, 200);
     r = await curl([`${base}/${UNKNOWN}/get/V1`]);

@@ -60,6 +60,24 @@ public:
         if (error) *error = err.message;
         return false;
     }
+    // SDK 1.4: a notification as the legacy HTTP API sent it (kernel thread
+    // only, for a resolved token; see blynk_host_v1.notify): done(status,
+    // message) later on the kernel thread. A server older than 1.4 answers
+    // BLYNK_ERROR at once.
+    void notify(std::string_view token, blynk_notify_channel channel, std::string_view to, std::string_view subject,
+                std::string_view body, std::function<void(int status, std::string message)> done) const {
+        if (!h_ || !BLYNK_HAS_FIELD(h_, notify) || !h_->notify)
+            return done(BLYNK_ERROR, "the server is older than SDK 1.4 (no notifications)");
+        auto* box = new std::function<void(int, std::string)>(std::move(done));
+        h_->notify(
+            h_->ctx, slice(token), uint32_t(channel), slice(to), slice(subject), slice(body),
+            [](void* arg, int status, blynk_str message) {
+                std::unique_ptr<std::function<void(int, std::string)>> fn(
+                    static_cast<std::function<void(int, std::string)>*>(arg));
+                (*fn)(status, std::string(view(message)));
+            },
+            box);
+    }
 
 private:
     const blynk_host_v1* h_;
