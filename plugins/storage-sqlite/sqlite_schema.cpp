@@ -70,6 +70,35 @@ ALTER TABLE dashboards ADD COLUMN share_token TEXT;
 CREATE INDEX dashboards_by_share_token ON dashboards(share_token) WHERE share_token IS NOT NULL;
 ALTER TABLE devices ADD COLUMN json TEXT NOT NULL DEFAULT '';
 )sql",
+    // 2 -> 3 (plugin ABI 1.4): history. A series is one pin of one device,
+    // named once by a small integer so the rows of history repeat no email.
+    // history holds, per series, the minute/hour/day buckets (sum, count) and
+    // the raw values (granularity 0: sum is the value, count 1 when numeric,
+    // raw the text when it is not the value's own spelling), keyed by integer
+    // milliseconds in a table without rowid: a raw point costs ~30 bytes on
+    // disk. Removing a device (and so a dashboard or a user) cascades to its
+    // series and their history.
+    R"sql(
+CREATE TABLE history_series(
+  id        INTEGER PRIMARY KEY,
+  email     TEXT    NOT NULL,
+  dash_id   INTEGER NOT NULL,
+  device_id INTEGER NOT NULL,
+  pin_type  TEXT    NOT NULL,
+  pin       INTEGER NOT NULL,
+  UNIQUE(email, dash_id, device_id, pin_type, pin),
+  FOREIGN KEY(email, dash_id, device_id) REFERENCES devices(email, dash_id, device_id) ON DELETE CASCADE
+);
+CREATE TABLE history(
+  series      INTEGER NOT NULL REFERENCES history_series(id) ON DELETE CASCADE,
+  granularity INTEGER NOT NULL,
+  at_ms       INTEGER NOT NULL,
+  sum         REAL    NOT NULL,
+  count       INTEGER NOT NULL,
+  raw         BLOB,
+  PRIMARY KEY(series, granularity, at_ms)
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

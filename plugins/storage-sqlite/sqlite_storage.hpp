@@ -12,7 +12,7 @@
 // start and stop), sqlite_connection.cpp (opening, migrating, statements and
 // errors), sqlite_schema.cpp (the schema and its migrations),
 // sqlite_accounts.cpp (users and dashboards), sqlite_devices.cpp (devices and
-// pins).
+// pins), sqlite_history.cpp (history: buckets, raw values, retention).
 #pragma once
 
 #include <blynk/plugin.hpp>
@@ -97,6 +97,15 @@ public:
     std::vector<bool> update_devices(const std::vector<blynk::Device>& devices) override;
     void put_pins(const std::vector<blynk::Pin>& pins) override;
 
+    // ----------------------------------------------------------- history
+    bool keeps_history() const override { return true; }
+    void put_points(const std::vector<blynk::Point>& points, bool keep_raw) override;
+    void read_history(const blynk::HistoryQuery& query, const blynk::HistorySink& sink) override;
+    void remove_history(const blynk::HistoryScope& scope) override;
+    uint64_t trim_history(const blynk::HistoryCutoffs& before_ms) override;
+    void dump_history(const blynk::HistorySink& sink) override;
+    void import_history(const std::vector<blynk::HistoryRow>& rows) override;
+
 private:
     // A transaction that rolls back unless committed.
     class Txn {
@@ -167,6 +176,12 @@ private:
     // -------------------------------------------------- devices, pins
     void emit_devices(const std::string_view* one, const blynk::StorageSink& sink);
     void emit_pins(const std::string_view* one, const blynk::StorageSink& sink);
+
+    // ---------------------------------------------------------- history
+    // The id of a pin's series; 0 when there is none and create is false, or
+    // when its device does not exist. Callers hold a transaction.
+    int64_t series_id(std::string_view email, int32_t dash_id, int32_t device_id, char pin_type, uint8_t pin,
+                      bool create);
 
     std::mutex mu_;
     sqlite3* db_ = nullptr;

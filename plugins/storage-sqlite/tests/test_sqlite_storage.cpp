@@ -218,7 +218,7 @@ TEST(StorageSqlite, DefaultPathIsInDataDirAndParentIsCreated) {
     ASSERT_TRUE(fs::exists(path));
     Direct d(path);
     EXPECT_EQ(d.text("PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(d.integer("PRAGMA user_version"), 2);
+    EXPECT_EQ(d.integer("PRAGMA user_version"), 3);
     EXPECT_EQ(d.integer("PRAGMA application_id"), 0x426C796E);
     for (const char* t : {"users", "dashboards", "devices", "pins"})
         EXPECT_EQ(d.integer("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='"s + t + "'"), 1) << t;

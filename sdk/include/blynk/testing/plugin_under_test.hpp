@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -177,6 +178,53 @@ public:
         return store([&](auto* s, blynk_error* e) { return s->remove_dash(table_->self, slice(email), dash_id, e); });
     }
 
+    // SDK 1.4: history; a table without it (older, or a store that keeps no
+    // history: NULL entries) answers BLYNK_ERROR naming the entry.
+    Result put_points(const std::vector<Point>& points, bool keep_raw) {
+        if (auto r = missing_history(&blynk_storage_v1::put_points, "put_points")) return *r;
+        std::vector<blynk_point_rec> recs;
+        for (auto& p : points)
+            recs.push_back(to_c(p));
+        return store([&](auto* s, blynk_error* e) {
+            return s->put_points(table_->self, recs.data(), recs.size(),
+                                 keep_raw ? uint32_t(BLYNK_POINTS_KEEP_RAW) : 0u, e);
+        });
+    }
+    // out gets the rows as delivered (appended).
+    Result read_history(const HistoryQuery& q, std::vector<HistoryRow>& out) {
+        if (auto r = missing_history(&blynk_storage_v1::read_history, "read_history")) return *r;
+        auto c = to_c(q);
+        return store([&](auto* s, blynk_error* e) {
+            auto sink = history_sink(out);
+            return s->read_history(table_->self, &c, &sink, e);
+        });
+    }
+    Result remove_history(const HistoryScope& scope) {
+        if (auto r = missing_history(&blynk_storage_v1::remove_history, "remove_history")) return *r;
+        auto c = to_c(scope);
+        return store([&](auto* s, blynk_error* e) { return s->remove_history(table_->self, &c, e); });
+    }
+    Result trim_history(const HistoryCutoffs& before_ms, uint64_t* removed = nullptr) {
+        if (auto r = missing_history(&blynk_storage_v1::trim_history, "trim_history")) return *r;
+        return store(
+            [&](auto* s, blynk_error* e) { return s->trim_history(table_->self, before_ms.data(), removed, e); });
+    }
+    Result dump_history(std::vector<HistoryRow>& out) {
+        if (auto r = missing_history(&blynk_storage_v1::dump_history, "dump_history")) return *r;
+        return store([&](auto* s, blynk_error* e) {
+            auto sink = history_sink(out);
+            return s->dump_history(table_->self, &sink, e);
+        });
+    }
+    Result import_history(const std::vector<HistoryRow>& rows) {
+        if (auto r = missing_history(&blynk_storage_v1::import_history, "import_history")) return *r;
+        std::vector<blynk_history_rec> recs;
+        for (auto& h : rows)
+            recs.push_back(to_c(h));
+        return store(
+            [&](auto* s, blynk_error* e) { return s->import_history(table_->self, recs.data(), recs.size(), e); });
+    }
+
     // --------------------------------------------------------------- events
     // A C event or auth request with its size and the fields naming the
     // device (email, dashboard, device, token) filled in from `e`.
@@ -317,6 +365,24 @@ public:
     }
 
 private:
+    template <class M>
+    std::optional<Result> missing_history(M blynk_storage_v1::*entry, const char* name) const {
+        const blynk_storage_v1* s = storage();
+        if (!s) return std::nullopt;  // store() says "no storage"
+        size_t end = size_t(reinterpret_cast<const char*>(&(s->*entry)) - reinterpret_cast<const char*>(s)) + sizeof(M);
+        if (s->size < end || !(s->*entry))
+            return Result{BLYNK_ERROR, std::string("the plugin's storage table has no ") + name};
+        return std::nullopt;
+    }
+    static blynk_history_sink history_sink(std::vector<HistoryRow>& out) {
+        blynk_history_sink sink{};
+        sink.size = sizeof sink;
+        sink.ctx = &out;
+        sink.row = [](void* ctx, const blynk_history_rec* r) {
+            static_cast<std::vector<HistoryRow>*>(ctx)->push_back(from_c(r));
+        };
+        return sink;
+    }
     template <class F>
     static Result status_of(F&& f) {
         blynk_error err{};

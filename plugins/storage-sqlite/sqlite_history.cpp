@@ -1,0 +1,356 @@
+// storage-sqlite: history (plugin ABI 1.4): minute/hour/day buckets and raw
+// values per pin, paging reads, removal and retention (see sqlite_storage.hpp
+// and the schema step 2 -> 3 in sqlite_schema.cpp).
+//
+// Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
+#include "sqlite_storage.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <tuple>
+
+namespace blynk_sqlite {
+
+namespace {
+
+constexpr char kSeriesFind[] =
+    "SELECT id FROM history_series WHERE email = ?1 AND dash_id = ?2 AND device_id = ?3 AND pin_type = ?4 AND pin = ?5";
+// Creates nothing when the device is gone (removed by the CLI meanwhile).
+constexpr char kSeriesCreate[] =
+    "INSERT INTO history_series(email, dash_id, device_id, pin_type, pin) SELECT ?1, ?2, ?3, ?4, ?5 "
+    "WHERE EXISTS(SELECT 1 FROM devices WHERE email = ?1 AND dash_id = ?2 AND device_id = ?3)";
+constexpr char kSeriesIds[] = "SELECT id FROM history_series ORDER BY id";
+// ?2 / ?3 < 0 and ?4 = '' mean "all"; the rows of history follow by cascade.
+constexpr char kSeriesDelete[] =
+    "DELETE FROM history_series WHERE email = ?1 AND (?2 < 0 OR dash_id = ?2) AND (?3 < 0 OR device_id = ?3) "
+    "AND (?4 = '' OR (pin_type = ?4 AND pin = ?5))";
+constexpr char kBucketAdd[] =
+    "INSERT INTO history(series, granularity, at_ms, sum, count) VALUES(?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT(series, granularity, at_ms) DO UPDATE SET sum = sum + excluded.sum, count = count + excluded.count";
+// A raw value (two in the same millisecond: the later one wins) or an imported row.
+constexpr char kRowPut[] =
+    "INSERT INTO history(series, granularity, at_ms, sum, count, raw) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT(series, granularity, at_ms) DO UPDATE SET sum = excluded.sum, count = excluded.count, "
+    "raw = excluded.raw";
+// Newest first, so LIMIT/OFFSET page back in time; delivered reversed.
+constexpr char kRead[] =
+    "SELECT at_ms, sum, count, raw FROM history WHERE series = ?1 AND granularity = ?2 AND at_ms >= ?3 "
+    "AND at_ms < ?4 ORDER BY at_ms DESC LIMIT ?5 OFFSET ?6";
+constexpr char kTrim[] = "DELETE FROM history WHERE series = ?1 AND granularity = ?2 AND at_ms < ?3";
+constexpr char kDump[] =
+    "SELECT s.email, s.dash_id, s.device_id, s.pin_type, s.pin, h.granularity, h.at_ms, h.sum, h.count, h.raw "
+    "FROM history h JOIN history_series s ON s.id = h.series";
+
+constexpr blynk::Granularity kBuckets[] = {blynk::Granularity::minute, blynk::Granularity::hour,
+                                           blynk::Granularity::day};
+
+// The shortest text that reads back as v: integers without a point, others
+// with up to 17 significant digits. Deterministic, so a raw value spelled this
+// way need not be stored twice (see spelled_by_value).
+std::string spell(double v) {
+    char buf[40];
+    if (std::fabs(v) < 9007199254740992.0 && v == std::floor(v)) {
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+        return buf;
+    }
+    for (int digits = 15; digits <= 17; ++digits) {
+        std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (std::strtod(buf, nullptr) == v) break;
+    }
+    return buf;
+}
+
+bool spelled_by_value(const std::string& raw, double v) {
+    return spell(v) == raw;
+}
+
+bool valid_pin_type(char t) {
+    return t == 'v' || t == 'd' || t == 'a';
+}
+
+std::string pin_name(const std::string& email, int32_t dash_id, int32_t device_id, char pin_type, uint8_t pin) {
+    return "pin " + std::string(1, pin_type) + std::to_string(pin) + " of " + device_name(email, dash_id, device_id);
+}
+
+// A raw row as stored: the value, 1 when numeric, and the text only when the
+// value does not spell it.
+struct RawColumns {
+    double sum = 0;
+    int64_t count = 0;
+    bool store_raw = true;
+};
+RawColumns raw_columns(bool numeric, double value, const std::string& raw) {
+    RawColumns c;
+    if (numeric) {
+        c.sum = value;
+        c.count = 1;
+        c.store_raw = !spelled_by_value(raw, value);
+    }
+    return c;
+}
+
+}  // namespace
+
+int64_t SqliteStorage::series_id(std::string_view email, int32_t dash_id, int32_t device_id, char pin_type, uint8_t pin,
+                                 bool create) {
+    auto bind_key = [&](sqlite3_stmt* s) {
+        bind_text(s, 1, email);
+        bind_int(s, 2, dash_id);
+        bind_int(s, 3, device_id);
+        bind_text(s, 4, std::string_view(&pin_type, 1));
+        bind_int(s, 5, pin);
+    };
+    {
+        Use q(stmt(kSeriesFind));
+        bind_key(q.get());
+        if (step(q.get(), "look up a history series")) return sqlite3_column_int64(q.get(), 0);
+    }
+    if (!create) return 0;
+    Use q(stmt(kSeriesCreate));
+    bind_key(q.get());
+    step(q.get(), "create a history series");
+    return sqlite3_changes(db_) == 0 ? 0 : sqlite3_last_insert_rowid(db_);
+}
+
+void SqliteStorage::put_points(const std::vector<blynk::Point>& points, bool keep_raw) {
+    for (const auto& p : points)
+        if (!valid_pin_type(p.pin_type))
+            throw blynk::StorageError(BLYNK_ERROR, "pin type " + std::to_string(int(p.pin_type)) + " of " +
+                                                       device_name(p.email, p.dash_id, p.device_id) +
+                                                       " is not 'v', 'd' or 'a'; nothing of the batch was saved");
+    if (points.empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    require_open();
+    Txn txn(*this, kBeginImmediate);
+    // A batch names few pins many times: look each series up once, and add
+    // each bucket once with the batch's sum and count.
+    using PinKey = std::tuple<std::string_view, int32_t, int32_t, char, uint8_t>;
+    std::map<PinKey, int64_t> ids;
+    std::map<std::tuple<int64_t, uint32_t, int64_t>, std::pair<double, int64_t>> buckets;
+    size_t skipped = 0;
+    {
+        sqlite3_stmt* put = keep_raw ? stmt(kRowPut) : nullptr;
+        for (const auto& p : points) {
+            PinKey key{p.email, p.dash_id, p.device_id, p.pin_type, p.pin};
+            auto it = ids.find(key);
+            if (it == ids.end())
+                it = ids.emplace(key, series_id(p.email, p.dash_id, p.device_id, p.pin_type, p.pin, true)).first;
+            int64_t series = it->second;
+            if (series == 0) {
+                ++skipped;
+                continue;
+            }
+            // NaN and infinities are not numbers a chart can show (and SQLite
+            // would store NaN as NULL): kept as raw text only.
+            bool numeric = p.numeric && std::isfinite(p.value);
+            if (numeric)
+                for (auto g : kBuckets) {
+                    auto& b = buckets[{series, uint32_t(g), blynk::bucket_start(g, p.at_ms)}];
+                    b.first += p.value;
+                    b.second += 1;
+                }
+            if (put) {
+                RawColumns c = raw_columns(numeric, p.value, p.raw);
+                Use q(put);
+                bind_int(q.get(), 1, series);
+                bind_int(q.get(), 2, BLYNK_GRANULARITY_RAW);
+                bind_int(q.get(), 3, p.at_ms);
+                check(sqlite3_bind_double(q.get(), 4, c.sum), "bind");
+                bind_int(q.get(), 5, c.count);
+                if (c.store_raw)
+                    bind_blob(q.get(), 6, p.raw);
+                else
+                    check(sqlite3_bind_null(q.get(), 6), "bind");
+                step(q.get(), "save raw history");
+            }
+        }
+    }
+    {
+        sqlite3_stmt* add = stmt(kBucketAdd);
+        for (const auto& [key, value] : buckets) {
+            Use q(add);
+            bind_int(q.get(), 1, std::get<0>(key));
+            bind_int(q.get(), 2, std::get<1>(key));
+            bind_int(q.get(), 3, std::get<2>(key));
+            check(sqlite3_bind_double(q.get(), 4, value.first), "bind");
+            bind_int(q.get(), 5, value.second);
+            step(q.get(), "save history buckets");
+        }
+    }
+    txn.commit();
+    if (skipped)
+        host().log(BLYNK_LOG_DEBUG,
+                   "skipped " + std::to_string(skipped) + " history point(s) of devices that no longer exist");
+}
+
+void SqliteStorage::read_history(const blynk::HistoryQuery& query, const blynk::HistorySink& sink) {
+    if (uint32_t(query.granularity) >= BLYNK_GRANULARITY_COUNT)
+        throw blynk::StorageError(BLYNK_ERROR,
+                                  "unknown history granularity " + std::to_string(uint32_t(query.granularity)));
+    std::lock_guard<std::mutex> lock(mu_);
+    require_open();
+    std::vector<blynk::HistoryRow> rows;
+    {
+        Txn txn(*this, kBegin);
+        int64_t series = series_id(query.email, query.dash_id, query.device_id, query.pin_type, query.pin, false);
+        if (series != 0) {
+            Use q(stmt(kRead));
+            bind_int(q.get(), 1, series);
+            bind_int(q.get(), 2, int64_t(query.granularity));
+            bind_int(q.get(), 3, query.from_ms);
+            bind_int(q.get(), 4, query.to_ms);
+            bind_int(q.get(), 5, query.limit == 0 ? -1 : int64_t(query.limit));
+            bind_int(q.get(), 6, query.skip);
+            blynk::HistoryRow h;
+            h.email = query.email;
+            h.dash_id = query.dash_id;
+            h.device_id = query.device_id;
+            h.pin_type = query.pin_type;
+            h.pin = query.pin;
+            h.granularity = query.granularity;
+            while (step(q.get(), "read history")) {
+                h.at_ms = sqlite3_column_int64(q.get(), 0);
+                h.sum = sqlite3_column_double(q.get(), 1);
+                h.count = sqlite3_column_int64(q.get(), 2);
+                if (sqlite3_column_type(q.get(), 3) != SQLITE_NULL)
+                    h.raw = column_string(q.get(), 3);
+                else
+                    h.raw = query.granularity == blynk::Granularity::raw && h.count > 0 ? spell(h.sum) : std::string();
+                rows.push_back(h);
+            }
+        }
+        txn.commit();
+    }
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it)
+        sink.row(*it);
+}
+
+void SqliteStorage::remove_history(const blynk::HistoryScope& scope) {
+    if (scope.pin_type != 0 && !valid_pin_type(scope.pin_type))
+        throw blynk::StorageError(BLYNK_ERROR, "pin type " + std::to_string(int(scope.pin_type)) +
+                                                   " is not 'v', 'd' or 'a'; no history was removed");
+    std::lock_guard<std::mutex> lock(mu_);
+    require_open();
+    Txn txn(*this, kBeginImmediate);
+    {
+        Use q(stmt(kSeriesDelete));
+        bind_text(q.get(), 1, scope.email);
+        bind_int(q.get(), 2, scope.dash_id);
+        bind_int(q.get(), 3, scope.device_id);
+        bind_text(q.get(), 4, scope.pin_type ? std::string_view(&scope.pin_type, 1) : std::string_view());
+        bind_int(q.get(), 5, scope.pin);
+        step(q.get(), "remove history");
+    }
+    txn.commit();
+}
+
+uint64_t SqliteStorage::trim_history(const blynk::HistoryCutoffs& before_ms) {
+    if (std::all_of(before_ms.begin(), before_ms.end(), [](int64_t c) { return c == 0; })) return 0;
+    std::vector<int64_t> series;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        require_open();
+        Txn txn(*this, kBegin);
+        {
+            Use q(stmt(kSeriesIds));
+            while (step(q.get(), "list history series"))
+                series.push_back(sqlite3_column_int64(q.get(), 0));
+        }
+        txn.commit();
+    }
+    // One transaction per series, through the primary key: a trim of a large
+    // store never holds the write lock (and the pin writes queued behind it)
+    // for long, and never scans the whole table.
+    uint64_t removed = 0;
+    for (int64_t id : series) {
+        std::lock_guard<std::mutex> lock(mu_);
+        require_open();
+        Txn txn(*this, kBeginImmediate);
+        sqlite3_stmt* s = stmt(kTrim);
+        for (uint32_t g = 0; g < BLYNK_GRANULARITY_COUNT; ++g) {
+            if (before_ms[g] == 0) continue;
+            Use q(s);
+            bind_int(q.get(), 1, id);
+            bind_int(q.get(), 2, g);
+            bind_int(q.get(), 3, before_ms[g]);
+            step(q.get(), "trim history");
+            removed += uint64_t(sqlite3_changes(db_));
+        }
+        txn.commit();
+    }
+    return removed;
+}
+
+void SqliteStorage::dump_history(const blynk::HistorySink& sink) {
+    std::lock_guard<std::mutex> lock(mu_);
+    require_open();
+    Txn txn(*this, kBegin);
+    {
+        Use q(stmt(kDump));
+        blynk::HistoryRow h;
+        while (step(q.get(), "read history")) {
+            h.email = column_string(q.get(), 0);
+            h.dash_id = sqlite3_column_int(q.get(), 1);
+            h.device_id = sqlite3_column_int(q.get(), 2);
+            std::string type = column_string(q.get(), 3);
+            h.pin_type = type.size() == 1 ? type[0] : 'v';
+            h.pin = uint8_t(sqlite3_column_int(q.get(), 4));
+            h.granularity = blynk::Granularity(sqlite3_column_int(q.get(), 5));
+            h.at_ms = sqlite3_column_int64(q.get(), 6);
+            h.sum = sqlite3_column_double(q.get(), 7);
+            h.count = sqlite3_column_int64(q.get(), 8);
+            if (sqlite3_column_type(q.get(), 9) != SQLITE_NULL)
+                h.raw = column_string(q.get(), 9);
+            else
+                h.raw = h.granularity == blynk::Granularity::raw && h.count > 0 ? spell(h.sum) : std::string();
+            sink.row(h);
+        }
+    }
+    txn.commit();
+}
+
+void SqliteStorage::import_history(const std::vector<blynk::HistoryRow>& rows) {
+    for (const auto& h : rows) {
+        if (!valid_pin_type(h.pin_type) || uint32_t(h.granularity) >= BLYNK_GRANULARITY_COUNT || !std::isfinite(h.sum))
+            throw blynk::StorageError(BLYNK_ERROR, "a history row of " +
+                                                       pin_name(h.email, h.dash_id, h.device_id, h.pin_type, h.pin) +
+                                                       " has an unknown pin type, granularity or a sum that is not "
+                                                       "a number; nothing of the batch was saved");
+    }
+    if (rows.empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    require_open();
+    Txn txn(*this, kBeginImmediate);
+    size_t skipped = 0;
+    {
+        sqlite3_stmt* put = stmt(kRowPut);
+        for (const auto& h : rows) {
+            int64_t series = series_id(h.email, h.dash_id, h.device_id, h.pin_type, h.pin, true);
+            if (series == 0) {
+                ++skipped;
+                continue;
+            }
+            bool raw = h.granularity == blynk::Granularity::raw;
+            bool store_raw = raw ? !(h.count > 0 && spelled_by_value(h.raw, h.sum)) : !h.raw.empty();
+            Use q(put);
+            bind_int(q.get(), 1, series);
+            bind_int(q.get(), 2, int64_t(h.granularity));
+            bind_int(q.get(), 3, h.at_ms);
+            check(sqlite3_bind_double(q.get(), 4, h.sum), "bind");
+            bind_int(q.get(), 5, h.count);
+            if (store_raw)
+                bind_blob(q.get(), 6, h.raw);
+            else
+                check(sqlite3_bind_null(q.get(), 6), "bind");
+            step(q.get(), "import history");
+        }
+    }
+    txn.commit();
+    if (skipped)
+        host().warn("skipped " + std::to_string(skipped) + " history row(s) of devices that are not in this store");
+}
+
+}  // namespace blynk_sqlite
