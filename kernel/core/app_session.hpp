@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/model.hpp"
 #include "core/quota.hpp"
@@ -84,6 +85,16 @@ public:
     virtual bool load_clone(std::string code, std::function<void(std::string)> done) = 0;
     // The device's connections must go (its token changed, it was removed).
     virtual void close_device(Device& d, std::string_view why) = 0;
+    // Deletes history (DELETE_DEVICE_DATA, DELETE_ENHANCED_GRAPH_DATA): of
+    // the user's dashboard, of one device (device_id >= 0), of some of its
+    // pins (pin keys; empty: all); done(0) once deleted. A backend without
+    // history: nothing to delete, answered at once.
+    virtual bool remove_history(const User& u, int32_t dash_id, int32_t device_id, std::vector<uint16_t> pins,
+                                std::function<void(int)> done) {
+        (void)u, (void)dash_id, (void)device_id, (void)pins;
+        done(0);
+        return true;
+    }
 };
 
 }  // namespace blynk::core

@@ -119,6 +119,26 @@ bool AppServices::remove_device(const core::Device& d, std::function<void(int)> 
         std::move(done));
 }
 
+bool AppServices::remove_history(const core::User& u, int32_t dash_id, int32_t device_id, std::vector<uint16_t> pins,
+                                 std::function<void(int)> done) {
+    return stored(
+        [email = u.email, dash_id, device_id, pins = std::move(pins)](const host::StorageClient& st) {
+            if (!st.keeps_history()) return BLYNK_OK;  // nothing kept, nothing to delete
+            blynk::HistoryScope scope;
+            scope.email = email;
+            scope.dash_id = dash_id;
+            scope.device_id = device_id;
+            if (pins.empty()) st.remove_history(scope);
+            for (uint16_t key : pins) {
+                scope.pin_type = core::key_type(key);
+                scope.pin = core::key_pin(key);
+                st.remove_history(scope);
+            }
+            return BLYNK_OK;
+        },
+        std::move(done));
+}
+
 bool AppServices::save_clone(std::string json, std::function<void(std::string)> done) {
     ServerContext* ctx = &ctx_;
     return ctx_.storage_queue.post([ctx, json = std::move(json), done = std::move(done)] {
