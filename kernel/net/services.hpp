@@ -85,6 +85,7 @@ public:
     bool save_clone(std::string json, std::function<void(std::string)> done) override;
     bool load_clone(std::string code, std::function<void(std::string)> done) override;
     void close_device(core::Device& d, std::string_view why) override;
+    bool read_graph(core::GraphRequest req, std::function<void(int, std::string)> done) override;
     bool remove_history(const core::User& u, int32_t dash_id, int32_t device_id, std::vector<uint16_t> pins,
                         std::function<void(int)> done) override;
 
