@@ -28,6 +28,8 @@ public:
     void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) override;
     bool install_certificate(std::string_view chain_pem, std::string_view key_pem, const std::string& origin,
                              std::string& error) override;
+    void read_history(const core::Device& d, blynk::HistoryQuery q,
+                      std::function<void(int, std::vector<blynk::HistoryRow>)> done) override;
 
 private:
     ServerContext& ctx_;
