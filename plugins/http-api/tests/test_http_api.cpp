@@ -502,10 +502,10 @@ TEST_F(HttpApi, Data) {
         return h;
     };
     kernel().devices[T1].device_id = 3;
-    kernel().history[T1] = {row('v', 1, blynk::Granularity::minute, 120000, 60, 3),
-                            row('v', 1, blynk::Granularity::minute, 60000, 0.5, 1),
-                            row('v', 1, blynk::Granularity::minute, 180000, 2.5e7, 1),
-                            row('v', 1, blynk::Granularity::hour, 0, 1, 1), row('v', 2, blynk::Granularity::minute, 0, 9, 1)};
+    kernel().history[T1] = {
+        row('v', 1, blynk::Granularity::minute, 120000, 60, 3), row('v', 1, blynk::Granularity::minute, 60000, 0.5, 1),
+        row('v', 1, blynk::Granularity::minute, 180000, 2.5e7, 1), row('v', 1, blynk::Granularity::hour, 0, 1, 1),
+        row('v', 2, blynk::Granularity::minute, 0, 9, 1)};
     auto a = get("/" + T1 + "/data/V1");
     EXPECT_EQ(a->answers, 0);  // the CSV is built and compressed on the worker pool
     kernel().run_pending();
