@@ -151,13 +151,13 @@ Config load_config(const std::string& path, const std::string& installed) {
 
     for (auto& [k, v] : root) {
         (void)v;
-        static const std::set<std::string> sections{"server",   "tls",     "hardware", "http",
-                                                    "storage",  "logging", "admin",    "plugins",
-                                                    "security", "app",     "metrics",  "notifications"};
+        static const std::set<std::string> sections{"server",  "tls",           "hardware", "http",     "storage",
+                                                    "logging", "admin",         "plugins",  "security", "app",
+                                                    "metrics", "notifications", "history"};
         if (!sections.count(std::string(k.str())))
             r.fail(std::string(k.str()),
-                   "unknown section; known: admin, app, hardware, http, logging, metrics, notifications, plugins, "
-                   "security, server, "
+                   "unknown section; known: admin, app, hardware, history, http, logging, metrics, notifications, "
+                   "plugins, security, server, "
                    "storage, tls");
     }
 
@@ -267,6 +267,22 @@ Config load_config(const std::string& path, const std::string& installed) {
     r.str(admin, "admin", "email", c.admin_email);
     if (c.admin_email.find('@') == std::string::npos) r.fail("admin.email", "must be an e-mail address");
     r.num(admin, "admin", "session_idle_minutes", c.admin_session_idle_minutes, 1, 1440);
+
+    auto* history = r.table("history");
+    r.only(history, "history",
+           {"enabled", "pins", "raw_data", "max_points", "raw_retention_days", "minute_retention_days",
+            "hour_retention_days", "day_retention_days", "retention_check_interval_s"});
+    r.flag(history, "history", "enabled", c.history.enabled);
+    std::string pins = c.history.charted_only ? "charted" : "all";
+    r.str(history, "history", "pins", pins, {"all", "charted"});
+    c.history.charted_only = pins == "charted";
+    r.flag(history, "history", "raw_data", c.history.raw_data);
+    r.num(history, "history", "max_points", c.history.max_points, 1000, 100000000);
+    static const char* const retention_keys[] = {"raw_retention_days", "minute_retention_days", "hour_retention_days",
+                                                 "day_retention_days"};
+    for (size_t g = 0; g < c.history.retention_days.size(); ++g)
+        r.num(history, "history", retention_keys[g], c.history.retention_days[g], 0, 36500);
+    r.num(history, "history", "retention_check_interval_s", c.history.retention_check_interval_s, 0, 604800);
 
     auto* metrics = r.table("metrics");
     r.only(metrics, "metrics", {"enabled", "allowed_ips", "token_file"});

@@ -12,6 +12,7 @@
 #include <blynk/plugin.hpp>
 
 #include "core/secrets.hpp"
+#include "host/history_settings.hpp"
 
 namespace blynk::app {
 
@@ -93,6 +94,9 @@ struct Config {
     bool metrics_enabled = true;
     std::vector<std::string> metrics_allowed_ips{"127.0.0.1/32", "::1/128"};
     std::string metrics_token_file;
+
+    // [history]: what devices write, kept for charts and CSV exports.
+    host::HistorySettings history;
 
     std::string plugin_dir;
     std::vector<std::string> plugins_enabled{"storage-sqlite", "http-api", "admin-ui"};  // as config/blynk.toml

@@ -485,6 +485,7 @@ int run_server(const app::Config& cfg, const std::string& data_dir, host::Plugin
     if (cfg.metrics_enabled && !cfg.metrics_token_file.empty())
         opt.metrics_token = app::read_metrics_token(cfg.metrics_token_file);
 
+    opt.history = cfg.history;
     net::Server server(opt, model, rs, plugins, st, storage_queue);
     server.listen();
     app::write_run_file(cfg.data_dir, server.tls_port());

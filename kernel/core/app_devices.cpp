@@ -215,10 +215,10 @@ void AppHub::get_tags(AppRoute& s, const codec::Frame& f) {
 }
 
 void AppHub::delete_device_data(AppRoute& s, const codec::Frame& f) {
-    // `dashId-deviceId`, `dashId-*` or `dashId-deviceId\0v1\0d2...`: history
-    // only (pin values stay), and this server keeps no history yet; checked
-    // as the legacy server checked it, then answered OK.
-    Fields fl = split_body(f.body, 2);
+    // `dashId-deviceId`, `dashId-*` or `dashId-deviceId\0v1\0d2...`: the
+    // history of the device, of every device of the dashboard, or of those
+    // pins (pin values stay), checked as the legacy server checked it.
+    Fields fl = split_body(f.body, 256);
     if (fl.empty()) return status(s, f.msg_id, Status::IllegalCommand);
     std::string_view target = fl[0];
     size_t dash = target.find('-');
@@ -227,9 +227,22 @@ void AppHub::delete_device_data(AppRoute& s, const codec::Frame& f) {
         !has_dashboard(*s.user, dash_id))
         return status(s, f.msg_id, Status::IllegalCommand);
     std::string_view dev = target.substr(dash + 1);
-    if (dev != "*" && !parse_i32(dev, device_id)) return status(s, f.msg_id, Status::IllegalCommand);
+    if (dev == "*")
+        device_id = -1;
+    else if (!parse_i32(dev, device_id) || device_id < 0)
+        return status(s, f.msg_id, Status::IllegalCommand);
+    std::vector<uint16_t> pins;
+    for (size_t i = 1; i < fl.size(); ++i) {
+        std::string_view p = fl[i];
+        int32_t n = -1;
+        char type = p.empty() ? 0 : codec::pin_type(p[0]);
+        if (!type || !parse_i32(p.substr(1), n) || n < 0 || n > 255) return status(s, f.msg_id, Status::IllegalCommand);
+        pins.push_back(pin_key(type, uint8_t(n)));
+    }
     if (!s.owner()) return status(s, f.msg_id, Status::NotAllowed);
-    ok(s, f.msg_id);
+    if (!pins.empty() && device_id < 0) return status(s, f.msg_id, Status::IllegalCommand);
+    if (!backend_.remove_history(*s.user, dash_id, device_id, std::move(pins), reply_when_stored(s, f.msg_id)))
+        status(s, f.msg_id, Status::ServerError);
 }
 
 }  // namespace blynk::core

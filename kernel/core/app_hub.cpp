@@ -157,7 +157,7 @@ void AppHub::shared_command(AppRoute& s, const codec::Frame& f) {
         case Command::DeleteDeviceData:
             return delete_device_data(s, f);
         case Command::GetEnhancedGraphData:
-            return unavailable(s, f);
+            return get_graph_data(s, f);
         case Command::Login:
         case Command::ShareLogin:
             return;  // a second login on a logged-in connection is ignored
@@ -235,6 +235,10 @@ void AppHub::owner_command(AppRoute& s, const codec::Frame& f) {
             return get_tags(s, f);
         case Command::DeleteDeviceData:
             return delete_device_data(s, f);
+        case Command::GetEnhancedGraphData:
+            return get_graph_data(s, f);
+        case Command::DeleteEnhancedGraphData:
+            return delete_graph_data(s, f);
         case Command::GetServer:
             return get_server(s, f);
         case Command::AddPushToken:

@@ -149,6 +149,10 @@ private:
     // One made for an app: stored before the app hears of it.
     void add_device(AppRoute& s, uint16_t msg_id, int32_t dash_id, DeviceJson&& spec);
 
+    // --- app_graph.cpp
+    void get_graph_data(AppRoute& s, const codec::Frame& f);
+    void delete_graph_data(AppRoute& s, const codec::Frame& f);
+
     // --- app_live.cpp
     void hardware(AppRoute& s, const codec::Frame& f);
     void resend_from_bluetooth(AppRoute& s, const codec::Frame& f);

@@ -102,6 +102,21 @@ bool read_widget(const json::object& o, Widget& w, std::string& err) {
         for (auto& p : pins->as_array())
             if (p.is_object())
                 if (uint16_t k = stream_pin(p.as_object())) w.pins.push_back(k);
+    w.streams.clear();
+    if (w.type == "ENHANCED_GRAPH")
+        if (const json::value* streams = o.if_contains("dataStreams"); streams && streams->is_array())
+            for (auto& v : streams->as_array()) {
+                if (!v.is_object()) continue;
+                const json::object& so = v.as_object();
+                GraphStream gs;
+                int64_t target = 0;
+                if (json_int(so, "targetId", target) && target >= 0 && target <= INT32_MAX)
+                    gs.target_id = int32_t(target);
+                if (const json::value* pin = so.if_contains("pin"); pin && pin->is_object())
+                    gs.pin_key = stream_pin(pin->as_object());
+                json_string(so, "functionType", gs.function);
+                if (gs.pin_key) w.streams.push_back(std::move(gs));
+            }
     w.output = !kInputWidgets.count(w.type) && !kNoModeWidgets.count(w.type);
     w.json = json::serialize(o);
     return true;

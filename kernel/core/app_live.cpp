@@ -321,12 +321,9 @@ void AppHub::unavailable(AppRoute& s, const codec::Frame& f) {
         return;
     }
     switch (Command(f.command)) {
-        case Command::GetEnhancedGraphData:
         case Command::ExportGraphData:
-            // No history is kept yet: nothing to chart or export.
+            // Export by mail needs a mail plugin, which this server does not have yet.
             return status(s, f.msg_id, Status::NoData);
-        case Command::DeleteEnhancedGraphData:
-            return ok(s, f.msg_id);
         case Command::Email:
         case Command::EmailQr:
             // Mail needs a mail plugin, which this server does not have yet.

@@ -8,6 +8,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <blynk/plugin.h>
 
 #include "core/model.hpp"
 #include "core/quota.hpp"
@@ -58,6 +61,24 @@ struct AppRoute {
     bool sees(int32_t dash_id) const { return shared_dash < 0 || shared_dash == dash_id; }
 };
 
+// A chart's read (GET_ENHANCED_GRAPH_DATA) resolved against the model: per
+// data stream the devices it reads (a tag's several, merged per time by
+// `function`; none for a target that does not exist), at one granularity.
+struct GraphStreamRequest {
+    std::vector<int32_t> device_ids;
+    uint16_t pin_key = 0;
+    std::string function = "AVG";  // AVG, MIN, MAX, SUM, MED
+};
+struct GraphRequest {
+    std::string email;
+    int32_t dash_id = 0;
+    bool live = false;         // LIVE: the newest raw values (or minutes, without raw data)
+    uint32_t granularity = 1;  // enum blynk_granularity, when not live
+    uint32_t points = 0;       // per stream (and device): the newest `points`...
+    uint32_t skip = 0;         // ...after skipping the newest `skip` (paging back)
+    std::vector<GraphStreamRequest> streams;
+};
+
 // What the app side needs beyond the loop thread. Every `done` runs later on
 // the loop thread, never inside the call; a call that returns false queued
 // nothing (the storage queue or the hashing pool is full) and never calls done.
@@ -84,6 +105,24 @@ public:
     virtual bool load_clone(std::string code, std::function<void(std::string)> done) = 0;
     // The device's connections must go (its token changed, it was removed).
     virtual void close_device(Device& d, std::string_view why) = 0;
+    // Deletes history (DELETE_DEVICE_DATA, DELETE_ENHANCED_GRAPH_DATA): of
+    // the user's dashboard, of one device (device_id >= 0), of some of its
+    // pins (pin keys; empty: all); done(0) once deleted. A backend without
+    // history: nothing to delete, answered at once.
+    // Reads a chart's history; done(0, zlib body of the reply), done(
+    // BLYNK_NOT_FOUND) when no stream has a point, else done(BLYNK_ERROR).
+    // A backend without history: nothing to read, answered at once.
+    virtual bool read_graph(GraphRequest req, std::function<void(int, std::string)> done) {
+        (void)req;
+        done(BLYNK_NOT_FOUND, {});
+        return true;
+    }
+    virtual bool remove_history(const User& u, int32_t dash_id, int32_t device_id, std::vector<uint16_t> pins,
+                                std::function<void(int)> done) {
+        (void)u, (void)dash_id, (void)device_id, (void)pins;
+        done(0);
+        return true;
+    }
 };
 
 }  // namespace blynk::core

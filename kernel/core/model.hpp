@@ -70,6 +70,15 @@ struct Device {
     void set_property(uint16_t key, std::string_view name, std::string_view value);
 };
 
+// One data stream of a chart (an ENHANCED_GRAPH's dataStreams[]): the device,
+// tag or device selector it reads (targetId), its pin, and how a tag's
+// devices merge per point (functionType: AVG, MIN, MAX, SUM, MED).
+struct GraphStream {
+    int32_t target_id = 0;
+    uint16_t pin_key = 0;
+    std::string function = "AVG";
+};
+
 // A widget of a dashboard: what the server itself reads of it (its id, type,
 // the target and pins it shows or drives, for pin modes, device selectors,
 // tags, notifications and history) and the whole legacy widget JSON as the
@@ -77,13 +86,14 @@ struct Device {
 // (core/app_json.cpp reads and writes it).
 struct Widget {
     int64_t id = 0;
-    std::string type;            // the legacy type name: "BUTTON", "SLIDER", ...
-    int32_t device_id = 0;       // its target: a device (< 100000), a tag or a device selector
-    uint16_t pin_key = 0;        // pin_key(type, pin) of a single-pin widget; 0 = none
-    bool output = false;         // drives its pins (a control: `pm ... out`), else shows them
-    bool pwm = false;            // pwmMode: its analog pin is reported as `aw`
-    std::vector<uint16_t> pins;  // a multi-pin widget's pins (RGB, joystick...); empty otherwise
-    std::string json;            // the whole widget JSON object as the app sent it
+    std::string type;                  // the legacy type name: "BUTTON", "SLIDER", ...
+    int32_t device_id = 0;             // its target: a device (< 100000), a tag or a device selector
+    uint16_t pin_key = 0;              // pin_key(type, pin) of a single-pin widget; 0 = none
+    bool output = false;               // drives its pins (a control: `pm ... out`), else shows them
+    bool pwm = false;                  // pwmMode: its analog pin is reported as `aw`
+    std::vector<uint16_t> pins;        // a multi-pin widget's pins (RGB, joystick...); empty otherwise
+    std::vector<GraphStream> streams;  // a chart's data streams (history); empty otherwise
+    std::string json;                  // the whole widget JSON object as the app sent it
 };
 
 // A tag: a named group of a dashboard's devices an app can write to at once.

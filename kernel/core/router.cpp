@@ -252,6 +252,7 @@ uint16_t Router::store_write(Device& target, const PinWrite& w) {
     target.data_received_ms = now;
     mark_dirty(target);
     if (events_ && events_->wants_pin_events()) events_->pin_written(target, key, pv.value, now);
+    if (history_ && w.source != WriteSource::App) history_->record(target, key, pv.value, now);
     return 0;
 }
 

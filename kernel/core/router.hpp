@@ -98,6 +98,15 @@ public:
     virtual void login(bool ok, const Device*, std::string_view peer, int64_t at_ms) = 0;
 };
 
+// Where the values devices write go to become history (host::HistoryWriteBehind).
+// Called on the loop thread for every stored write but an app's (the legacy
+// server charted what devices wrote, never what apps sent them); must be cheap.
+class HistoryRecorder {
+public:
+    virtual ~HistoryRecorder() = default;
+    virtual void record(const Device&, uint16_t key, std::string_view value, int64_t at_ms) = 0;
+};
+
 // Who wrote a pin, which decides where the write goes besides the model.
 enum class WriteSource : uint8_t {
     Hardware,  // the device's own HARDWARE frame: to its user's apps
@@ -171,6 +180,7 @@ public:
 
     void set_apps(AppFanout* apps) { apps_ = apps; }
     void set_events(EventSink* events) { events_ = events; }
+    void set_history(HistoryRecorder* history) { history_ = history; }
     void set_loader(TokenLoader* loader) { loader_ = loader; }
     // nullptr (the default): every login with a known token and every valid write is allowed.
     void set_access(AccessPolicy* access) { access_ = access; }
@@ -266,6 +276,7 @@ private:
     std::function<int64_t()> now_;
     AppFanout* apps_ = nullptr;
     EventSink* events_ = nullptr;
+    HistoryRecorder* history_ = nullptr;
     TokenLoader* loader_ = nullptr;
     AccessPolicy* access_ = nullptr;
     Notifier* notifier_ = nullptr;

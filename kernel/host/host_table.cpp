@@ -100,6 +100,22 @@ void host_resolve_token(void* ctx, blynk_str token, void (*done)(void*, int), vo
                      [done, arg](int status) { done(arg, status); });
 }
 
+void host_read_history(void* ctx, blynk_str token, const blynk_history_query* query,
+                       void (*done)(void*, int, const blynk_history_rec*, size_t), void* arg) {
+    if (!done) return;
+    KernelServices* k = kernel_of(ctx);
+    core::Device* d = k && query ? k->device(sv_of(token)) : nullptr;
+    if (!k || !query) return done(arg, BLYNK_ERROR, nullptr, 0);
+    if (!d) return done(arg, BLYNK_NOT_FOUND, nullptr, 0);
+    k->read_history(*d, blynk::from_c(query), [done, arg](int status, std::vector<blynk::HistoryRow> rows) {
+        std::vector<blynk_history_rec> recs;
+        recs.reserve(rows.size());
+        for (auto& r : rows)
+            recs.push_back(blynk::to_c(r));
+        done(arg, status, recs.data(), recs.size());
+    });
+}
+
 int host_device_info(void* ctx, blynk_str token, blynk_device_info* out) {
     if (!out) return BLYNK_ERROR;
     return with_device(ctx, token, [&](KernelServices& k, core::Device& d) {
@@ -249,6 +265,7 @@ void fill_host_table(LoadedPlugin& p, const std::string& data_dir, const std::st
     h.project_json = host_project_json;
     h.profile_json = host_profile_json;
     h.install_certificate = host_install_certificate;
+    h.read_history = host_read_history;
     p.server_host = server_host;
     h.server_host = sv(p.server_host);
     h.notify = host_notify;

@@ -6,8 +6,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include <blynk/plugin.h>
+#include <blynk/plugin.hpp>
 
 namespace blynk::core {
 struct Device;
@@ -36,6 +37,14 @@ public:
     // type, an empty value or one too long for a hardware frame.
     virtual uint16_t pin_write(core::Device& d, char type, uint8_t pin, std::string_view value) = 0;
     virtual void pin_property(core::Device& d, uint8_t pin, std::string_view property, std::string_view value) = 0;
+    // SDK 1.4: the history of one pin of d (q's email, dash and device are
+    // replaced by d's), read on the storage thread; done(status, rows) on the
+    // kernel thread. This default keeps none: BLYNK_ERROR at once.
+    virtual void read_history(const core::Device& d, blynk::HistoryQuery q,
+                              std::function<void(int, std::vector<blynk::HistoryRow>)> done) {
+        (void)d, (void)q;
+        done(BLYNK_ERROR, {});
+    }
     // Any thread (SDK 1.3): a new certificate for the TLS port, from the
     // plugin `origin` names; false with the reason in `error` when refused.
     virtual bool install_certificate(std::string_view chain_pem, std::string_view key_pem, const std::string& origin,

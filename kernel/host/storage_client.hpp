@@ -38,6 +38,15 @@ public:
     // Per device: true if it no longer exists in storage (removed meanwhile).
     std::vector<bool> update_devices(const std::vector<blynk::Device>& devices) const;
 
+    // ---- history (ABI 1.4; host/storage_client_history.cpp). A store
+    // without it (older, or one that keeps none) has keeps_history() false;
+    // the calls then throw StorageFailure saying so.
+    bool keeps_history() const;
+    void put_points(const std::vector<blynk::Point>& points, bool keep_raw) const;
+    std::vector<blynk::HistoryRow> read_history(const blynk::HistoryQuery& q) const;
+    void remove_history(const blynk::HistoryScope& scope) const;
+    uint64_t trim_history(const blynk::HistoryCutoffs& before_ms) const;
+
     // Snapshots of what storage keeps of the model (for put_device, put_user,
     // put_dash): every stored field, the app model's JSON included, so a put
     // never drops what the app set.

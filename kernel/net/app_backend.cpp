@@ -6,6 +6,8 @@
 
 #include <memory>
 
+#include "codec/deflate.hpp"
+#include "core/app_graph.hpp"
 #include "core/app_json.hpp"
 #include "core/secrets.hpp"
 #include "host/clone_codes.hpp"
@@ -117,6 +119,73 @@ bool AppServices::remove_device(const core::Device& d, std::function<void(int)> 
             return BLYNK_OK;
         },
         std::move(done));
+}
+
+bool AppServices::remove_history(const core::User& u, int32_t dash_id, int32_t device_id, std::vector<uint16_t> pins,
+                                 std::function<void(int)> done) {
+    return stored(
+        [email = u.email, dash_id, device_id, pins = std::move(pins)](const host::StorageClient& st) {
+            if (!st.keeps_history()) return BLYNK_OK;  // nothing kept, nothing to delete
+            blynk::HistoryScope scope;
+            scope.email = email;
+            scope.dash_id = dash_id;
+            scope.device_id = device_id;
+            if (pins.empty()) st.remove_history(scope);
+            for (uint16_t key : pins) {
+                scope.pin_type = core::key_type(key);
+                scope.pin = core::key_pin(key);
+                st.remove_history(scope);
+            }
+            return BLYNK_OK;
+        },
+        std::move(done));
+}
+
+bool AppServices::read_graph(core::GraphRequest req, std::function<void(int, std::string)> done) {
+    ServerContext* ctx = &ctx_;
+    // LIVE reads the newest raw values when they are kept, else the newest minutes.
+    bool raw = ctx_.opt.history.raw_data;
+    return ctx_.storage_queue.post([ctx, raw, req = std::move(req), done = std::move(done)] {
+        int rc = BLYNK_OK;
+        std::string body;
+        try {
+            if (!ctx->storage.keeps_history()) throw host::StorageFailure(BLYNK_NOT_FOUND, "no history");
+            uint32_t g = req.live ? uint32_t(raw ? BLYNK_GRANULARITY_RAW : BLYNK_GRANULARITY_MINUTE) : req.granularity;
+            std::vector<std::vector<core::GraphPoint>> streams;
+            bool any = false;
+            for (const auto& sr : req.streams) {
+                std::vector<std::vector<core::GraphPoint>> per_device;
+                for (int32_t device_id : sr.device_ids) {
+                    blynk::HistoryQuery q;
+                    q.email = req.email;
+                    q.dash_id = req.dash_id;
+                    q.device_id = device_id;
+                    q.pin_type = core::key_type(sr.pin_key);
+                    q.pin = core::key_pin(sr.pin_key);
+                    q.granularity = blynk::Granularity(g);
+                    q.limit = req.points;
+                    q.skip = req.skip;
+                    auto& points = per_device.emplace_back();
+                    for (const auto& row : ctx->storage.read_history(q))
+                        if (row.count > 0) points.push_back({row.average(), row.at_ms});  // raw text: not charted
+                }
+                streams.push_back(per_device.empty() ? std::vector<core::GraphPoint>{}
+                                                     : core::merge_stream(per_device, sr.function));
+                any = any || !streams.back().empty();
+            }
+            if (any)
+                body = codec::zlib_deflate(core::graph_body(req.dash_id, streams));
+            else
+                rc = BLYNK_NOT_FOUND;
+        } catch (const host::StorageFailure& e) {
+            rc = e.status == BLYNK_NOT_FOUND ? BLYNK_NOT_FOUND : BLYNK_ERROR;
+            if (rc == BLYNK_ERROR) spdlog::error("storage: reading a chart of {} failed: {}", req.email, e.what());
+        } catch (const std::exception& e) {
+            rc = BLYNK_ERROR;
+            spdlog::error("storage: reading a chart of {} failed: {}", req.email, e.what());
+        }
+        ctx->defer([done, rc, body = std::move(body)]() mutable { done(rc, std::move(body)); });
+    });
 }
 
 bool AppServices::save_clone(std::string json, std::function<void(std::string)> done) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 
+#include "host/history_write_behind.hpp"
 #include "host/http_routes.hpp"
 #include "host/plugin_host.hpp"
 #include "host/work_queue.hpp"
@@ -31,8 +32,9 @@ blynk_str bs(std::string_view s) {
 
 class MetricsEndpoint {
 public:
-    MetricsEndpoint(ServerContext& ctx, const host::StorageFlushStats& flush, MetricsAccess access)
-        : ctx_(ctx), flush_(flush), has_token_(!access.token.empty()) {
+    MetricsEndpoint(ServerContext& ctx, const host::StorageFlushStats& flush, MetricsAccess access,
+                    const host::HistoryWriteBehind* history)
+        : ctx_(ctx), flush_(flush), history_(history), has_token_(!access.token.empty()) {
         for (auto& a : access.allowed)
             allowed_.push_back(parse_cidr(a));
         // Compared as digests: the comparison takes the same time whatever
@@ -93,6 +95,11 @@ private:
         s.throttle_blocked_addresses = ctx_.router.login_throttle().blocked_now(ctx_.now_wall);
         s.storage_queue_depth = ctx_.storage_queue.size();
         s.flush = flush_.snapshot();
+        if (history_ && history_->active()) {
+            s.history_points_stored = history_->stored();
+            s.history_points_dropped = history_->dropped();
+            s.history_points_waiting = history_->waiting();
+        }
         for (unsigned k = 0; k < host::PluginErrorCounts::kKinds; ++k)
             s.plugin_errors[k] = ctx_.plugins.error_counts.get(host::PluginErrorCounts::Kind(k));
         s.access_hooks_off = ctx_.plugins.auth_gate().hooks_switched_off();
@@ -108,6 +115,7 @@ private:
 
     ServerContext& ctx_;
     const host::StorageFlushStats& flush_;
+    const host::HistoryWriteBehind* history_;
     std::vector<Cidr> allowed_;
     bool has_token_;
     unsigned char token_digest_[SHA256_DIGEST_LENGTH];
@@ -118,8 +126,8 @@ private:
 }  // namespace
 
 void register_metrics_endpoint(host::HttpRoutes& routes, ServerContext& ctx, const host::StorageFlushStats& flush,
-                               MetricsAccess access) {
-    auto endpoint = std::make_shared<MetricsEndpoint>(ctx, flush, std::move(access));
+                               MetricsAccess access, const host::HistoryWriteBehind* history) {
+    auto endpoint = std::make_shared<MetricsEndpoint>(ctx, flush, std::move(access), history);
     routes.add(
         "GET", "/metrics", kOwner,
         [endpoint](const blynk_http_request& req, blynk_http_responder* r) { endpoint->handle(req, r); },

@@ -16,6 +16,10 @@ class HttpRoutes;
 class StorageFlushStats;
 }  // namespace blynk::host
 
+namespace blynk::host {
+class HistoryWriteBehind;
+}  // namespace blynk::host
+
 namespace blynk::net {
 
 struct ServerContext;
@@ -25,9 +29,10 @@ struct MetricsAccess {
     std::string token;                 // accepted as a bearer token from anywhere; "" = none
 };
 
-// Adds the route. `ctx` and `flush` outlive the routes (the server owns all three).
+// Adds the route. `ctx`, `flush` and `history` (null: no history counters)
+// outlive the routes (the server owns them all).
 void register_metrics_endpoint(host::HttpRoutes& routes, ServerContext& ctx, const host::StorageFlushStats& flush,
-                               MetricsAccess access);
+                               MetricsAccess access, const host::HistoryWriteBehind* history = nullptr);
 
 // What /metrics counts a request for a route of `owner` as (host::HttpRoutes::Match::owner):
 // a plugin's route is "api", the operator API "operator", this endpoint "metrics".

@@ -153,6 +153,14 @@ void storage(Families& f, const MetricsSample& s) {
     m.histogram.sample_count = s.flush.count;
     m.histogram.sample_sum = double(s.flush.sum_us) / 1e6;
     lat.metric.push_back(std::move(m));
+    auto& points = f.family("blynk_history_points_total",
+                            "History points (values devices wrote) stored, or dropped because more than "
+                            "history.max_points waited for storage.",
+                            MetricType::Counter);
+    f.counter(points, {{"result", "stored"}}, s.history_points_stored);
+    f.counter(points, {{"result", "dropped"}}, s.history_points_dropped);
+    f.gauge(f.family("blynk_history_points_waiting", "History points collected and not stored yet.", MetricType::Gauge),
+            {}, double(s.history_points_waiting));
 }
 
 void plugins_and_process(Families& f, const MetricsSample& s) {

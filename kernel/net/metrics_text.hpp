@@ -24,6 +24,8 @@ struct MetricsSample {
     uint64_t throttle_blocked_addresses = 0;  // blocked now
     uint64_t storage_queue_depth = 0;         // jobs waiting for the storage thread
     host::StorageFlushStats::Snapshot flush;
+    // History points ([history]): stored, dropped for the memory bound, waiting now.
+    uint64_t history_points_stored = 0, history_points_dropped = 0, history_points_waiting = 0;
     uint64_t plugin_errors[host::PluginErrorCounts::kKinds] = {};
     uint64_t access_hooks_off = 0;  // plugins' access hooks switched off for overrunning their budget
     uint64_t plugin_events_dropped = 0;

@@ -67,6 +67,26 @@ void PluginServices::resolve_token(std::string token, std::function<void(int)> a
     if (!queued) answer(BLYNK_ERROR);
 }
 
+void PluginServices::read_history(const core::Device& d, blynk::HistoryQuery q,
+                                  std::function<void(int, std::vector<blynk::HistoryRow>)> done) {
+    q.email = d.user->email;
+    q.dash_id = d.dash_id;
+    q.device_id = d.id;
+    ServerContext* ctx = &ctx_;
+    bool queued = ctx_.storage_queue.post([ctx, q = std::move(q), done] {
+        int rc = BLYNK_OK;
+        auto rows = std::make_shared<std::vector<blynk::HistoryRow>>();
+        try {
+            *rows = ctx->storage.read_history(q);
+        } catch (const std::exception& e) {
+            rc = BLYNK_ERROR;
+            spdlog::error("storage: reading the history of a pin of {} for a plugin failed: {}", q.email, e.what());
+        }
+        ctx->defer([done, rc, rows] { done(rc, std::move(*rows)); });
+    });
+    if (!queued) done(BLYNK_ERROR, {});  // the storage queue is full
+}
+
 core::Device* PluginServices::device(std::string_view token) {
     return ctx_.model.find_token(token);
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "host/history_write_behind.hpp"
 #include "host/pin_write_behind.hpp"
 #include "host/plugin_host.hpp"
 #include "host/storage_client.hpp"
@@ -42,12 +43,14 @@ struct Server::Impl {
          host::WorkQueue& q)
         : ctx(std::move(o), m, std::move(rs), p, s, q),
           write_behind(s, ctx.opt.pin_flush_interval_ms, write_behind_hooks()),
+          history(s, ctx.opt.history, history_hooks()),
           plugin_services(ctx),
           operator_services(ctx, p, plugin_services),
           app_services(ctx, operator_services),
           logins(ctx) {
         ctx.router.set_loader(&logins);
         ctx.router.set_events(&operator_services.live());  // on to the plugins, and to the admin UI's live feed
+        if (history.active()) ctx.router.set_history(&history);
         if (ctx.opt.app.enabled) {
             core::AppSettings a = ctx.opt.app.hub;
             if (a.server_host.empty()) a.server_host = ctx.opt.host;
@@ -70,6 +73,7 @@ struct Server::Impl {
     timer_t sweep_timer{ctx.ioc.get_executor()};
     timer_t flush_timer{ctx.ioc.get_executor()};
     host::PinWriteBehind write_behind;
+    host::HistoryWriteBehind history;
     PluginServices plugin_services;
     OperatorServices operator_services;
     AppServices app_services;
@@ -80,6 +84,7 @@ struct Server::Impl {
     int64_t stall_since_ms = 0, stall_warned_ms = 0;  // when it started; when it was last reported
 
     host::PinWriteBehind::Hooks write_behind_hooks();
+    host::HistoryWriteBehind::Hooks history_hooks();
     void open_loop();
     void schedule_sweep();
     void sweep();
@@ -96,6 +101,14 @@ host::PinWriteBehind::Hooks Server::Impl::write_behind_hooks() {
     h.to_loop = [this](host::PinWriteBehind::Job job) { ctx.defer(std::move(job)); };
     h.evict = [this](const blynk::Device& gone) { ctx.token_loads.evict(gone); };
     h.now_wall = [this] { return ctx.now_wall; };
+    return h;
+}
+
+host::HistoryWriteBehind::Hooks Server::Impl::history_hooks() {
+    host::HistoryWriteBehind::Hooks h;
+    h.to_storage = [this](host::HistoryWriteBehind::Job job) { return ctx.storage_queue.post_always(std::move(job)); };
+    h.now_wall = [this] { return ctx.now_wall; };
+    h.now_steady = [] { return host::WorkQueue::steady_ms(); };
     return h;
 }
 
@@ -170,6 +183,7 @@ void Server::Impl::schedule_flush() {
     flush_timer.async_wait([this](const error_code& e) {
         if (e || ctx.stopping) return;
         write_behind.flush(false);
+        history.flush(false);  // after the pin values: their devices are stored first
         schedule_flush();
     });
 }
@@ -200,7 +214,7 @@ Server::Server(ServerOptions options, core::Model& model, core::RouterSettings r
     const ServerOptions& o = impl_->ctx.opt;
     if (o.metrics_enabled)
         register_metrics_endpoint(plugins.routes(), impl_->ctx, impl_->write_behind.flush_stats(),
-                                  {o.metrics_allowed, o.metrics_token});
+                                  {o.metrics_allowed, o.metrics_token}, &impl_->history);
 }
 
 Server::~Server() {
@@ -253,6 +267,7 @@ void Server::run() {
         s.loop->stop();
         s.ctx.close_all();
         s.write_behind.flush(true);
+        s.history.flush(true);
     });
     spdlog::info("server ready ({} users, {} devices in memory; RSS {} KiB)", s.ctx.model.user_count(),
                  s.ctx.model.device_count(), platform::resident_bytes() / 1024);
@@ -262,6 +277,7 @@ void Server::run() {
     s.ctx.ioc.restart();
     s.ctx.ioc.run();
     s.write_behind.flush(true);  // anything the last lookups changed
+    s.history.flush(true);
 }
 
 }  // namespace blynk::net

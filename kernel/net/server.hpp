@@ -10,6 +10,7 @@
 #include "core/app_hub.hpp"
 #include "core/router.hpp"
 #include "core/secrets.hpp"
+#include "host/history_settings.hpp"
 
 namespace blynk::host {
 class PluginHost;
@@ -57,6 +58,7 @@ struct ServerOptions {
     bool metrics_enabled = true;
     std::vector<std::string> metrics_allowed{"127.0.0.1/32", "::1/128"};
     std::string metrics_token;
+    host::HistorySettings history;  // [history]
 };
 
 class Server {

@@ -31,6 +31,8 @@ public:
     }
     bool install_certificate(std::string_view chain_pem, std::string_view key_pem, const std::string& origin,
                              std::string& error) override;
+    void read_history(const core::Device& d, blynk::HistoryQuery q,
+                      std::function<void(int, std::vector<blynk::HistoryRow>)> done) override;
 
 private:
     ServerContext& ctx_;
@@ -88,6 +90,9 @@ public:
     bool save_clone(std::string json, std::function<void(std::string)> done) override;
     bool load_clone(std::string code, std::function<void(std::string)> done) override;
     void close_device(core::Device& d, std::string_view why) override;
+    bool read_graph(core::GraphRequest req, std::function<void(int, std::string)> done) override;
+    bool remove_history(const core::User& u, int32_t dash_id, int32_t device_id, std::vector<uint16_t> pins,
+                        std::function<void(int)> done) override;
 
 private:
     // Runs `job` on the storage thread; its status goes to `done` on the loop.

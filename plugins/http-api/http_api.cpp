@@ -5,6 +5,7 @@
 // Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
 #include <blynk/plugin.hpp>
 
+#include "csv_export.hpp"
 #include "json_body.hpp"
 
 #include <blynk/widget_properties.hpp>
@@ -46,6 +47,7 @@ constexpr std::string_view kPropertyFailed = "Error setting widget property.";
 constexpr std::string_view kWrongBody = "Body is empty or larger than 255 chars.";
 constexpr std::string_view kWrongEmail = "Email body is wrong. Missing or empty fields 'to', 'subj'.";
 constexpr std::string_view kNoData = "No data.";
+constexpr std::string_view kHistoryFailed = "Error getting pin data.";
 constexpr std::string_view kNoClone = "Requested QR not found.";
 // This server's own answers (README.md, "Differences").
 constexpr std::string_view kNoQr = "QR codes are not available on this server.";
@@ -203,13 +205,7 @@ public:
         });
         route("POST", "/{token}/notify", [this](const HttpRequest& q, const Responder& res) { post_notify(q, res); });
         route("POST", "/{token}/email", [this](const HttpRequest& q, const Responder& res) { post_email(q, res); });
-        route("GET", "/{token}/data/{pin}", [this](const HttpRequest& q, const Responder& res) {
-            std::string pin(param(q, 1));
-            with_device(param(q, 0), res, [pin](const std::string&, const Responder& r) {
-                if (!parse_pin(pin)) return r.text(400, kWrongPin);
-                r.text(400, kNoData);
-            });
-        });
+        route("GET", "/{token}/data/{pin}", [this](const HttpRequest& q, const Responder& res) { get_data(q, res); });
         route("GET", "/{token}/qr", [this](const HttpRequest& q, const Responder& res) { get_qr(q, res); });
         route("GET", "/{token}/clone", [this](const HttpRequest& q, const Responder& res) { get_clone(q, res); });
     }
@@ -275,6 +271,40 @@ private:
                 return res.text(500, kWriteFailed);
         }
         res.empty(200);
+    }
+
+    // GET /{token}/data/{pin}: the pin's minute averages (the newest
+    // kCsvMaxRows), gzip CSV, answered directly (README.md, "Differences":
+    // the legacy server redirected to a temporary file anyone could fetch).
+    void get_data(const HttpRequest& q, const Responder& res) const {
+        std::string pin(param(q, 1));
+        with_device(param(q, 0), res, [this, pin](const std::string& tok, const Responder& r) {
+            auto p = parse_pin(pin);
+            if (!p) return r.text(400, kWrongPin);
+            auto d = kernel().device(tok);
+            if (!d) return r.text(400, kInvalidToken);
+            blynk::HistoryQuery hq;
+            hq.pin_type = p->type;
+            hq.pin = p->number;
+            hq.granularity = blynk::Granularity::minute;
+            hq.limit = kCsvMaxRows;
+            std::string file = std::to_string(d->dash_id) + "_" + std::to_string(d->device_id) + "_" +
+                               std::string(1, p->type) + std::to_string(p->number) + ".csv.gz";
+            int32_t device_id = d->device_id;
+            kernel().read_history(tok, hq, [this, r, device_id, file](int st, std::vector<blynk::HistoryRow> rows) {
+                if (st != BLYNK_OK) return r.text(400, kHistoryFailed);
+                if (rows.empty()) return r.text(400, kNoData);
+                // A month of minutes is ~1.5 MB of text: built and compressed off the kernel thread.
+                auto shared = std::make_shared<std::vector<blynk::HistoryRow>>(std::move(rows));
+                bool queued = run_in_pool([r, shared, device_id, file] {
+                    std::string body = gzip(csv_lines(*shared, device_id));
+                    if (body.empty()) return r.text(400, kHistoryFailed);
+                    r.respond(200, "application/gzip", body,
+                              {{"Content-Disposition", "attachment; filename=\"" + file + "\""}});
+                });
+                if (!queued) r.text(503, kBusy);
+            });
+        });
     }
 
     // GET /{token}/get/{pin}

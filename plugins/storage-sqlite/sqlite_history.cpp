@@ -30,7 +30,15 @@ constexpr char kSeriesDelete[] =
 constexpr char kBucketAdd[] =
     "INSERT INTO history(series, granularity, at_ms, sum, count) VALUES(?1, ?2, ?3, ?4, ?5) "
     "ON CONFLICT(series, granularity, at_ms) DO UPDATE SET sum = sum + excluded.sum, count = count + excluded.count";
-// A raw value (two in the same millisecond: the later one wins) or an imported row.
+// A raw value; nothing when its millisecond is taken (see put_points).
+constexpr char kRawAdd[] =
+    "INSERT INTO history(series, granularity, at_ms, sum, count, raw) VALUES(?1, 0, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT(series, granularity, at_ms) DO NOTHING";
+// Several values of one pin in one millisecond (a device writing fast; the
+// kernel's clock ticks once per loop turn) each keep a row: a later one
+// moves on by a millisecond, at most this far.
+constexpr int kRawShiftMax = 1000;
+// An imported row: replaces one with the same key.
 constexpr char kRowPut[] =
     "INSERT INTO history(series, granularity, at_ms, sum, count, raw) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
     "ON CONFLICT(series, granularity, at_ms) DO UPDATE SET sum = excluded.sum, count = excluded.count, "
@@ -132,7 +140,7 @@ void SqliteStorage::put_points(const std::vector<blynk::Point>& points, bool kee
     std::map<std::tuple<int64_t, uint32_t, int64_t>, std::pair<double, int64_t>> buckets;
     size_t skipped = 0;
     {
-        sqlite3_stmt* put = keep_raw ? stmt(kRowPut) : nullptr;
+        sqlite3_stmt* put = keep_raw ? stmt(kRawAdd) : nullptr;
         for (const auto& p : points) {
             PinKey key{p.email, p.dash_id, p.device_id, p.pin_type, p.pin};
             auto it = ids.find(key);
@@ -154,17 +162,19 @@ void SqliteStorage::put_points(const std::vector<blynk::Point>& points, bool kee
                 }
             if (put) {
                 RawColumns c = raw_columns(numeric, p.value, p.raw);
-                Use q(put);
-                bind_int(q.get(), 1, series);
-                bind_int(q.get(), 2, BLYNK_GRANULARITY_RAW);
-                bind_int(q.get(), 3, p.at_ms);
-                check(sqlite3_bind_double(q.get(), 4, c.sum), "bind");
-                bind_int(q.get(), 5, c.count);
-                if (c.store_raw)
-                    bind_blob(q.get(), 6, p.raw);
-                else
-                    check(sqlite3_bind_null(q.get(), 6), "bind");
-                step(q.get(), "save raw history");
+                for (int shift = 0; shift <= kRawShiftMax; ++shift) {
+                    Use q(put);
+                    bind_int(q.get(), 1, series);
+                    bind_int(q.get(), 2, p.at_ms + shift);
+                    check(sqlite3_bind_double(q.get(), 3, c.sum), "bind");
+                    bind_int(q.get(), 4, c.count);
+                    if (c.store_raw)
+                        bind_blob(q.get(), 5, p.raw);
+                    else
+                        check(sqlite3_bind_null(q.get(), 5), "bind");
+                    step(q.get(), "save raw history");
+                    if (sqlite3_changes(db_) > 0) break;
+                }
             }
         }
     }

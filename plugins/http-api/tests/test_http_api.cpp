@@ -8,6 +8,7 @@
 #include <blynk/plugin_testing.hpp>
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -123,6 +124,21 @@ protected:
 
 #define EXPECT_TEXT(a, st, text) EXPECT_ANSWER(a, st, kText, text)
 #define EXPECT_EMPTY_200(a) EXPECT_ANSWER(a, 200, "", "")
+
+// A gzip body inflated (the CSV export); "" if it is not one.
+std::string http_api_gunzip(const std::string& gz) {
+    z_stream z{};
+    if (inflateInit2(&z, 15 + 16) != Z_OK) return {};
+    std::string out(1 << 20, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+    z.avail_in = uInt(gz.size());
+    z.next_out = reinterpret_cast<Bytef*>(&out[0]);
+    z.avail_out = uInt(out.size());
+    int rc = inflate(&z, Z_FINISH);
+    out.resize(out.size() - z.avail_out);
+    inflateEnd(&z);
+    return rc == Z_STREAM_END ? out : std::string();
+}
 
 // ------------------------------------------------------------------- tests
 
@@ -474,6 +490,37 @@ TEST_F(HttpApi, Data) {
     EXPECT_TEXT(get("/" + T1 + "/data/v1"), 400, "No data.");
     EXPECT_TEXT(get("/" + T1 + "/data/A0"), 400, "No data.");
     EXPECT_TEXT(get("/" + T1 + "/data/v256"), 400, "Wrong pin format.");
+    // Minutes of V1 (and an hour, and another pin, which the export leaves out).
+    auto row = [](char type, uint8_t pin, blynk::Granularity g, int64_t at, double sum, int64_t count) {
+        blynk::HistoryRow h;
+        h.pin_type = type;
+        h.pin = pin;
+        h.granularity = g;
+        h.at_ms = at;
+        h.sum = sum;
+        h.count = count;
+        return h;
+    };
+    kernel().devices[T1].device_id = 3;
+    kernel().history[T1] = {
+        row('v', 1, blynk::Granularity::minute, 120000, 60, 3), row('v', 1, blynk::Granularity::minute, 60000, 0.5, 1),
+        row('v', 1, blynk::Granularity::minute, 180000, 2.5e7, 1), row('v', 1, blynk::Granularity::hour, 0, 1, 1),
+        row('v', 2, blynk::Granularity::minute, 0, 9, 1)};
+    auto a = get("/" + T1 + "/data/V1");
+    EXPECT_EQ(a->answers, 0);  // the CSV is built and compressed on the worker pool
+    kernel().run_pending();
+    ASSERT_EQ(a->answers, 1);
+    EXPECT_EQ(a->status, 200);
+    EXPECT_EQ(a->content_type, "application/gzip");
+    // A gzip stream (RFC 1952 magic), oldest minute first, as the legacy lines.
+    ASSERT_GT(a->body.size(), 2u);
+    EXPECT_EQ(a->body.substr(0, 2), "\x1f\x8b");
+    EXPECT_EQ(http_api_gunzip(a->body), "0.5,60000,3\n20.0,120000,3\n2.5E7,180000,3\n");
+    ASSERT_EQ(kernel().history_queries.size(), 3u);  // v1, A0 (no data), V1
+    EXPECT_EQ(kernel().history_queries.back().granularity, blynk::Granularity::minute);
+    EXPECT_EQ(kernel().history_queries.back().limit, 43200u);  // the legacy csv.export.data.points.max
+    kernel().fail_history = true;
+    EXPECT_TEXT(get("/" + T1 + "/data/V1"), 400, "Error getting pin data.");
 }
 
 TEST_F(HttpApi, CloneLookups) {

@@ -158,6 +158,9 @@ typedef struct blynk_device_info {
 /* ---------------------------------------------------------------- host --- */
 
 /* What the kernel offers to a plugin. One instance per loaded plugin. */
+struct blynk_history_query; /* below, in "history" */
+struct blynk_history_rec;
+
 typedef struct blynk_host_v1 {
     uint32_t size; /* sizeof the host's struct */
     uint32_t abi_major;
@@ -239,6 +242,17 @@ typedef struct blynk_host_v1 {
      * for an unknown token. message is valid during the call. */
     void (*notify)(void* ctx, blynk_str token, uint32_t channel, blynk_str to, blynk_str subject, blynk_str body,
                    void (*done)(void* arg, int status, blynk_str message), void* arg);
+    /* Kernel thread only, for a resolved token. Reads the history of one pin
+     * of the token's device (query: pin_type, pin, granularity, from_ms,
+     * to_ms, limit, skip; its email, dash_id and device_id are ignored: the
+     * token names them) on the storage thread, never the caller's, and calls
+     * done on the kernel thread with the rows, oldest first (borrowed for the
+     * call): BLYNK_OK (count may be 0), BLYNK_NOT_FOUND for a token not in
+     * memory, BLYNK_ERROR when storage failed, is too busy or keeps no
+     * history. May call done before returning. NULL before ABI 1.4. */
+    void (*read_history)(void* ctx, blynk_str token, const struct blynk_history_query* query,
+                         void (*done)(void* arg, int status, const struct blynk_history_rec* rows, size_t count),
+                         void* arg);
     /* appended fields go here */
 } blynk_host_v1;
 

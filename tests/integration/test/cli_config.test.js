@@ -123,6 +123,19 @@ describe('config check', () => {
     assert.match(bad.r.stderr, /metrics\.enabled: must be true or false/);
   });
 
+  it('a bad [history] pins value or retention: exit 2, names the key and what is allowed', async () => {
+    const cfg = validConfig(dir);
+    cfg.history = { pins: 'some' };
+    const { r, file } = await check('bad-history.toml', renderToml(cfg));
+    assert.equal(r.code, 2, show(r));
+    assert.ok(r.stderr.includes(file), `the file ${file} is named: ${r.stderr}`);
+    assert.match(r.stderr, /history\.pins: is "some"; allowed: "all", "charted"/);
+    cfg.history = { raw_retention_days: -1 };
+    const bad = await check('bad-history-retention.toml', renderToml(cfg));
+    assert.equal(bad.r.code, 2, show(bad.r));
+    assert.match(bad.r.stderr, /history\.raw_retention_days: is -1; allowed: 0 to 36500/);
+  });
+
   it('a TOML syntax error: exit 2, names the file and the line', async () => {
     const lines = renderToml(validConfig(dir)).split('\n');
     // after `[server]`: the broken line's 1-based number is known exactly

@@ -334,8 +334,8 @@ describe('project, rtc, data, notify, email', () => {
     assert.ok(t >= before - 1 && t <= after + 1, `${t} not within [${before}, ${after}]`);
   });
 
-  it('data: a bad pin is "Wrong pin format.", any other "No data." (no history yet)', async () => {
-    assertText(await get(`/${token}/data/v1`), 400, 'No data.');
+  it('data: a bad pin is "Wrong pin format.", a pin nothing was written to "No data." (history: history.test.js)', async () => {
+    assertText(await get(`/${token}/data/v120`), 400, 'No data.');
     assertText(await get(`/${token}/data/A3`), 400, 'No data.');
     assertText(await get(`/${token}/data/v256`), 400, 'Wrong pin format.');
   });

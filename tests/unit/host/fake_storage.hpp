@@ -20,6 +20,12 @@ struct FakeStorage {
     std::vector<std::string> missing_tokens;  // update_devices reports these as removed
     std::string fail;                         // non-empty: every call fails with this message
     int put_pins_calls = 0, lookups = 0;
+    // History (ABI 1.4): every point put_points received, with its keep_raw
+    // flag per call; every trim's cutoffs.
+    std::vector<blynk::Point> stored_points;
+    std::vector<bool> keep_raw_flags;
+    std::vector<blynk::HistoryCutoffs> trims;
+    int put_points_calls = 0;
 
     blynk_storage_v1 table{};
     host::StorageClient client{&table, this};
@@ -29,6 +35,12 @@ struct FakeStorage {
         table.put_pins = put_pins;
         table.update_devices = update_devices;
         table.load_by_token = load_by_token;
+        table.put_points = put_points;
+        table.read_history = [](void*, const blynk_history_query*, const blynk_history_sink*, blynk_error*) {
+            return int(BLYNK_OK);
+        };
+        table.remove_history = [](void*, const blynk_history_scope*, blynk_error*) { return int(BLYNK_OK); };
+        table.trim_history = trim_history;
     }
     FakeStorage(const FakeStorage&) = delete;
     FakeStorage& operator=(const FakeStorage&) = delete;
@@ -58,6 +70,26 @@ private:
                 if (t == d.token) missing[i] = 1;
             s.updated.push_back(std::move(d));
         }
+        return BLYNK_OK;
+    }
+    static int put_points(void* self, const blynk_point_rec* recs, size_t count, uint32_t flags, blynk_error* err) {
+        auto& s = me(self);
+        ++s.put_points_calls;
+        if (!s.fail.empty()) return failed(s, err);
+        for (size_t i = 0; i < count; ++i)
+            s.stored_points.push_back(blynk::from_c(&recs[i]));
+        s.keep_raw_flags.push_back((flags & BLYNK_POINTS_KEEP_RAW) != 0);
+        return BLYNK_OK;
+    }
+    static int trim_history(void* self, const int64_t before[BLYNK_GRANULARITY_COUNT], uint64_t* removed,
+                            blynk_error* err) {
+        auto& s = me(self);
+        if (!s.fail.empty()) return failed(s, err);
+        blynk::HistoryCutoffs c{};
+        for (size_t g = 0; g < c.size(); ++g)
+            c[g] = before[g];
+        s.trims.push_back(c);
+        if (removed) *removed = 0;
         return BLYNK_OK;
     }
     static int load_by_token(void* self, blynk_str token, const blynk_storage_sink* sink, blynk_error* err) {

@@ -6,6 +6,7 @@
 #ifndef BLYNK_CPP_KERNEL_HPP
 #define BLYNK_CPP_KERNEL_HPP
 
+#include <blynk/cpp/history.hpp>
 #include <blynk/cpp/http.hpp>
 
 namespace blynk {
@@ -51,6 +52,32 @@ public:
                     (*f)(status == BLYNK_OK          ? TokenLookup::Found
                          : status == BLYNK_NOT_FOUND ? TokenLookup::NotFound
                                                      : TokenLookup::Unavailable);
+                } catch (...) {
+                }
+            },
+            box);
+    }
+    // SDK 1.4: the history of one pin of a resolved token's device (the
+    // query's email, dash and device are ignored), read on the storage
+    // thread; done(status, rows oldest first) runs on the kernel thread:
+    // BLYNK_OK, BLYNK_NOT_FOUND (token not in memory), BLYNK_ERROR (storage
+    // failed or keeps no history; also from a server before 1.4).
+    void read_history(std::string_view token, const HistoryQuery& q,
+                      std::function<void(int, std::vector<HistoryRow>)> done) const {
+        if (!h_ || !BLYNK_HAS_FIELD(h_, read_history) || !h_->read_history) return done(BLYNK_ERROR, {});
+        auto* box = new std::function<void(int, std::vector<HistoryRow>)>(std::move(done));
+        blynk_history_query c = to_c(q);
+        h_->read_history(
+            h_->ctx, slice(token), &c,
+            [](void* arg, int status, const blynk_history_rec* rows, size_t count) {
+                std::unique_ptr<std::function<void(int, std::vector<HistoryRow>)>> f(
+                    static_cast<std::function<void(int, std::vector<HistoryRow>)>*>(arg));
+                std::vector<HistoryRow> out;
+                out.reserve(count);
+                for (size_t i = 0; i < count; ++i)
+                    out.push_back(from_c(&rows[i]));
+                try {
+                    (*f)(status, std::move(out));
                 } catch (...) {
                 }
             },

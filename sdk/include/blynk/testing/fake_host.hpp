@@ -6,6 +6,7 @@
 
 #include <blynk/plugin.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -196,6 +197,9 @@ public:
             me(c).on_resolve(std::string(view(t)), done, arg);
         };
         h.device_info = [](void* c, blynk_str t, blynk_device_info* out) { return me(c).on_device_info(view(t), out); };
+        h.read_history = [](void* c, blynk_str t, const blynk_history_query* q,
+                            void (*done)(void*, int, const blynk_history_rec*, size_t),
+                            void* arg) { me(c).on_read_history(std::string(view(t)), from_c(q), done, arg); };
         h.pin_read = [](void* c, blynk_str t, char type, uint8_t pin, blynk_str* v) {
             FakeDevice* d = me(c).find(view(t));
             if (!d || !d->pins.count({type, pin})) return int(BLYNK_NOT_FOUND);
@@ -286,6 +290,12 @@ public:
     std::vector<std::string> token_lookups;  // every token resolve_token was asked for
     std::vector<PinWrite> pin_writes;
     std::vector<PropertyWrite> property_writes;
+    // SDK 1.4: what read_history answers, by token (any order; filtered by
+    // the query's pin, granularity and range, paged as a store pages), and
+    // every query it was asked (with the token in its email field).
+    std::map<std::string, std::vector<HistoryRow>> history;
+    bool fail_history = false;  // read_history answers BLYNK_ERROR
+    std::vector<HistoryQuery> history_queries;
 
     // Answers the deferred token lookups (with what `devices` holds now).
     size_t run_token_lookups() {
@@ -305,6 +315,9 @@ public:
         token_lookups.clear();
         pin_writes.clear();
         property_writes.clear();
+        history.clear();
+        history_queries.clear();
+        fail_history = false;
     }
 
     // --------------------------------------------------------------- http
@@ -323,6 +336,25 @@ public:
 
 private:
     static FakeHost& me(void* c) { return *static_cast<FakeHost*>(c); }
+    void on_read_history(const std::string& token, HistoryQuery q,
+                         void (*done)(void*, int, const blynk_history_rec*, size_t), void* arg) {
+        q.email = token;
+        history_queries.push_back(q);
+        if (fail_history) return done(arg, BLYNK_ERROR, nullptr, 0);
+        if (!devices.count(token)) return done(arg, BLYNK_NOT_FOUND, nullptr, 0);
+        std::vector<HistoryRow> rows;
+        for (auto& r : history[token])
+            if (r.pin_type == q.pin_type && r.pin == q.pin && r.granularity == q.granularity && r.at_ms >= q.from_ms &&
+                r.at_ms < q.to_ms)
+                rows.push_back(r);
+        std::sort(rows.begin(), rows.end(), [](const HistoryRow& a, const HistoryRow& b) { return a.at_ms < b.at_ms; });
+        size_t end = rows.size() > q.skip ? rows.size() - q.skip : 0;
+        size_t begin = q.limit && end > q.limit ? end - q.limit : 0;
+        std::vector<blynk_history_rec> recs;
+        for (size_t i = begin; i < end; ++i)
+            recs.push_back(to_c(rows[i]));
+        done(arg, BLYNK_OK, recs.data(), recs.size());
+    }
     FakeDevice* find(std::string_view token) {
         auto it = devices.find(std::string(token));
         return it == devices.end() ? nullptr : &it->second;
