@@ -43,23 +43,30 @@ public:
                           "retries", "ca_file"});
         api_key_ = secret_setting(s, "api_key");
         api_secret_ = secret_setting(s, "api_secret");
-        from_ = s.get_string("from", "");
+        // A name, as the legacy server's SMS carried; a country that refuses
+        // sender names needs a number of the account here.
+        from_ = s.get_string("from", "Blynk");
         if (from_.empty() || from_.size() > 15)
             throw blynk::SettingsError(
-                "'from' is required: the sender, a number of the Vonage account (digits) or up to 11 letters");
+                "'from' must be the sender: a number of the Vonage account (digits) or up to 11 letters");
         std::string base = s.get_string("base_url", kVonage);
         if (base.rfind("https://", 0) != 0)
             throw blynk::SettingsError("'base_url' must be an https:// URL (got \"" + base + "\")");
         while (!base.empty() && base.back() == '/')
             base.pop_back();
-        url_ = base + "/sms/json";
+        // The endpoint itself is taken as it is (blynkd migrate-config writes the
+        // legacy server's full URL); otherwise it is the API's base.
+        const std::string endpoint = "/sms/json";
+        bool full = base.size() >= endpoint.size() &&
+                    base.compare(base.size() - endpoint.size(), endpoint.size(), endpoint) == 0;
+        url_ = full ? base : base + endpoint;
         timeout_ = std::chrono::seconds(s.get_int("timeout_s", 10, 1, 120));
         retries_ = int(s.get_int("retries", 2, 0, 10));
         std::string ca_file = s.get_string("ca_file", "");
         if (!ca_file.empty() && !std::filesystem::exists(ca_file))
             throw blynk::SettingsError("'ca_file' = \"" + ca_file + "\": no such file");
         https_ = std::make_unique<notify::ProviderHttps>(ca_file, "blynkd-sms-nexmo/" + host().server_version());
-        host().info("SMS through " + base + " from " + from_ + ", timeout " + std::to_string(timeout_.count()) + " s");
+        host().info("SMS through " + url_ + " from " + from_ + ", timeout " + std::to_string(timeout_.count()) + " s");
     }
 
     void shutdown() override {

@@ -37,7 +37,8 @@ void write_file(const std::string& path, const std::string& text, std::filesyste
 TEST(SmsNexmoSettings, MissingOrBadSettingsAreRefusedNamingTheKey) {
     PluginUnderTest& p = fresh_plugin();
     EXPECT_NE(p.init({{"api_secret", "s"}, {"from", "Blynk"}}).message.find("'api_key'"), std::string::npos);
-    EXPECT_NE(p.init({{"api_key", "k"}, {"api_secret", "s"}}).message.find("'from'"), std::string::npos);
+    EXPECT_NE(p.init({{"api_key", "k"}, {"api_secret", "s"}, {"from", "far too long a sender"}}).message.find("'from'"),
+              std::string::npos);
     EXPECT_NE(p.init({{"api_key", "k"}, {"api_secret", "s"}, {"from", "B"}, {"base_url", "http://x"}})
                   .message.find("'base_url'"),
               std::string::npos);
@@ -145,6 +146,14 @@ TEST_F(SmsNexmo, ATextReachesVonageWithTheAccountsFieldsAndUnicodeOnlyWhenNeeded
     sent = last_request();
     EXPECT_EQ(sent["type"], "unicode");
     EXPECT_EQ(sent["text"], "\u0422\u0435\u043f\u043b\u043e \xF0\x9F\x94\xA5");
+}
+
+TEST_F(SmsNexmo, ABaseUrlThatIsTheFullEndpointAsMigrateConfigWritesItWorksToo) {
+    PluginUnderTest& p = started({{"base_url", providers_->base_url() + "/sms/json"}});
+    size_t before = requests();
+    blynk::testing::Result r = p.send_sms({"+491512345678", "hi"});
+    EXPECT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(requests(), before + 1);
 }
 
 TEST_F(SmsNexmo, PermanentRefusalsFailAtOnceWithTheirMeaning) {
