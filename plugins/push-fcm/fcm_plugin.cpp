@@ -157,7 +157,10 @@ private:
     // The cached access token, or a new one. Under the lock: concurrent sends
     // wait for one token request instead of each making their own.
     std::string access_token(SteadyClock::time_point deadline) {
-        std::lock_guard<std::mutex> lock(token_mutex_);
+        // Timed: a send never waits past its own deadline for another's token request.
+        std::unique_lock<std::timed_mutex> lock(token_mutex_, deadline);
+        if (!lock.owns_lock())
+            throw blynk::NotifyError("no FCM access token within the timeout (another send is still fetching one)");
         if (!token_.empty() && SteadyClock::now() < token_renew_at_) return token_;
         std::string jwt = fcm::signed_jwt(account_, token_url_, int64_t(std::time(nullptr)));
         try {
@@ -175,7 +178,7 @@ private:
     }
 
     void forget_token(const std::string& value) {
-        std::lock_guard<std::mutex> lock(token_mutex_);
+        std::lock_guard<std::timed_mutex> lock(token_mutex_);
         if (token_ == value) token_.clear();
     }
 
@@ -184,7 +187,7 @@ private:
     std::chrono::seconds timeout_{10};
     int retries_ = 2;
     std::unique_ptr<notify::ProviderHttps> https_;
-    std::mutex token_mutex_;
+    std::timed_mutex token_mutex_;
     std::string token_;  // a secret: never logged
     SteadyClock::time_point token_renew_at_;
 };

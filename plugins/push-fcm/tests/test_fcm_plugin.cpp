@@ -188,6 +188,19 @@ TEST_F(PushFcm, AHungProviderIsGivenUpWithinTheTimeout) {
     EXPECT_LT(took, 2.0);
 }
 
+TEST_F(PushFcm, AHungTokenEndpointIsGivenUpWithinTheTimeoutToo) {
+    PluginUnderTest& p = started({{"timeout_s", "1", BLYNK_SETTING_INTEGER}});  // no cached token yet
+    size_t before = pushes().size();
+    providers_->script(R"({"token": [{"hang": true}]})");
+    std::vector<uint8_t> invalid;
+    auto t0 = std::chrono::steady_clock::now();
+    blynk::testing::Result r = p.send_push(kTwo, invalid);
+    EXPECT_EQ(r.status, BLYNK_ERROR);
+    EXPECT_NE(r.message.find("no FCM access token"), std::string::npos) << r.message;
+    EXPECT_LT(seconds_since(t0), 2.0);
+    EXPECT_EQ(pushes().size(), before);  // nothing sent without a token
+}
+
 TEST_F(PushFcm, AKeyTheTokenEndpointRejectsFailsThePushWithItsReason) {
     // Another account's name with this key: the fake's claim check refuses it.
     std::string json = read_all(providers_->service_account_file());
