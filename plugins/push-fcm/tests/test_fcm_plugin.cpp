@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "../../notify-common/tests/fake_providers.hpp"
@@ -22,11 +23,18 @@ using blynk::testing::PluginUnderTest;
 using blynk::testing::Setting;
 using notify_test::FakeProviders;
 
+// A host and a loaded instance (the entry makes one per call), kept until the
+// process ends, as the plugin keeps the host table.
+struct Loaded {
+    FakeHost host;
+    PluginUnderTest plugin{host};
+};
 PluginUnderTest& fresh_plugin() {
-    auto* host = new FakeHost;  // kept for the process, as the plugin keeps the host table
-    auto* p = new PluginUnderTest(*host);
-    EXPECT_TRUE(p->load_module(BLYNK_PLUGIN_MODULE)) << p->error();
-    return *p;
+    static auto* kept = new std::vector<std::unique_ptr<Loaded>>;
+    kept->push_back(std::make_unique<Loaded>());
+    PluginUnderTest& p = kept->back()->plugin;
+    EXPECT_TRUE(p.load_module(BLYNK_PLUGIN_MODULE)) << p.error();
+    return p;
 }
 
 std::string read_all(const std::string& path) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "../../notify-common/tests/fake_providers.hpp"
 
@@ -20,13 +21,18 @@ using blynk::testing::FakeHost;
 using blynk::testing::PluginUnderTest;
 using blynk::testing::Setting;
 
-// A fresh instance per test (the entry makes one per call), its host kept for
-// the process as the plugin keeps the host table.
+// A host and a loaded instance (the entry makes one per call), kept until the
+// process ends, as the plugin keeps the host table.
+struct Loaded {
+    FakeHost host;
+    PluginUnderTest plugin{host};
+};
 PluginUnderTest& fresh_plugin() {
-    auto* host = new FakeHost;
-    auto* p = new PluginUnderTest(*host);
-    EXPECT_TRUE(p->load_module(BLYNK_PLUGIN_MODULE)) << p->error();
-    return *p;
+    static auto* kept = new std::vector<std::unique_ptr<Loaded>>;
+    kept->push_back(std::make_unique<Loaded>());
+    PluginUnderTest& p = kept->back()->plugin;
+    EXPECT_TRUE(p.load_module(BLYNK_PLUGIN_MODULE)) << p.error();
+    return p;
 }
 
 void write_file(const std::string& path, const std::string& text, std::filesystem::perms mode) {
