@@ -24,7 +24,7 @@ done
 pkgs=(cmake make g++ pkg-config ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
       libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev libqrencode-dev zlib1g-dev
-      libcurl4-openssl-dev   # libcurl: the acme plugin's HTTPS to the CA, mail-smtp's SMTP
+      libcurl4-openssl-dev   # libcurl: HTTPS of the acme, sms-nexmo and push-fcm plugins, mail-smtp's SMTP
       prometheus-cpp-dev     # /metrics: its core library (metric families, the text format) only
       libpqxx-dev)           # the storage-postgres plugin (libpqxx 6.4, libpq)
 if (( want_tests )); then

@@ -324,3 +324,62 @@ TEST(FakeHost12, ProfileJsonAnswersFromProfilesWithTokensOnlyWhenAsked) {
     EXPECT_EQ(k.profile_json("a@b.c", 2, false), std::nullopt);
     EXPECT_EQ(k.profile_json("x@b.c", 1, false), std::nullopt);
 }
+
+// ------------------------------------------------------------------ SDK 1.4
+// The notifier table through PluginUnderTest: each channel reaches the
+// plugin's C++ function with its fields, push's invalid flags come back
+// (also from a failed send), and a plugin that is no notifier says so.
+namespace {
+
+class NotifierProbe final : public blynk::Plugin, public blynk::Notifier {
+public:
+    blynk::Notifier* notifier() override { return this; }
+    unsigned channels() const override { return blynk::kSmsChannel | blynk::kPushChannel; }
+    void send_sms(const blynk::Sms& m) override {
+        if (m.to.empty()) throw blynk::NotifyError("no number");
+        seen.push_back("sms " + m.to + " " + m.body);
+    }
+    std::vector<bool> send_push(const blynk::Push& m) override {
+        std::vector<bool> gone;
+        for (auto& t : m.targets)
+            gone.push_back(t.token.rfind("dead", 0) == 0);
+        seen.push_back("push " + m.title + " " + m.body + (m.high_priority ? " high" : " normal") +
+                       (m.targets.size() > 1 && m.targets[1].ios ? " ios" : ""));
+        if (m.targets.size() == 1 && gone[0]) throw blynk::PushError("its only token is dead", gone);
+        return gone;
+    }
+    std::vector<std::string> seen;
+};
+
+const blynk_plugin_v1* notifier_entry(const blynk_host_v1* host) {
+    return blynk::detail::make_entry<NotifierProbe>(host, "notifier-probe", "1.4.0");
+}
+
+}  // namespace
+
+TEST(FakeHost14, NotifierChannelsReachThePluginAndPushReportsInvalidTokens) {
+    static FakeHost* host = new FakeHost;  // the plugin keeps the host table
+    static PluginUnderTest* p = new PluginUnderTest(*host);
+    ASSERT_TRUE(p->load(notifier_entry)) << p->error();
+    ASSERT_NE(p->notifier(), nullptr);
+    auto& probe = *static_cast<NotifierProbe*>(blynk::detail::self(p->table()->self));
+
+    EXPECT_TRUE(p->send_sms({"+4912345", "hi"}).ok());
+    blynk::testing::Result no_number = p->send_sms({"", "hi"});
+    EXPECT_EQ(no_number.status, BLYNK_ERROR);
+    EXPECT_EQ(no_number.message, "no number");
+    EXPECT_EQ(p->send_mail({"a@b.c", "s", "b"}).message, "the plugin's notifier does not send mail");
+
+    std::vector<uint8_t> invalid;
+    blynk::Push push{{{"live", false}, {"dead-1", true}}, "T", "B", true};
+    EXPECT_TRUE(p->send_push(push, invalid).ok());
+    EXPECT_EQ(invalid, (std::vector<uint8_t>{0, 1}));
+    blynk::testing::Result failed = p->send_push({{{"dead-2", false}}, "T", "B", false}, invalid);
+    EXPECT_EQ(failed.status, BLYNK_ERROR);
+    EXPECT_EQ(invalid, std::vector<uint8_t>{1});
+    EXPECT_EQ(probe.seen, (std::vector<std::string>{"sms +4912345 hi", "push T B high ios", "push T B normal"}));
+
+    std::vector<uint8_t> none;
+    EXPECT_EQ(linked().plugin.notifier(), nullptr);
+    EXPECT_FALSE(linked().plugin.send_push(push, none).ok());
+}

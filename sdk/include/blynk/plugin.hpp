@@ -248,10 +248,17 @@ inline blynk_notifier_v1 notifier_table(unsigned channels) {
         };
     if (channels & kPushChannel)
         n.send_push = [](void* me, const blynk_push* m, uint8_t* invalid, blynk_error* err) {
-            return guard(err, [&] {
-                std::vector<bool> gone = self(me)->notifier()->send_push(from_c(m));
+            auto mark = [&](const std::vector<bool>& gone) {
                 for (size_t i = 0; invalid && i < m->target_count; ++i)
                     invalid[i] = i < gone.size() && gone[i] ? 1 : 0;
+            };
+            return guard(err, [&] {
+                try {
+                    mark(self(me)->notifier()->send_push(from_c(m)));
+                } catch (const PushError& e) {
+                    mark(e.invalid);  // failed, but the tokens it found dead still go
+                    throw;
+                }
             });
         };
     return n;

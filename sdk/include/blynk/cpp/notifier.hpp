@@ -33,6 +33,14 @@ struct NotifyError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Thrown by send_push when no target got the message; `invalid` says, per
+// target, which tokens the provider reported as no longer valid, so the
+// kernel still removes them although the send failed (SDK 1.4).
+struct PushError : NotifyError {
+    std::vector<bool> invalid;
+    PushError(const std::string& what, std::vector<bool> gone) : NotifyError(what), invalid(std::move(gone)) {}
+};
+
 enum NotifierChannel : unsigned { kMailChannel = 1u, kSmsChannel = 2u, kPushChannel = 4u };
 
 // The notifier extension point in C++. Each send runs on the kernel's notifier

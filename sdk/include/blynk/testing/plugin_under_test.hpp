@@ -98,6 +98,7 @@ public:
     const blynk_events_v1* events() const { return has(&blynk_plugin_v1::events) ? table_->events : nullptr; }
     const blynk_http_v1* http() const { return has(&blynk_plugin_v1::http) ? table_->http : nullptr; }
     const blynk_auth_v1* auth() const { return has(&blynk_plugin_v1::auth) ? table_->auth : nullptr; }
+    const blynk_notifier_v1* notifier() const { return has(&blynk_plugin_v1::notifier) ? table_->notifier : nullptr; }
     std::string name() const { return table_ ? std::string(view(table_->name)) : std::string(); }
     FakeHost& host() const { return host_; }
 
@@ -362,6 +363,36 @@ public:
             std::fill(h.second.begin(), h.second.end(), '#');
         answer->request = std::move(m);  // http_respond writes other fields, so a late answer does not race this
         return answer;
+    }
+
+    // ------------------------------------------------------------ notifier
+    // SDK 1.4. Each calls the channel's entry as the kernel's notifier threads
+    // do (blocking up to the plugin's own timeout); an error if the plugin has
+    // no such channel.
+    Result send_mail(const Mail& m) {
+        const blynk_notifier_v1* n = notifier();
+        if (!n || !BLYNK_HAS_FIELD(n, send_mail) || !n->send_mail)
+            return {BLYNK_ERROR, "the plugin's notifier does not send mail"};
+        blynk_mail c = to_c(m);
+        return status_of([&](blynk_error* e) { return n->send_mail(table_->self, &c, e); });
+    }
+    Result send_sms(const Sms& m) {
+        const blynk_notifier_v1* n = notifier();
+        if (!n || !BLYNK_HAS_FIELD(n, send_sms) || !n->send_sms)
+            return {BLYNK_ERROR, "the plugin's notifier does not send SMS"};
+        blynk_sms c = to_c(m);
+        return status_of([&](blynk_error* e) { return n->send_sms(table_->self, &c, e); });
+    }
+    // invalid is resized to m.targets.size() and zeroed first; the plugin
+    // sets invalid[i] = 1 for a token the provider no longer knows.
+    Result send_push(const Push& m, std::vector<uint8_t>& invalid) {
+        invalid.assign(m.targets.size(), 0);
+        const blynk_notifier_v1* n = notifier();
+        if (!n || !BLYNK_HAS_FIELD(n, send_push) || !n->send_push)
+            return {BLYNK_ERROR, "the plugin's notifier does not send push"};
+        std::vector<blynk_push_target> targets;
+        blynk_push c = to_c(m, targets);
+        return status_of([&](blynk_error* e) { return n->send_push(table_->self, &c, invalid.data(), e); });
     }
 
 private:
