@@ -449,20 +449,34 @@ TEST_F(HttpApi, ProjectAndRtc) {
 
 TEST_F(HttpApi, Notify) {
     std::string base = "/" + T1 + "/notify";
-    EXPECT_TEXT(json_call("POST", base, R"({"body":"hi"})"), 400, "Notifications are not configured on this server.");
-    EXPECT_TEXT(json_call("POST", base, "{\"body\":\"" + std::string(255, 'x') + "\"}"), 400,
-                "Notifications are not configured on this server.");
+    // A valid body goes to the kernel's notify (push); its answer decides ours.
+    EXPECT_EMPTY_200(json_call("POST", base, R"({"body":"hi"})"));
+    ASSERT_EQ(kernel().notifications.size(), 1u);
+    EXPECT_EQ(kernel().notifications[0].token, T1);
+    EXPECT_EQ(kernel().notifications[0].channel, uint32_t(BLYNK_NOTIFY_PUSH));
+    EXPECT_EQ(kernel().notifications[0].body, "hi");
+    EXPECT_EMPTY_200(json_call("POST", base, "{\"body\":\"" + std::string(255, 'x') + "\"}"));
     std::string wide;
     for (int i = 0; i < 255; ++i)
         wide += "é";  // 255 characters, 510 bytes
-    EXPECT_TEXT(json_call("POST", base, "{\"body\":\"" + wide + "\"}"), 400,
-                "Notifications are not configured on this server.");
+    EXPECT_EMPTY_200(json_call("POST", base, "{\"body\":\"" + wide + "\"}"));
+    kernel().notify_status = BLYNK_DENIED;
+    kernel().notify_message = "Notification widget not found.";
+    EXPECT_TEXT(json_call("POST", base, R"({"body":"hi"})"), 400, "Notification widget not found.");
+    kernel().notify_status = BLYNK_ERROR;
+    kernel().notify_message = "no plugin sends push";
+    auto busy = json_call("POST", base, R"({"body":"hi"})");
+    ASSERT_TRUE(busy);
+    EXPECT_EQ(busy->status, 503);
+    kernel().notify_status = BLYNK_OK;
+    size_t sent = kernel().notifications.size();
     for (std::string bad :
          std::vector<std::string>{R"({"body":""})", R"({})", R"({"body":null})", R"({"text":"hi"})",
                                   "{\"body\":\"" + std::string(256, 'x') + "\"}", "{\"body\":\"" + wide + "x\"}"}) {
         SCOPED_TRACE(bad);
         EXPECT_TEXT(json_call("POST", base, bad), 400, "Body is empty or larger than 255 chars.");
     }
+    EXPECT_EQ(kernel().notifications.size(), sent);  // nothing invalid reached the kernel
     EXPECT_TEXT(json_call("POST", base, R"({"body":"hi"})", ""), 500,
                 "Unexpected content type. Expecting application/json.");
     EXPECT_TEXT(json_call("POST", base, R"(["hi"])"), 500, R"(Error parsing body param. ["hi"])");
@@ -472,10 +486,13 @@ TEST_F(HttpApi, Notify) {
 TEST_F(HttpApi, Email) {
     std::string base = "/" + T1 + "/email";
     const char* wrong = "Email body is wrong. Missing or empty fields 'to', 'subj'.";
-    EXPECT_TEXT(json_call("POST", base, R"({"to":"a@b.c","subj":"s","title":"body"})"), 400,
-                "Notifications are not configured on this server.");
-    EXPECT_TEXT(json_call("POST", base, R"({"to":"a@b.c","subj":"s"})"), 400,
-                "Notifications are not configured on this server.");
+    EXPECT_EMPTY_200(json_call("POST", base, R"({"to":"a@b.c","subj":"s","title":"body"})"));
+    ASSERT_EQ(kernel().notifications.size(), 1u);
+    EXPECT_EQ(kernel().notifications[0].channel, uint32_t(BLYNK_NOTIFY_MAIL));
+    EXPECT_EQ(kernel().notifications[0].to, "a@b.c");
+    EXPECT_EQ(kernel().notifications[0].subject, "s");
+    EXPECT_EQ(kernel().notifications[0].body, "body");
+    EXPECT_EMPTY_200(json_call("POST", base, R"({"to":"a@b.c","subj":"s"})"));
     for (const char* bad : {R"({"subj":"s"})", R"({"to":"a@b.c"})", R"({"to":"","subj":"s"})",
                             R"({"to":"a@b.c","subj":""})", R"({"to":null,"subj":"s"})", "{}"}) {
         SCOPED_TRACE(bad);

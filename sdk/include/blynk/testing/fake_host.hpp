@@ -200,6 +200,14 @@ public:
         h.read_history = [](void* c, blynk_str t, const blynk_history_query* q,
                             void (*done)(void*, int, const blynk_history_rec*, size_t),
                             void* arg) { me(c).on_read_history(std::string(view(t)), from_c(q), done, arg); };
+        h.notify = [](void* c, blynk_str t, uint32_t channel, blynk_str to, blynk_str subject, blynk_str body,
+                      void (*done)(void*, int, blynk_str), void* arg) {
+            FakeHost& f = me(c);
+            f.notifications.push_back({std::string(view(t)), channel, std::string(view(to)), std::string(view(subject)),
+                                       std::string(view(body))});
+            int status = f.devices.count(std::string(view(t))) ? f.notify_status : int(BLYNK_NOT_FOUND);
+            done(arg, status, slice(f.notify_message));
+        };
         h.pin_read = [](void* c, blynk_str t, char type, uint8_t pin, blynk_str* v) {
             FakeDevice* d = me(c).find(view(t));
             if (!d || !d->pins.count({type, pin})) return int(BLYNK_NOT_FOUND);
@@ -296,6 +304,17 @@ public:
     std::map<std::string, std::vector<HistoryRow>> history;
     bool fail_history = false;  // read_history answers BLYNK_ERROR
     std::vector<HistoryQuery> history_queries;
+    // SDK 1.4: every notify call, and what it answers (at once, unlike the
+    // server, which answers later on the kernel thread; BLYNK_NOT_FOUND for a
+    // token not in `devices`).
+    struct Notification {
+        std::string token;
+        uint32_t channel;
+        std::string to, subject, body;
+    };
+    std::vector<Notification> notifications;
+    int notify_status = BLYNK_OK;
+    std::string notify_message;
 
     // Answers the deferred token lookups (with what `devices` holds now).
     size_t run_token_lookups() {
@@ -318,6 +337,9 @@ public:
         history.clear();
         history_queries.clear();
         fail_history = false;
+        notifications.clear();
+        notify_status = BLYNK_OK;
+        notify_message.clear();
     }
 
     // --------------------------------------------------------------- http
