@@ -3,21 +3,15 @@
 // times and sizes, and a way to give up at once when the server stops.
 #pragma once
 
+#include "curl_transfer.hpp"
+
 #include <atomic>
 #include <map>
 #include <string>
 
 namespace acme {
 
-struct HttpReply {
-    long status = 0;
-    std::string body;
-    std::map<std::string, std::string> headers;  // names in lower case; the last of each
-    std::string header(const std::string& lower_name) const {
-        auto it = headers.find(lower_name);
-        return it == headers.end() ? std::string() : it->second;
-    }
-};
+using HttpReply = curl_common::HttpReply;
 
 class Https {
 public:

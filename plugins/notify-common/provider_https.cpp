@@ -14,47 +14,11 @@ namespace {
 // Provider answers are small JSON documents; anything bigger is not one.
 constexpr size_t kMaxBody = 256 * 1024;
 
-struct Transfer {
-    HttpReply reply;
-    bool too_large = false;
-    const std::atomic<bool>* stop = nullptr;
-};
-
-size_t on_body(char* data, size_t size, size_t count, void* arg) {
-    auto* t = static_cast<Transfer*>(arg);
-    size_t n = size * count;
-    if (t->reply.body.size() + n > kMaxBody) {
-        t->too_large = true;
-        return 0;  // curl ends the transfer with a write error
-    }
-    t->reply.body.append(data, n);
-    return n;
-}
-
-size_t on_header(char* data, size_t size, size_t count, void* arg) {
-    auto* t = static_cast<Transfer*>(arg);
-    size_t n = size * count;
-    std::string line(data, n);
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) return n;
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    std::string value = line.substr(colon + 1);
-    auto space = [](unsigned char c) { return std::isspace(c) != 0; };
-    value.erase(value.begin(), std::find_if_not(value.begin(), value.end(), space));
-    value.erase(std::find_if_not(value.rbegin(), value.rend(), space).base(), value.end());
-    if (t->reply.headers.size() < 100) t->reply.headers[name] = value;
-    return n;
-}
-
-int on_progress(void* arg, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    return static_cast<Transfer*>(arg)->stop->load() ? 1 : 0;  // non-zero aborts
-}
-
-template <class T, void (*F)(T*)>
-struct Free {
-    void operator()(T* p) const { F(p); }
-};
+using curl_common::Free;
+using curl_common::on_body;
+using curl_common::on_header;
+using curl_common::on_progress;
+using curl_common::Transfer;
 
 bool certificate_problem(CURLcode rc) {
     return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM;
@@ -94,6 +58,7 @@ HttpReply ProviderHttps::post(const std::string& url, const std::vector<std::str
     if (!curl) throw TransportError(what + ": cannot start a transfer (curl_easy_init)", true);
     CURL* c = curl.get();
     Transfer t;
+    t.max_body = kMaxBody;
     t.stop = &stop_;
     curl_slist* list = nullptr;
     for (auto& h : headers)

@@ -6,6 +6,8 @@
 // Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
 #pragma once
 
+#include "curl_transfer.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -19,15 +21,7 @@ namespace notify {
 
 using SteadyClock = std::chrono::steady_clock;
 
-struct HttpReply {
-    long status = 0;
-    std::string body;
-    std::map<std::string, std::string> headers;  // names in lower case; the last of each
-    std::string header(const std::string& lower_name) const {
-        auto it = headers.find(lower_name);
-        return it == headers.end() ? std::string() : it->second;
-    }
-};
+using HttpReply = curl_common::HttpReply;
 
 // No answer: refused, unreachable, TLS failure, deadline passed, too large.
 // `retryable` is false for what another attempt cannot fix (a certificate the
