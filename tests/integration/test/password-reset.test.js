@@ -1,0 +1,92 @@
+// The mails the server sends itself, end to end through the mail-smtp plugin and a real SMTP server
+// (lib/smtp_server.py, STARTTLS and AUTH): the app's RESET_PASSWORD (start mails a one-time token,
+// verify, reset, then only the new password logs in). One server for the whole file.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { Server, Cleanup, mkTmp } from '../lib/harness.js';
+import { AppCmd, AppStatus, passHash } from '../lib/app_client.js';
+import { newAccount, openApp, uniqueEmail } from '../lib/app_setup.js';
+import { selfSigned } from '../lib/pki.js';
+import { aiosmtpdPython, startSmtp, SMTP_USER, SMTP_PASSWORD } from '../lib/smtp.js';
+
+/** The 64-hex-character reset code a reset mail carries. */
+function tokenIn(mail) {
+  const m = /^([0-9a-f]{64})$/m.exec(mail.body);
+  assert.ok(m, `a reset code in the mail: ${mail.body}`);
+  return m[1];
+}
+
+describe('password reset and the server\'s own mails through mail-smtp', () => {
+  const cleanup = new Cleanup();
+  let smtp;
+  let srv;
+  let skip = null;
+
+  before(async () => {
+    const py = await aiosmtpdPython();
+    if (!py) { skip = 'python3-aiosmtpd is not installed (scripts/deps.sh --test)'; return; }
+    const dir = mkTmp('reset');
+    const cert = selfSigned(dir, 'smtp');
+    smtp = cleanup.add(await startSmtp(py, dir, cert));
+    smtp.setMode('ok');
+    srv = cleanup.add(await Server.start({
+      name: 'reset',
+      config: {
+        plugins: {
+          enabled: ['storage-sqlite', 'http-api', 'mail-smtp'],
+          'mail-smtp': {
+            host: '127.0.0.1', port: smtp.port, tls: 'starttls', ca_file: cert.cert,
+            username: SMTP_USER, password: SMTP_PASSWORD, from: 'blynk@example.com',
+            timeout_s: 2, retries: 0,
+          },
+        },
+      },
+    }));
+  });
+  after(() => cleanup.run());
+
+  it('RESET_PASSWORD start mails a code; verify, reset; only the new password logs in; the code works once',
+    async (t) => {
+      if (skip) return t.skip(skip);
+      const { email } = await newAccount(srv, cleanup, { password: 'old-pass' });
+      const app = await openApp(srv, cleanup);
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['start', email.toUpperCase(), 'Blynk'], AppStatus.OK);
+      const mail = await smtp.nextMail();
+      assert.deepEqual(mail.meta.rcpt_tos, [email]);
+      const token = tokenIn(mail);
+      assert.ok(mail.body.includes(`/restore?token=${token}&email=`), 'the app link carries the code');
+      // A second start while the code lives is refused (legacy) and sends nothing.
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['start', email, 'Blynk'], AppStatus.NOT_ALLOWED);
+
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['verify', token], AppStatus.OK);
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['verify', 'f'.repeat(64)], AppStatus.NOT_ALLOWED);
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['reset', token, passHash(email, 'new-pass')], AppStatus.OK);
+      const confirm = await smtp.nextMail();
+      assert.deepEqual(confirm.meta.rcpt_tos, [email]);
+      assert.doesNotMatch(confirm.body, /[0-9a-f]{64}/, 'the confirmation carries no code');
+
+      // Single use: the code is gone.
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['verify', token], AppStatus.NOT_ALLOWED);
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['reset', token, passHash(email, 'third')], AppStatus.NOT_ALLOWED);
+
+      const fresh = await openApp(srv, cleanup);
+      await fresh.login(email, 'old-pass', { expect: AppStatus.USER_NOT_AUTHENTICATED });
+      const again = await openApp(srv, cleanup);
+      await again.login(email, 'new-pass');
+      assert.doesNotMatch(srv.allLogs, new RegExp(token), 'the code is never logged');
+    });
+
+  it('an unknown account, a malformed e-mail and an unknown code get the legacy answers; no mail goes out',
+    async (t) => {
+      if (skip) return t.skip(skip);
+      const before = smtp.count();
+      const app = await openApp(srv, cleanup);
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['start', uniqueEmail('nobody'), 'Blynk'], AppStatus.ILLEGAL_COMMAND);
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['start', 'not-an-email', 'Blynk'], AppStatus.ILLEGAL_COMMAND);
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['start', 'x@example.com'], AppStatus.ILLEGAL_COMMAND);
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['reset', 'a'.repeat(64), 'hash'], AppStatus.NOT_ALLOWED);
+      await app.expectStatus(AppCmd.RESET_PASSWORD, ['verify', 'short'], AppStatus.NOT_ALLOWED);
+      assert.equal(smtp.count(), before, 'nothing was mailed');
+    });
+});
