@@ -1,6 +1,8 @@
 // The mails the server sends itself, end to end through the mail-smtp plugin and a real SMTP server
 // (lib/smtp_server.py, STARTTLS and AUTH): the app's RESET_PASSWORD (start mails a one-time token,
-// verify, reset, then only the new password logs in). One server for the whole file.
+// verify, reset, then only the new password logs in), the same over HTTP on the device port
+// (POST /resetPassword, GET /landing, POST /updatePassword) and the per-address request limit.
+// One server for the whole file.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -15,6 +17,17 @@ function tokenIn(mail) {
   const m = /^([0-9a-f]{64})$/m.exec(mail.body);
   assert.ok(m, `a reset code in the mail: ${mail.body}`);
   return m[1];
+}
+
+/** A form POST or a GET on the device port's HTTP: {status, type, text}. */
+async function http(srv, method, urlPath, form) {
+  const res = await fetch(`http://127.0.0.1:${srv.hwPort}${urlPath}`, {
+    method,
+    headers: form ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+    body: form ? new URLSearchParams(form).toString() : undefined,
+    signal: AbortSignal.timeout(5000),
+  });
+  return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
 }
 
 describe('password reset and the server\'s own mails through mail-smtp', () => {
@@ -89,4 +102,55 @@ describe('password reset and the server\'s own mails through mail-smtp', () => {
       await app.expectStatus(AppCmd.RESET_PASSWORD, ['verify', 'short'], AppStatus.NOT_ALLOWED);
       assert.equal(smtp.count(), before, 'nothing was mailed');
     });
+
+  it('the HTTP reset: /resetPassword mails a /landing link, the page has the form, /updatePassword sets the hash once',
+    async (t) => {
+      if (skip) return t.skip(skip);
+      const { email } = await newAccount(srv, cleanup, { password: 'web-old' });
+      let r = await http(srv, 'POST', '/resetPassword', { email: ` ${email.toUpperCase()} ` });
+      assert.deepEqual([r.status, r.text], [200, 'Email was sent.']);
+      const mail = await smtp.nextMail();
+      assert.deepEqual(mail.meta.rcpt_tos, [email]);
+      const token = tokenIn(mail);
+      assert.ok(mail.body.includes(`/landing?token=${token}`), 'the mail links the landing page');
+
+      r = await http(srv, 'GET', `/landing?token=${token}`);
+      assert.equal(r.status, 200);
+      assert.match(r.type, /^text\/html/);
+      assert.ok(r.text.includes(email) && r.text.includes(`value="${token}"`), 'the page names the account, carries the code');
+      assert.match(r.text, /action="\/updatePassword"/);
+
+      r = await http(srv, 'POST', '/updatePassword', { password: passHash(email, 'web-new'), token });
+      assert.deepEqual([r.status, r.text], [200, 'Password was successfully reset.']);
+      await smtp.nextMail();  // the confirmation
+      r = await http(srv, 'POST', '/updatePassword', { password: passHash(email, 'again'), token });
+      assert.deepEqual([r.status, r.text], [400, 'Invalid token. Please repeat all steps.']);
+      r = await http(srv, 'GET', `/landing?token=${token}`);
+      assert.deepEqual([r.status, r.text], [400, 'Your token was not found or it is outdated. Please try again.']);
+      r = await http(srv, 'GET', '/landing?token=<script>');
+      assert.deepEqual([r.status, r.text], [400, 'Invalid request parameters.']);
+
+      await (await openApp(srv, cleanup)).login(email, 'web-old', { expect: AppStatus.USER_NOT_AUTHENTICATED });
+      await (await openApp(srv, cleanup)).login(email, 'web-new');
+
+      r = await http(srv, 'POST', '/resetPassword', { email: 'not an email' });
+      assert.deepEqual([r.status, r.text], [400, 'not an email email has not valid format.']);
+      r = await http(srv, 'POST', '/resetPassword', { email: uniqueEmail('nobody') });
+      assert.deepEqual([r.status, r.text], [400, 'Sorry, this account does not exist.']);
+    });
+
+  // Last: it uses up this address's hourly reset requests.
+  it('one address gets at most 5 reset requests an hour, so the reset cannot mail-bomb an account', async (t) => {
+    if (skip) return t.skip(skip);
+    const app = await openApp(srv, cleanup);
+    let refused = 0;
+    for (let i = 0; i < 6 && !refused; i += 1) {
+      const f = await app.request(AppCmd.RESET_PASSWORD, ['start', uniqueEmail('flood'), 'Blynk']);
+      if (f.status === AppStatus.NOT_ALLOWED) refused = i + 1;
+      else assert.equal(f.status, AppStatus.ILLEGAL_COMMAND);
+    }
+    assert.ok(refused > 0, 'refused within 6 requests (5 an hour; earlier tests used some)');
+    const r = await http(srv, 'POST', '/resetPassword', { email: uniqueEmail('flood') });
+    assert.deepEqual([r.status, r.text], [400, 'Too many reset requests from this address. Please try again later.']);
+  });
 });
