@@ -164,6 +164,9 @@ private:
     void get_graph_data(AppRoute& s, const codec::Frame& f);
     void delete_graph_data(AppRoute& s, const codec::Frame& f);
 
+    // --- app_mail.cpp: EMAIL, the dashboard's device tokens to the owner
+    void email_tokens(AppRoute& s, const codec::Frame& f);
+
     // --- app_live.cpp
     void hardware(AppRoute& s, const codec::Frame& f);
     void resend_from_bluetooth(AppRoute& s, const codec::Frame& f);

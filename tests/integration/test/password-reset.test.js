@@ -1,14 +1,15 @@
 // The mails the server sends itself, end to end through the mail-smtp plugin and a real SMTP server
 // (lib/smtp_server.py, STARTTLS and AUTH): the app's RESET_PASSWORD (start mails a one-time token,
 // verify, reset, then only the new password logs in), the same over HTTP on the device port
-// (POST /resetPassword, GET /landing, POST /updatePassword) and the per-address request limit.
+// (POST /resetPassword, GET /landing, POST /updatePassword), the per-address request limit, and the
+// app's EMAIL command (a dashboard's device tokens to the account owner).
 // One server for the whole file.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Server, Cleanup, mkTmp } from '../lib/harness.js';
 import { AppCmd, AppStatus, passHash } from '../lib/app_client.js';
-import { newAccount, openApp, uniqueEmail } from '../lib/app_setup.js';
+import { newAccount, openApp, uniqueEmail, dashWithDevice } from '../lib/app_setup.js';
 import { selfSigned } from '../lib/pki.js';
 import { aiosmtpdPython, startSmtp, SMTP_USER, SMTP_PASSWORD } from '../lib/smtp.js';
 
@@ -138,6 +139,36 @@ describe('password reset and the server\'s own mails through mail-smtp', () => {
       r = await http(srv, 'POST', '/resetPassword', { email: uniqueEmail('nobody') });
       assert.deepEqual([r.status, r.text], [400, 'Sorry, this account does not exist.']);
     });
+
+  it('the app\'s EMAIL mails the dashboard\'s device tokens to the account owner only', async (t) => {
+    if (skip) return t.skip(skip);
+    const { app, email } = await newAccount(srv, cleanup);
+    const first = await dashWithDevice(app, { dashId: 1, deviceId: 0, name: 'Greenhouse' });
+    await app.expectStatus(AppCmd.EMAIL, ['1'], AppStatus.OK);
+    let m = await smtp.nextMail();
+    assert.deepEqual(m.meta.rcpt_tos, [email]);
+    assert.equal(m.headers.subject, 'Auth Token for Greenhouse project and device device 0');
+    assert.ok(m.body.startsWith(`Auth Token : ${first.token}\n`), m.body);
+
+    const second = await app.createDevice(1, { id: 1, name: 'Pump', boardType: 'ESP32' });
+    await app.expectStatus(AppCmd.EMAIL, ['1'], AppStatus.OK);
+    m = await smtp.nextMail();
+    assert.equal(m.headers.subject, 'Auth Tokens for Greenhouse project and 2 devices');
+    assert.ok(m.body.includes(`Auth Token for device 'device 0' : ${first.token}\n`), m.body);
+    assert.ok(m.body.includes(`Auth Token for device 'Pump' : ${second.token}\n`), m.body);
+
+    await app.expectStatus(AppCmd.EMAIL, ['1', '1'], AppStatus.OK);
+    m = await smtp.nextMail();
+    assert.equal(m.headers.subject, 'Auth Token for Greenhouse project and device Pump');
+    assert.deepEqual(m.meta.rcpt_tos, [email]);
+
+    const before = smtp.count();
+    await app.expectStatus(AppCmd.EMAIL, ['7'], AppStatus.ILLEGAL_COMMAND);
+    await app.expectStatus(AppCmd.EMAIL, ['1', '9'], AppStatus.ILLEGAL_COMMAND_BODY);
+    await app.expectStatus(AppCmd.EMAIL, ['1', 'someone@else.example'], AppStatus.ILLEGAL_COMMAND_BODY);
+    assert.equal(smtp.count(), before, 'nothing else was mailed');
+    assert.doesNotMatch(srv.allLogs, new RegExp(second.token), 'tokens are not logged');
+  });
 
   // Last: it uses up this address's hourly reset requests.
   it('one address gets at most 5 reset requests an hour, so the reset cannot mail-bomb an account', async (t) => {
