@@ -131,6 +131,7 @@ describe('password reset and the server\'s own mails through mail-smtp', () => {
       r = await http(srv, 'GET', '/landing?token=<script>');
       assert.deepEqual([r.status, r.text], [400, 'Invalid request parameters.']);
 
+      assert.doesNotMatch(srv.allLogs, new RegExp(token), 'the code is never logged, the landing address neither');
       await (await openApp(srv, cleanup)).login(email, 'web-old', { expect: AppStatus.USER_NOT_AUTHENTICATED });
       await (await openApp(srv, cleanup)).login(email, 'web-new');
 
