@@ -285,22 +285,6 @@ void AppHub::get_server(AppRoute& s, const codec::Frame& f) {
     s.out->send(cmd(Command::GetServer), f.msg_id, host);
 }
 
-void AppHub::reset_password(AppRoute& s, const codec::Frame& f) {
-    Fields fl = split_body(f.body, 3);
-    if (fl.empty()) return status(s, f.msg_id, Status::IllegalCommand);
-    if (fl[0] == "start") {
-        // The reset link goes out by mail, and no mail channel exists yet: the
-        // app shows its "could not send" message.
-        if (fl.size() < 2) return status(s, f.msg_id, Status::IllegalCommand);
-        return status(s, f.msg_id, Status::NotificationError);
-    }
-    if (fl[0] == "verify" || fl[0] == "reset") {
-        // No reset token was ever sent, so none is valid.
-        return status(s, f.msg_id, Status::NotAllowed);
-    }
-    status(s, f.msg_id, Status::IllegalCommand);
-}
-
 void AppHub::logout(AppRoute& s, const codec::Frame& f) {
     ok(s, f.msg_id);
     s.out->close("logout");

@@ -247,6 +247,8 @@ void AppHub::owner_command(AppRoute& s, const codec::Frame& f) {
             return get_clone_code(s, f);
         case Command::GetProjectByCloneCode:
             return project_by_clone_code(s, f);
+        case Command::Email:
+            return email_tokens(s, f);
         case Command::Logout:
             return logout(s, f);
         case Command::Login:

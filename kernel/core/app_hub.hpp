@@ -67,6 +67,16 @@ public:
     // Whether any app session of the device's user sees the device's dashboard.
     bool app_connected(const Device& d) const;
 
+    // Password reset, shared by RESET_PASSWORD and the HTTP reset pages
+    // (app_password_reset.cpp). Loop thread; `done` runs later, on it.
+    enum class ResetStart { Sent, InvalidEmail, NoAccount, Pending, Failed };
+    // Issues a token for `email` (lower-cased, valid) and mails it with the link `link_of(token)`.
+    void start_password_reset(const std::string& email, std::function<std::string(const std::string&)> link_of,
+                              std::function<void(ResetStart)> done);
+    // Stores the new client hash of the account a taken token belonged to:
+    // Ok once stored, ServerError otherwise.
+    void set_reset_password(const std::string& email, std::string client_hash, std::function<void(codec::Status)> done);
+
     // AppFanout
     void hardware_connected(Device& d, HwRoute& conn, uint16_t msg_id) override;
     void hardware_disconnected(Device& d) override;
@@ -106,6 +116,7 @@ private:
     void finish_login(AppRoute& s, uint16_t msg_id, User& u, int32_t shared_dash);
     void get_server(AppRoute& s, const codec::Frame& f);
     void reset_password(AppRoute& s, const codec::Frame& f);
+    void reset_start(AppRoute& s, const codec::Frame& f, const std::vector<std::string_view>& fl);
     void logout(AppRoute& s, const codec::Frame& f);
     bool registrations_left();
 
@@ -152,6 +163,9 @@ private:
     // --- app_graph.cpp
     void get_graph_data(AppRoute& s, const codec::Frame& f);
     void delete_graph_data(AppRoute& s, const codec::Frame& f);
+
+    // --- app_mail.cpp: EMAIL, the dashboard's device tokens to the owner
+    void email_tokens(AppRoute& s, const codec::Frame& f);
 
     // --- app_live.cpp
     void hardware(AppRoute& s, const codec::Frame& f);

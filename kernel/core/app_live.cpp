@@ -324,9 +324,8 @@ void AppHub::unavailable(AppRoute& s, const codec::Frame& f) {
         case Command::ExportGraphData:
             // Export by mail needs a mail plugin, which this server does not have yet.
             return status(s, f.msg_id, Status::NoData);
-        case Command::Email:
         case Command::EmailQr:
-            // Mail needs a mail plugin, which this server does not have yet.
+            // The QR image would be an attachment, which the notifier table has no place for.
             return status(s, f.msg_id, Status::NotificationError);
         case Command::Redeem:
         case Command::AssignToken:

@@ -20,6 +20,7 @@
 #include "core/notification_rules.hpp"
 #include "core/notify.hpp"
 #include "core/quota.hpp"
+#include "core/reset_tokens.hpp"
 #include "core/throttle.hpp"
 
 namespace blynk::core {
@@ -186,6 +187,9 @@ public:
     void set_access(AccessPolicy* access) { access_ = access; }
     // Where devices' notifications go; none: each is answered NotificationError.
     void set_notifier(Notifier* notifier) { notifier_ = notifier; }
+    Notifier* notifier() const { return notifier_; }
+    // Password-reset tokens, shared by the app's RESET_PASSWORD and the HTTP reset pages.
+    ResetTokens& reset_tokens() { return reset_tokens_; }
     const RouterSettings& settings() const { return settings_; }
     const LoginThrottle& login_throttle() const { return throttle_; }
     // The login throttle for tokens presented elsewhere (the HTTP API's token
@@ -280,6 +284,7 @@ private:
     TokenLoader* loader_ = nullptr;
     AccessPolicy* access_ = nullptr;
     Notifier* notifier_ = nullptr;
+    ResetTokens reset_tokens_;
     // Offline notifications waiting for their ignore period: sent at due_ms
     // if the device has stayed offline since disconnect_ms.
     struct PendingOffline {

@@ -18,6 +18,7 @@
 #include "net/listener.hpp"
 #include "net/metrics_endpoint.hpp"
 #include "net/operator_api.hpp"
+#include "net/reset_password_pages.hpp"
 #include "net/server_context.hpp"
 #include "net/services.hpp"
 #include "net/tls.hpp"
@@ -211,6 +212,7 @@ Server::Server(ServerOptions options, core::Model& model, core::RouterSettings r
     op.hash_iterations = impl_->ctx.opt.password_hash_iterations;
     op.session_idle = std::chrono::minutes(impl_->ctx.opt.admin_session_idle_minutes);
     register_operator_api(plugins.routes(), impl_->operator_services, std::move(op));
+    register_reset_password_pages(plugins.routes(), impl_->ctx);
     const ServerOptions& o = impl_->ctx.opt;
     if (o.metrics_enabled)
         register_metrics_endpoint(plugins.routes(), impl_->ctx, impl_->write_behind.flush_stats(),
