@@ -168,6 +168,12 @@ void register_reset_password_pages(host::HttpRoutes& routes, ServerContext& ctx)
     routes.add(
         "GET", "/landing", kOwner,
         [pages](const blynk_http_request& q, blynk_http_responder* r) { pages->landing(q, r); }, false);
+    // The app's reset mail links /restore?token=...&email=... (the legacy app
+    // caught that link itself; that app is retired, so a browser opening it
+    // gets the same page as /landing: the token alone names the account).
+    routes.add(
+        "GET", "/restore", kOwner,
+        [pages](const blynk_http_request& q, blynk_http_responder* r) { pages->landing(q, r); }, false);
     routes.add(
         "POST", "/updatePassword", kOwner,
         [pages](const blynk_http_request& q, blynk_http_responder* r) { pages->update_password(q, r); }, false);

@@ -70,6 +70,11 @@ describe('password reset and the server\'s own mails through mail-smtp', () => {
       assert.deepEqual(mail.meta.rcpt_tos, [email]);
       const token = tokenIn(mail);
       assert.ok(mail.body.includes(`/restore?token=${token}&email=`), 'the app link carries the code');
+      // Opened in a browser (the legacy app that caught this link is retired), it is the reset page.
+      const page = await http(srv, 'GET', `/restore?token=${token}&email=${encodeURIComponent(email)}`);
+      assert.equal(page.status, 200);
+      assert.ok(page.text.includes(`value="${token}"`) && /action="\/updatePassword"/.test(page.text),
+        '/restore serves the reset form for the code');
       // A second start while the code lives is refused (legacy) and sends nothing.
       await app.expectStatus(AppCmd.RESET_PASSWORD, ['start', email, 'Blynk'], AppStatus.NOT_ALLOWED);
 
