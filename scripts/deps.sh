@@ -28,7 +28,7 @@ pkgs=(cmake make g++ pkg-config ca-certificates
       prometheus-cpp-dev     # /metrics: its core library (metric families, the text format) only
       libpqxx-dev)           # the storage-postgres plugin (libpqxx 6.4, libpq)
 if (( want_tests )); then
-  pkgs+=(libgtest-dev clang-format ccache curl python3 util-linux)  # ccache: faster rebuilds of the four test trees; curl: HTTP tests; python3: bench, storage test (sqlite3); taskset: bench
+  pkgs+=(libgtest-dev clang-format ccache curl python3 util-linux)  # ccache: faster rebuilds of the three test trees; curl: HTTP tests; python3: bench, storage test (sqlite3); taskset: bench
   pkgs+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for tests/fuzz
   pkgs+=(openssl e2fsprogs mount)  # TLS defaults test (openssl s_client); faults test (mkfs.ext4, e2fsck, losetup;
                                   # unshare, nsenter, findmnt, fsfreeze come with util-linux)
