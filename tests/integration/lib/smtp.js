@@ -40,8 +40,11 @@ export async function startSmtp(py, dir, cert) {
     const p = proc;
     port = await new Promise((resolve, reject) => {
       const t = setTimeout(() => { p.kill('SIGKILL'); resolve(0); }, 5000);
+      // Pipe reads may split the line ("READY" and " 40853\n" arrived apart): match what came so far.
+      let said = '';
       p.stdout.on('data', (d) => {
-        const m = /READY (\d+)/.exec(String(d));
+        said += d;
+        const m = /READY (\d+)\n/.exec(said);
         if (m) { clearTimeout(t); resolve(Number(m[1])); }
       });
       p.on('exit', (code) => { clearTimeout(t); if (code !== null) reject(new Error(`SMTP helper exited ${code}: ${text}`)); });

@@ -99,7 +99,8 @@ def main():
                             authenticator=authenticator, auth_required=True, auth_require_tls=True,
                             ready_timeout=10)
     controller.start()
-    print('READY', port, flush=True)
+    sys.stdout.write('READY %d\n' % port)  # one write: the test reads it from a pipe
+    sys.stdout.flush()
     try:
         sys.stdin.read()  # until the test closes our stdin (or exits)
     finally:
