@@ -2,6 +2,8 @@
 
 #include <blynk/plugin.h>
 
+#include <charconv>
+
 #include "codec/protocol.hpp"
 #include "core/app_json.hpp"
 #include "core/intrusive_list.hpp"
@@ -14,16 +16,11 @@ using codec::Status;
 using codec::trim;
 
 bool parse_i64(std::string_view s, int64_t& out) {
-    if (s.empty() || s.size() > 19) return false;
-    bool neg = s[0] == '-';
-    if (neg) s.remove_prefix(1);
-    if (s.empty()) return false;
+    // from_chars refuses what does not fit instead of overflowing (a fuzzer sent 19 nines).
     int64_t v = 0;
-    for (char ch : s) {
-        if (ch < '0' || ch > '9') return false;
-        v = v * 10 + (ch - '0');
-    }
-    out = neg ? -v : v;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return false;
+    out = v;
     return true;
 }
 

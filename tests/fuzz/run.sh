@@ -8,6 +8,7 @@
 #       inputs are kept in BUILD_DIR/fuzz-artifacts/TARGET/). Prints
 #       each target's executions and coverage; exits non-zero on any crash,
 #       leak, timeout or failed invariant, naming the input that caused it.
+#       FUZZ_SEED=N fixes libFuzzer's random seed (default 0: a new one each run).
 #   tests/fuzz/run.sh --replay FUZZER_BINARY
 #       Runs the target once over its seeds and regression inputs (CTest).
 #
@@ -104,7 +105,7 @@ for t in "${targets[@]}"; do
   set +e
   TMPDIR="$work/tmp" "$bin" "$work/corpus" "${dict[@]}" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$artifacts/" -timeout=25 -rss_limit_mb=2048 -max_len="${FUZZ_MAX_LEN:-4096}" \
-    ${FUZZ_FLAGS:-} >"$work/log" 2>&1
+    -seed="${FUZZ_SEED:-0}" ${FUZZ_FLAGS:-} >"$work/log" 2>&1
   rc=$?
   set -e
 
