@@ -93,6 +93,7 @@ expect_entry -rwxr-xr-x usr/bin/blynkd
 expect_entry -rw-r--r-- usr/lib/blynkd/plugins/storage-sqlite.so
 expect_entry -rw-r--r-- usr/lib/blynkd/plugins/http-api.so
 expect_entry -rw-r--r-- usr/include/blynk/plugin.h
+expect_entry -rw-r--r-- usr/include/blynk/plugin_storage.h
 expect_entry -rw-r--r-- usr/include/blynk/plugin.hpp
 expect_entry -rw-r--r-- usr/lib/cmake/BlynkSDK/BlynkSDKConfig.cmake
 expect_entry -rw-r----- etc/blynkd/blynk.toml

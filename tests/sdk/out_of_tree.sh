@@ -51,6 +51,7 @@ expected=$(printf '%s\n' \
   include/blynk/cpp/notifier.hpp \
   include/blynk/cpp/records.hpp \
   include/blynk/plugin.h \
+  include/blynk/plugin_storage.h \
   include/blynk/plugin.hpp \
   include/blynk/plugin_testing.hpp \
   include/blynk/testing/fake_host.hpp \
