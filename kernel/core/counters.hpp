@@ -27,6 +27,24 @@ struct Counters {
     uint64_t throttled_logins = 0;
     // Blocks the login throttle started (an address over [security] login_failures).
     uint64_t throttle_blocks = 0;
+
+    // Devices' notification commands answered without a send (the sends
+    // themselves are host::NotifierHub's to count), by command in
+    // core::HwNotifyKind's order (mail, push, SMS, tweet) and by the status
+    // the device heard: the frequency limit or the daily mail quota
+    // (QUOTA_LIMIT), no widget for it on an active dashboard (NOT_ALLOWED,
+    // NOTIFICATION_NOT_AUTHORIZED, NO_ACTIVE_DASHBOARD), a bad body or
+    // address (ILLEGAL_COMMAND, NOTIFICATION_INVALID_BODY), or nothing that
+    // can send it (a tweet: NOTIFICATION_ERROR).
+    enum NotifyRefusal : uint8_t {
+        kNotifyQuota = 0,
+        kNotifyNoWidget = 1,
+        kNotifyInvalid = 2,
+        kNotifyNoProvider = 3,
+        kNotifyRefusals = 4
+    };
+    static constexpr unsigned kNotifyKinds = 4;
+    uint64_t notify_refused[kNotifyKinds][kNotifyRefusals] = {};
 };
 
 }  // namespace blynk::core

@@ -40,6 +40,24 @@ uint16_t status_of(NotifyOutcome o) {
     return st(Status::NotificationError);
 }
 
+static_assert(Counters::kNotifyKinds == kHwNotifyKinds, "counted by HwNotifyKind");
+
+// Which /metrics refusal a status the rules answered is (core/counters.hpp).
+Counters::NotifyRefusal refusal_of(uint16_t status) {
+    switch (Status(status)) {
+        case Status::QuotaLimit:
+            return Counters::kNotifyQuota;
+        case Status::NotAllowed:
+        case Status::NotificationNotAuthorized:
+        case Status::NoActiveDashboard:
+            return Counters::kNotifyNoWidget;
+        case Status::NotificationError:
+            return Counters::kNotifyNoProvider;
+        default:
+            return Counters::kNotifyInvalid;
+    }
+}
+
 }  // namespace
 
 void Router::notification(HwRoute& c, const codec::Frame& f) {
@@ -49,10 +67,12 @@ void Router::notification(HwRoute& c, const codec::Frame& f) {
     uint16_t status = check_hardware_notification(kind, d, f.body, now_(), c.last_notify_ms[size_t(kind)],
                                                   settings_.notifications, request);
     if (status != 0) {
+        ++counters.notify_refused[size_t(kind)][refusal_of(status)];
         c.out->send_status(f.msg_id, status);
         return;
     }
     if (!notifier_) {
+        ++counters.notify_refused[size_t(kind)][Counters::kNotifyNoProvider];
         c.out->send_status(f.msg_id, st(Status::NotificationError));
         return;
     }

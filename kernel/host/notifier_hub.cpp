@@ -62,6 +62,10 @@ void NotifierHub::stop() {
     if (pool_) pool_->stop();
 }
 
+uint64_t NotifierHub::waiting() const {
+    return pool_ ? pool_->waiting() : 0;
+}
+
 NotifyOutcome NotifierHub::send_now(const NotifyRequest& r, std::string& error, std::vector<std::string>* invalid) {
     const Channel& ch = channels_[size_t(r.channel)];
     if (!ch.table) {
@@ -154,7 +158,10 @@ void NotifierHub::send(NotifyRequest request, Done done) {
         }
         return answer(NotifyOutcome::NoProvider);
     }
-    if (!pool_) return answer(NotifyOutcome::Busy);
+    if (!pool_) {
+        counts_[size_t(c)].busy.fetch_add(1, std::memory_order_relaxed);
+        return answer(NotifyOutcome::Busy);
+    }
     auto req = std::make_shared<NotifyRequest>(std::move(request));
     bool queued = pool_->post([this, req, done] {
         std::string error;

@@ -60,11 +60,15 @@ public:
     core::NotifyOutcome send_now(const core::NotifyRequest& request, std::string& error,
                                  std::vector<std::string>* invalid = nullptr);
 
-    // For /metrics and the status page (any thread).
+    // For /metrics (any thread): every request send() was handed, by
+    // outcome. Relaxed atomics: the pool's threads count sent and failed.
     struct Counts {
         std::atomic<uint64_t> sent{0}, failed{0}, busy{0}, no_provider{0};
     };
     const Counts& counts(core::NotifyChannel c) const { return counts_[size_t(c)]; }
+    // Sends queued for the pool and not started yet: read from the pool's
+    // queues (a lock each) when asked, so a send costs no extra count.
+    uint64_t waiting() const;
 
 private:
     struct Channel {

@@ -28,6 +28,13 @@ bool WorkerPool::post(std::function<void()> fn) {
     return best->post(std::move(fn));
 }
 
+size_t WorkerPool::waiting() const {
+    size_t n = 0;
+    for (auto& w : workers_)
+        n += w->size();
+    return n;
+}
+
 void WorkerPool::stop() {
     for (auto& w : workers_)
         w->stop();

@@ -26,6 +26,8 @@ public:
     // Runs what is queued, then stops every worker.
     void stop();
     size_t threads() const { return workers_.size(); }
+    // Jobs queued and not started, on all workers (any thread).
+    size_t waiting() const;
 
     // The size the server uses for password hashing: half the cores (the
     // other half keeps serving devices), at least 1 and at most 4.

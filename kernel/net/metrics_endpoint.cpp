@@ -7,8 +7,10 @@
 #include <chrono>
 #include <memory>
 
+#include "core/notification_rules.hpp"
 #include "host/history_write_behind.hpp"
 #include "host/http_routes.hpp"
+#include "host/notifier_hub.hpp"
 #include "host/plugin_host.hpp"
 #include "host/work_queue.hpp"
 #include "net/connection.hpp"
@@ -25,6 +27,34 @@ namespace blynk::net {
 namespace {
 
 const char* const kOwner = "the metrics endpoint";
+
+// The notifier's outcomes (every sender's) and the router's refusals (devices'
+// commands) side by side, by channel in MetricsSample's order.
+void copy_notifications(const host::NotifierHub& hub, const core::Counters& router, MetricsSample& s) {
+    using R = MetricsSample::NotifyResult;
+    using core::Counters;
+    static const core::HwNotifyKind kinds[MetricsSample::kNotifyChannels] = {
+        core::HwNotifyKind::Mail, core::HwNotifyKind::Sms, core::HwNotifyKind::Push, core::HwNotifyKind::Tweet};
+    static_assert(size_t(core::NotifyChannel::Mail) == 0 && size_t(core::NotifyChannel::Sms) == 1 &&
+                      size_t(core::NotifyChannel::Push) == 2,
+                  "the first three of MetricsSample's channels are NotifyChannel's");
+    for (unsigned ch = 0; ch < MetricsSample::kNotifyChannels; ++ch) {
+        uint64_t* n = s.notifications[ch];
+        if (ch < core::kNotifyChannels) {
+            const auto& k = hub.counts(core::NotifyChannel(ch));
+            n[R::kSent] = k.sent.load(std::memory_order_relaxed);
+            n[R::kFailed] = k.failed.load(std::memory_order_relaxed);
+            n[R::kQueueFull] = k.busy.load(std::memory_order_relaxed);
+            n[R::kNoProvider] = k.no_provider.load(std::memory_order_relaxed);
+        }
+        const uint64_t* refused = router.notify_refused[size_t(kinds[ch])];
+        n[R::kNoProvider] += refused[Counters::kNotifyNoProvider];
+        n[R::kQuota] = refused[Counters::kNotifyQuota];
+        n[R::kNoWidget] = refused[Counters::kNotifyNoWidget];
+        n[R::kInvalid] = refused[Counters::kNotifyInvalid];
+    }
+    s.notifications_waiting = hub.waiting();
+}
 
 blynk_str bs(std::string_view s) {
     return blynk_str{s.data(), s.size()};
@@ -102,6 +132,7 @@ private:
         }
         for (unsigned k = 0; k < host::PluginErrorCounts::kKinds; ++k)
             s.plugin_errors[k] = ctx_.plugins.error_counts.get(host::PluginErrorCounts::Kind(k));
+        copy_notifications(ctx_.plugins.notifiers(), ctx_.router.counters, s);
         s.access_hooks_off = ctx_.plugins.auth_gate().hooks_switched_off();
         s.plugin_events_dropped = ctx_.plugins.dropped_events();
         s.users = ctx_.model.user_count();

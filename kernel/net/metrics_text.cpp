@@ -163,6 +163,23 @@ void storage(Families& f, const MetricsSample& s) {
             {}, double(s.history_points_waiting));
 }
 
+void notifications(Families& f, const MetricsSample& s) {
+    static const char* const channels[MetricsSample::kNotifyChannels] = {"mail", "sms", "push", "tweet"};
+    static const char* const results[MetricsSample::kNotifyResults] = {
+        "sent", "failed", "queue_full", "no_provider", "quota", "no_widget", "invalid"};
+    auto& n = f.family("blynk_notifications_total",
+                       "Notifications by channel and result: sent, failed (the provider refused or could not be "
+                       "reached), queue_full, no_provider, or a device's command refused by the rules (quota, "
+                       "no_widget, invalid).",
+                       MetricType::Counter);
+    for (unsigned c = 0; c < MetricsSample::kNotifyChannels; ++c)
+        for (unsigned r = 0; r < MetricsSample::kNotifyResults; ++r)
+            f.counter(n, {{"channel", channels[c]}, {"result", results[r]}}, s.notifications[c][r]);
+    f.gauge(f.family("blynk_notifications_waiting", "Notifications queued for the notify threads, not started yet.",
+                     MetricType::Gauge),
+            {}, double(s.notifications_waiting));
+}
+
 void plugins_and_process(Families& f, const MetricsSample& s) {
     auto& errors = f.family("blynk_plugin_errors_total",
                             "Plugin failures: errors plugins logged, HTTP handlers that threw, access hooks "
@@ -199,6 +216,7 @@ std::string metrics_text(const MetricsSample& s) {
     logins(f, *s.router);
     network(f, s);
     storage(f, s);
+    notifications(f, s);
     plugins_and_process(f, s);
     return prometheus::TextSerializer().Serialize(f.take());
 }

@@ -26,6 +26,24 @@ struct MetricsSample {
     host::StorageFlushStats::Snapshot flush;
     // History points ([history]): stored, dropped for the memory bound, waiting now.
     uint64_t history_points_stored = 0, history_points_dropped = 0, history_points_waiting = 0;
+    // Notifications by channel (mail, sms, push, tweet) and result: what the
+    // notifier plugins made of the sends (sent, failed, queue full, no
+    // plugin), and devices' commands the legacy rules refused (quota, no
+    // widget, invalid). The names are metrics_text.cpp's, the meanings
+    // docs/operator-guide.md's.
+    enum NotifyResult : uint8_t {
+        kSent,
+        kFailed,
+        kQueueFull,
+        kNoProvider,
+        kQuota,
+        kNoWidget,
+        kInvalid,
+        kNotifyResults
+    };
+    static constexpr unsigned kNotifyChannels = 4;
+    uint64_t notifications[kNotifyChannels][kNotifyResults] = {};
+    uint64_t notifications_waiting = 0;  // sends queued for the notify pool, not started
     uint64_t plugin_errors[host::PluginErrorCounts::kKinds] = {};
     uint64_t access_hooks_off = 0;  // plugins' access hooks switched off for overrunning their budget
     uint64_t plugin_events_dropped = 0;

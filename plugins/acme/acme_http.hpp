@@ -3,7 +3,7 @@
 // times and sizes, and a way to give up at once when the server stops.
 #pragma once
 
-#include "curl_transfer.hpp"
+#include "curl_https.hpp"
 
 #include <atomic>
 #include <map>
@@ -27,7 +27,7 @@ public:
 
 private:
     HttpReply perform(const std::string& method, const std::string& url, const std::string* body) const;
-    std::string ca_file_, user_agent_;
+    curl_common::HttpsSetup setup_;
     const std::atomic<bool>& stop_;
 };
 

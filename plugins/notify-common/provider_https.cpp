@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <memory>
 
 namespace notify {
 
@@ -14,12 +13,6 @@ namespace {
 // Provider answers are small JSON documents; anything bigger is not one.
 constexpr size_t kMaxBody = 256 * 1024;
 
-using curl_common::Free;
-using curl_common::on_body;
-using curl_common::on_header;
-using curl_common::on_progress;
-using curl_common::Transfer;
-
 bool certificate_problem(CURLcode rc) {
     return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM;
 }
@@ -27,7 +20,7 @@ bool certificate_problem(CURLcode rc) {
 }  // namespace
 
 ProviderHttps::ProviderHttps(std::string ca_file, std::string user_agent)
-    : ca_file_(std::move(ca_file)), user_agent_(std::move(user_agent)) {
+    : setup_{std::move(ca_file), std::move(user_agent), kMaxBody, &stop_} {
     curl_global_init(CURL_GLOBAL_DEFAULT);  // reference counted by libcurl
 }
 
@@ -54,51 +47,21 @@ HttpReply ProviderHttps::post(const std::string& url, const std::vector<std::str
     if (stop_) throw TransportError(what + ": the server is stopping", false);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (left.count() <= 0) throw TransportError(what + ": no time left within the timeout", false);
-    std::unique_ptr<CURL, Free<CURL, curl_easy_cleanup>> curl(curl_easy_init());
-    if (!curl) throw TransportError(what + ": cannot start a transfer (curl_easy_init)", true);
-    CURL* c = curl.get();
-    Transfer t;
-    t.max_body = kMaxBody;
-    t.stop = &stop_;
-    curl_slist* list = nullptr;
-    for (auto& h : headers)
-        list = curl_slist_append(list, h.c_str());
-    std::unique_ptr<curl_slist, Free<curl_slist, curl_slist_free_all>> header_list(list);
-    char error[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-#endif
-    // Always verified: the request carries the provider account's keys.
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!ca_file_.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_file_.c_str());
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, long(left.count()));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, long(left.count()));
-    curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent_.c_str());
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, long(body.size()));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
+    curl_common::HttpsRequest request;
+    request.method = curl_common::HttpsRequest::Method::Post;
+    request.url = &url;
+    request.headers = &headers;
+    request.body = &body;
+    request.connect_timeout = request.timeout = left;
+    curl_common::HttpsResult r = curl_common::https_transfer(setup_, request);
+    if (!r.started) throw TransportError(what + ": cannot start a transfer (curl_easy_init)", true);
+    if (r.code != CURLE_OK) {
         if (stop_.load()) throw TransportError(what + ": the server is stopping", false);
-        if (t.too_large) throw TransportError(what + ": the answer is larger than 256 KiB", false);
-        if (rc == CURLE_OPERATION_TIMEDOUT) throw TransportError(what + ": no answer within the timeout", false);
-        // curl's message names the host and the reason, never the request.
-        throw TransportError(what + ": " + (error[0] ? error : curl_easy_strerror(rc)), !certificate_problem(rc));
+        if (r.too_large) throw TransportError(what + ": the answer is larger than 256 KiB", false);
+        if (r.code == CURLE_OPERATION_TIMEDOUT) throw TransportError(what + ": no answer within the timeout", false);
+        throw TransportError(what + ": " + r.error, !certificate_problem(r.code));
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.reply.status);
-    return std::move(t.reply);
+    return std::move(r.reply);
 }
 
 std::chrono::milliseconds backoff_delay(int attempt, const std::string& retry_after) {

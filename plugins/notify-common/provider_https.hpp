@@ -6,7 +6,7 @@
 // Copyright the blynkd authors. Licensed under the Apache License, Version 2.0.
 #pragma once
 
-#include "curl_transfer.hpp"
+#include "curl_https.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -56,8 +56,8 @@ public:
     bool stopping() const { return stop_.load(); }
 
 private:
-    std::string ca_file_, user_agent_;
     std::atomic<bool> stop_{false};
+    curl_common::HttpsSetup setup_;  // its stop is stop_
     mutable std::mutex mutex_;
     mutable std::condition_variable wake_;
 };

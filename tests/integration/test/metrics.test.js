@@ -10,6 +10,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { Server, Cleanup, BLYNKD_BIN, CLI_TIMEOUT_MS, mkTmp } from '../lib/harness.js';
 import { makeDevice } from '../lib/blynklib.js';
+import { parseMetrics } from '../lib/metrics.js';
 import { execFile } from 'node:child_process';
 
 const HTTP_TIMEOUT_MS = 5000;
@@ -59,17 +60,7 @@ async function scrape(opts) {
   const r = await get('/metrics', opts);
   assert.equal(r.status, 200, `GET /metrics: HTTP ${r.status} ${r.text}`);
   assert.equal(r.type, 'text/plain; version=0.0.4; charset=utf-8');
-  const series = new Map();
-  for (const line of r.text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    series.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  const value = (name, labels = {}) => {
-    const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
-    return series.get(l ? `${name}{${l}}` : name) ?? 0;
-  };
-  return { text: r.text, value };
+  return parseMetrics(r.text);
 }
 
 /** Scrapes until pred(scrape) holds (bounded); the server handles the device's frames on its own time. */
@@ -107,6 +98,10 @@ describe('what a scrape shows', () => {
     assert.equal(after.value('blynk_devices'), 1, after.text);
     assert.ok(after.value('process_resident_memory_bytes') > 1e6, after.text);
     assert.match(after.text, /^blynk_build_info\{version="\d+\.\d+\.\d+[^"]*"\} 1$/m);
+    // Notifications (notifications.test.js moves them): every series there before any was sent.
+    assert.match(after.text, /^blynk_notifications_total\{channel="mail",result="sent"\} 0$/m);
+    assert.match(after.text, /^blynk_notifications_total\{channel="tweet",result="invalid"\} 0$/m);
+    assert.match(after.text, /^blynk_notifications_waiting 0$/m);
 
     dev.close();
     const gone = await scrapeUntil((s) => s.value('blynk_connections', { kind: 'hardware', transport: 'plain' }) === 0,

@@ -2,8 +2,9 @@
 // STARTTLS and AUTH required: lib/smtp_server.py) and the mail-smtp plugin: a blynk-library
 // device's Blynk.email and the HTTP API's /email arrive as proper MIME mail; the legacy statuses
 // a device gets (no widget, frequency limit, daily quota, provider 4xx/5xx, hung provider, full
-// queue); devices keep their latency while the provider hangs; and `blynkd notify test`
-// (connection refused, an untrusted certificate). One server for the whole file.
+// queue); devices keep their latency while the provider hangs; what /metrics counts of it all;
+// and `blynkd notify test` (connection refused, an untrusted certificate). One server for the
+// whole file.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,6 +16,7 @@ import {
 } from '../lib/harness.js';
 import { newAccount, dashWithDevice, activate, libDevice } from '../lib/app_setup.js';
 import { selfSigned } from '../lib/pki.js';
+import { scrapeMetrics, deltas } from '../lib/metrics.js';
 import {
   aiosmtpdPython, startSmtp, decodeWords, SMTP_USER, SMTP_PASSWORD,
 } from '../lib/smtp.js';
@@ -27,6 +29,14 @@ const NOTIFICATION_NOT_AUTHORIZED = 14;
 const NOTIFICATION_ERROR = 15;
 
 const EMAIL_WIDGET = { type: 'EMAIL', id: 90, x: 0, y: 0, width: 1, height: 1, contentType: 'TEXT_PLAIN' };
+
+const NOTIFICATIONS = 'blynk_notifications_total';
+const RESULTS = ['sent', 'failed', 'queue_full', 'no_provider', 'quota', 'no_widget', 'invalid'];
+/** Every blynk_notifications_total series of `channel`, for deltas(). */
+const seriesOf = (channel) => RESULTS.map((result) => [NOTIFICATIONS, { channel, result }]);
+/** What deltas(..., seriesOf(channel)) is when the results in `by` moved by their amounts and no other. */
+const moved = (channel, by) => Object.fromEntries(RESULTS.map((result) =>
+  [`${NOTIFICATIONS}${JSON.stringify({ channel, result })}`, by[result] ?? 0]));
 
 describe('notifications through mail-smtp and a real SMTP server', () => {
   const cleanup = new Cleanup();
@@ -166,6 +176,7 @@ describe('notifications through mail-smtp and a real SMTP server', () => {
     const tokens = [await deviceWith([EMAIL_WIDGET]), await deviceWith([EMAIL_WIDGET]), await deviceWith([EMAIL_WIDGET])];
     const [a, b, c] = await Promise.all(tokens.map((tk) => srv.login(tk)));
     for (const x of [a, b, c]) cleanup.add(x);
+    const beforeHang = await scrapeMetrics(srv);
     const start = Date.now();
     a.send(Notify.EMAIL, 40, ['h@example.org', 'hangs', 'b']);  // taken by the one send thread: hangs
     await smtp.hanging(1);  // a's send is under way on the one thread before b's comes
@@ -175,6 +186,11 @@ describe('notifications through mail-smtp and a real SMTP server', () => {
     const full = await c.expectFrame(500);
     assert.equal(full.msgId, 43);
     assert.equal(full.status, Status.QUOTA_LIMIT, 'no room in the queue: answered at once');
+    // /metrics: b's mail waits behind a's, c's was refused for the full queue.
+    const during = await scrapeMetrics(srv);
+    assert.equal(during.value('blynk_notifications_waiting'), 1, during.text);
+    assert.equal(during.value(NOTIFICATIONS, { channel: 'mail', result: 'queue_full' }) -
+      beforeHang.value(NOTIFICATIONS, { channel: 'mail', result: 'queue_full' }), 1, during.text);
     // While the provider hangs, every device's ping is answered promptly.
     let worst = 0;
     for (let i = 0; i < 10; i += 1) {
@@ -187,6 +203,36 @@ describe('notifications through mail-smtp and a real SMTP server', () => {
     assert.ok(Date.now() - start < 3500, 'the hung send ended at the plugin\'s timeout_s');
     await b.expectResponse(41, NOTIFICATION_ERROR, 4000);
     smtp.setMode('ok');
+    const after = await scrapeMetrics(srv);
+    assert.equal(after.value('blynk_notifications_waiting'), 0, after.text);
+    // a's and b's sends failed at the timeout; c's found the queue full.
+    assert.deepEqual(deltas(beforeHang, after, seriesOf('mail')), moved('mail', { failed: 2, queue_full: 1 }), after.text);
+  });
+
+  it('/metrics counts a sent mail, a provider\'s refusal, a quota hit and a missing widget', async (t) => {
+    if (skip) return t.skip(skip);
+    smtp.setMode('ok');
+    const token = await deviceWith([EMAIL_WIDGET]);
+    const before = await scrapeMetrics(srv);
+    // Each count is made before the device hears its status: no waiting for the scrape.
+    const c = cleanup.add(await srv.login(token));
+    c.send(Notify.EMAIL, 50, ['m@example.org', 'counted', 'b']);
+    await c.expectResponse(50, Status.OK);
+    await smtp.nextMail(1000);
+    c.send(Notify.EMAIL, 51, ['m@example.org', 'too soon', 'b']);  // frequency_ms: the quota
+    await c.expectResponse(51, Status.QUOTA_LIMIT);
+    c.send(Notify.PUSH, 52, ['no notification widget']);
+    await c.expectResponse(52, NOTIFICATION_NOT_AUTHORIZED);
+    smtp.setMode('5xx');
+    const d = cleanup.add(await srv.login(token));
+    d.send(Notify.EMAIL, 53, ['m@example.org', 'refused', 'b']);
+    await d.expectResponse(53, NOTIFICATION_ERROR, 3000);
+    smtp.setMode('ok');
+    const after = await scrapeMetrics(srv);
+    assert.deepEqual(deltas(before, after, seriesOf('mail')), moved('mail', { sent: 1, failed: 1, quota: 1 }), after.text);
+    assert.deepEqual(deltas(before, after, seriesOf('push')), moved('push', { no_widget: 1 }), after.text);
+    assert.deepEqual(deltas(before, after, seriesOf('sms')), moved('sms', {}), after.text);
+    assert.equal(after.value('blynk_notifications_waiting'), 0, after.text);
   });
 
   it('HTTP /TOKEN/email sends a plain-text mail and answers 200 once it is sent', async (t) => {

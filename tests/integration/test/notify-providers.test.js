@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { Server, Cleanup, Status, mkTmp, which } from '../lib/harness.js';
 import { newAccount, dashWithDevice, activate } from '../lib/app_setup.js';
 import { startFakeProviders, NEXMO_KEY, NEXMO_SECRET } from '../lib/fake_providers.js';
+import { scrapeMetrics } from '../lib/metrics.js';
 
 const Notify = Object.freeze({ PUSH: 14, SMS: 18 });
 const NOTIFICATION_ERROR = 15;
@@ -89,6 +90,7 @@ describe('SMS through sms-nexmo and push through push-fcm, from a device', () =>
   it('a provider\'s refusal is NOTIFICATION_ERROR for the device and a log line without secrets', async (t) => {
     if (skip) return t.skip(skip);
     const token = await deviceWith([SMS_WIDGET, PUSH_WIDGET]);
+    const before = await scrapeMetrics(srv);
     providers.scripts.sms.push({ status: '9' });
     const c = cleanup.add(await srv.login(token));
     c.send(Notify.SMS, 7, ['no credit']);
@@ -102,5 +104,11 @@ describe('SMS through sms-nexmo and push through push-fcm, from a device', () =>
     await srv.waitForLog(/notify: push via plugin push-fcm failed: .*SENDER_ID_MISMATCH/);
     for (const secret of [NEXMO_SECRET, 'PRIVATE KEY', 'ya29.', 'tok-android-1', 'tok-ios-1'])
       assert.ok(!srv.log.includes(secret), `the log holds ${secret}`);
+    // /metrics: one failed send a channel (counted before the device heard it), none sent.
+    const after = await scrapeMetrics(srv);
+    const delta = (channel, result) => after.value('blynk_notifications_total', { channel, result }) -
+      before.value('blynk_notifications_total', { channel, result });
+    assert.deepEqual([delta('sms', 'failed'), delta('push', 'failed'), delta('sms', 'sent'), delta('push', 'sent')],
+      [1, 1, 0, 0], after.text);
   });
 });

@@ -162,6 +162,12 @@ TEST_F(RouterNotifyTest, MailRefusalsAreTheLegacyStatuses) {
     frame(*c, Command::Email, 8, fields({"s", "b"}));
     EXPECT_EQ(c->last(), uint16_t(Status::NotAllowed)) << "inactive dashboard";
     EXPECT_TRUE(notifier.requests.empty());
+    // What /metrics shows of them: each refusal once, by what the device heard.
+    const uint64_t* mail = router.counters.notify_refused[size_t(core::HwNotifyKind::Mail)];
+    EXPECT_EQ(mail[core::Counters::kNotifyNoWidget], 2u);
+    EXPECT_EQ(mail[core::Counters::kNotifyInvalid], 4u);
+    EXPECT_EQ(mail[core::Counters::kNotifyQuota], 1u);
+    EXPECT_EQ(mail[core::Counters::kNotifyNoProvider], 0u);
 }
 
 TEST_F(RouterNotifyTest, FrequencyLimitIsPerConnectionAndKind) {
@@ -191,6 +197,7 @@ TEST_F(RouterNotifyTest, DailyMailQuotaIsPerUserAndResetsAfterADay) {
     auto other = device();  // a new connection: the quota is the user's, not the connection's
     frame(*other, Command::Email, 20, fields({"s", "b"}));
     EXPECT_EQ(other->last(), uint16_t(Status::QuotaLimit));
+    EXPECT_EQ(router.counters.notify_refused[size_t(core::HwNotifyKind::Mail)][core::Counters::kNotifyQuota], 1u);
     now += 24LL * 3600 * 1000;
     frame(*other, Command::Email, 21, fields({"s", "b"}));
     EXPECT_EQ(notifier.requests.size(), 4u);
@@ -220,6 +227,9 @@ TEST_F(RouterNotifyTest, PushCarriesTokensPriorityAndTitle) {
     now += 5000;
     frame(*c, Command::PushNotification, 6, "x");
     EXPECT_EQ(c->last(), uint16_t(Status::NoActiveDashboard));
+    const uint64_t* push = router.counters.notify_refused[size_t(core::HwNotifyKind::Push)];
+    EXPECT_EQ(push[core::Counters::kNotifyNoWidget], 3u) << "no widget, no tokens, inactive dashboard";
+    EXPECT_EQ(push[core::Counters::kNotifyInvalid], 1u);
 }
 
 TEST_F(RouterNotifyTest, SmsNeedsTheWidgetsNumber) {
@@ -245,6 +255,10 @@ TEST_F(RouterNotifyTest, TweetIsAnsweredNotificationErrorBecauseTwitterIsClosed)
     frame(*c, Command::Tweet, 4, "hi");
     EXPECT_EQ(c->last(), uint16_t(Status::NotificationError));
     EXPECT_TRUE(notifier.requests.empty());
+    const uint64_t* tweet = router.counters.notify_refused[size_t(core::HwNotifyKind::Tweet)];
+    EXPECT_EQ(tweet[core::Counters::kNotifyNoWidget], 1u);
+    EXPECT_EQ(tweet[core::Counters::kNotifyInvalid], 1u);
+    EXPECT_EQ(tweet[core::Counters::kNotifyNoProvider], 1u) << "nothing can send a tweet";
 }
 
 TEST_F(RouterNotifyTest, ProviderOutcomesMapToStatuses) {
@@ -280,6 +294,7 @@ TEST_F(RouterNotifyTest, WithoutANotifierEveryValidRequestFails) {
     auto c = device();
     frame(*c, Command::Email, 2, fields({"s", "b"}));
     EXPECT_EQ(c->last(), uint16_t(Status::NotificationError));
+    EXPECT_EQ(router.counters.notify_refused[size_t(core::HwNotifyKind::Mail)][core::Counters::kNotifyNoProvider], 1u);
 }
 
 TEST_F(RouterNotifyTest, OfflinePushFiresOnceAfterTheIgnorePeriod) {

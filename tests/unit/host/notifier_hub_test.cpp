@@ -141,10 +141,13 @@ TEST(NotifierHub, AFullQueueIsBusyAtOnceWhileTheProviderHangs) {
         std::unique_lock<std::mutex> lock(p.mu);
         ASSERT_TRUE(p.cv.wait_for(lock, std::chrono::seconds(5), [&] { return p.entered == 1; }));
     }
+    EXPECT_EQ(hub.waiting(), 0u) << "the running send is not waiting";
     hub.send(mail("2@b.cd"), record);  // the one waiting place
     EXPECT_EQ(hub.counts(NotifyChannel::Mail).busy.load(), 0u);
+    EXPECT_EQ(hub.waiting(), 1u);
     hub.send(mail("3@b.cd"), record);  // no room
     EXPECT_EQ(hub.counts(NotifyChannel::Mail).busy.load(), 1u);
+    EXPECT_EQ(hub.waiting(), 1u) << "a refused send never waited";
     ASSERT_TRUE(loop.run_one());  // the Busy answer, posted at once
     EXPECT_EQ(got.back(), NotifyOutcome::Busy);
     {
@@ -153,6 +156,20 @@ TEST(NotifierHub, AFullQueueIsBusyAtOnceWhileTheProviderHangs) {
     }
     p.cv.notify_all();
     hub.stop();
+    EXPECT_EQ(hub.waiting(), 0u) << "stop() ran what waited";
+    EXPECT_EQ(hub.counts(NotifyChannel::Mail).sent.load(), 2u);
+}
+
+TEST(NotifierHub, BeforeStartASendIsBusyAndCounted) {
+    host::NotifierHub hub;
+    FakeProvider p;
+    blynk_notifier_v1 t = mail_table();
+    hub.add("mail", &p, &t);
+    NotifyOutcome got = NotifyOutcome::Sent;
+    hub.send(mail("a@b.cd"), [&](NotifyOutcome o) { got = o; });  // no loop to post to: answered inline
+    EXPECT_EQ(got, NotifyOutcome::Busy);
+    EXPECT_EQ(hub.counts(NotifyChannel::Mail).busy.load(), 1u);
+    EXPECT_EQ(p.entered, 0);
 }
 
 TEST(NotifierHub, AChannelWithoutAPluginIsNoProvider) {
@@ -165,6 +182,7 @@ TEST(NotifierHub, AChannelWithoutAPluginIsNoProvider) {
     hub.send(r, [&](NotifyOutcome o) { got = o; });
     ASSERT_TRUE(loop.run_one());
     EXPECT_EQ(got, NotifyOutcome::NoProvider);
+    EXPECT_EQ(hub.counts(NotifyChannel::Sms).no_provider.load(), 1u);
     hub.stop();
 }
 

@@ -85,3 +85,31 @@ TEST(MetricsText, FlushLatencyBucketsAreCumulative) {
     EXPECT_TRUE(has_line(text, R"(blynk_storage_flushes_total{result="failed"} 1)")) << text;
     EXPECT_TRUE(has_line(text, "blynk_storage_flushed_pins_total 15")) << text;
 }
+
+TEST(MetricsText, NotificationsByChannelAndResultAlwaysHaveEverySeries) {
+    Sample m;
+    using R = net::MetricsSample::NotifyResult;
+    m.s.notifications[0][R::kSent] = 4;        // mail
+    m.s.notifications[0][R::kQuota] = 2;       // mail
+    m.s.notifications[1][R::kFailed] = 3;      // sms
+    m.s.notifications[2][R::kQueueFull] = 1;   // push
+    m.s.notifications[3][R::kNoProvider] = 5;  // tweet
+    m.s.notifications_waiting = 6;
+    std::string text = net::metrics_text(m.s);
+    EXPECT_TRUE(has_line(text, "# TYPE blynk_notifications_total counter")) << text;
+    EXPECT_TRUE(has_line(text, R"(blynk_notifications_total{channel="mail",result="sent"} 4)")) << text;
+    EXPECT_TRUE(has_line(text, R"(blynk_notifications_total{channel="mail",result="quota"} 2)")) << text;
+    EXPECT_TRUE(has_line(text, R"(blynk_notifications_total{channel="sms",result="failed"} 3)")) << text;
+    EXPECT_TRUE(has_line(text, R"(blynk_notifications_total{channel="push",result="queue_full"} 1)")) << text;
+    EXPECT_TRUE(has_line(text, R"(blynk_notifications_total{channel="tweet",result="no_provider"} 5)")) << text;
+    // A fixed set: every channel and result is there from the start, so rate() sees the first one.
+    EXPECT_TRUE(has_line(text, R"(blynk_notifications_total{channel="sms",result="no_widget"} 0)")) << text;
+    EXPECT_TRUE(has_line(text, R"(blynk_notifications_total{channel="push",result="invalid"} 0)")) << text;
+    size_t series = 0;
+    for (size_t at = text.find("\nblynk_notifications_total{"); at != std::string::npos;
+         at = text.find("\nblynk_notifications_total{", at + 1))
+        ++series;
+    EXPECT_EQ(series, 4u * 7u) << text;
+    EXPECT_TRUE(has_line(text, "# TYPE blynk_notifications_waiting gauge")) << text;
+    EXPECT_TRUE(has_line(text, "blynk_notifications_waiting 6")) << text;
+}
