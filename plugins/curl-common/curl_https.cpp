@@ -32,6 +32,8 @@ HttpsResult https_transfer(const HttpsSetup& setup, const HttpsRequest& request)
     // keys, and a CA's answers decide which certificate the server serves.
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    // TLS 1.2 or newer whatever the system OpenSSL configuration allows (docs/security.md).
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, long(CURL_SSLVERSION_TLSv1_2));
     if (!setup.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, setup.ca_file.c_str());
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, long(request.connect_timeout.count()));
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, long(request.timeout.count()));

@@ -76,6 +76,8 @@ SmtpResult SmtpClient::send(const std::string& from, const std::string& to, cons
     curl_easy_setopt(c, CURLOPT_USE_SSL, long(s_.tls == TlsMode::None ? CURLUSESSL_NONE : CURLUSESSL_ALL));
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, s_.verify ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s_.verify ? 2L : 0L);
+    // TLS 1.2 or newer whatever the system OpenSSL configuration allows (docs/security.md).
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, long(CURL_SSLVERSION_TLSv1_2));
     if (!s_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, s_.ca_file.c_str());
     if (!s_.username.empty()) {
         curl_easy_setopt(c, CURLOPT_USERNAME, s_.username.c_str());
