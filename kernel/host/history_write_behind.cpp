@@ -252,9 +252,11 @@ void HistoryWriteBehind::flush(bool final_flush) {
                 b.stored.fetch_add(chunk.size(), std::memory_order_relaxed);
                 b.waiting.fetch_sub(chunk.size(), std::memory_order_relaxed);
                 if (b.errors.active) {
+                    // What waited is written now: this chunk, and the rest in this job.
                     uint64_t held = b.errors.reset();
                     spdlog::info(
-                        "history: storage works again{}",
+                        "history: storage works again; writing the {} points kept in memory{}",
+                        chunk.size() + b.waiting.load(std::memory_order_relaxed),
                         held ? " (" + std::to_string(held) + " more failed attempts since the last report)" : "");
                 }
             }

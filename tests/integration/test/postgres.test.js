@@ -1,10 +1,10 @@
 // A server on storage-postgres alone (plugins/storage-postgres): a real device writing while
 // PostgreSQL is stopped for ~10 s and started again (answers keep coming with flat latency,
-// the values written meanwhile reach the database, an account change during the outage is
-// refused clearly, an unknown token gets SERVER_ERROR), and two servers starting at once on
-// one database at an older schema version (it is migrated once). The file starts its own
-// throw-away cluster (tests/pg/cluster.sh): it stops and starts that cluster, so it must not
-// be the one the rest of the suite shares.
+// the pin values and every history point written meanwhile reach the database, the outage is
+// logged once, an account change during the outage is refused clearly, an unknown token gets
+// SERVER_ERROR), and two servers starting at once on one database at an older schema version
+// (it is migrated once). The file starts its own throw-away cluster (tests/pg/cluster.sh): it
+// stops and starts that cluster, so it must not be the one the rest of the suite shares.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -110,7 +110,7 @@ function needPostgres(t) {
 }
 
 describe('storage-postgres', () => {
-  it('PostgreSQL stopped for 10 s mid-stream: the device keeps its answers, the values arrive, account changes are refused', async (t) => {
+  it('PostgreSQL stopped for 10 s mid-stream: the device keeps its answers, the values and the history written meanwhile arrive, account changes are refused', async (t) => {
     if (!needPostgres(t)) return;
     const url = await database('outage');
     const srv = cleanup.add(await Server.start(serverOpts('pg-outage', url)));
@@ -119,17 +119,31 @@ describe('storage-postgres', () => {
     const device = cleanup.add(await srv.login(token));
     let msgId = 10;
     const pings = [];
+    // Each write also sends the next number to V2, a pin whose history is checked at the end:
+    // its values, by phase, in the order written.
+    const numbers = { before: [], during: [], after: [] };
+    let phase = 'before';
+    let nextNumber = 1;
     const write = async (value) => {
       device.send(Cmd.HARDWARE, ++msgId, ['vw', 1, value]);
+      const n = nextNumber++;
+      device.send(Cmd.HARDWARE, ++msgId, ['vw', 2, String(n)]);
+      numbers[phase].push(n);
       const t0 = process.hrtime.bigint();
       await device.ping(++msgId, 5000);
       pings.push(Number(process.hrtime.bigint() - t0) / 1e6);
     };
-    await write('before');
+    for (let i = 0; i < 5; i++) await write('before');
     await waitFor(async () => (await psql(url, "SELECT convert_from(value, 'UTF8') FROM pins WHERE pin = 1")) === 'before',
       5000, 'the value written before the outage in the database');
+    // V2's minute buckets: "points|sum of values", both summed over the buckets.
+    const minutes = () => psql(url, 'SELECT coalesce(sum(count), 0) || \'|\' || coalesce(sum(sum), 0) FROM history WHERE pin = 2 AND granularity = 1');
+    const expected = (ns) => `${ns.length}|${ns.reduce((x, y) => x + y, 0)}`;
+    await waitFor(async () => (await minutes()) === expected(numbers.before), 5000,
+      'the history points written before the outage in the database');
 
     const downAt = srv.log.length;
+    phase = 'during';
     const down = await run(CLUSTER, ['down', pg.dir]);
     assert.equal(down.code, 0, show(down));
     let isUp = false;
@@ -184,6 +198,29 @@ describe('storage-postgres', () => {
     await srv.waitForLog(/the database is back after \d+ s/, 15000, downAt);
     await waitFor(async () => (await psql(url, "SELECT convert_from(value, 'UTF8') FROM pins WHERE pin = 1")) === last,
       10000, `the newest value (${last}) written to the database after the outage`);
+    phase = 'after';
+    for (let i = 0; i < 5; i++) await write('after');
+
+    // History: the minute, hour and day buckets of V2 count and sum exactly the points written
+    // before, during and after the outage (each number once: a lost or a doubled point shows).
+    const written = [...numbers.before, ...numbers.during, ...numbers.after];
+    await waitFor(async () => (await minutes()) === expected(written), 10000,
+      `V2's ${written.length} history points (${numbers.during.length} written during the outage) in the database`)
+      .catch(async (e) => assert.fail(`${e.message}: minute buckets hold ${await minutes()}\n--- log ---\n${srv.log}`));
+    const buckets = await psql(url,
+      'SELECT granularity || \'|\' || sum(count) || \'|\' || sum(sum) FROM history WHERE pin = 2 GROUP BY granularity ORDER BY granularity');
+    assert.equal(buckets, [1, 2, 3].map((g) => `${g}|${expected(written)}`).join('\n'),
+      'minute, hour and day buckets of V2 (granularity|points|sum of values)');
+    // Said once: the outage (and the return) in one line each, however many calls failed
+    // meanwhile; nothing was dropped (the backlog stayed far below [history] max_points).
+    const outageLog = srv.log.slice(downAt);
+    const lines = (re) => outageLog.split('\n').filter((l) => re.test(l));
+    assert.equal(lines(/(lost the connection to|cannot reach) the database/).length, 1, outageLog);
+    assert.equal(lines(/the database is back after/).length, 1, outageLog);
+    assert.ok(lines(/history: \d+ points not stored yet: .*database is unreachable.*kept in memory/).length >= 1,
+      `the history write-behind said it keeps the points:\n${outageLog}`);
+    assert.equal(lines(/history: storage works again; writing the \d+ points kept in memory/).length, 1, outageLog);
+    assert.doesNotMatch(outageLog, /dropping the oldest/);
 
     const sorted = [...pings].sort((a, b) => a - b);
     const max = sorted[sorted.length - 1];

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct FakeStorage {
     std::vector<bool> keep_raw_flags;
     std::vector<blynk::HistoryCutoffs> trims;
     int put_points_calls = 0;
+    // Runs at the start of each put_points call (given its number, from 1)
+    // before `fail` is looked at: a test sets `fail` there for one call, or
+    // acts as the loop meanwhile.
+    std::function<void(int)> before_put_points;
 
     blynk_storage_v1 table{};
     host::StorageClient client{&table, this};
@@ -75,6 +80,7 @@ private:
     static int put_points(void* self, const blynk_point_rec* recs, size_t count, uint32_t flags, blynk_error* err) {
         auto& s = me(self);
         ++s.put_points_calls;
+        if (s.before_put_points) s.before_put_points(s.put_points_calls);
         if (!s.fail.empty()) return failed(s, err);
         for (size_t i = 0; i < count; ++i)
             s.stored_points.push_back(blynk::from_c(&recs[i]));

@@ -1,12 +1,17 @@
 // host::HistoryWriteBehind against a storage table in memory: how values
 // become points (the legacy number rule), which pins count, that storage runs
-// only on the storage thread, the memory bound and retention.
+// only on the storage thread, the memory bound, batches kept through a store
+// that is down (a PostgreSQL outage), and retention.
 #include "host/history_write_behind.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <deque>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "fake_storage.hpp"
 
@@ -56,6 +61,28 @@ HistorySettings no_retention() {
     HistorySettings s;
     s.retention_check_interval_s = 0;
     return s;
+}
+
+// The server's log lines while it lives (spdlog's default logger), put back after.
+struct LogCapture {
+    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+    LogCapture() { spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink)); }
+    ~LogCapture() { spdlog::set_default_logger(previous); }
+    // The lines holding `text`.
+    std::vector<std::string> lines(const std::string& text) const {
+        std::vector<std::string> out;
+        for (auto& l : sink->last_formatted())
+            if (l.find(text) != std::string::npos) out.push_back(l);
+        return out;
+    }
+};
+
+std::vector<int64_t> times(const std::vector<blynk::Point>& points) {
+    std::vector<int64_t> out;
+    for (auto& p : points)
+        out.push_back(p.at_ms);
+    return out;
 }
 
 }  // namespace
@@ -209,6 +236,98 @@ TEST(HistoryWriteBehind, ABacklogBeyondMaxPointsDropsTheOldestAndCountsThem) {
     EXPECT_EQ(h.storage.stored_points.back().at_ms, 1499);
     EXPECT_EQ(h.wb->waiting(), 0u);
     EXPECT_EQ(h.wb->stored(), 1000u);
+}
+
+TEST(HistoryWriteBehind, ABatchTheStoreRefusesIsKeptAndWrittenOnceInOrderWhenItIsBack) {
+    LogCapture log;
+    Harness h(no_retention());
+    Device& d = h.device(1);
+    const int64_t n = int64_t(HistoryWriteBehind::kChunk) * 2 + 10;  // three put_points calls
+    for (int64_t i = 0; i < n; ++i)
+        h.wb->record(d, pin_key('v', 1), "1", i);
+    // The database goes away after the first chunk; while the second is being
+    // refused, the loop collects and hands over more (newer) points.
+    const std::string down = "cannot save history: the database is unreachable (Connection refused)";
+    h.storage.before_put_points = [&](int call) {
+        if (call != 2) return;
+        h.storage.fail = down;
+        for (int64_t i = n; i < n + 3; ++i)
+            h.wb->record(d, pin_key('v', 1), "1", i);
+        h.wb->flush(false);
+    };
+    h.wb->flush(false);
+    h.run_storage();
+    EXPECT_EQ(h.storage.stored_points.size(), HistoryWriteBehind::kChunk);  // the first chunk, before the outage
+    EXPECT_EQ(h.wb->waiting(), size_t(n + 3) - HistoryWriteBehind::kChunk);
+    // The outage goes on: every flush retries (and fails at once, as
+    // storage-postgres does between its reconnects); one log line for all.
+    h.storage.before_put_points = nullptr;
+    for (int i = 0; i < 5; ++i) {
+        h.wb->flush(false);
+        h.run_storage();
+    }
+    EXPECT_EQ(h.storage.stored_points.size(), HistoryWriteBehind::kChunk);
+    EXPECT_EQ(h.wb->dropped(), 0u);
+    auto failed = log.lines("not stored yet: " + down + "; kept in memory (up to 100000), retrying at each flush");
+    EXPECT_EQ(failed.size(), 1u);
+    // Back: a flush with nothing new writes what waited, oldest first, each point once.
+    h.storage.fail.clear();
+    h.wb->flush(false);
+    h.run_storage();
+    std::vector<int64_t> expected;
+    for (int64_t i = 0; i < n + 3; ++i)
+        expected.push_back(i);
+    EXPECT_EQ(times(h.storage.stored_points), expected);
+    EXPECT_EQ(h.wb->stored(), uint64_t(n + 3));
+    EXPECT_EQ(h.wb->waiting(), 0u);
+    auto back = log.lines("history: storage works again; writing the " +
+                          std::to_string(size_t(n + 3) - HistoryWriteBehind::kChunk) + " points kept in memory");
+    EXPECT_EQ(back.size(), 1u);
+}
+
+TEST(HistoryWriteBehind, ARefusedBatchBeyondMaxPointsLosesItsOldestPointsCountedAndSaidOnce) {
+    LogCapture log;
+    HistorySettings s = no_retention();
+    s.max_points = 1000;
+    Harness h(s);
+    Device& d = h.device(1);
+    for (int i = 0; i < 1000; ++i)
+        h.wb->record(d, pin_key('v', 1), "1", i);
+    // While the whole backlog is out being refused, 300 newer points are
+    // handed over: the refused batch goes back in front of them, and the
+    // bound then takes its 300 oldest.
+    h.storage.before_put_points = [&](int call) {
+        h.storage.fail = "the database is unreachable";
+        if (call != 1) return;
+        for (int i = 1000; i < 1300; ++i)
+            h.wb->record(d, pin_key('v', 1), "1", i);
+        h.wb->flush(false);
+    };
+    h.wb->flush(false);
+    h.run_storage();
+    EXPECT_EQ(h.wb->waiting(), 1000u);
+    EXPECT_EQ(h.wb->dropped(), 300u);
+    // More during the outage: the oldest go again, the log does not say it again.
+    for (int i = 1300; i < 1500; ++i)
+        h.wb->record(d, pin_key('v', 1), "1", i);
+    h.wb->flush(false);
+    h.run_storage();
+    EXPECT_EQ(h.wb->waiting(), 1000u);
+    EXPECT_EQ(h.wb->dropped(), 500u);
+    EXPECT_EQ(log.lines("dropping the oldest ones (said once; /metrics counts them in "
+                        "blynk_history_points_total{result=\"dropped\"})")
+                  .size(),
+              1u);
+    h.storage.before_put_points = nullptr;
+    h.storage.fail.clear();
+    h.wb->flush(false);
+    h.run_storage();
+    std::vector<int64_t> expected;
+    for (int i = 500; i < 1500; ++i)
+        expected.push_back(i);
+    EXPECT_EQ(times(h.storage.stored_points), expected);
+    EXPECT_EQ(h.wb->stored(), 1000u);
+    EXPECT_EQ(h.wb->waiting(), 0u);
 }
 
 TEST(HistoryWriteBehind, TheLoopAloneNeverHoldsMoreThanMaxPoints) {
