@@ -26,7 +26,9 @@ constexpr char kBucketsAdd[] =
     "sum = history.sum + excluded.sum, count = history.count + excluded.count";
 
 // Raw rows, and imported buckets: a row with the same key is replaced (the
-// batch's last one wins).
+// batch's last one wins). Raw times are made distinct per series first
+// (RawTimes), so a replaced raw row is one of another server or a clock set
+// back, never a fast device's earlier value.
 constexpr char kRawPut[] =
     "INSERT INTO history_raw(email, dash_id, device_id, pin_type, pin, at_ms, value, raw) "
     "SELECT DISTINCT ON (email, dash_id, device_id, pin_type, pin, at_ms) "
@@ -105,7 +107,10 @@ void PgStorage::put_points(const std::vector<blynk::Point>& points, bool keep_ra
     KeyColumns num, raw;
     ArrayParam num_at, num_value, raw_at, raw_value, raw_bytes;
     size_t numeric = 0;
-    for (const auto& p : points) {
+    RawTimes::Plan times;
+    if (keep_raw) times = raw_times_.assign(points);
+    for (size_t i = 0; i < points.size(); ++i) {
+        const auto& p = points[i];
         if (p.numeric) {
             num.add(p);
             num_at.integer(p.at_ms);
@@ -114,7 +119,7 @@ void PgStorage::put_points(const std::vector<blynk::Point>& points, bool keep_ra
         }
         if (keep_raw) {
             raw.add(p);
-            raw_at.integer(p.at_ms);
+            raw_at.integer(times.at_ms[i]);
             raw_value.real_or_null(p.numeric, p.value);
             raw_bytes.bytes(p.raw);
         }
@@ -130,6 +135,7 @@ void PgStorage::put_points(const std::vector<blynk::Point>& points, bool keep_ra
                           raw_at.str(), raw_value.str(), raw_bytes.str());
         t.commit();
     });
+    if (keep_raw) raw_times_.commit(std::move(times));
 }
 
 void PgStorage::read_history(const blynk::HistoryQuery& q, const blynk::HistorySink& sink) {

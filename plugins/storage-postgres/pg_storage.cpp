@@ -34,6 +34,7 @@ std::shared_ptr<Pool> PgStorage::pool() {
 void PgStorage::init(const blynk::Settings& settings) {
     std::lock_guard<std::mutex> lock(mu_);
     pool_.reset();
+    raw_times_.clear();
     settings.reject_unknown(
         {"url", "pool_size", "connect_timeout_s", "statement_timeout_ms", "acquire_timeout_ms", "backoff_max_ms"});
     std::string url = settings.get_string("url", "");

@@ -21,6 +21,8 @@
 
 #include <pqxx/pqxx>
 
+#include "pg_raw_times.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -151,7 +153,8 @@ private:
 
     std::mutex mu_;  // guards pool_ against init/shutdown
     std::shared_ptr<Pool> pool_;
-    std::string where_;  // the redacted URL, for messages
+    std::string where_;   // the redacted URL, for messages
+    RawTimes raw_times_;  // raw values of one millisecond each keep a row
 };
 
 }  // namespace blynk_pg

@@ -121,6 +121,29 @@ TEST_P(History, RawKeepsEveryValueAndNonNumericOnlyThere) {
     EXPECT_EQ(minutes[0].count, 1);  // the text went into no bucket
 }
 
+TEST_P(History, RawValuesOfOneMillisecondEachKeepARowInOrder) {
+    // A fast device: three values in one millisecond, then one in the next
+    // millisecond (taken meanwhile), in a second batch. Every value keeps a
+    // row, in order, a millisecond apart; the buckets count each once.
+    ASSERT_TRUE(put({point(kDay0, 1), point(kDay0, 2), point(kDay0, 3)}, true).ok());
+    ASSERT_TRUE(put({point(kDay0 + 1, 4)}, true).ok());
+    auto raw = read(Granularity::raw);
+    ASSERT_EQ(raw.size(), 4u);
+    for (size_t i = 0; i < raw.size(); ++i) {
+        EXPECT_EQ(raw[i].at_ms, kDay0 + int64_t(i));
+        EXPECT_DOUBLE_EQ(raw[i].sum, double(i + 1));
+    }
+    auto minutes = read(Granularity::minute);
+    ASSERT_EQ(minutes.size(), 1u);
+    EXPECT_EQ(minutes[0].count, 4);
+    EXPECT_DOUBLE_EQ(minutes[0].sum, 10);
+    // Another pin's values of that millisecond are its own.
+    ASSERT_TRUE(put({point(kDay0, 5, 2)}, true).ok());
+    auto other = read(Granularity::raw, 0, 0, 2);
+    ASSERT_EQ(other.size(), 1u);
+    EXPECT_EQ(other[0].at_ms, kDay0);
+}
+
 TEST_P(History, ReadGivesTheNewestPageOldestFirst) {
     std::vector<blynk::Point> pts;
     for (int i = 0; i < 10; ++i)

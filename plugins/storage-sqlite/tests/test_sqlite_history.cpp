@@ -240,21 +240,6 @@ TEST(StorageSqliteHistory, RawRowsKeepEveryValueAsWrittenWhenAsked) {
     EXPECT_TRUE(m[0].raw.empty());
 }
 
-TEST(StorageSqliteHistory, RawValuesOfOneMillisecondEachKeepARowInOrder) {
-    open_fresh_with_devices();
-    put({point(kDay0, 1), point(kDay0, 2), point(kDay0, 3)}, true);
-    put({point(kDay0 + 1, 4)}, true);  // its millisecond is taken meanwhile: it moves on too
-    auto raw = read(Granularity::raw);
-    ASSERT_EQ(raw.size(), 4u);
-    for (size_t i = 0; i < raw.size(); ++i) {
-        EXPECT_EQ(raw[i].at_ms, kDay0 + int64_t(i));
-        EXPECT_DOUBLE_EQ(raw[i].sum, double(i + 1));
-    }
-    auto m = read(Granularity::minute);
-    ASSERT_EQ(m.size(), 1u);
-    EXPECT_EQ(m[0].count, 4);
-}
-
 TEST(StorageSqliteHistory, PagingGivesTheNewestRowsOldestFirst) {
     open_fresh_with_devices();
     std::vector<blynk::Point> pts;
