@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iterator>
 #include <tuple>
@@ -26,6 +27,11 @@ constexpr char kSeriesFind[] =
 constexpr char kSeriesCreate[] =
     "INSERT INTO history_series(email, dash_id, device_id, pin_type, pin) SELECT ?1, ?2, ?3, ?4, ?5 "
     "WHERE EXISTS(SELECT 1 FROM devices WHERE email = ?1 AND dash_id = ?2 AND device_id = ?3)";
+constexpr char kSeriesRange[] =
+    "SELECT id, email, dash_id, device_id, pin_type, pin FROM history_series WHERE id BETWEEN ?1 AND ?2";
+// Remembered series ids, at most (about 100 bytes each); past it they are
+// forgotten and looked up again.
+constexpr size_t kMaxSeriesSeen = 20000;
 constexpr char kSeriesIds[] = "SELECT id FROM history_series ORDER BY id";
 // ?2 / ?3 < 0 and ?4 = '' mean "all"; the rows of history follow by cascade.
 constexpr char kSeriesDelete[] =
@@ -110,6 +116,19 @@ RawColumns raw_columns(bool numeric, double value, const std::string& raw) {
     return c;
 }
 
+// series_seen_'s key of a pin: its fields side by side.
+std::string seen_key(const blynk::Point& p) {
+    std::string k(p.email);
+    char rest[11];
+    std::memcpy(rest, &p.dash_id, 4);
+    std::memcpy(rest + 4, &p.device_id, 4);
+    rest[8] = p.pin_type;
+    rest[9] = char(p.pin);
+    rest[10] = '\0';
+    k.append(rest, sizeof rest);
+    return k;
+}
+
 // put_points: a pin of the batch, and what it adds to one bucket.
 using PinKey = std::tuple<std::string_view, int32_t, int32_t, char, uint8_t>;
 struct PinKeyHash {
@@ -155,6 +174,51 @@ int64_t SqliteStorage::series_id(std::string_view email, int32_t dash_id, int32_
     return sqlite3_changes(db_) == 0 ? 0 : sqlite3_last_insert_rowid(db_);
 }
 
+std::vector<int64_t> SqliteStorage::resolve_series(const std::vector<const blynk::Point*>& pins) {
+    std::vector<int64_t> ids(pins.size(), 0);
+    std::vector<std::string> keys(pins.size());
+    std::unordered_map<int64_t, size_t> remembered;  // id -> index in pins
+    int64_t lo = 0, hi = 0;
+    for (size_t i = 0; i < pins.size(); ++i) {
+        keys[i] = seen_key(*pins[i]);
+        auto it = series_seen_.find(keys[i]);
+        if (it == series_seen_.end()) continue;
+        if (remembered.empty() || it->second < lo) lo = it->second;
+        if (remembered.empty() || it->second > hi) hi = it->second;
+        remembered.emplace(it->second, i);
+    }
+    // One scan when the ids lie close together (one server's series mostly
+    // do); a few rows between them of other pins cost less than a look-up each.
+    if (!remembered.empty() && uint64_t(hi - lo) < 4 * uint64_t(remembered.size()) + 1024) {
+        Use q(stmt(kSeriesRange));
+        bind_int(q.get(), 1, lo);
+        bind_int(q.get(), 2, hi);
+        while (step(q.get(), "check history series")) {
+            auto r = remembered.find(sqlite3_column_int64(q.get(), 0));
+            if (r == remembered.end()) continue;
+            const blynk::Point& p = *pins[r->second];
+            auto text = [&](int col) {
+                auto* t = reinterpret_cast<const char*>(sqlite3_column_text(q.get(), col));
+                return std::string_view(t ? t : "", size_t(sqlite3_column_bytes(q.get(), col)));
+            };
+            if (text(1) == p.email && sqlite3_column_int64(q.get(), 2) == p.dash_id &&
+                sqlite3_column_int64(q.get(), 3) == p.device_id && text(4) == std::string_view(&p.pin_type, 1) &&
+                sqlite3_column_int64(q.get(), 5) == p.pin)
+                ids[r->second] = r->first;
+        }
+    }
+    for (size_t i = 0; i < pins.size(); ++i) {
+        if (ids[i] != 0) continue;
+        const blynk::Point& p = *pins[i];
+        ids[i] = series_id(p.email, p.dash_id, p.device_id, p.pin_type, p.pin, true);
+        if (ids[i] == 0)
+            series_seen_.erase(keys[i]);
+        else if (series_seen_.size() < kMaxSeriesSeen)
+            series_seen_[std::move(keys[i])] = ids[i];
+    }
+    return ids;
+}
+
 void SqliteStorage::put_points(const std::vector<blynk::Point>& points, bool keep_raw) {
     for (const auto& p : points)
         if (!valid_pin_type(p.pin_type))
@@ -173,19 +237,31 @@ void SqliteStorage::put_points(const std::vector<blynk::Point>& points, bool kee
     // and one seen twice (values out of order) simply adds twice, as the
     // upsert adds.
     std::unordered_map<PinKey, size_t, PinKeyHash> index;
-    std::vector<SeriesSums> series;
-    std::vector<BucketSum> closed;
+    std::vector<const blynk::Point*> firsts;  // each pin's first point
+    std::vector<uint32_t> slot(points.size());
     index.reserve(std::min<size_t>(points.size(), 4096));
+    for (size_t i = 0; i < points.size(); ++i) {
+        const auto& p = points[i];
+        auto [it, added] = index.try_emplace(PinKey{p.email, p.dash_id, p.device_id, p.pin_type, p.pin}, 0);
+        if (added) {
+            it->second = firsts.size();
+            firsts.push_back(&p);
+        }
+        slot[i] = uint32_t(it->second);
+    }
+    std::vector<SeriesSums> series(firsts.size());
+    {
+        std::vector<int64_t> ids = resolve_series(firsts);
+        for (size_t k = 0; k < ids.size(); ++k)
+            series[k].id = ids[k];
+    }
+    std::vector<BucketSum> closed;
     size_t skipped = 0;
     {
         sqlite3_stmt* put = keep_raw ? stmt(kRawAdd) : nullptr;
-        for (const auto& p : points) {
-            auto [it, added] = index.try_emplace(PinKey{p.email, p.dash_id, p.device_id, p.pin_type, p.pin}, 0);
-            if (added) {
-                it->second = series.size();
-                series.push_back({series_id(p.email, p.dash_id, p.device_id, p.pin_type, p.pin, true), {}});
-            }
-            SeriesSums& sums = series[it->second];
+        for (size_t i = 0; i < points.size(); ++i) {
+            const auto& p = points[i];
+            SeriesSums& sums = series[slot[i]];
             if (sums.id == 0) {
                 ++skipped;
                 continue;
