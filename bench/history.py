@@ -136,6 +136,7 @@ def main():
     rows = []
     sent = {name: 0 for name in SERVERS}
     stored = {}
+    notes = {}
     try:
         for v in variants:
             name = VARIANTS[v][1]
@@ -157,7 +158,8 @@ def main():
                 rows.append(kv)
                 m = re.search(r"checks: sent ([0-9]+)", out)
                 sent[name] += int(m.group(1)) if m else 0
-        # What the "on" servers stored, after a stop that flushes.
+        # What the "on" servers stored, after a stop that flushes, and what
+        # their logs said about history (dropped points, storage errors).
         for name in servers:
             if name == "off":
                 continue
@@ -166,6 +168,8 @@ def main():
                 stored[name] = stored_points(tmp, name)
             except sqlite3.Error as e:  # the figure is a check, reported as such
                 stored[name] = f"? ({e})"
+            with open(os.path.join(tmp, name + ".log"), errors="replace") as f:
+                notes[name] = [l.strip() for l in f if "history:" in l and ("warn" in l or "error" in l)][:3]
     finally:
         for p, _, _ in servers.values():
             if p.poll() is None:
@@ -186,7 +190,8 @@ def main():
     dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
                            text=True).stdout.strip()
     print(f"# History: storage-sqlite and the hot path (blynkd {commit}{' + local changes' if dirty else ''})\n")
-    print(f"`python3 bench/history.py --rounds {args.rounds} --duration {args.duration} --points {args.points}"
+    print(f"`python3 bench/history.py --build-dir {os.path.relpath(args.build_dir, root)} --rounds {args.rounds} "
+          f"--duration {args.duration} --points {args.points}"
           f"{'' if args.cases == 'ab' else ' --cases ' + args.cases}`; load average before "
           f"{' '.join(load_before)}, after {' '.join(load_after)}.\n")
     print("## storage-sqlite through put_points\n")
@@ -216,8 +221,13 @@ def main():
             got = s[1] if c == "a" else s[0]
             what = "values in its minute buckets" if c == "a" else "raw rows"
             check = f"{what}: {got:,} of {sent[name]:,} writes sent"
+            if got != sent[name]:
+                check += (" (**not all stored**: the 'on' server did less work than asked, so its ratio is "
+                          "not valid)")
         else:
             check = f"stored: {s}"
+        if notes.get(name):
+            check += " Its log: " + " / ".join(f"`{n[-200:]}`" for n in notes[name])
         print(f"- ({c}) {CASES[c]}: on / off (msgs per server-CPU-s) median "
               f"**{100 * statistics.median(ratios[c]):.1f}%** (rounds: "
               f"{', '.join(f'{100 * x:.1f}%' for x in ratios[c])}); goal >= 95%. The 'on' server's {check}.")
