@@ -11,7 +11,8 @@
 // MQTT: pair k is publisher pubK and subscriber subK on topic bench/K, QoS 0.
 //
 // Payload: 16 printable bytes (base64 digits): pair id (3), sequence (5),
-// send time in ns since this process started (8).
+// send time in ns since this process started (8). --numeric: the same 16
+// bytes as a decimal number (see kSeqModNumeric), for a server's history.
 //
 // --tls: the Blynk side over TLS (the server's TLS port; TLS 1.2+, the
 // certificate is not verified: a benchmark on loopback). OpenSSL is driven
@@ -85,14 +86,17 @@ struct Options {
     int max_inflight = 256;  // open loop: per-pair cap (beyond it, offered but skipped)
     double tick_us = 0;      // open loop: sends due within a tick share a wake-up (when sleeping)
     double spin_us = 1000;   // open loop: gaps shorter than this are busy-polled, longer ones slept
+    bool numeric = false;    // payloads that are decimal numbers (see kSeqModNumeric)
 };
 
 [[noreturn]] void usage() {
     std::fprintf(stderr,
                  "usage: loadgen --port P [--proto blynk|mqtt] [--tls] [--tokens FILE] [--pairs N]\n"
                  "               [--window W] [--rate MSGS_PER_S] [--duration S] [--warmup S]\n"
-                 "               [--pid SERVER_PID] [--label TEXT] [--tick-us T] [--spin-us T]\n"
-                 "  blynk needs --tokens (2N lines: sender, receiver per pair)\n");
+                 "               [--pid SERVER_PID] [--label TEXT] [--tick-us T] [--spin-us T] [--numeric]\n"
+                 "  blynk needs --tokens (2N lines: sender, receiver per pair)\n"
+                 "  --numeric: each payload is a decimal number of the same 16 bytes (PPPPSSSS.TTTTTTT),\n"
+                 "             so a server's history stores it as a number; at most 10000 pairs\n");
     std::exit(2);
 }
 
@@ -170,15 +174,55 @@ bool get_digits(const char* p, int n, uint64_t& v) {
     }
     return true;
 }
-void encode_payload(char* p, uint32_t pair, uint64_t seq, uint64_t ts) {
+constexpr uint64_t kSeqMod = uint64_t(1) << 30;
+// --numeric: the same 16 bytes spell a decimal number, "PPPPSSSS.TTTTTTT":
+// pair (4 digits, so at most 10,000 pairs), sequence mod 10^4, send time in
+// µs mod 10^7. The server's history then parses a number from every write
+// (minute/hour/day buckets, its default), while the frames keep their size.
+// The receiver puts the shortened time back just before its own clock, so a
+// latency reads up to 1 µs long (and would wrap past 10 s).
+constexpr uint64_t kSeqModNumeric = 10000;
+constexpr uint64_t kTimeModNumericUs = 10000000;
+constexpr int kMaxPairsNumeric = 10000;
+uint64_t seq_mod(bool numeric) {
+    return numeric ? kSeqModNumeric : kSeqMod;
+}
+void put_decimal(char* p, uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i, v /= 10)
+        p[i] = char('0' + v % 10);
+}
+bool get_decimal(const char* p, int n, uint64_t& v) {
+    v = 0;
+    for (int i = 0; i < n; ++i) {
+        if (p[i] < '0' || p[i] > '9') return false;
+        v = v * 10 + uint64_t(p[i] - '0');
+    }
+    return true;
+}
+// ts: the send time on this process's clock (ns).
+void encode_payload(char* p, bool numeric, uint32_t pair, uint64_t seq, uint64_t ts) {
+    if (numeric) {
+        put_decimal(p, pair, 4);
+        put_decimal(p + 4, seq % kSeqModNumeric, 4);
+        p[8] = '.';
+        put_decimal(p + 9, ts / 1000 % kTimeModNumericUs, 7);
+        return;
+    }
     put_digits(p, pair, 3);
-    put_digits(p + 3, seq, 5);
+    put_digits(p + 3, seq % kSeqMod, 5);
     put_digits(p + 8, ts, 8);
 }
-bool decode_payload(const char* p, uint64_t& pair, uint64_t& seq, uint64_t& ts) {
-    return get_digits(p, 3, pair) && get_digits(p + 3, 5, seq) && get_digits(p + 8, 8, ts);
+// now: the arrival time, which a numeric payload's time is read against.
+bool decode_payload(const char* p, bool numeric, uint64_t now, uint64_t& pair, uint64_t& seq, uint64_t& ts) {
+    if (!numeric) return get_digits(p, 3, pair) && get_digits(p + 3, 5, seq) && get_digits(p + 8, 8, ts);
+    uint64_t sent_us;
+    if (!get_decimal(p, 4, pair) || !get_decimal(p + 4, 4, seq) || p[8] != '.' || !get_decimal(p + 9, 7, sent_us))
+        return false;
+    uint64_t now_us = now / 1000;
+    uint64_t ago = (now_us % kTimeModNumericUs + kTimeModNumericUs - sent_us) % kTimeModNumericUs;
+    ts = now_us >= ago ? (now_us - ago) * 1000 : 0;
+    return true;
 }
-constexpr uint64_t kSeqMod = uint64_t(1) << 30;
 
 // ---------------------------------------------------------------- /proc
 struct ProcFigures {
@@ -232,6 +276,7 @@ struct Sink {  // what the transports report to
     Hist latency, lag;
     Phase phase = Phase::Warmup;
     bool sending = true;
+    bool numeric = false;  // --numeric payloads
     void arrival(Pair& p, const char* payload, uint64_t now);
 };
 
@@ -245,7 +290,7 @@ struct Pair {
 
 void Sink::arrival(Pair& p, const char* payload, uint64_t now) {
     uint64_t pair, seq, ts;
-    if (!decode_payload(payload, pair, seq, ts)) {
+    if (!decode_payload(payload, numeric, now, pair, seq, ts)) {
         ++c.bad_payload;
         return;
     }
@@ -253,7 +298,7 @@ void Sink::arrival(Pair& p, const char* payload, uint64_t now) {
         ++c.misdelivered;
         return;
     }
-    if (seq != p.expect % kSeqMod) {
+    if (seq != p.expect % seq_mod(numeric)) {
         ++c.reordered;
         p.expect = seq;  // resynchronise (the wrap is far beyond any run)
     }
@@ -463,7 +508,7 @@ public:
         p[3] = 0;
         p[4] = char(body);
         std::memcpy(p + 5, kHead, sizeof kHead);
-        encode_payload(p + 5 + sizeof kHead, pair_.idx, seq % kSeqMod, now);
+        encode_payload(p + 5 + sizeof kHead, sink_.numeric, pair_.idx, seq, now);
     }
     void flush() {
         if (writing_ || dead_ || out_.empty()) return;
@@ -782,7 +827,7 @@ public:
     void append(Pair& p, uint64_t seq, uint64_t now) override {
         auto* c = static_cast<Client*>(p.a);
         char payload[kPayload];
-        encode_payload(payload, p.idx, seq % kSeqMod, now);
+        encode_payload(payload, sink_.numeric, p.idx, seq, now);
         int rc = mosquitto_publish(c->m, nullptr, c->topic.c_str(), int(kPayload), payload, 0, false);
         if (rc != MOSQ_ERR_SUCCESS) die(c);
     }
@@ -888,6 +933,7 @@ std::vector<std::string> read_tokens(const std::string& path) {
 
 int run(const Options& opt) {
     Sink sink;
+    sink.numeric = opt.numeric;
     std::vector<Pair> pairs(size_t(opt.pairs));
     std::unique_ptr<Transport> tr;
     if (opt.proto == "blynk") {
@@ -1091,7 +1137,7 @@ int run(const Options& opt) {
         "srv_cpu_s=%.3f msgs_per_srv_cpu_s=%.0f srv_cpu_pct=%.1f lg_cpu_pct=%.1f lat_p50_us=%.1f "
         "lat_p99_us=%.1f lat_p999_us=%.1f lat_max_us=%.1f lag_p99_us=%.1f skipped=%llu "
         "rss_before_kib=%ld rss_after_kib=%ld rss_anon_after_kib=%ld conn_per_s=%.0f lost=%llu "
-        "reordered=%llu misdelivered=%llu errors=%llu closed=%llu tick_us=%.0f ok=%d\n",
+        "reordered=%llu misdelivered=%llu errors=%llu closed=%llu tick_us=%.0f numeric=%d ok=%d\n",
         opt.label.empty() ? "-" : opt.label.c_str(), opt.proto.c_str(), opt.pairs, open_loop ? 0 : opt.window, opt.rate,
         wall, (unsigned long long)delivered, rate, srv_cpu, per_cpu, wall > 0 ? 100 * srv_cpu / wall : 0,
         wall > 0 ? 100 * lg_cpu / wall : 0, us(sink.latency.quantile(0.5)), us(sink.latency.quantile(0.99)),
@@ -1099,7 +1145,7 @@ int run(const Options& opt) {
         (unsigned long long)c.skipped, srv_before.rss_kib, srv_after.rss_kib, srv_after.rss_anon_kib,
         connect_s > 0 ? conns / connect_s : 0, (unsigned long long)c.lost, (unsigned long long)c.reordered,
         (unsigned long long)c.misdelivered, (unsigned long long)c.errors, (unsigned long long)c.closed, opt.tick_us,
-        ok ? 1 : 0);
+        opt.numeric ? 1 : 0, ok ? 1 : 0);
     std::fflush(stdout);
     return ok ? 0 : 1;
 }
@@ -1153,12 +1199,15 @@ int main(int argc, char** argv) {
             o.tick_us = std::stod(val());
         else if (a == "--spin-us")
             o.spin_us = std::stod(val());
+        else if (a == "--numeric")
+            o.numeric = true;
         else
             usage();
     }
     // Bounded: at most 10 minutes of traffic, 100k pairs, loopback only.
     if (o.port <= 0 || o.pairs < 1 || o.pairs > 100000 || o.duration <= 0 || o.duration > 600 || o.warmup < 0 ||
-        o.warmup > 60 || o.window < 1 || o.rate < 0 || o.tick_us < 0 || o.tick_us > 100000)
+        o.warmup > 60 || o.window < 1 || o.rate < 0 || o.tick_us < 0 || o.tick_us > 100000 ||
+        (o.numeric && o.pairs > kMaxPairsNumeric))
         usage();
     if (o.tls && o.proto != "blynk") {
         std::fprintf(stderr, "loadgen: --tls is for --proto blynk\n");

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -21,7 +22,7 @@ namespace blynk::host {
 // "drop the oldest" hold over everything waiting.
 struct HistoryBacklog {
     std::mutex mu;
-    std::deque<blynk::Point> points;      // oldest first (guarded by mu)
+    std::deque<HistoryPoint> points;      // oldest first (guarded by mu)
     std::atomic<size_t> waiting{0};       // points.size() plus the chunk being stored
     std::atomic<bool> job_queued{false};  // a storage job is queued and has not started
     std::atomic<uint64_t> stored{0};
@@ -73,6 +74,13 @@ bool parse_history_number(std::string_view value, double& out) {
         if (exp_digits == 0 && i == n) value = value.substr(0, mantissa_end), i = n = mantissa_end;
     }
     if (i != n) return false;
+    // The syntax is checked, so from_chars reads it as strtod would, without
+    // a copy or the locale (it takes no '+'). Out of range ("1e999", "1e-999")
+    // goes the strtod way below, which keeps the legacy results (not a number,
+    // and 0).
+    size_t sign = value[0] == '+' ? 1 : 0;
+    auto [end, ec] = std::from_chars(value.data() + sign, value.data() + n, out);
+    if (ec == std::errc() && end == value.data() + n) return std::isfinite(out);
     // strtod needs a terminator; the values worth charting are short.
     char buf[64];
     std::string long_text;
@@ -149,8 +157,13 @@ void HistoryWriteBehind::record(const core::Device& d, uint16_t key, std::string
     double number = 0;
     bool numeric = parse_history_number(value, number);
     if (!numeric && !settings_.raw_data) return;  // only raw rows keep text
-    blynk::Point& p = collected_.emplace_back();
-    p.email = d.user->email;
+    HistoryPoint& p = collected_.emplace_back();
+    auto known = emails_.find(d.user->email);
+    if (known == emails_.end()) {
+        auto email = std::make_shared<const std::string>(d.user->email);
+        known = emails_.emplace(*email, std::move(email)).first;
+    }
+    p.email = known->second;
     p.dash_id = d.dash_id;
     p.device_id = d.id;
     p.pin_type = core::key_type(key);
@@ -196,6 +209,7 @@ void HistoryWriteBehind::flush(bool final_flush) {
             b.waiting.fetch_sub(dropped, std::memory_order_relaxed);
         }
         collected_.clear();
+        emails_.clear();
         if (dropped) {
             dropped_->fetch_add(dropped, std::memory_order_relaxed);
             log_drop_once(b, settings_.max_points);
@@ -207,7 +221,8 @@ void HistoryWriteBehind::flush(bool final_flush) {
                     backlog = backlog_, dropped = dropped_] {
             HistoryBacklog& b = *backlog;
             b.job_queued = false;
-            std::vector<blynk::Point> chunk;
+            std::vector<HistoryPoint> chunk;
+            std::vector<blynk_point_rec> recs;
             for (;;) {
                 {
                     std::lock_guard<std::mutex> lock(b.mu);
@@ -217,8 +232,22 @@ void HistoryWriteBehind::flush(bool final_flush) {
                                  std::make_move_iterator(b.points.begin() + long(n)));
                     b.points.erase(b.points.begin(), b.points.begin() + long(n));
                 }
+                recs.clear();
+                for (const HistoryPoint& p : chunk) {
+                    blynk_point_rec& r = recs.emplace_back();
+                    r.size = sizeof r;
+                    r.email = blynk::slice(*p.email);
+                    r.dash_id = p.dash_id;
+                    r.device_id = p.device_id;
+                    r.pin_type = p.pin_type;
+                    r.pin = p.pin;
+                    r.at_ms = p.at_ms;
+                    r.numeric = p.numeric;
+                    r.value = p.value;
+                    r.raw = blynk::slice(p.raw);
+                }
                 try {
-                    storage_.put_points(chunk, keep_raw);
+                    storage_.put_points(recs, keep_raw);
                 } catch (const std::exception& e) {
                     size_t lost = 0, left = 0;
                     {

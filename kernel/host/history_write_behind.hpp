@@ -14,7 +14,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <blynk/plugin.hpp>
@@ -27,6 +29,21 @@ namespace blynk::host {
 
 class StorageClient;
 struct HistoryBacklog;
+
+// One value as the write-behind keeps it until storage has it: the user's
+// email is shared by the points of a flush interval (one allocation per user,
+// not one per value, and no string freed per value on the storage thread);
+// storage gets blynk_point_rec views of it.
+struct HistoryPoint {
+    std::shared_ptr<const std::string> email;
+    int32_t dash_id = 0, device_id = 0;
+    char pin_type = 'v';
+    uint8_t pin = 0;
+    int64_t at_ms = 0;
+    bool numeric = false;
+    double value = 0;
+    std::string raw;  // raw_data only
+};
 
 // The number a value stands for, as the legacy server read it: an optional
 // sign, digits with an optional fraction (at least one digit in all), an
@@ -85,7 +102,9 @@ private:
     HistorySettings settings_;
     Hooks hooks_;
     bool active_ = false;
-    std::deque<blynk::Point> collected_;  // loop side, oldest first
+    std::deque<HistoryPoint> collected_;  // loop side, oldest first
+    // The emails of the points collected since the last flush (keys view the values).
+    std::unordered_map<std::string_view, std::shared_ptr<const std::string>> emails_;
     std::shared_ptr<HistoryBacklog> backlog_;
     std::shared_ptr<std::atomic<uint64_t>> dropped_ = std::make_shared<std::atomic<uint64_t>>(0);
     int64_t next_trim_ms_ = 0;

@@ -42,7 +42,9 @@ public:
     // without it (older, or one that keeps none) has keeps_history() false;
     // the calls then throw StorageFailure saying so.
     bool keeps_history() const;
-    void put_points(const std::vector<blynk::Point>& points, bool keep_raw) const;
+    // Records, not blynk::Point: the history write-behind keeps no string
+    // of its own per value (see host/history_write_behind.hpp).
+    void put_points(const std::vector<blynk_point_rec>& recs, bool keep_raw) const;
     std::vector<blynk::HistoryRow> read_history(const blynk::HistoryQuery& q) const;
     void remove_history(const blynk::HistoryScope& scope) const;
     uint64_t trim_history(const blynk::HistoryCutoffs& before_ms) const;

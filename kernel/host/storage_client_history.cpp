@@ -20,14 +20,10 @@ bool StorageClient::keeps_history() const {
            field_or_null(t_, &blynk_storage_v1::remove_history) && field_or_null(t_, &blynk_storage_v1::trim_history);
 }
 
-void StorageClient::put_points(const std::vector<blynk::Point>& points, bool keep_raw) const {
+void StorageClient::put_points(const std::vector<blynk_point_rec>& recs, bool keep_raw) const {
     auto fn = field_or_null(t_, &blynk_storage_v1::put_points);
     if (!fn) no_history("put_points");
-    if (points.empty()) return;
-    std::vector<blynk_point_rec> recs;
-    recs.reserve(points.size());
-    for (auto& p : points)
-        recs.push_back(blynk::to_c(p));
+    if (recs.empty()) return;
     blynk_error err{};
     check(fn(self_, recs.data(), recs.size(), keep_raw ? uint32_t(BLYNK_POINTS_KEEP_RAW) : 0u, &err), err,
           "put_points");

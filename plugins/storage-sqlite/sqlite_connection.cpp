@@ -140,6 +140,7 @@ void SqliteStorage::configure_locked(bool reopen) {
 void SqliteStorage::close_locked(bool log) {
     if (!db_) return;
     stmts_.clear();  // finalize every cached statement
+    series_seen_.clear();
     // Best effort: fold the WAL back into the database and truncate it; a
     // reader in another process may prevent it, which is harmless.
     sqlite3_busy_timeout(db_, busy_ms_ < 1000 ? busy_ms_ : 1000);
@@ -165,6 +166,7 @@ void SqliteStorage::require_open() {
     if (!reopen_allowed_) throw std::runtime_error("storage-sqlite is not open (init failed or was not called)");
     if (db_) {
         stmts_.clear();
+        series_seen_.clear();
         sqlite3_close_v2(db_);  // no checkpoint: the files may be unusable
         db_ = nullptr;
     }

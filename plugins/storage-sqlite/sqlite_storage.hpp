@@ -182,6 +182,14 @@ private:
     // when its device does not exist. Callers hold a transaction.
     int64_t series_id(std::string_view email, int32_t dash_id, int32_t device_id, char pin_type, uint8_t pin,
                       bool create);
+    // put_points: the series of each pin (its first point given), created
+    // when missing; 0 when its device is gone. Ids of earlier batches are
+    // remembered (series_seen_) but used only once one range scan of
+    // history_series in this transaction has shown them still naming the same
+    // pin (another process may remove a device, and a freed id may come back
+    // for another pin); the others are looked up one by one. Callers hold a
+    // write transaction.
+    std::vector<int64_t> resolve_series(const std::vector<const blynk::Point*>& pins);
 
     std::mutex mu_;
     sqlite3* db_ = nullptr;
@@ -191,6 +199,7 @@ private:
     mutable bool broken_ = false;  // an I/O error: reopen before the next use
     mutable int sys_errno_ = -1;   // errno of the failed step, kept across its reset
     std::unordered_map<const char*, std::unique_ptr<Stmt>> stmts_;
+    std::unordered_map<std::string, int64_t> series_seen_;  // see resolve_series
 };
 
 }  // namespace blynk_sqlite

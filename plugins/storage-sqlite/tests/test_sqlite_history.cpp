@@ -336,6 +336,37 @@ TEST(StorageSqliteHistory, RemoveHistoryDeletesOnlyItsScope) {
     EXPECT_EQ(l.devices.size(), 3u);
 }
 
+// put_points remembers series ids between batches; another process (the CLI)
+// may remove them meanwhile, and SQLite may give a freed id to another pin.
+TEST(StorageSqliteHistory, ASeriesRemovedOrItsIdReusedElsewhereIsNeverWrittenThroughAnOldId) {
+    std::string path = open_fresh_with_devices();
+    put({point(kDay0, 1, 1), point(kDay0, 2, 2)});
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+    sqlite3_exec(other, "PRAGMA foreign_keys=ON", nullptr, nullptr, nullptr);
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(other,
+                           "DELETE FROM history_series; INSERT INTO history_series(id, email, dash_id, device_id, "
+                           "pin_type, pin) SELECT 1, 'a@x', 1, 2, 'v', 7",
+                           nullptr, nullptr, &err),
+              SQLITE_OK)
+        << (err ? err : "");
+    sqlite3_close(other);
+    put({point(kDay0 + 60'000, 5, 1), point(kDay0 + 60'000, 6, 2)});
+    auto pin1 = read(Granularity::minute, 1);
+    ASSERT_EQ(pin1.size(), 1u);
+    EXPECT_EQ(pin1[0].at_ms, kDay0 + 60'000);
+    EXPECT_DOUBLE_EQ(pin1[0].sum, 5);
+    ASSERT_EQ(read(Granularity::minute, 2).size(), 1u);
+    EXPECT_DOUBLE_EQ(read(Granularity::minute, 2)[0].sum, 6);
+    // The pin that got id 1 meanwhile received nothing.
+    EXPECT_TRUE(read(Granularity::minute, 7, 0, 0, 0, INT64_MAX, 1, 2).empty());
+    // And the next batch, through the ids just found, still lands right.
+    put({point(kDay0 + 60'000, 1, 1)});
+    EXPECT_DOUBLE_EQ(read(Granularity::minute, 1)[0].sum, 6);
+    EXPECT_EQ(read(Granularity::minute, 1)[0].count, 2);
+}
+
 TEST(StorageSqliteHistory, PointsOfUnknownDevicesAreSkippedAndBadPinTypesRejected) {
     std::string path = open_fresh_with_devices();
     put({point(kDay0, 1, 1, 9, 9), point(kDay0, 2)});

@@ -103,6 +103,8 @@ TEST(HistoryPointParsing, AcceptsWhatTheLegacyServerChartedAndNothingElse) {
                    {"2.5E-1", 0.25},
                    {"1e", 1},
                    {"1e+", 1},
+                   {"+.5e1", 5},
+                   {"1e-999", 0},  // below the smallest double: 0, as strtod reads it
                    {"007", 7}}) {
         EXPECT_TRUE(parse_history_number(c.text, v)) << c.text;
         EXPECT_DOUBLE_EQ(v, c.value) << c.text;
