@@ -198,6 +198,8 @@ private:
 bool parse_dash_target(std::string_view s, int32_t& dash_id, int32_t& target_id);
 // A decimal int32 (optionally negative); false for anything else.
 bool parse_i32(std::string_view s, int32_t& out);
+// A decimal int64 (optionally negative, leading zeros allowed); false for anything else,
+// and for a number that does not fit.
 bool parse_i64(std::string_view s, int64_t& out);
 // Splits a body at `\0` into at most `max` fields (the last keeps the rest).
 std::vector<std::string_view> split_body(std::string_view body, size_t max);

@@ -17,6 +17,7 @@
 //
 // Input: one setting byte (limits), then the rest: the first part is parsed as
 // raw bytes both ways, the whole input also drives the round trips.
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -281,11 +282,22 @@ void check_bodies(std::string_view body) {
         FUZZ_CHECK(joined == body);
     }
     std::string_view first = body.substr(0, std::min(body.find('\0'), body.size()));
+    // parse_i64 takes exactly the decimal texts (an optional '-', then digits, leading zeros
+    // included) whose value fits in 64 bits, and reads what strtoll reads. There is no length
+    // limit since the from_chars fix: "-0000000000000000000001506139517" is -1506139517 and
+    // INT64_MIN has 20 characters.
     int64_t v64 = 0;
-    if (core::parse_i64(first, v64)) {
+    {
         std::string text(first);
-        FUZZ_CHECK(!text.empty() && text.size() <= 19);
-        FUZZ_CHECK(std::strtoll(text.c_str(), nullptr, 10) == v64);
+        size_t sign = !text.empty() && text[0] == '-' ? 1 : 0;
+        bool decimal = text.size() > sign && text.find_first_not_of("0123456789", sign) == std::string::npos;
+        errno = 0;
+        char* end = nullptr;
+        long long want = std::strtoll(text.c_str(), &end, 10);
+        bool fits = decimal && errno != ERANGE && end == text.c_str() + text.size();
+        bool parsed = core::parse_i64(first, v64);
+        FUZZ_CHECK(parsed == fits);
+        if (parsed) FUZZ_CHECK(v64 == want);
     }
     int32_t v32 = 0;
     if (core::parse_i32(first, v32)) FUZZ_CHECK(core::parse_i64(first, v64) && v64 == v32);
