@@ -25,8 +25,9 @@ bool parse_i64(std::string_view s, int64_t& out) {
 }
 
 bool parse_i32(std::string_view s, int32_t& out) {
+    // Read as a 64-bit number first, so leading zeros are taken as parse_i64 takes them.
     int64_t v = 0;
-    if (s.size() > 11 || !parse_i64(s, v) || v < INT32_MIN || v > INT32_MAX) return false;
+    if (!parse_i64(s, v) || v < INT32_MIN || v > INT32_MAX) return false;
     out = int32_t(v);
     return true;
 }

@@ -38,6 +38,9 @@ TEST(AppHubNumbers, I32AndDashTargetRefuseWhatDoesNotFit) {
     EXPECT_EQ(v, INT32_MIN);
     EXPECT_FALSE(core::parse_i32("2147483648", v));
     EXPECT_FALSE(core::parse_i32("9999999999999999999", v));
+    // Leading zeros as parse_i64 reads them (legacy Java's parseInt did too).
+    EXPECT_TRUE(core::parse_i32("000000000001", v));
+    EXPECT_EQ(v, 1);
     EXPECT_TRUE(core::parse_dash_target("-1-2147483647", dash, target));
     EXPECT_EQ(dash, -1);
     EXPECT_EQ(target, INT32_MAX);
