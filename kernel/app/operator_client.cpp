@@ -13,7 +13,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <cctype>
 
 #include <filesystem>
 #include <fstream>
@@ -21,6 +20,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "codec/percent_encoding.hpp"
 #include "platform/platform.hpp"
 
 namespace blynk::app {
@@ -172,18 +172,7 @@ ApiReply OperatorClient::call(const std::string& method, const std::string& targ
 }
 
 std::string path_escape(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '@') {
-            out.push_back(char(c));
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    return out;
+    return codec::percent_encode(s, "@");  // '@' is allowed in a path segment, and e-mails read better
 }
 
 }  // namespace blynk::app

@@ -44,6 +44,21 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
     return true;
 }
 
+std::string query_field(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        size_t amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        size_t eq = pair.find('=');
+        std::string key;
+        if (!percent_decode(pair.substr(0, eq), key, true) || key != name) continue;
+        std::string value;
+        if (eq == std::string_view::npos || !percent_decode(pair.substr(eq + 1), value, true)) return {};
+        return value;
+    }
+    return {};
+}
+
 void HttpRoutes::add(std::string method, std::string_view pattern, std::string owner, RouteFn fn, bool cross_origin) {
     Route r;
     r.cross_origin = cross_origin;

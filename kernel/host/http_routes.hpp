@@ -70,4 +70,9 @@ private:
 // Percent-decodes a path segment or query component; false for a malformed escape.
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space);
 
+// The value of the first `name=value` pair of a query or an
+// application/x-www-form-urlencoded body, decoded ('+' is a space); "" when
+// absent, without '=', or malformed.
+std::string query_field(std::string_view query, std::string_view name);
+
 }  // namespace blynk::host

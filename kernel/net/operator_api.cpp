@@ -89,23 +89,6 @@ std::string_view view(blynk_str s) {
     return s.data ? std::string_view(s.data, s.size) : std::string_view();
 }
 
-std::string query_value(std::string_view query, std::string_view name) {
-    while (!query.empty()) {
-        size_t amp = query.find('&');
-        std::string_view pair = query.substr(0, amp);
-        size_t eq = pair.find('=');
-        std::string key, value;
-        host::percent_decode(pair.substr(0, eq), key, true);
-        if (key == name && eq != std::string_view::npos) {
-            host::percent_decode(pair.substr(eq + 1), value, true);
-            return value;
-        }
-        if (amp == std::string_view::npos) break;
-        query.remove_prefix(amp + 1);
-    }
-    return {};
-}
-
 int status_for(const host::StorageFailure& e) {
     switch (e.status) {
         case BLYNK_NOT_FOUND:
@@ -396,11 +379,11 @@ void register_operator_api(host::HttpRoutes& routes, OperatorBackend& backend, O
     add("DELETE", "/api/v1/users/{email}",
         [api, param](const blynk_http_request& q, blynk_http_responder* r) { api->remove_user(r, param(q, 0)); });
     add("PUT", "/api/v1/users/{email}/profile", [api, param](const blynk_http_request& q, blynk_http_responder* r) {
-        std::string overwrite = query_value(view(q.query), "overwrite");
+        std::string overwrite = host::query_field(view(q.query), "overwrite");
         api->import_profile(r, param(q, 0), std::string(view(q.body)), overwrite == "1" || overwrite == "true");
     });
     add("GET", "/api/v1/devices", [api](const blynk_http_request& q, blynk_http_responder* r) {
-        api->list_devices(r, query_value(view(q.query), "email"));
+        api->list_devices(r, host::query_field(view(q.query), "email"));
     });
     add("POST", "/api/v1/devices",
         [api](const blynk_http_request& q, blynk_http_responder* r) { api->add_device(r, std::string(view(q.body))); });

@@ -29,22 +29,6 @@ std::string_view sv(blynk_str s) {
     return s.data ? std::string_view(s.data, s.size) : std::string_view();
 }
 
-// One field of an application/x-www-form-urlencoded body or a query: "" if absent or malformed.
-std::string form_field(std::string_view form, std::string_view name) {
-    while (!form.empty()) {
-        size_t amp = form.find('&');
-        std::string_view pair = form.substr(0, amp);
-        form = amp == std::string_view::npos ? std::string_view() : form.substr(amp + 1);
-        size_t eq = pair.find('=');
-        std::string key;
-        if (!host::percent_decode(pair.substr(0, eq), key, true) || key != name) continue;
-        std::string value;
-        if (eq == std::string_view::npos || !host::percent_decode(pair.substr(eq + 1), value, true)) return {};
-        return value;
-    }
-    return {};
-}
-
 bool hex64(std::string_view t) {
     return t.size() == 64 && t.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
@@ -87,7 +71,7 @@ public:
     explicit ResetPages(ServerContext& ctx) : ctx_(ctx) {}
 
     void reset_password(const blynk_http_request& req, blynk_http_responder* r) {
-        std::string raw = form_field(sv(req.body), "email");
+        std::string raw = host::query_field(sv(req.body), "email");
         std::string email = core::lower(codec::trim(raw));
         if (!core::valid_email(email) || email.size() > 255)
             return answer(r, 400, raw.substr(0, 255) + " email has not valid format.");
@@ -116,7 +100,7 @@ public:
     }
 
     void landing(const blynk_http_request& req, blynk_http_responder* r) {
-        std::string token = form_field(sv(req.query), "token");
+        std::string token = host::query_field(sv(req.query), "token");
         if (!hex64(token)) return answer(r, 400, "Invalid request parameters.");
         const std::string* email = ctx_.router.reset_tokens().find(token, ctx_.now_wall);
         if (!email) return answer(r, 400, "Your token was not found or it is outdated. Please try again.");
@@ -124,8 +108,8 @@ public:
     }
 
     void update_password(const blynk_http_request& req, blynk_http_responder* r) {
-        std::string token = form_field(sv(req.body), "token");
-        std::string hash = form_field(sv(req.body), "password");
+        std::string token = host::query_field(sv(req.body), "token");
+        std::string hash = host::query_field(sv(req.body), "password");
         std::string email = hex64(token) ? ctx_.router.reset_tokens().take(token, ctx_.now_wall) : std::string();
         if (email.empty() || !ctx_.apps) return answer(r, 400, "Invalid token. Please repeat all steps.");
         if (hash.empty() || hash.size() > 128) return answer(r, 400, "Invalid request parameters.");
